@@ -1,0 +1,704 @@
+"""``BrokerAdapter``: the one interface every broker is driven through, and the call pipeline behind it.
+
+A subclass implements only protocol translation: it overrides the public methods it supports
+(``place_order``, ``get_current_price`` ...). :meth:`BrokerAdapter.__init_subclass__` wraps each override
+so that every call, however it is reached, runs once through the same pipeline:
+
+    built-in checks → interceptors by priority (pre-trade checks, rate limit, breaker, timeout, journal)
+    → the adapter's code → failures mapped to a :class:`~broker_integration.unified_errors.BrokerError`
+    → exactly one :class:`~broker_integration.events.CallEvent` on the event bus, timed with a monotonic clock.
+
+Order actions (place, modify, cancel, close) return an :class:`OrderResult` that says whether they
+succeeded; every other call raises a ``BrokerError`` when it fails. A method the subclass does not
+override raises ``UNSUPPORTED_OPERATION``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from types import TracebackType
+from typing import Any, ClassVar, Protocol, Self
+
+from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials
+from broker_integration.clock import SYSTEM_CLOCK, Clock
+from broker_integration.events import CallEvent, EventBus, get_event_bus
+from broker_integration.models import (
+    Account,
+    AccountSummary,
+    Candle,
+    Granularity,
+    HealthState,
+    HealthStatus,
+    Instrument,
+    Order,
+    OrderModification,
+    OrderResult,
+    OrderStatus,
+    OrderType,
+    Position,
+    PriceTick,
+    TimeInForce,
+    UnifiedOrder,
+)
+from broker_integration.unified_errors import (
+    AuthenticationError,
+    BrokerError,
+    OrderNotFoundError,
+    StandardErrorCode,
+    StandardizedError,
+    UnsupportedOperationError,
+    classify_exception,
+    error_class_for,
+    make_error,
+)
+
+__all__ = [
+    "BrokerAdapter",
+    "BrokerCapability",
+    "CallContext",
+    "CallInterceptor",
+    "InterceptorPriority",
+    "Operation",
+]
+
+
+class BrokerCapability(StrEnum):
+    """What a broker can do. Declared by an adapter, verified by capability discovery."""
+
+    MARKET_ORDERS = "market_orders"
+    LIMIT_ORDERS = "limit_orders"
+    STOP_ORDERS = "stop_orders"
+    STOP_LIMIT_ORDERS = "stop_limit_orders"
+    MARKET_IF_TOUCHED_ORDERS = "market_if_touched_orders"
+    TRAILING_STOP_ORDERS = "trailing_stop_orders"
+    TAKE_PROFIT_STOP_LOSS = "take_profit_stop_loss"
+    MODIFY_ORDERS = "modify_orders"
+    CANCEL_ORDERS = "cancel_orders"
+    ORDER_LISTING = "order_listing"
+    CLIENT_ORDER_ID_LOOKUP = "client_order_id_lookup"
+    POSITIONS = "positions"
+    CLOSE_POSITION = "close_position"
+    CURRENT_PRICES = "current_prices"
+    STREAMING_PRICES = "streaming_prices"
+    HISTORICAL_DATA = "historical_data"
+    ACCOUNT_SUMMARY = "account_summary"
+    MULTIPLE_ACCOUNTS = "multiple_accounts"
+    INSTRUMENTS = "instruments"
+    PARTIAL_FILLS = "partial_fills"
+    FRACTIONAL_QUANTITY = "fractional_quantity"
+    HEALTH_CHECK = "health_check"
+
+
+ORDER_TYPE_CAPABILITY: dict[OrderType, BrokerCapability] = {
+    OrderType.MARKET: BrokerCapability.MARKET_ORDERS,
+    OrderType.LIMIT: BrokerCapability.LIMIT_ORDERS,
+    OrderType.STOP: BrokerCapability.STOP_ORDERS,
+    OrderType.STOP_LIMIT: BrokerCapability.STOP_LIMIT_ORDERS,
+    OrderType.MARKET_IF_TOUCHED: BrokerCapability.MARKET_IF_TOUCHED_ORDERS,
+    OrderType.TRAILING_STOP: BrokerCapability.TRAILING_STOP_ORDERS,
+}
+
+
+class Operation(StrEnum):
+    """The public calls of :class:`BrokerAdapter`; the value is the method name."""
+
+    AUTHENTICATE = "authenticate"
+    DISCONNECT = "disconnect"
+    HEALTH_CHECK = "health_check"
+    PLACE_ORDER = "place_order"
+    MODIFY_ORDER = "modify_order"
+    CANCEL_ORDER = "cancel_order"
+    GET_ORDERS = "get_orders"
+    GET_ORDER = "get_order"
+    GET_POSITIONS = "get_positions"
+    CLOSE_POSITION = "close_position"
+    GET_CURRENT_PRICE = "get_current_price"
+    GET_CURRENT_PRICES = "get_current_prices"
+    STREAM_PRICES = "stream_prices"
+    GET_HISTORICAL_DATA = "get_historical_data"
+    GET_ACCOUNT_SUMMARY = "get_account_summary"
+    GET_ACCOUNTS = "get_accounts"
+    GET_INSTRUMENTS = "get_instruments"
+
+    @property
+    def is_order_action(self) -> bool:
+        """Returns an :class:`OrderResult` instead of raising."""
+        return self in _ORDER_ACTIONS
+
+    @property
+    def is_read_only(self) -> bool:
+        """Changes nothing at the broker, so it is safe to repeat."""
+        return self in _READ_ONLY
+
+
+_ORDER_ACTIONS = frozenset(
+    {Operation.PLACE_ORDER, Operation.MODIFY_ORDER, Operation.CANCEL_ORDER, Operation.CLOSE_POSITION}
+)
+_READ_ONLY = frozenset(
+    {
+        Operation.HEALTH_CHECK,
+        Operation.GET_ORDERS,
+        Operation.GET_ORDER,
+        Operation.GET_POSITIONS,
+        Operation.GET_CURRENT_PRICE,
+        Operation.GET_CURRENT_PRICES,
+        Operation.STREAM_PRICES,
+        Operation.GET_HISTORICAL_DATA,
+        Operation.GET_ACCOUNT_SUMMARY,
+        Operation.GET_ACCOUNTS,
+        Operation.GET_INSTRUMENTS,
+    }
+)
+
+#: The capability an implemented method gives (order types are declared separately).
+_OPERATION_CAPABILITY: dict[Operation, BrokerCapability] = {
+    Operation.MODIFY_ORDER: BrokerCapability.MODIFY_ORDERS,
+    Operation.CANCEL_ORDER: BrokerCapability.CANCEL_ORDERS,
+    Operation.GET_ORDERS: BrokerCapability.ORDER_LISTING,
+    Operation.GET_POSITIONS: BrokerCapability.POSITIONS,
+    Operation.CLOSE_POSITION: BrokerCapability.CLOSE_POSITION,
+    Operation.GET_CURRENT_PRICE: BrokerCapability.CURRENT_PRICES,
+    Operation.STREAM_PRICES: BrokerCapability.STREAMING_PRICES,
+    Operation.GET_HISTORICAL_DATA: BrokerCapability.HISTORICAL_DATA,
+    Operation.GET_ACCOUNT_SUMMARY: BrokerCapability.ACCOUNT_SUMMARY,
+    Operation.GET_ACCOUNTS: BrokerCapability.MULTIPLE_ACCOUNTS,
+    Operation.GET_INSTRUMENTS: BrokerCapability.INSTRUMENTS,
+    Operation.HEALTH_CHECK: BrokerCapability.HEALTH_CHECK,
+}
+
+
+class InterceptorPriority:
+    """Where an interceptor sits in the pipeline: lower runs first (further from the broker)."""
+
+    PRE_TRADE = 100
+    RATE_LIMIT = 200
+    CIRCUIT_BREAKER = 300
+    RETRY = 350
+    TIMEOUT = 400
+    JOURNAL = 500
+
+
+@dataclass(slots=True)
+class CallContext:
+    """One call as it passes through the pipeline; interceptors may read it and add to ``detail``."""
+
+    adapter: BrokerAdapter
+    operation: Operation
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    started_at: datetime
+    started_ns: int
+    order: UnifiedOrder | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+Proceed = Callable[[], Awaitable[Any]]
+
+
+class CallInterceptor(Protocol):
+    """A pipeline stage: do something around ``proceed()`` (the rest of the pipeline) and return its value."""
+
+    async def __call__(self, ctx: CallContext, proceed: Proceed) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Stage:
+    priority: int
+    name: str
+    interceptor: CallInterceptor
+
+
+_PIPELINE_MARK = "__broker_pipeline_operation__"
+_BASE_DEFAULT_MARK = "__broker_base_default__"
+
+
+class BrokerAdapter:
+    """Base class of every broker adapter.
+
+    Subclasses set ``broker_name``, implement :meth:`authenticate` and override the calls the broker
+    supports. They may declare ``capabilities`` (order types and features) and
+    ``supported_time_in_force``; when they do, orders outside the declaration are refused before they
+    are sent. Use it as an async context manager to authenticate on entry and disconnect on exit.
+    """
+
+    broker_name: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[BrokerCapability] | None] = None
+    supported_time_in_force: ClassVar[frozenset[TimeInForce] | None] = None
+
+    # Instance state has class-level defaults, so a subclass that forgets super().__init__() still works.
+    config: BrokerConfiguration | None = None
+    _event_bus: EventBus | None = None
+    _clock: Clock = SYSTEM_CLOCK
+    _stages: tuple[_Stage, ...] = ()
+    _authenticated: bool = False
+    _instance_name: str | None = None
+
+    def __init__(
+        self,
+        config: BrokerConfiguration | None = None,
+        *,
+        event_bus: EventBus | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config
+        self._event_bus = event_bus
+        self._clock = clock or SYSTEM_CLOCK
+        self._stages = ()
+        self._authenticated = False
+        self._instance_name = config.broker_name if config is not None else None
+
+    # ------------------------------------------------------------------ wiring
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for op in Operation:
+            impl = cls.__dict__.get(op.value)
+            if impl is not None and callable(impl) and not hasattr(impl, _PIPELINE_MARK):
+                setattr(cls, op.value, _wrap(op, impl))
+
+    @property
+    def name(self) -> str:
+        """This adapter's name: the configuration's ``broker_name``, else the class's."""
+        return self._instance_name or type(self).broker_name or type(self).__name__
+
+    @property
+    def adapter_id(self) -> str:
+        """Tells apart two adapters of the same broker in events and metrics."""
+        return f"{self.name}@{id(self):x}"
+
+    @property
+    def event_bus(self) -> EventBus:
+        return self._event_bus or get_event_bus()
+
+    @event_bus.setter
+    def event_bus(self, bus: EventBus) -> None:
+        self._event_bus = bus
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self._authenticated
+
+    @property
+    def credentials(self) -> BrokerCredentials | None:
+        return self.config.credentials if self.config is not None else None
+
+    def add_interceptor(self, interceptor: CallInterceptor, *, priority: int, name: str = "") -> None:
+        """Insert a pipeline stage; stages run in ascending ``priority``, ties in insertion order."""
+        stage = _Stage(priority, name or type(interceptor).__name__, interceptor)
+        self._stages = tuple(sorted((*self._stages, stage), key=lambda s: s.priority))
+
+    def remove_interceptor(self, name: str) -> None:
+        self._stages = tuple(s for s in self._stages if s.name != name)
+
+    @property
+    def interceptor_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self._stages)
+
+    @classmethod
+    def implemented_operations(cls) -> frozenset[Operation]:
+        """The calls this class really implements (not the base class's unsupported defaults)."""
+        return frozenset(op for op in Operation if not getattr(getattr(cls, op.value), _BASE_DEFAULT_MARK, False))
+
+    @classmethod
+    def declared_capabilities(cls) -> frozenset[BrokerCapability]:
+        """``capabilities`` if the class declares them, else what its implemented methods imply."""
+        if cls.capabilities is not None:
+            return cls.capabilities
+        implemented = cls.implemented_operations()
+        derived = {cap for op, cap in _OPERATION_CAPABILITY.items() if op in implemented}
+        if Operation.PLACE_ORDER in implemented:
+            derived.add(BrokerCapability.MARKET_ORDERS)
+        return frozenset(derived)
+
+    # ------------------------------------------------------------------ the interface
+
+    async def authenticate(self, credentials: BrokerCredentials | None = None) -> bool:
+        """Log in with ``credentials`` (or the configuration's); True when the broker accepted them."""
+        raise _unsupported(self, Operation.AUTHENTICATE)
+
+    async def disconnect(self) -> None:
+        """Close connections and streams. Safe to call more than once."""
+        return None
+
+    async def health_check(self) -> HealthStatus:
+        """Time one cheap read-only call; subclasses may override with something better."""
+        implemented = type(self).implemented_operations()
+        probe: Callable[[], Awaitable[object]]
+        if Operation.GET_ACCOUNT_SUMMARY in implemented:
+            probe = self.get_account_summary
+        elif Operation.GET_ACCOUNTS in implemented:
+            probe = self.get_accounts
+        else:
+            raise _unsupported(self, Operation.HEALTH_CHECK)
+        start = self.clock.monotonic_ns()
+        try:
+            await probe()
+        except BrokerError as exc:
+            return HealthStatus(
+                state=HealthState.DOWN, checked_at=self.clock.now(), message=str(exc.error)
+            )
+        latency = (self.clock.monotonic_ns() - start) / 1e6
+        return HealthStatus(state=HealthState.HEALTHY, checked_at=self.clock.now(), latency_ms=latency)
+
+    async def place_order(self, order: UnifiedOrder) -> OrderResult:
+        """Send ``order``; the result says what became of it."""
+        raise _unsupported(self, Operation.PLACE_ORDER)
+
+    async def modify_order(self, order_id: str, modification: OrderModification) -> OrderResult:
+        """Change a resting order (``order_id`` is the broker's id or the client order id)."""
+        raise _unsupported(self, Operation.MODIFY_ORDER)
+
+    async def cancel_order(self, order_id: str) -> OrderResult:
+        """Cancel a resting order (``order_id`` is the broker's id or the client order id)."""
+        raise _unsupported(self, Operation.CANCEL_ORDER)
+
+    async def get_orders(self, instrument: str | None = None, *, include_closed: bool = False) -> list[Order]:
+        """Open orders (and recent final ones with ``include_closed``), optionally for one instrument."""
+        raise _unsupported(self, Operation.GET_ORDERS)
+
+    async def get_order(self, order_id: str) -> Order:
+        """One order by the broker's id or the client order id; ORDER_NOT_FOUND if there is none."""
+        for order in await self.get_orders(include_closed=True):
+            if order_id in (order.broker_order_id, order.client_order_id):
+                return order
+        raise OrderNotFoundError(f"no order with id {order_id!r}", broker_name=self.name)
+
+    async def get_positions(self, instrument: str | None = None) -> list[Position]:
+        """Open positions, optionally for one instrument."""
+        raise _unsupported(self, Operation.GET_POSITIONS)
+
+    async def close_position(self, instrument: str, quantity: Decimal | None = None) -> OrderResult:
+        """Close all of a position, or ``quantity`` of it."""
+        raise _unsupported(self, Operation.CLOSE_POSITION)
+
+    async def get_current_price(self, instrument: str) -> PriceTick:
+        """The latest quote for ``instrument``."""
+        raise _unsupported(self, Operation.GET_CURRENT_PRICE)
+
+    async def get_current_prices(self, instruments: Sequence[str]) -> dict[str, PriceTick]:
+        """Latest quotes for several instruments, keyed by canonical symbol."""
+        ticks = [await self.get_current_price(symbol) for symbol in instruments]
+        return {tick.instrument: tick for tick in ticks}
+
+    def stream_prices(self, instruments: Sequence[str]) -> AsyncIterator[PriceTick]:
+        """Quotes as they change, until the consumer stops iterating."""
+        raise _unsupported(self, Operation.STREAM_PRICES)
+
+    async def get_historical_data(
+        self,
+        instrument: str,
+        granularity: Granularity = Granularity.H1,
+        *,
+        count: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[Candle]:
+        """Candles, oldest first: the last ``count``, or those between ``start`` and ``end``."""
+        raise _unsupported(self, Operation.GET_HISTORICAL_DATA)
+
+    async def get_account_summary(self, account_id: str | None = None) -> AccountSummary:
+        """Balances for ``account_id`` (default: the configured account)."""
+        raise _unsupported(self, Operation.GET_ACCOUNT_SUMMARY)
+
+    async def get_accounts(self) -> list[Account]:
+        """Accounts the credentials can reach."""
+        raise _unsupported(self, Operation.GET_ACCOUNTS)
+
+    async def get_instruments(self) -> list[Instrument]:
+        """Instruments the account can trade, with their sizes and ticks."""
+        raise _unsupported(self, Operation.GET_INSTRUMENTS)
+
+    # ------------------------------------------------------------------ context manager
+
+    async def __aenter__(self) -> Self:
+        if not self.is_authenticated:
+            if not await self.authenticate(self.credentials):
+                raise AuthenticationError(f"{self.name} refused the credentials", broker_name=self.name)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.disconnect()
+
+    def __repr__(self) -> str:
+        state = "authenticated" if self.is_authenticated else "not authenticated"
+        return f"<{type(self).__name__} {self.name!r} {state}>"
+
+    # ------------------------------------------------------------------ pipeline internals
+
+    def _check_declared(self, order: UnifiedOrder) -> StandardizedError | None:
+        """Refuse an order type or time in force that the adapter's declaration excludes."""
+        declared = type(self).capabilities
+        if declared is not None and ORDER_TYPE_CAPABILITY[order.order_type] not in declared:
+            return make_error(
+                StandardErrorCode.UNSUPPORTED_OPERATION,
+                f"{self.name} does not support {order.order_type.value} orders",
+                broker_name=self.name,
+                context={"order_type": order.order_type.value},
+            )
+        tifs = type(self).supported_time_in_force
+        if tifs is not None and order.time_in_force not in tifs:
+            tif = order.time_in_force.value if order.time_in_force else None
+            return make_error(
+                StandardErrorCode.UNSUPPORTED_OPERATION,
+                f"{self.name} does not support time in force {tif}",
+                broker_name=self.name,
+                context={"time_in_force": tif},
+            )
+        if order.take_profit is not None or order.stop_loss is not None:
+            if declared is not None and BrokerCapability.TAKE_PROFIT_STOP_LOSS not in declared:
+                return make_error(
+                    StandardErrorCode.UNSUPPORTED_OPERATION,
+                    f"{self.name} does not support take-profit/stop-loss on fill",
+                    broker_name=self.name,
+                )
+        return None
+
+    async def _run(self, ctx: CallContext, impl: Callable[..., Any]) -> Any:
+        async def call_impl() -> Any:
+            value = impl(self, *ctx.args, **ctx.kwargs)
+            return await value if inspect.isawaitable(value) else value
+
+        return await self._through_stages(ctx, call_impl)
+
+    async def _run_stream_open(
+        self, ctx: CallContext, open_source: Callable[[BrokerAdapter, tuple[Any, ...], dict[str, Any]], Awaitable[Any]]
+    ) -> Any:
+        """Interceptors see opening a stream as the call; the ticks that follow are not re-intercepted."""
+
+        async def call_open() -> Any:
+            return await open_source(self, ctx.args, ctx.kwargs)
+
+        return await self._through_stages(ctx, call_open)
+
+    async def _through_stages(self, ctx: CallContext, innermost: Proceed) -> Any:
+        proceed: Proceed = innermost
+        for stage in reversed(self._stages):
+            proceed = functools.partial(stage.interceptor, ctx, proceed)
+        return await proceed()
+
+
+_log = logging.getLogger("broker_integration.adapter")
+
+
+def _unsupported(adapter: BrokerAdapter, op: Operation) -> UnsupportedOperationError:
+    return UnsupportedOperationError(
+        f"{adapter.name} does not support {op.value}", broker_name=adapter.name, context={"operation": op.value}
+    )
+
+
+def _order_argument(op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any]) -> UnifiedOrder | None:
+    if op is not Operation.PLACE_ORDER:
+        return None
+    order = args[0] if args else kwargs.get("order")
+    if not isinstance(order, UnifiedOrder):
+        raise TypeError(f"place_order takes a UnifiedOrder, got {type(order).__name__}")
+    return order
+
+
+def _failed_result(
+    adapter: BrokerAdapter, ctx: CallContext, error: StandardizedError, latency_ms: float
+) -> OrderResult:
+    ambiguous = error.error_code in (StandardErrorCode.OUTCOME_UNKNOWN, StandardErrorCode.TIMEOUT)
+    order = ctx.order
+    return OrderResult(
+        success=False,
+        client_order_id=order.order_id if order else None,
+        broker_name=adapter.name,
+        status=OrderStatus.UNKNOWN if ambiguous else OrderStatus.REJECTED,
+        instrument=order.instrument if order else None,
+        side=order.side if order else None,
+        requested_quantity=order.quantity if order else None,
+        submitted_at=ctx.started_at,
+        completed_at=adapter.clock.now(),
+        latency_ms=latency_ms,
+        error=error,
+        message=error.message,
+    )
+
+
+def _complete_result(adapter: BrokerAdapter, ctx: CallContext, result: Any, latency_ms: float) -> OrderResult:
+    if not isinstance(result, OrderResult):
+        raise TypeError(f"{adapter.name}.{ctx.operation.value} must return an OrderResult, got {type(result).__name__}")
+    order = ctx.order
+    update: dict[str, Any] = {}
+    if not result.broker_name:
+        update["broker_name"] = adapter.name
+    if result.latency_ms is None:
+        update["latency_ms"] = latency_ms
+    if result.submitted_at is None:
+        update["submitted_at"] = ctx.started_at
+    if order is not None:
+        if result.client_order_id is None:
+            update["client_order_id"] = order.order_id
+        if result.instrument is None:
+            update["instrument"] = order.instrument
+        if result.side is None:
+            update["side"] = order.side
+        if result.requested_quantity is None:
+            update["requested_quantity"] = order.quantity
+    if result.error is not None and not result.error.broker_name:
+        update["error"] = result.error.model_copy(update={"broker_name": adapter.name})
+    return result.model_copy(update=update) if update else result
+
+
+def _emit(
+    adapter: BrokerAdapter,
+    ctx: CallContext,
+    *,
+    success: bool,
+    error: StandardizedError | None,
+    result: Any,
+) -> None:
+    duration_ns = adapter.clock.monotonic_ns() - ctx.started_ns
+    event = CallEvent(
+        time=ctx.started_at,
+        broker_name=adapter.name,
+        adapter_id=adapter.adapter_id,
+        operation=ctx.operation.value,
+        duration_ns=duration_ns,
+        success=success,
+        error=error,
+        order=ctx.order,
+        order_result=result if isinstance(result, OrderResult) else None,
+        detail=ctx.detail,
+    )
+    if _log.isEnabledFor(logging.DEBUG):
+        outcome = "ok" if success else f"failed {error.error_code.value if error else 'cancelled'}"
+        _log.debug(
+            "%s %s %s in %.3f ms", adapter.name, ctx.operation.value, outcome, duration_ns / 1e6
+        )
+    adapter.event_bus.publish(event)
+
+
+def _to_standard(adapter: BrokerAdapter, exc: BaseException, op: Operation) -> StandardizedError:
+    if isinstance(exc, BrokerError):
+        error = exc.error
+        return error if error.broker_name else error.model_copy(update={"broker_name": adapter.name})
+    return classify_exception(exc, broker_name=adapter.name, operation=op.value)
+
+
+def _wrap(op: Operation, impl: Callable[..., Any]) -> Callable[..., Any]:
+    """Route calls of ``impl`` through the pipeline, once per call even across ``super()`` chains."""
+    if op is Operation.STREAM_PRICES:
+        return _wrap_stream(impl)
+
+    async def call(self: BrokerAdapter, *args: Any, **kwargs: Any) -> Any:
+        if getattr(type(self), op.value) is not call:
+            # Reached through super() from a more-derived override that already runs the pipeline.
+            value = impl(self, *args, **kwargs)
+            return await value if inspect.isawaitable(value) else value
+        clock = self.clock
+        ctx = CallContext(
+            adapter=self,
+            operation=op,
+            args=args,
+            kwargs=kwargs,
+            started_at=clock.now(),
+            started_ns=clock.monotonic_ns(),
+            order=_order_argument(op, args, kwargs),
+        )
+        success, error, result = False, None, None
+        try:
+            if ctx.order is not None and (refusal := self._check_declared(ctx.order)) is not None:
+                raise UnsupportedOperationError(refusal)
+            result = await self._run(ctx, impl)
+            if op.is_order_action:
+                latency = (clock.monotonic_ns() - ctx.started_ns) / 1e6
+                result = _complete_result(self, ctx, result, latency)
+                success, error = result.success, result.error
+            else:
+                success = True
+                _note_auth(self, op, result)
+            return result
+        except Exception as exc:
+            error = _to_standard(self, exc, op)
+            if op.is_order_action:
+                latency = (clock.monotonic_ns() - ctx.started_ns) / 1e6
+                result = _failed_result(self, ctx, error, latency)
+                return result
+            if isinstance(exc, BrokerError):
+                raise
+            raise error_class_for(error.error_code)(error) from exc
+        finally:
+            _emit(self, ctx, success=success, error=error, result=result)
+
+    functools.update_wrapper(call, impl)
+    setattr(call, _PIPELINE_MARK, op)
+    return call
+
+
+def _wrap_stream(impl: Callable[..., Any]) -> Callable[..., AsyncIterator[PriceTick]]:
+    op = Operation.STREAM_PRICES
+
+    async def open_source(self: BrokerAdapter, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        source = impl(self, *args, **kwargs)
+        return await source if inspect.isawaitable(source) else source
+
+    async def stream(self: BrokerAdapter, *args: Any, **kwargs: Any) -> AsyncIterator[PriceTick]:
+        if getattr(type(self), op.value) is not stream:
+            async for tick in await open_source(self, args, kwargs):
+                yield tick
+            return
+        clock = self.clock
+        ctx = CallContext(
+            adapter=self,
+            operation=op,
+            args=args,
+            kwargs=kwargs,
+            started_at=clock.now(),
+            started_ns=clock.monotonic_ns(),
+        )
+        ticks = 0
+        success, error = False, None
+        source: Any = None
+        try:
+            source = await self._run_stream_open(ctx, open_source)
+            async for tick in source:
+                ticks += 1
+                yield tick
+            success = True
+        except GeneratorExit:
+            success = True  # the consumer stopped listening: a normal end for a stream
+            raise
+        except Exception as exc:
+            error = _to_standard(self, exc, op)
+            if isinstance(exc, BrokerError):
+                raise
+            raise error_class_for(error.error_code)(error) from exc
+        finally:
+            ctx.detail["ticks"] = ticks
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            _emit(self, ctx, success=success, error=error, result=None)
+
+    functools.update_wrapper(stream, impl)
+    setattr(stream, _PIPELINE_MARK, op)
+    return stream
+
+
+def _note_auth(adapter: BrokerAdapter, op: Operation, result: Any) -> None:
+    if op is Operation.AUTHENTICATE:
+        adapter._authenticated = bool(result)
+    elif op is Operation.DISCONNECT:
+        adapter._authenticated = False
+
+
+for _op in Operation:
+    _default = _wrap(_op, BrokerAdapter.__dict__[_op.value])
+    setattr(_default, _BASE_DEFAULT_MARK, True)
+    setattr(BrokerAdapter, _op.value, _default)
+del _op, _default

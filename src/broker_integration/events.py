@@ -1,0 +1,139 @@
+"""The in-process event bus and the events the library emits.
+
+Adapters emit one :class:`CallEvent` per public call; the factory emits health events; later modules
+(config, metrics, A/B) add their own. Handlers are plain callables run inline, so publishing is cheap
+and ordered; a handler that raises is logged and never breaks the call that published.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from broker_integration.unified_errors import StandardizedError
+
+if TYPE_CHECKING:
+    from broker_integration.models import HealthState, OrderResult, UnifiedOrder
+
+__all__ = [
+    "CallEvent",
+    "Event",
+    "EventBus",
+    "HealthEvent",
+    "Subscription",
+    "get_event_bus",
+]
+
+_log = logging.getLogger("broker_integration.events")
+
+E = TypeVar("E", bound="Event")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of all events; ``time`` is when it happened (UTC)."""
+
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEvent(Event):
+    """One public adapter call, emitted exactly once when it ends, however it ended.
+
+    ``adapter_id`` tells apart two adapters of the same broker (two paper venues, say).
+    ``order`` and ``order_result`` are set for order actions.
+    """
+
+    broker_name: str
+    adapter_id: str
+    operation: str
+    duration_ns: int
+    success: bool
+    error: StandardizedError | None = None
+    order: UnifiedOrder | None = None
+    order_result: OrderResult | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration_ms(self) -> float:
+        return self.duration_ns / 1e6
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthEvent(Event):
+    """A health check by the factory's monitor; ``changed`` is true when the state moved."""
+
+    broker_name: str
+    adapter_id: str
+    state: HealthState
+    previous_state: HealthState | None
+    consecutive_failures: int
+    latency_ms: float | None = None
+    message: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.state != self.previous_state
+
+
+Handler = Callable[[Any], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A handle returned by :meth:`EventBus.subscribe`; pass it to :meth:`EventBus.unsubscribe`."""
+
+    event_type: type[Event]
+    handler: Handler
+    predicate: Callable[[Any], bool] | None
+
+
+class EventBus:
+    """Synchronous publish/subscribe keyed by event class (subclasses reach base-class subscribers)."""
+
+    def __init__(self) -> None:
+        self._subs: tuple[Subscription, ...] = ()
+        self._lock = threading.Lock()
+
+    def subscribe(
+        self,
+        event_type: type[E],
+        handler: Callable[[E], None],
+        *,
+        where: Callable[[E], bool] | None = None,
+    ) -> Subscription:
+        """Call ``handler`` for every published event that is an ``event_type`` (and passes ``where``)."""
+        sub = Subscription(event_type, handler, where)
+        with self._lock:
+            self._subs = (*self._subs, sub)
+        return sub
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with self._lock:
+            self._subs = tuple(s for s in self._subs if s is not subscription)
+
+    def publish(self, event: Event) -> None:
+        for sub in self._subs:  # a snapshot: subscribing during publish takes effect next time
+            if not isinstance(event, sub.event_type):
+                continue
+            try:
+                if sub.predicate is None or sub.predicate(event):
+                    sub.handler(event)
+            except Exception:
+                _log.exception("event handler %r failed on %s", sub.handler, type(event).__name__)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subs)
+
+
+_GLOBAL_BUS = EventBus()
+
+
+def get_event_bus() -> EventBus:
+    """The process-wide default bus that adapters publish to unless given their own."""
+    return _GLOBAL_BUS

@@ -1,0 +1,571 @@
+"""The unified model: immutable, validated value types that every adapter speaks.
+
+Money and quantities are ``Decimal``; times are timezone-aware UTC ``datetime``. Every type validates at
+construction, so an invalid order cannot exist, let alone reach a broker. Errors name the field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from broker_integration.symbols import canonical_symbol
+from broker_integration.unified_errors import StandardizedError
+
+__all__ = [
+    "Account",
+    "AccountSummary",
+    "Candle",
+    "Granularity",
+    "HealthState",
+    "HealthStatus",
+    "Instrument",
+    "InstrumentType",
+    "InvalidTransitionError",
+    "Order",
+    "OrderModification",
+    "OrderResult",
+    "OrderSide",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "PriceTick",
+    "TimeInForce",
+    "UnifiedOrder",
+    "new_client_order_id",
+]
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must be timezone-aware (UTC); naive datetimes are ambiguous")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+Money = Annotated[Decimal, Field(allow_inf_nan=False)]
+PositiveDecimal = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+NonNegativeDecimal = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Symbol = Annotated[str, AfterValidator(canonical_symbol)]
+
+_CLIENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+
+
+def new_client_order_id() -> str:
+    """A fresh client order id: ``bi-`` and 32 hex digits; unique per intent."""
+    return f"bi-{uuid.uuid4().hex}"
+
+
+def _field_error(model: str, field: str, value: Any, message: str) -> ValidationError:
+    """A pydantic ValidationError located at ``field``, for cross-field rules."""
+    return ValidationError.from_exception_data(
+        model,
+        [InitErrorDetails(type=PydanticCustomError("invalid_field", message), loc=(field,), input=value)],
+    )
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False, validate_default=True)
+
+
+# --------------------------------------------------------------------------------------------- enums
+
+
+class OrderSide(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        """+1 for buy, -1 for sell: the sign a fill adds to a position."""
+        return 1 if self is OrderSide.BUY else -1
+
+    @property
+    def opposite(self) -> OrderSide:
+        return OrderSide.SELL if self is OrderSide.BUY else OrderSide.BUY
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+    MARKET_IF_TOUCHED = "market_if_touched"
+    TRAILING_STOP = "trailing_stop"
+
+
+class TimeInForce(StrEnum):
+    GTC = "GTC"  # good till cancelled
+    GTD = "GTD"  # good till date: needs expire_time
+    DAY = "DAY"  # until the end of the trading day
+    IOC = "IOC"  # immediate or cancel: fill what can be filled now, cancel the rest
+    FOK = "FOK"  # fill or kill: fill all now or nothing
+
+
+class OrderStatus(StrEnum):
+    """An order's life. Transitions are checked: see :meth:`can_transition_to`.
+
+    ``UNKNOWN`` means the request may or may not have reached the broker (a timeout after sending);
+    it is resolved by looking the order up, never by sending it again.
+    """
+
+    PENDING = "pending"  # created locally, not sent
+    SUBMITTED = "submitted"  # sent, no answer yet
+    ACCEPTED = "accepted"  # resting at the broker (open)
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+    @property
+    def is_open(self) -> bool:
+        """Live at the broker: could still fill."""
+        return self in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+
+    def can_transition_to(self, target: OrderStatus) -> bool:
+        return target in _TRANSITIONS[self]
+
+    def transition_to(self, target: OrderStatus) -> OrderStatus:
+        """Return ``target`` if the move is allowed, else raise :class:`InvalidTransitionError`."""
+        if not self.can_transition_to(target):
+            raise InvalidTransitionError(self, target)
+        return target
+
+
+_TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
+_RESOLVED = frozenset(
+    {
+        OrderStatus.ACCEPTED,
+        OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.FILLED,
+        OrderStatus.CANCELLED,
+        OrderStatus.REJECTED,
+        OrderStatus.EXPIRED,
+    }
+)
+_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING: frozenset({OrderStatus.SUBMITTED, OrderStatus.REJECTED, OrderStatus.CANCELLED}),
+    OrderStatus.SUBMITTED: _RESOLVED | {OrderStatus.UNKNOWN},
+    OrderStatus.ACCEPTED: frozenset(
+        {
+            OrderStatus.PARTIALLY_FILLED,
+            OrderStatus.FILLED,
+            OrderStatus.CANCELLED,
+            OrderStatus.EXPIRED,
+        }
+    ),
+    OrderStatus.PARTIALLY_FILLED: frozenset(
+        {OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}
+    ),
+    OrderStatus.UNKNOWN: _RESOLVED,
+    OrderStatus.FILLED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.REJECTED: frozenset(),
+    OrderStatus.EXPIRED: frozenset(),
+}
+
+
+class InvalidTransitionError(ValueError):
+    """An order status change the state machine does not allow."""
+
+    def __init__(self, current: OrderStatus, target: OrderStatus) -> None:
+        allowed = ", ".join(sorted(s.value for s in _TRANSITIONS[current])) or "none: it is final"
+        super().__init__(f"order status cannot go from {current.value} to {target.value} (allowed: {allowed})")
+        self.current = current
+        self.target = target
+
+
+class InstrumentType(StrEnum):
+    CURRENCY = "currency"
+    CFD = "cfd"
+    METAL = "metal"
+    EQUITY = "equity"
+    CRYPTO = "crypto"
+
+
+class Granularity(StrEnum):
+    """Candle widths, spelled as OANDA spells them (the most complete public set)."""
+
+    S5 = "S5"
+    S10 = "S10"
+    S15 = "S15"
+    S30 = "S30"
+    M1 = "M1"
+    M2 = "M2"
+    M4 = "M4"
+    M5 = "M5"
+    M10 = "M10"
+    M15 = "M15"
+    M30 = "M30"
+    H1 = "H1"
+    H2 = "H2"
+    H3 = "H3"
+    H4 = "H4"
+    H6 = "H6"
+    H8 = "H8"
+    H12 = "H12"
+    D = "D"
+    W = "W"
+    MONTH = "M"
+
+    @property
+    def seconds(self) -> int:
+        """Nominal width in seconds (a month counts as 30 days)."""
+        if self is Granularity.MONTH:
+            return 30 * 86_400
+        unit, size = self.value[0], int(self.value[1:] or 1)
+        return size * {"S": 1, "M": 60, "H": 3_600, "D": 86_400, "W": 604_800}[unit]
+
+
+class HealthState(StrEnum):
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+# ---------------------------------------------------------------------------------------- orders
+
+
+class UnifiedOrder(_Frozen):
+    """One order intent in broker-neutral terms.
+
+    ``order_id`` is the client order id: fixed for the life of the intent and sent to the broker so the
+    order can be found again after a timeout. It is generated when not given.
+    """
+
+    order_id: Annotated[str, Field(pattern=_CLIENT_ID_PATTERN)] = Field(default_factory=new_client_order_id)
+    instrument: Symbol
+    side: OrderSide
+    order_type: OrderType = OrderType.MARKET
+    quantity: PositiveDecimal
+    price: PositiveDecimal | None = None
+    stop_price: PositiveDecimal | None = None
+    trailing_distance: PositiveDecimal | None = None
+    time_in_force: TimeInForce | None = None
+    expire_time: UtcDatetime | None = None
+    take_profit: PositiveDecimal | None = None
+    stop_loss: PositiveDecimal | None = None
+    account_id: str | None = None
+    metadata: Mapping[str, Any] = Field(default_factory=dict)
+    created_at: UtcDatetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @model_validator(mode="after")
+    def _check_order_shape(self) -> Self:
+        name = type(self).__name__
+        kind = self.order_type
+        needs_price = {OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.MARKET_IF_TOUCHED}
+        needs_stop = {OrderType.STOP, OrderType.STOP_LIMIT}
+        if kind in needs_price and self.price is None:
+            raise _field_error(name, "price", None, f"a {kind.value} order needs a price")
+        if kind not in needs_price and self.price is not None:
+            raise _field_error(name, "price", str(self.price), f"a {kind.value} order takes no price")
+        if kind in needs_stop and self.stop_price is None:
+            raise _field_error(name, "stop_price", None, f"a {kind.value} order needs a stop_price")
+        if kind not in needs_stop and self.stop_price is not None:
+            raise _field_error(
+                name, "stop_price", str(self.stop_price), f"a {kind.value} order takes no stop_price"
+            )
+        if kind is OrderType.TRAILING_STOP and self.trailing_distance is None:
+            raise _field_error(name, "trailing_distance", None, "a trailing_stop order needs a trailing_distance")
+        if kind is not OrderType.TRAILING_STOP and self.trailing_distance is not None:
+            raise _field_error(
+                name, "trailing_distance", str(self.trailing_distance), "only trailing_stop orders take one"
+            )
+        if self.time_in_force is None:
+            default = TimeInForce.FOK if kind is OrderType.MARKET else TimeInForce.GTC
+            object.__setattr__(self, "time_in_force", default)
+        if self.time_in_force is TimeInForce.GTD and self.expire_time is None:
+            raise _field_error(name, "expire_time", None, "a GTD order needs an expire_time")
+        if self.time_in_force is not TimeInForce.GTD and self.expire_time is not None:
+            raise _field_error(
+                name, "expire_time", self.expire_time.isoformat(), "expire_time only goes with time_in_force GTD"
+            )
+        reference = self.price if kind is not OrderType.STOP else self.stop_price
+        if reference is not None:
+            self._check_exit_levels(name, reference)
+        return self
+
+    def _check_exit_levels(self, name: str, reference: Decimal) -> None:
+        """Take-profit must lie on the winning side of the entry price, stop-loss on the losing side."""
+        buy = self.side is OrderSide.BUY
+        if self.take_profit is not None and (self.take_profit <= reference if buy else self.take_profit >= reference):
+            where = "above" if buy else "below"
+            raise _field_error(
+                name, "take_profit", str(self.take_profit), f"a {self.side.value} take_profit must be {where} {reference}"
+            )
+        if self.stop_loss is not None and (self.stop_loss >= reference if buy else self.stop_loss <= reference):
+            where = "below" if buy else "above"
+            raise _field_error(
+                name, "stop_loss", str(self.stop_loss), f"a {self.side.value} stop_loss must be {where} {reference}"
+            )
+
+    @property
+    def signed_quantity(self) -> Decimal:
+        """Quantity with the side's sign: positive to buy, negative to sell."""
+        return self.quantity * self.side.sign
+
+
+class OrderModification(_Frozen):
+    """The fields of a resting order to change; at least one must be set."""
+
+    quantity: PositiveDecimal | None = None
+    price: PositiveDecimal | None = None
+    stop_price: PositiveDecimal | None = None
+    trailing_distance: PositiveDecimal | None = None
+    take_profit: PositiveDecimal | None = None
+    stop_loss: PositiveDecimal | None = None
+    time_in_force: TimeInForce | None = None
+    expire_time: UtcDatetime | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.model_fields_set:
+            raise _field_error(type(self).__name__, "quantity", None, "an OrderModification changes nothing")
+        if self.time_in_force is TimeInForce.GTD and self.expire_time is None:
+            raise _field_error(type(self).__name__, "expire_time", None, "GTD needs an expire_time")
+        return self
+
+
+class OrderResult(_Frozen):
+    """What became of one order action (place, modify, cancel, close).
+
+    ``success`` is false when the broker refused or the call failed; ``error`` then says why in
+    standard terms. ``status`` UNKNOWN means the outcome could not be established yet.
+    """
+
+    success: bool
+    client_order_id: str | None = None
+    broker_order_id: str | None = None
+    broker_name: str = ""
+    status: OrderStatus
+    instrument: Symbol | None = None
+    side: OrderSide | None = None
+    requested_quantity: NonNegativeDecimal | None = None
+    filled_quantity: NonNegativeDecimal = Decimal(0)
+    average_fill_price: PositiveDecimal | None = None
+    commission: NonNegativeDecimal = Decimal(0)
+    fees: NonNegativeDecimal = Decimal(0)
+    submitted_at: UtcDatetime | None = None
+    completed_at: UtcDatetime | None = None
+    latency_ms: Annotated[float, Field(ge=0)] | None = None
+    replaces_order_id: str | None = None
+    error: StandardizedError | None = None
+    message: str = ""
+    metadata: Mapping[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        name = type(self).__name__
+        if self.success and self.error is not None:
+            raise _field_error(name, "error", self.error.error_code.value, "a successful result carries no error")
+        if not self.success and self.error is None:
+            raise _field_error(name, "error", None, "a failed result must say why in error")
+        if self.filled_quantity > 0 and self.average_fill_price is None:
+            raise _field_error(name, "average_fill_price", None, "a fill needs an average_fill_price")
+        return self
+
+    @property
+    def total_cost(self) -> Decimal:
+        """Commission plus fees."""
+        return self.commission + self.fees
+
+
+class Order(_Frozen):
+    """An order as the broker holds it."""
+
+    broker_order_id: str
+    client_order_id: str | None = None
+    instrument: Symbol
+    side: OrderSide
+    order_type: OrderType
+    quantity: PositiveDecimal
+    filled_quantity: NonNegativeDecimal = Decimal(0)
+    price: PositiveDecimal | None = None
+    stop_price: PositiveDecimal | None = None
+    trailing_distance: PositiveDecimal | None = None
+    time_in_force: TimeInForce
+    expire_time: UtcDatetime | None = None
+    take_profit: PositiveDecimal | None = None
+    stop_loss: PositiveDecimal | None = None
+    status: OrderStatus
+    average_fill_price: PositiveDecimal | None = None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime | None = None
+    account_id: str | None = None
+    replaces_order_id: str | None = None
+    replaced_by_order_id: str | None = None
+
+    @property
+    def remaining_quantity(self) -> Decimal:
+        return self.quantity - self.filled_quantity
+
+
+class Position(_Frozen):
+    """A net position in one instrument. ``quantity`` is signed: positive long, negative short."""
+
+    instrument: Symbol
+    quantity: Money
+    average_price: PositiveDecimal | None = None
+    unrealized_pnl: Money = Decimal(0)
+    realized_pnl: Money = Decimal(0)
+    margin_used: NonNegativeDecimal = Decimal(0)
+    account_id: str | None = None
+    long_quantity: NonNegativeDecimal | None = None
+    short_quantity: NonNegativeDecimal | None = None
+
+    @property
+    def side(self) -> OrderSide | None:
+        """BUY for long, SELL for short, ``None`` when flat."""
+        if self.quantity > 0:
+            return OrderSide.BUY
+        if self.quantity < 0:
+            return OrderSide.SELL
+        return None
+
+
+# ----------------------------------------------------------------------------------- market data
+
+
+class PriceTick(_Frozen):
+    """A top-of-book quote."""
+
+    instrument: Symbol
+    bid: PositiveDecimal
+    ask: PositiveDecimal
+    time: UtcDatetime
+    tradeable: bool = True
+    bid_size: NonNegativeDecimal | None = None
+    ask_size: NonNegativeDecimal | None = None
+
+    @model_validator(mode="after")
+    def _not_crossed(self) -> Self:
+        if self.ask < self.bid:
+            raise _field_error(type(self).__name__, "ask", str(self.ask), f"ask is below bid {self.bid}")
+        return self
+
+    @property
+    def mid(self) -> Decimal:
+        return (self.bid + self.ask) / 2
+
+    @property
+    def spread(self) -> Decimal:
+        return self.ask - self.bid
+
+
+class Candle(_Frozen):
+    """One OHLCV bar; ``time`` is the bar's open time."""
+
+    instrument: Symbol
+    granularity: Granularity
+    time: UtcDatetime
+    open: PositiveDecimal
+    high: PositiveDecimal
+    low: PositiveDecimal
+    close: PositiveDecimal
+    volume: Annotated[int, Field(ge=0)] = 0
+    complete: bool = True
+
+    @model_validator(mode="after")
+    def _range(self) -> Self:
+        name = type(self).__name__
+        if self.high < max(self.open, self.close, self.low):
+            raise _field_error(name, "high", str(self.high), "high is below open, close or low")
+        if self.low > min(self.open, self.close):
+            raise _field_error(name, "low", str(self.low), "low is above open or close")
+        return self
+
+
+class Instrument(_Frozen):
+    """What a broker says about one tradeable instrument."""
+
+    symbol: Symbol
+    broker_symbol: str
+    type: InstrumentType
+    display_name: str = ""
+    tick_size: PositiveDecimal
+    display_precision: Annotated[int, Field(ge=0, le=12)]
+    pip_location: int | None = None
+    min_quantity: PositiveDecimal
+    quantity_increment: PositiveDecimal = Decimal(1)
+    max_quantity: PositiveDecimal | None = None
+    margin_rate: Annotated[Decimal, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
+    quote_currency: str | None = None
+
+    def is_on_tick(self, price: Decimal) -> bool:
+        return price % self.tick_size == 0
+
+    def is_valid_quantity(self, quantity: Decimal) -> bool:
+        if quantity < self.min_quantity:
+            return False
+        if self.max_quantity is not None and quantity > self.max_quantity:
+            return False
+        return quantity % self.quantity_increment == 0
+
+
+# -------------------------------------------------------------------------------------- accounts
+
+
+class Account(_Frozen):
+    account_id: str
+    currency: str = "USD"
+    alias: str = ""
+    environment: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+class AccountSummary(_Frozen):
+    """Balances in the account's currency. ``equity`` is balance plus unrealized P&L (NAV)."""
+
+    account_id: str
+    currency: str
+    balance: Money
+    equity: Money
+    unrealized_pnl: Money = Decimal(0)
+    realized_pnl: Money = Decimal(0)
+    margin_used: NonNegativeDecimal = Decimal(0)
+    margin_available: Money
+    open_position_count: Annotated[int, Field(ge=0)] = 0
+    open_order_count: Annotated[int, Field(ge=0)] = 0
+    time: UtcDatetime
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError("currency must be a three-letter code such as USD")
+        return value.upper()
+
+
+class HealthStatus(_Frozen):
+    """The answer to ``health_check()``."""
+
+    state: HealthState
+    checked_at: UtcDatetime
+    latency_ms: Annotated[float, Field(ge=0)] | None = None
+    message: str = ""
+    details: Mapping[str, Any] = Field(default_factory=dict)
+
+    @property
+    def healthy(self) -> bool:
+        return self.state is HealthState.HEALTHY
