@@ -1,7 +1,119 @@
-"""broker_integration: one interface to many brokers."""
+"""broker_integration: one interface to many brokers.
+
+The names here are the public API; everything else is reachable from its module but may change.
+
+* :class:`BrokerFactory` creates authenticated adapters (``"paper"`` is always there, no account needed).
+* :class:`BrokerAdapter` is the interface every broker is driven through; subclass it to add a broker.
+* :class:`UnifiedOrder` and the other value types in :mod:`broker_integration.models` are what adapters speak.
+* :class:`BrokerConfiguration` and its parts describe one broker connection.
+* :class:`BrokerError` (with :class:`StandardErrorCode`) is what every failure looks like.
+* :class:`EventBus` carries one :class:`CallEvent` per broker call, for metrics and audits.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability
-from broker_integration.models import OrderResult, UnifiedOrder
+from broker_integration.broker_config import (
+    BrokerConfiguration,
+    BrokerCredentials,
+    BrokerEndpoints,
+    BrokerLimits,
+    BrokerSettings,
+    Environment,
+)
+from broker_integration.broker_factory import BrokerFactory, FactoryError
+from broker_integration.clock import Clock, ManualClock, SystemClock
+from broker_integration.events import CallEvent, EventBus, HealthEvent, get_event_bus
+from broker_integration.models import (
+    Account,
+    AccountSummary,
+    Candle,
+    Granularity,
+    HealthState,
+    HealthStatus,
+    Instrument,
+    InstrumentType,
+    Order,
+    OrderModification,
+    OrderResult,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    Position,
+    PriceTick,
+    TimeInForce,
+    UnifiedOrder,
+)
+from broker_integration.unified_errors import (
+    AuthenticationError,
+    BrokerError,
+    OutcomeUnknownError,
+    PermanentBrokerError,
+    StandardErrorCode,
+    StandardizedError,
+    TransientBrokerError,
+    UnsupportedOperationError,
+)
+
+if TYPE_CHECKING:
+    from broker_integration.store import Store
 
 __version__ = "0.1.0"
-__all__ = ["BrokerAdapter", "BrokerCapability", "OrderResult", "UnifiedOrder", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # The store pulls in SQLAlchemy; import it only when asked for, to keep ``import broker_integration`` fast.
+    if name == "Store":
+        from broker_integration.store import Store
+
+        return Store
+    raise AttributeError(f"module 'broker_integration' has no attribute {name!r}")
+
+
+__all__ = [
+    "Account",
+    "AccountSummary",
+    "AuthenticationError",
+    "BrokerAdapter",
+    "BrokerCapability",
+    "BrokerConfiguration",
+    "BrokerCredentials",
+    "BrokerEndpoints",
+    "BrokerError",
+    "BrokerFactory",
+    "BrokerLimits",
+    "BrokerSettings",
+    "CallEvent",
+    "Candle",
+    "Clock",
+    "Environment",
+    "EventBus",
+    "FactoryError",
+    "Granularity",
+    "HealthEvent",
+    "HealthState",
+    "HealthStatus",
+    "Instrument",
+    "InstrumentType",
+    "ManualClock",
+    "Order",
+    "OrderModification",
+    "OrderResult",
+    "OrderSide",
+    "OrderStatus",
+    "OrderType",
+    "OutcomeUnknownError",
+    "PermanentBrokerError",
+    "Position",
+    "PriceTick",
+    "StandardErrorCode",
+    "StandardizedError",
+    "Store",
+    "SystemClock",
+    "TimeInForce",
+    "TransientBrokerError",
+    "UnifiedOrder",
+    "UnsupportedOperationError",
+    "__version__",
+    "get_event_bus",
+]

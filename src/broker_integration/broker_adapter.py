@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Protocol, Self
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials
 from broker_integration.clock import SYSTEM_CLOCK, Clock
 from broker_integration.events import CallEvent, EventBus, get_event_bus
+from broker_integration.log import get_logger
 from broker_integration.models import (
     Account,
     AccountSummary,
@@ -308,7 +309,9 @@ class BrokerAdapter:
     @classmethod
     def implemented_operations(cls) -> frozenset[Operation]:
         """The calls this class really implements (not the base class's unsupported defaults)."""
-        return frozenset(op for op in Operation if not getattr(getattr(cls, op.value), _BASE_DEFAULT_MARK, False))
+        return frozenset(
+            op for op in Operation if not getattr(getattr(cls, op.value), _BASE_DEFAULT_MARK, False)
+        )
 
     @classmethod
     def declared_capabilities(cls) -> frozenset[BrokerCapability]:
@@ -345,9 +348,7 @@ class BrokerAdapter:
         try:
             await probe()
         except BrokerError as exc:
-            return HealthStatus(
-                state=HealthState.DOWN, checked_at=self.clock.now(), message=str(exc.error)
-            )
+            return HealthStatus(state=HealthState.DOWN, checked_at=self.clock.now(), message=str(exc.error))
         latency = (self.clock.monotonic_ns() - start) / 1e6
         return HealthStatus(state=HealthState.HEALTHY, checked_at=self.clock.now(), latency_ms=latency)
 
@@ -422,9 +423,8 @@ class BrokerAdapter:
     # ------------------------------------------------------------------ context manager
 
     async def __aenter__(self) -> Self:
-        if not self.is_authenticated:
-            if not await self.authenticate(self.credentials):
-                raise AuthenticationError(f"{self.name} refused the credentials", broker_name=self.name)
+        if not self.is_authenticated and not await self.authenticate(self.credentials):
+            raise AuthenticationError(f"{self.name} refused the credentials", broker_name=self.name)
         return self
 
     async def __aexit__(
@@ -457,13 +457,13 @@ class BrokerAdapter:
                 broker_name=self.name,
                 context={"time_in_force": tif},
             )
-        if order.take_profit is not None or order.stop_loss is not None:
-            if declared is not None and BrokerCapability.TAKE_PROFIT_STOP_LOSS not in declared:
-                return make_error(
-                    StandardErrorCode.UNSUPPORTED_OPERATION,
-                    f"{self.name} does not support take-profit/stop-loss on fill",
-                    broker_name=self.name,
-                )
+        has_exits = order.take_profit is not None or order.stop_loss is not None
+        if has_exits and declared is not None and BrokerCapability.TAKE_PROFIT_STOP_LOSS not in declared:
+            return make_error(
+                StandardErrorCode.UNSUPPORTED_OPERATION,
+                f"{self.name} does not support take-profit/stop-loss on fill",
+                broker_name=self.name,
+            )
         return None
 
     async def _run(self, ctx: CallContext, impl: Callable[..., Any]) -> Any:
@@ -474,7 +474,9 @@ class BrokerAdapter:
         return await self._through_stages(ctx, call_impl)
 
     async def _run_stream_open(
-        self, ctx: CallContext, open_source: Callable[[BrokerAdapter, tuple[Any, ...], dict[str, Any]], Awaitable[Any]]
+        self,
+        ctx: CallContext,
+        open_source: Callable[[BrokerAdapter, tuple[Any, ...], dict[str, Any]], Awaitable[Any]],
     ) -> Any:
         """Interceptors see opening a stream as the call; the ticks that follow are not re-intercepted."""
 
@@ -490,12 +492,14 @@ class BrokerAdapter:
         return await proceed()
 
 
-_log = logging.getLogger("broker_integration.adapter")
+_log = get_logger("broker_integration.adapter")
 
 
 def _unsupported(adapter: BrokerAdapter, op: Operation) -> UnsupportedOperationError:
     return UnsupportedOperationError(
-        f"{adapter.name} does not support {op.value}", broker_name=adapter.name, context={"operation": op.value}
+        f"{adapter.name} does not support {op.value}",
+        broker_name=adapter.name,
+        context={"operation": op.value},
     )
 
 
@@ -531,7 +535,9 @@ def _failed_result(
 
 def _complete_result(adapter: BrokerAdapter, ctx: CallContext, result: Any, latency_ms: float) -> OrderResult:
     if not isinstance(result, OrderResult):
-        raise TypeError(f"{adapter.name}.{ctx.operation.value} must return an OrderResult, got {type(result).__name__}")
+        raise TypeError(
+            f"{adapter.name}.{ctx.operation.value} must return an OrderResult, got {type(result).__name__}"
+        )
     order = ctx.order
     update: dict[str, Any] = {}
     if not result.broker_name:
@@ -577,9 +583,7 @@ def _emit(
     )
     if _log.isEnabledFor(logging.DEBUG):
         outcome = "ok" if success else f"failed {error.error_code.value if error else 'cancelled'}"
-        _log.debug(
-            "%s %s %s in %.3f ms", adapter.name, ctx.operation.value, outcome, duration_ns / 1e6
-        )
+        _log.debug("%s %s %s in %.3f ms", adapter.name, ctx.operation.value, outcome, duration_ns / 1e6)
     adapter.event_bus.publish(event)
 
 

@@ -7,13 +7,13 @@ and ordered; a handler that raises is logged and never breaks the call that publ
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from broker_integration.log import get_logger
 from broker_integration.unified_errors import StandardizedError
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ __all__ = [
     "get_event_bus",
 ]
 
-_log = logging.getLogger("broker_integration.events")
+_log = get_logger("broker_integration.events")
 
 E = TypeVar("E", bound="Event")
 

@@ -191,7 +191,9 @@ class InvalidTransitionError(ValueError):
 
     def __init__(self, current: OrderStatus, target: OrderStatus) -> None:
         allowed = ", ".join(sorted(s.value for s in _TRANSITIONS[current])) or "none: it is final"
-        super().__init__(f"order status cannot go from {current.value} to {target.value} (allowed: {allowed})")
+        super().__init__(
+            f"order status cannot go from {current.value} to {target.value} (allowed: {allowed})"
+        )
         self.current = current
         self.target = target
 
@@ -287,7 +289,9 @@ class UnifiedOrder(_Frozen):
                 name, "stop_price", str(self.stop_price), f"a {kind.value} order takes no stop_price"
             )
         if kind is OrderType.TRAILING_STOP and self.trailing_distance is None:
-            raise _field_error(name, "trailing_distance", None, "a trailing_stop order needs a trailing_distance")
+            raise _field_error(
+                name, "trailing_distance", None, "a trailing_stop order needs a trailing_distance"
+            )
         if kind is not OrderType.TRAILING_STOP and self.trailing_distance is not None:
             raise _field_error(
                 name, "trailing_distance", str(self.trailing_distance), "only trailing_stop orders take one"
@@ -299,7 +303,10 @@ class UnifiedOrder(_Frozen):
             raise _field_error(name, "expire_time", None, "a GTD order needs an expire_time")
         if self.time_in_force is not TimeInForce.GTD and self.expire_time is not None:
             raise _field_error(
-                name, "expire_time", self.expire_time.isoformat(), "expire_time only goes with time_in_force GTD"
+                name,
+                "expire_time",
+                self.expire_time.isoformat(),
+                "expire_time only goes with time_in_force GTD",
             )
         reference = self.price if kind is not OrderType.STOP else self.stop_price
         if reference is not None:
@@ -309,15 +316,25 @@ class UnifiedOrder(_Frozen):
     def _check_exit_levels(self, name: str, reference: Decimal) -> None:
         """Take-profit must lie on the winning side of the entry price, stop-loss on the losing side."""
         buy = self.side is OrderSide.BUY
-        if self.take_profit is not None and (self.take_profit <= reference if buy else self.take_profit >= reference):
+        if self.take_profit is not None and (
+            self.take_profit <= reference if buy else self.take_profit >= reference
+        ):
             where = "above" if buy else "below"
             raise _field_error(
-                name, "take_profit", str(self.take_profit), f"a {self.side.value} take_profit must be {where} {reference}"
+                name,
+                "take_profit",
+                str(self.take_profit),
+                f"a {self.side.value} take_profit must be {where} {reference}",
             )
-        if self.stop_loss is not None and (self.stop_loss >= reference if buy else self.stop_loss <= reference):
+        if self.stop_loss is not None and (
+            self.stop_loss >= reference if buy else self.stop_loss <= reference
+        ):
             where = "below" if buy else "above"
             raise _field_error(
-                name, "stop_loss", str(self.stop_loss), f"a {self.side.value} stop_loss must be {where} {reference}"
+                name,
+                "stop_loss",
+                str(self.stop_loss),
+                f"a {self.side.value} stop_loss must be {where} {reference}",
             )
 
     @property
@@ -378,7 +395,9 @@ class OrderResult(_Frozen):
     def _consistent(self) -> Self:
         name = type(self).__name__
         if self.success and self.error is not None:
-            raise _field_error(name, "error", self.error.error_code.value, "a successful result carries no error")
+            raise _field_error(
+                name, "error", self.error.error_code.value, "a successful result carries no error"
+            )
         if not self.success and self.error is None:
             raise _field_error(name, "error", None, "a failed result must say why in error")
         if self.filled_quantity > 0 and self.average_fill_price is None:

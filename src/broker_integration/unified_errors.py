@@ -111,7 +111,9 @@ DEFAULT_SUGGESTED_ACTIONS: Mapping[StandardErrorCode, str] = {
     "so the mapping table can be extended.",
 }
 
-_SECRET_KEY = re.compile(r"(token|secret|password|passwd|api[_-]?key|authorization|credential|signature)", re.I)
+_SECRET_KEY = re.compile(
+    r"(token|secret|password|passwd|api[_-]?key|authorization|credential|signature)", re.I
+)
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=\-]+", re.I)
 MASK = "***"
 

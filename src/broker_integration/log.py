@@ -1,0 +1,78 @@
+"""Logging for the library: the ``broker_integration`` logger hierarchy and secret redaction.
+
+The library never configures the root logger. It attaches a :class:`RedactingFilter` to its own
+loggers' handlers through :func:`configure_logging` (used by the CLI), and redacts Bearer tokens and
+any value registered with :func:`register_secret` from every message it formats.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import TextIO
+
+__all__ = ["LOGGER_NAME", "RedactingFilter", "configure_logging", "get_logger", "redact", "register_secret"]
+
+LOGGER_NAME = "broker_integration"
+MASK = "***"
+
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=\-]{4,}")
+_KEY_VALUE = re.compile(
+    r"(?i)((?:api[_-]?key|secret[_-]?key|token|password|authorization)\s*[=:]\s*['\"]?)[^'\"\s,}]{4,}"
+)
+_secrets: set[str] = set()
+_lock = threading.Lock()
+
+
+def register_secret(value: str) -> None:
+    """Redact ``value`` wherever it would appear in a log line (values shorter than 4 chars are ignored)."""
+    if len(value) >= 4:
+        with _lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with Bearer tokens, ``key=value`` secrets and registered secret values masked."""
+    text = _BEARER.sub(r"\1" + MASK, text)
+    text = _KEY_VALUE.sub(r"\1" + MASK, text)
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message with secrets masked, arguments included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def get_logger(name: str) -> logging.Logger:
+    """The library logger ``name`` with redaction attached, so records are clean whoever handles them."""
+    logger = logging.getLogger(name)
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+    return logger
+
+
+def configure_logging(level: int | str = logging.INFO, stream: TextIO | None = None) -> logging.Handler:
+    """Send the library's log lines to ``stream`` (stderr by default) with secrets redacted."""
+    logger = logging.getLogger(LOGGER_NAME)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(_FILTER)
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    return handler
+
+
+logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())

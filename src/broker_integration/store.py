@@ -1,0 +1,246 @@
+"""The one persistence layer: schema, migrations and connections.
+
+SQLite in one file by default (zero set-up), through SQLAlchemy 2 Core with an async driver. Nothing
+here or in callers may assume SQLite: tables use portable types, and the same schema can be pointed at
+PostgreSQL by URL. The schema has a version; each later feature adds its tables as a new migration at the
+end of :data:`MIGRATIONS` and never edits an applied one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import orjson
+import platformdirs
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from broker_integration.clock import utc_now
+from broker_integration.log import get_logger
+
+__all__ = ["MIGRATIONS", "Migration", "Store", "StoreError", "default_store_url", "metadata"]
+
+_log = get_logger("broker_integration.store")
+
+STORE_URL_ENV = "BROKER_INTEGRATION_STORE_URL"
+
+metadata = MetaData()
+
+schema_version_table = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("description", String(200), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+kv_table = Table(
+    "kv_state",
+    metadata,
+    Column("namespace", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or its schema is not one this version understands."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step; ``upgrade`` runs inside the migration's transaction on a sync connection."""
+
+    version: int
+    description: str
+    upgrade: Callable[[Connection], None]
+
+
+def _create(*tables: Table) -> Callable[[Connection], None]:
+    def upgrade(conn: Connection) -> None:
+        metadata.create_all(conn, tables=list(tables))
+
+    return upgrade
+
+
+#: Every schema step in order. Append only.
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "key-value state", _create(kv_table)),)
+
+
+def default_store_url() -> str:
+    """``$BROKER_INTEGRATION_STORE_URL`` if set, else a SQLite file in the user data directory."""
+    configured = os.environ.get(STORE_URL_ENV)
+    if configured:
+        return configured
+    folder = Path(platformdirs.user_data_dir("broker_integration", appauthor=False))
+    return f"sqlite+aiosqlite:///{folder / 'broker_integration.sqlite3'}"
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """The store URL for a SQLite file at ``path``."""
+    return f"sqlite+aiosqlite:///{Path(path)}"
+
+
+class Store:
+    """An open database with the current schema. Use ``async with Store(url) as store``.
+
+    ``url`` is a SQLAlchemy async URL; ``None`` means :func:`default_store_url`.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        self._url = url or default_store_url()
+        self._engine: AsyncEngine | None = None
+
+    @property
+    def url(self) -> str:
+        """The URL with any password hidden."""
+        return make_url(self._url).render_as_string(hide_password=True)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise StoreError("the store is not open: use 'async with Store(...)' or await store.open()")
+        return self._engine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self._url).get_backend_name() == "sqlite"
+
+    async def open(self) -> Self:
+        """Connect and bring the schema up to date; idempotent."""
+        if self._engine is not None:
+            return self
+        url = make_url(self._url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(self._url)
+        if url.get_backend_name() == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        self._engine = engine
+        try:
+            await self._migrate()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            engine, self._engine = self._engine, None
+            await engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction that commits on success and rolls back on error."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads."""
+        async with self.engine.connect() as conn:
+            yield conn
+
+    async def schema_version(self) -> int:
+        async with self.connect() as conn:
+            return await conn.run_sync(_current_version)
+
+    async def _migrate(self) -> None:
+        latest = MIGRATIONS[-1].version
+        async with self.begin() as conn:
+            await conn.run_sync(lambda c: metadata.create_all(c, tables=[schema_version_table]))
+            current = await conn.run_sync(_current_version)
+            if current > latest:
+                raise StoreError(
+                    f"the store at {self.url} has schema version {current}, newer than this "
+                    f"broker_integration understands ({latest}); upgrade the package"
+                )
+            for migration in MIGRATIONS:
+                if migration.version <= current:
+                    continue
+                await conn.run_sync(migration.upgrade)
+                await conn.execute(
+                    schema_version_table.insert().values(
+                        version=migration.version, description=migration.description, applied_at=utc_now()
+                    )
+                )
+                _log.info(
+                    "store %s migrated to schema version %d (%s)",
+                    self.url,
+                    migration.version,
+                    migration.description,
+                )
+
+    # ---------------------------------------------------------------- key-value state
+
+    async def put_state(self, namespace: str, key: str, value: Any) -> None:
+        """Store a JSON-serialisable ``value`` under ``namespace``/``key``, replacing any previous one."""
+        payload = orjson.dumps(value).decode()
+        async with self.begin() as conn:
+            await conn.execute(
+                kv_table.delete().where(kv_table.c.namespace == namespace, kv_table.c.key == key)
+            )
+            await conn.execute(
+                kv_table.insert().values(namespace=namespace, key=key, value=payload, updated_at=utc_now())
+            )
+
+    async def get_state(self, namespace: str, key: str, default: Any = None) -> Any:
+        async with self.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(kv_table.c.value).where(kv_table.c.namespace == namespace, kv_table.c.key == key)
+                )
+            ).first()
+        return default if row is None else orjson.loads(row[0])
+
+    async def list_state(self, namespace: str) -> dict[str, Any]:
+        async with self.connect() as conn:
+            rows = await conn.execute(
+                select(kv_table.c.key, kv_table.c.value).where(kv_table.c.namespace == namespace)
+            )
+            return {key: orjson.loads(value) for key, value in rows}
+
+    def __repr__(self) -> str:
+        state = "open" if self._engine is not None else "closed"
+        return f"Store({self.url!r}, {state})"
+
+
+def _current_version(conn: Connection) -> int:
+    value = conn.execute(select(func.max(schema_version_table.c.version))).scalar()
+    return int(value or 0)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
