@@ -24,7 +24,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, ClassVar, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials
 from broker_integration.clock import SYSTEM_CLOCK, Clock
@@ -59,6 +59,9 @@ from broker_integration.unified_errors import (
     error_class_for,
     make_error,
 )
+
+if TYPE_CHECKING:
+    from broker_integration.resilience_stages import Resilience
 
 __all__ = [
     "BrokerAdapter",
@@ -179,11 +182,11 @@ class InterceptorPriority:
     """Where an interceptor sits in the pipeline: lower runs first (further from the broker)."""
 
     PRE_TRADE = 100
+    RETRY = 150
     RATE_LIMIT = 200
     CIRCUIT_BREAKER = 300
-    RETRY = 350
+    JOURNAL = 350
     TIMEOUT = 400
-    JOURNAL = 500
 
 
 @dataclass(slots=True)
@@ -240,6 +243,7 @@ class BrokerAdapter:
     _stages: tuple[_Stage, ...] = ()
     _authenticated: bool = False
     _instance_name: str | None = None
+    resilience: Resilience | None = None
 
     def __init__(
         self,
@@ -254,6 +258,9 @@ class BrokerAdapter:
         self._stages = ()
         self._authenticated = False
         self._instance_name = config.broker_name if config is not None else None
+        from broker_integration.resilience_stages import install_resilience
+
+        install_resilience(self, config)
 
     # ------------------------------------------------------------------ wiring
 
@@ -468,6 +475,7 @@ class BrokerAdapter:
 
     async def _run(self, ctx: CallContext, impl: Callable[..., Any]) -> Any:
         async def call_impl() -> Any:
+            ctx.detail["sent"] = True
             value = impl(self, *ctx.args, **ctx.kwargs)
             return await value if inspect.isawaitable(value) else value
 
@@ -530,6 +538,7 @@ def _failed_result(
         latency_ms=latency_ms,
         error=error,
         message=error.message,
+        metadata={"sent": bool(ctx.detail.get("sent", False))},
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.broker_config import BrokerConfiguration
@@ -25,6 +25,10 @@ from broker_integration.events import EventBus, HealthEvent, get_event_bus
 from broker_integration.log import get_logger
 from broker_integration.models import HealthState
 from broker_integration.unified_errors import AuthenticationError, BrokerError
+
+if TYPE_CHECKING:
+    from broker_integration.order_journal import OrderJournal
+    from broker_integration.store import Store
 
 __all__ = ["ENTRY_POINT_GROUP", "AdapterHealth", "BrokerFactory", "FactoryError"]
 
@@ -78,8 +82,13 @@ class BrokerFactory:
         event_bus: EventBus | None = None,
         clock: Clock | None = None,
         discover_plugins: bool = True,
+        store: Store | None = None,
     ) -> None:
+        """``store``: when given, every created adapter journals its orders there (idempotent placement)
+        and in-flight orders left by an earlier run are reconciled when the adapter is created."""
         self._event_bus = event_bus
+        self._store = store
+        self._journal: OrderJournal | None = None
         self._clock = clock or SYSTEM_CLOCK
         self._registry: dict[str, type[BrokerAdapter] | str] = dict(BUILTIN_ADAPTERS)
         self._created: dict[str, _Created] = {}
@@ -204,9 +213,29 @@ class BrokerFactory:
                     f"{config.credentials.account_id or '(default)'} ({config.credentials.environment.value})",
                     broker_name=key,
                 )
+        if self._store is not None:
+            await self._attach_journal(adapter)
         self._created[key] = _Created(adapter, name)
         _log.info("created adapter %s (%s)", key, name)
         return adapter
+
+    @property
+    def journal(self) -> OrderJournal | None:
+        """The order journal shared by created adapters, once a store-backed adapter exists."""
+        return self._journal
+
+    async def _attach_journal(self, adapter: BrokerAdapter) -> None:
+        from broker_integration.order_journal import OrderJournal, install_journal
+
+        assert self._store is not None
+        if self._journal is None:
+            await self._store.open()
+            self._journal = OrderJournal(self._store, clock=self._clock)
+        install_journal(adapter, self._journal)
+        if adapter.is_authenticated:
+            settled = await self._journal.reconcile(adapter)
+            if settled:
+                _log.info("reconciled %d in-flight orders of %s", len(settled), adapter.name)
 
     @property
     def adapters(self) -> dict[str, BrokerAdapter]:

@@ -62,6 +62,25 @@ kv_table = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+order_journal_table = Table(
+    "order_journal",
+    metadata,
+    Column("broker_name", String(64), primary_key=True),
+    Column("client_order_id", String(64), primary_key=True),
+    Column("instrument", String(32), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("quantity", String(40), nullable=False),
+    Column("intent", Text, nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("broker_order_id", String(64)),
+    Column("filled_quantity", String(40)),
+    Column("average_fill_price", String(40)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 
 class StoreError(RuntimeError):
     """The store cannot be opened or its schema is not one this version understands."""
@@ -84,7 +103,10 @@ def _create(*tables: Table) -> Callable[[Connection], None]:
 
 
 #: Every schema step in order. Append only.
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "key-value state", _create(kv_table)),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "key-value state", _create(kv_table)),
+    Migration(2, "order journal", _create(order_journal_table)),
+)
 
 
 def default_store_url() -> str:

@@ -1,0 +1,407 @@
+"""Idempotent order placement: the intent is written down before the order is sent, and an order whose
+outcome is unknown is resolved by looking it up by its client order id, never by sending it again.
+
+The journal is one table in the store keyed by (broker, client order id). The journal stage sits in the
+call pipeline just outside the timeout, so it sees a timed-out order as an unknown outcome:
+
+* a client order id already in the journal is never sent a second time; its current state is looked up;
+* a definitive answer (filled, resting, refused) is recorded;
+* an ambiguous one (timeout, connection lost after sending, 5xx, "executed but the answer was lost") is
+  recorded as UNKNOWN and resolved by lookups with backoff; only when every lookup says the broker has
+  never heard of the order is it recorded as not placed;
+* :meth:`OrderJournal.reconcile` settles entries left in flight by a previous run (call it on start-up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from broker_integration.broker_adapter import CallContext, InterceptorPriority, Operation, Proceed
+from broker_integration.clock import SYSTEM_CLOCK, Clock
+from broker_integration.log import get_logger
+from broker_integration.models import Order, OrderResult, OrderSide, OrderStatus, UnifiedOrder
+from broker_integration.resilience import Sleep
+from broker_integration.store import Store, order_journal_table
+from broker_integration.unified_errors import (
+    BrokerError,
+    OrderNotFoundError,
+    StandardErrorCode,
+    StandardizedError,
+    classify_exception,
+    make_error,
+)
+
+if TYPE_CHECKING:
+    from broker_integration.broker_adapter import BrokerAdapter
+
+__all__ = ["AMBIGUOUS_CODES", "JournalEntry", "OrderJournal", "install_journal"]
+
+_log = get_logger("broker_integration.journal")
+
+#: Failures after which the order may or may not have reached the broker.
+AMBIGUOUS_CODES = frozenset(
+    {
+        StandardErrorCode.TIMEOUT,
+        StandardErrorCode.CONNECTION_ERROR,
+        StandardErrorCode.SERVICE_UNAVAILABLE,
+        StandardErrorCode.OUTCOME_UNKNOWN,
+        StandardErrorCode.UNKNOWN,
+    }
+)
+_IN_FLIGHT = (OrderStatus.PENDING, OrderStatus.SUBMITTED, OrderStatus.UNKNOWN)
+
+
+def is_ambiguous(error: StandardizedError) -> bool:
+    """Whether ``error`` leaves the order's fate open. Errors that say ``sent: False`` never do."""
+    return error.error_code in AMBIGUOUS_CODES and error.context.get("sent") is not False
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One order intent as the journal holds it."""
+
+    broker_name: str
+    client_order_id: str
+    instrument: str
+    side: OrderSide
+    quantity: Decimal
+    status: OrderStatus
+    broker_order_id: str | None
+    filled_quantity: Decimal | None
+    average_fill_price: Decimal | None
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    intent: str
+
+    def to_order(self) -> UnifiedOrder:
+        return UnifiedOrder.model_validate_json(self.intent)
+
+
+def _entry(row: Any) -> JournalEntry:
+    return JournalEntry(
+        broker_name=row.broker_name,
+        client_order_id=row.client_order_id,
+        instrument=row.instrument,
+        side=OrderSide(row.side),
+        quantity=Decimal(row.quantity),
+        status=OrderStatus(row.status),
+        broker_order_id=row.broker_order_id,
+        filled_quantity=Decimal(row.filled_quantity) if row.filled_quantity else None,
+        average_fill_price=Decimal(row.average_fill_price) if row.average_fill_price else None,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        intent=row.intent,
+    )
+
+
+class OrderJournal:
+    """Order intents in the store, and the pipeline stage that keeps them honest.
+
+    ``lookup_delays`` are the waits before each lookup of an unknown outcome (seconds).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        lookup_delays: Sequence[float] = (0.05, 0.1, 0.2, 0.4, 0.8),
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if not lookup_delays:
+            raise ValueError("lookup_delays needs at least one delay")
+        self.store = store
+        self.clock = clock
+        self.lookup_delays = tuple(lookup_delays)
+        self.sleep = sleep
+
+    # ------------------------------------------------------------------ table access
+
+    async def get(self, broker_name: str, client_order_id: str) -> JournalEntry | None:
+        table = order_journal_table
+        async with self.store.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(table).where(
+                        table.c.broker_name == broker_name, table.c.client_order_id == client_order_id
+                    )
+                )
+            ).first()
+        return None if row is None else _entry(row)
+
+    async def entries(
+        self, broker_name: str | None = None, statuses: Sequence[OrderStatus] | None = None
+    ) -> list[JournalEntry]:
+        table = order_journal_table
+        query = select(table).order_by(table.c.created_at)
+        if broker_name is not None:
+            query = query.where(table.c.broker_name == broker_name)
+        if statuses is not None:
+            query = query.where(table.c.status.in_([s.value for s in statuses]))
+        async with self.store.connect() as conn:
+            return [_entry(row) for row in await conn.execute(query)]
+
+    async def in_flight(self, broker_name: str | None = None) -> list[JournalEntry]:
+        """Intents whose outcome is not known yet."""
+        return await self.entries(broker_name, _IN_FLIGHT)
+
+    async def record_intent(self, broker_name: str, order: UnifiedOrder) -> None:
+        """Write the intent as SUBMITTED; called just before the order is sent."""
+        now = self.clock.now()
+        async with self.store.begin() as conn:
+            await conn.execute(
+                order_journal_table.insert().values(
+                    broker_name=broker_name,
+                    client_order_id=order.order_id,
+                    instrument=order.instrument,
+                    side=order.side.value,
+                    quantity=str(order.quantity),
+                    intent=order.model_dump_json(),
+                    status=OrderStatus.SUBMITTED.value,
+                    attempts=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+
+    async def record_outcome(
+        self,
+        broker_name: str,
+        client_order_id: str,
+        status: OrderStatus,
+        *,
+        broker_order_id: str | None = None,
+        filled_quantity: Decimal | None = None,
+        average_fill_price: Decimal | None = None,
+        error: StandardizedError | None = None,
+    ) -> None:
+        """Move an intent to ``status``; a move the order state machine forbids is refused and logged."""
+        current = await self.get(broker_name, client_order_id)
+        if current is None:
+            raise KeyError(f"no journal entry for {broker_name}/{client_order_id}")
+        if current.status is not status and not current.status.can_transition_to(status):
+            _log.warning(
+                "journal %s/%s: ignoring %s -> %s",
+                broker_name,
+                client_order_id,
+                current.status.value,
+                status.value,
+            )
+            return
+        values: dict[str, Any] = {"status": status.value, "updated_at": self.clock.now()}
+        if broker_order_id is not None:
+            values["broker_order_id"] = broker_order_id
+        if filled_quantity is not None:
+            values["filled_quantity"] = str(filled_quantity)
+        if average_fill_price is not None:
+            values["average_fill_price"] = str(average_fill_price)
+        if error is not None:
+            values["last_error"] = str(error)
+        table = order_journal_table
+        async with self.store.begin() as conn:
+            await conn.execute(
+                update(table)
+                .where(table.c.broker_name == broker_name, table.c.client_order_id == client_order_id)
+                .values(**values)
+            )
+
+    async def _record_result(self, broker_name: str, order: UnifiedOrder, result: OrderResult) -> None:
+        await self.record_outcome(
+            broker_name,
+            order.order_id,
+            result.status,
+            broker_order_id=result.broker_order_id,
+            filled_quantity=result.filled_quantity,
+            average_fill_price=result.average_fill_price,
+            error=result.error,
+        )
+
+    # ------------------------------------------------------------------ the pipeline stage
+
+    async def stage(self, ctx: CallContext, proceed: Proceed) -> Any:
+        """Journal ``place_order`` calls; every other call passes straight through."""
+        if ctx.operation is not Operation.PLACE_ORDER or ctx.order is None:
+            return await proceed()
+        adapter, order = ctx.adapter, ctx.order
+        broker = adapter.name
+        existing = await self.get(broker, order.order_id)
+        if existing is None:
+            try:
+                await self.record_intent(broker, order)
+            except IntegrityError:  # the same intent raced in from another task
+                existing = await self.get(broker, order.order_id)
+        if existing is not None:
+            ctx.detail["journal"] = "duplicate_intent"
+            if existing.status is OrderStatus.REJECTED:
+                refusal = make_error(
+                    StandardErrorCode.DUPLICATE_ORDER,
+                    f"order intent {order.order_id} was already refused ({existing.last_error}); "
+                    "create a new order to try again",
+                    broker_name=broker,
+                    context={"sent": False},
+                )
+                return _unknown_or_rejected(adapter, order, refusal, OrderStatus.REJECTED)
+            _log.info("%s: client order id %s was sent before; looking it up instead", broker, order.order_id)
+            return await self._resolve(adapter, order, None, not_sent_allowed=False)
+        try:
+            result = await proceed()
+        except BrokerError as exc:
+            if is_ambiguous(exc.error):
+                return await self._resolve(adapter, order, exc.error, not_sent_allowed=True)
+            await self.record_outcome(broker, order.order_id, OrderStatus.REJECTED, error=exc.error)
+            raise
+        except Exception as exc:
+            error = classify_exception(exc, broker_name=broker, operation=ctx.operation.value)
+            return await self._resolve(adapter, order, error, not_sent_allowed=True)
+        failed = isinstance(result, OrderResult) and not result.success and result.error is not None
+        if failed and is_ambiguous(result.error):
+            return await self._resolve(adapter, order, result.error, not_sent_allowed=True)
+        if isinstance(result, OrderResult):
+            await self._record_result(broker, order, result)
+        return result
+
+    async def _resolve(
+        self,
+        adapter: BrokerAdapter,
+        order: UnifiedOrder,
+        error: StandardizedError | None,
+        *,
+        not_sent_allowed: bool,
+    ) -> OrderResult:
+        """Find out what became of ``order`` by looking it up; never send it again."""
+        broker = adapter.name
+        if error is not None:
+            await self.record_outcome(broker, order.order_id, OrderStatus.UNKNOWN, error=error)
+        not_found = 0
+        last_error = error
+        for delay in self.lookup_delays:
+            await self.sleep(delay)
+            try:
+                found = await adapter.get_order(order.order_id)
+            except OrderNotFoundError:
+                not_found += 1
+                continue
+            except BrokerError as exc:
+                last_error = exc.error
+                continue
+            result = _result_from_order(adapter, order, found)
+            await self._record_result(broker, order, result)
+            return result
+        if not_sent_allowed and not_found == len(self.lookup_delays):
+            cause = error or last_error
+            refusal = make_error(
+                cause.error_code if cause is not None else StandardErrorCode.UNKNOWN,
+                f"order {order.order_id} never reached {broker}: {not_found} lookups found nothing",
+                broker_name=broker,
+                retryable=False,
+                context={"sent": False, "resolved_by_lookup": True},
+            )
+            await self.record_outcome(broker, order.order_id, OrderStatus.REJECTED, error=refusal)
+            return _unknown_or_rejected(adapter, order, refusal, OrderStatus.REJECTED)
+        unresolved = make_error(
+            StandardErrorCode.OUTCOME_UNKNOWN,
+            f"outcome of order {order.order_id} at {broker} is still unknown after "
+            f"{len(self.lookup_delays)} lookups; it will be reconciled, do not resend it",
+            broker_name=broker,
+            context={"last_error": str(last_error) if last_error else ""},
+        )
+        if error is None:
+            await self.record_outcome(broker, order.order_id, OrderStatus.UNKNOWN, error=unresolved)
+        return _unknown_or_rejected(adapter, order, unresolved, OrderStatus.UNKNOWN)
+
+    async def reconcile(self, adapter: BrokerAdapter, *, min_age_seconds: float = 0.0) -> list[JournalEntry]:
+        """Settle this broker's in-flight intents (e.g. after a restart) by looking each one up.
+
+        An intent the broker has never heard of, older than ``min_age_seconds``, is recorded as not
+        placed. Returns the entries after reconciliation.
+        """
+        settled: list[JournalEntry] = []
+        now = self.clock.now()
+        for entry in await self.in_flight(adapter.name):
+            try:
+                found = await adapter.get_order(entry.client_order_id)
+            except OrderNotFoundError:
+                if (now - _as_utc(entry.created_at)).total_seconds() >= min_age_seconds:
+                    await self.record_outcome(
+                        adapter.name,
+                        entry.client_order_id,
+                        OrderStatus.REJECTED,
+                        error=make_error(
+                            StandardErrorCode.UNKNOWN,
+                            "not found at the broker during reconciliation: never placed",
+                            broker_name=adapter.name,
+                        ),
+                    )
+            except BrokerError as exc:
+                _log.warning("reconcile %s/%s failed: %s", adapter.name, entry.client_order_id, exc)
+                continue
+            else:
+                intent = entry.to_order()
+                await self._record_result(adapter.name, intent, _result_from_order(adapter, intent, found))
+            updated = await self.get(adapter.name, entry.client_order_id)
+            if updated is not None:
+                settled.append(updated)
+        return settled
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Stored times are UTC; some databases hand them back without a zone."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _result_from_order(adapter: BrokerAdapter, order: UnifiedOrder, found: Order) -> OrderResult:
+    status = found.status
+    success = status not in (OrderStatus.REJECTED, OrderStatus.UNKNOWN)
+    error = None if success else make_error(StandardErrorCode.UNKNOWN, "broker reports the order as rejected")
+    return OrderResult(
+        success=success,
+        client_order_id=order.order_id,
+        broker_order_id=found.broker_order_id,
+        broker_name=adapter.name,
+        status=status,
+        instrument=order.instrument,
+        side=order.side,
+        requested_quantity=order.quantity,
+        filled_quantity=found.filled_quantity,
+        average_fill_price=found.average_fill_price,
+        completed_at=adapter.clock.now(),
+        error=error,
+        message="resolved by lookup",
+        metadata={"resolved_by_lookup": True, "sent": True},
+    )
+
+
+def _unknown_or_rejected(
+    adapter: BrokerAdapter, order: UnifiedOrder, error: StandardizedError, status: OrderStatus
+) -> OrderResult:
+    return OrderResult(
+        success=False,
+        client_order_id=order.order_id,
+        broker_name=adapter.name,
+        status=status,
+        instrument=order.instrument,
+        side=order.side,
+        requested_quantity=order.quantity,
+        completed_at=adapter.clock.now(),
+        error=error,
+        message=error.message,
+        metadata={"resolved_by_lookup": True, "sent": status is not OrderStatus.REJECTED},
+    )
+
+
+def install_journal(adapter: BrokerAdapter, journal: OrderJournal) -> None:
+    """Put ``journal``'s stage into ``adapter``'s pipeline (replacing any earlier journal)."""
+    adapter.remove_interceptor("journal")
+    adapter.add_interceptor(journal.stage, priority=InterceptorPriority.JOURNAL, name="journal")

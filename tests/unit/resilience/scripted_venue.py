@@ -1,0 +1,93 @@
+"""A tiny scripted venue for pipeline tests: it can fail before executing, after executing, or hang."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from decimal import Decimal
+from typing import Any
+
+from broker_integration.broker_adapter import BrokerAdapter
+from broker_integration.broker_config import BrokerCredentials
+from broker_integration.models import Order, OrderResult, OrderStatus, OrderType, TimeInForce, UnifiedOrder
+from broker_integration.unified_errors import (
+    DuplicateOrderError,
+    InsufficientFundsError,
+    OrderNotFoundError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    ServiceUnavailableError,
+)
+
+PRICE = Decimal("1.1")
+
+
+class ScriptedVenue(BrokerAdapter):
+    """Fills every order at 1.1 unless the next scripted fault says otherwise.
+
+    Faults: ``before`` (503 before executing), ``after`` (executes, then the answer is lost),
+    ``reset`` (executes, then the connection resets), ``hang`` (never answers), ``refuse``
+    (insufficient funds), ``throttle`` (429 with Retry-After 0.2 s).
+    """
+
+    broker_name = "venue"
+
+    def __init__(self, *args: Any, faults: list[str | None] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.faults: deque[str | None] = deque(faults or [])
+        self.orders: dict[str, Order] = {}
+        self.executions = 0
+        self.lookup_faults: deque[str | None] = deque()
+        self.lookups = 0
+
+    async def authenticate(self, credentials: BrokerCredentials | None = None) -> bool:
+        return True
+
+    async def place_order(self, order: UnifiedOrder) -> OrderResult:
+        fault = self.faults.popleft() if self.faults else None
+        if fault == "before":
+            raise ServiceUnavailableError("503 Service Unavailable", http_status=503)
+        if fault == "throttle":
+            raise RateLimitedError("429 Too Many Requests", retry_after=0.2, http_status=429)
+        if fault == "refuse":
+            raise InsufficientFundsError("insufficient margin")
+        if fault == "hang":
+            await asyncio.sleep(30)
+        if order.order_id in self.orders:
+            raise DuplicateOrderError("client order id already used")
+        self.executions += 1
+        broker_id = str(len(self.orders) + 1)
+        self.orders[order.order_id] = Order(
+            broker_order_id=broker_id,
+            client_order_id=order.order_id,
+            instrument=order.instrument,
+            side=order.side,
+            order_type=OrderType.MARKET,
+            quantity=order.quantity,
+            filled_quantity=order.quantity,
+            time_in_force=TimeInForce.FOK,
+            status=OrderStatus.FILLED,
+            average_fill_price=PRICE,
+            created_at=self.clock.now(),
+        )
+        if fault == "after":
+            raise OutcomeUnknownError("executed, but the response was lost")
+        if fault == "reset":
+            raise ConnectionResetError("connection reset by peer")
+        return OrderResult(
+            success=True,
+            broker_order_id=broker_id,
+            status=OrderStatus.FILLED,
+            filled_quantity=order.quantity,
+            average_fill_price=PRICE,
+        )
+
+    async def get_order(self, order_id: str) -> Order:
+        self.lookups += 1
+        fault = self.lookup_faults.popleft() if self.lookup_faults else None
+        if fault == "before":
+            raise ServiceUnavailableError("503 on lookup")
+        for order in self.orders.values():
+            if order_id in (order.broker_order_id, order.client_order_id):
+                return order
+        raise OrderNotFoundError(f"no order {order_id}")

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from broker_integration.broker_config import BrokerConfiguration, BrokerSettings
+from broker_integration.clock import ManualClock
+from broker_integration.models import OrderStatus, UnifiedOrder
+from broker_integration.order_journal import OrderJournal, install_journal
+from broker_integration.store import Store, sqlite_url
+from broker_integration.unified_errors import StandardErrorCode
+
+from scripted_venue import ScriptedVenue
+
+
+def order() -> UnifiedOrder:
+    return UnifiedOrder(instrument="EUR/USD", side="buy", quantity=Decimal(1000))
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> Store:
+    async with Store(sqlite_url(tmp_path / "journal.sqlite3")) as opened:
+        yield opened  # type: ignore[misc]
+
+
+def venue_with_journal(
+    store: Store, faults: list[str | None], timeout: float = 5.0, clock: ManualClock | None = None
+) -> tuple[ScriptedVenue, OrderJournal]:
+    config = BrokerConfiguration(broker_name="venue", settings=BrokerSettings(timeout_seconds=timeout))
+    venue = ScriptedVenue(config, faults=faults, clock=clock)
+    journal = OrderJournal(store, lookup_delays=(0.001, 0.001, 0.001))
+    install_journal(venue, journal)
+    return venue, journal
+
+
+async def test_filled_order_is_journaled(store: Store) -> None:
+    venue, journal = venue_with_journal(store, [None])
+    intent = order()
+    result = await venue.place_order(intent)
+    assert result.success and result.status is OrderStatus.FILLED
+    entry = await journal.get("venue", intent.order_id)
+    assert entry is not None
+    assert entry.status is OrderStatus.FILLED
+    assert entry.broker_order_id == result.broker_order_id
+    assert entry.to_order() == intent
+
+
+@pytest.mark.parametrize("fault", ["after", "reset"])
+async def test_executed_but_answer_lost_is_resolved_by_lookup_not_resent(store: Store, fault: str) -> None:
+    venue, journal = venue_with_journal(store, [fault])
+    intent = order()
+    result = await venue.place_order(intent)
+    assert result.success
+    assert result.status is OrderStatus.FILLED
+    assert result.metadata["resolved_by_lookup"] is True
+    assert venue.executions == 1
+    assert (await journal.get("venue", intent.order_id)).status is OrderStatus.FILLED  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("fault", ["before", "hang"])
+async def test_never_executed_is_recorded_as_not_placed(store: Store, fault: str) -> None:
+    venue, journal = venue_with_journal(store, [fault], timeout=0.05)
+    intent = order()
+    result = await venue.place_order(intent)
+    assert not result.success
+    assert result.status is OrderStatus.REJECTED
+    assert result.error is not None and result.error.context["sent"] is False
+    assert venue.executions == 0
+    assert venue.lookups == 3
+    assert (await journal.get("venue", intent.order_id)).status is OrderStatus.REJECTED  # type: ignore[union-attr]
+
+
+async def test_unknown_stays_unknown_while_lookups_fail(store: Store) -> None:
+    clock = ManualClock()
+    venue, journal = venue_with_journal(store, ["after"], clock=clock)
+    venue.lookup_faults.extend(["before"] * 40)  # outlasts the read retries of every lookup
+    intent = order()
+    result = await venue.place_order(intent)
+    assert result.status is OrderStatus.UNKNOWN
+    assert result.error is not None and result.error.error_code is StandardErrorCode.OUTCOME_UNKNOWN
+    assert "do not resend" in result.error.message
+    assert [e.client_order_id for e in await journal.in_flight("venue")] == [intent.order_id]
+    venue.lookup_faults.clear()
+    assert venue.resilience is not None and venue.resilience.breaker_open  # the lookup outage opened it
+    clock.advance(60)  # the breaker lets a probe through; the venue answers again
+    settled = await journal.reconcile(venue)
+    assert [e.status for e in settled] == [OrderStatus.FILLED]
+    assert venue.executions == 1
+
+
+async def test_same_intent_twice_is_sent_once(store: Store) -> None:
+    venue, _ = venue_with_journal(store, [None, None])
+    intent = order()
+    first = await venue.place_order(intent)
+    second = await venue.place_order(intent)
+    assert first.broker_order_id == second.broker_order_id
+    assert second.status is OrderStatus.FILLED
+    assert venue.executions == 1
+
+
+async def test_concurrent_copies_of_one_intent_execute_once(store: Store) -> None:
+    venue, _ = venue_with_journal(store, [])
+    intent = order()
+    results = await asyncio.gather(*(venue.place_order(intent) for _ in range(10)))
+    assert venue.executions == 1
+    assert {r.broker_order_id for r in results if r.success} == {"1"}
+
+
+async def test_refused_intent_is_not_sent_again(store: Store) -> None:
+    venue, journal = venue_with_journal(store, ["refuse", None])
+    intent = order()
+    first = await venue.place_order(intent)
+    assert first.error is not None and first.error.error_code is StandardErrorCode.INSUFFICIENT_FUNDS
+    again = await venue.place_order(intent)
+    assert again.error is not None and again.error.error_code is StandardErrorCode.DUPLICATE_ORDER
+    assert venue.executions == 0
+    assert (await journal.get("venue", intent.order_id)).status is OrderStatus.REJECTED  # type: ignore[union-attr]
+
+
+async def test_reconcile_after_restart(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "restart.sqlite3")
+    venue = ScriptedVenue(BrokerConfiguration(broker_name="venue"))
+    placed, lost = order(), order()
+    async with Store(url) as store:
+        journal = OrderJournal(store)
+        await journal.record_intent("venue", placed)
+        await journal.record_intent("venue", lost)
+    await venue.place_order(placed)  # reached the venue, but the process died before recording it
+    async with Store(url) as store:
+        journal = OrderJournal(store)
+        assert len(await journal.in_flight("venue")) == 2
+        settled = {e.client_order_id: e.status for e in await journal.reconcile(venue)}
+        assert settled == {placed.order_id: OrderStatus.FILLED, lost.order_id: OrderStatus.REJECTED}
+        assert await journal.in_flight("venue") == []
