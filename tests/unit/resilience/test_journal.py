@@ -5,6 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from scripted_venue import ScriptedVenue
 
 from broker_integration.broker_config import BrokerConfiguration, BrokerSettings
 from broker_integration.clock import ManualClock
@@ -12,8 +13,6 @@ from broker_integration.models import OrderStatus, UnifiedOrder
 from broker_integration.order_journal import OrderJournal, install_journal
 from broker_integration.store import Store, sqlite_url
 from broker_integration.unified_errors import StandardErrorCode
-
-from scripted_venue import ScriptedVenue
 
 
 def order() -> UnifiedOrder:
@@ -40,7 +39,8 @@ async def test_filled_order_is_journaled(store: Store) -> None:
     venue, journal = venue_with_journal(store, [None])
     intent = order()
     result = await venue.place_order(intent)
-    assert result.success and result.status is OrderStatus.FILLED
+    assert result.success
+    assert result.status is OrderStatus.FILLED
     entry = await journal.get("venue", intent.order_id)
     assert entry is not None
     assert entry.status is OrderStatus.FILLED
@@ -67,7 +67,8 @@ async def test_never_executed_is_recorded_as_not_placed(store: Store, fault: str
     result = await venue.place_order(intent)
     assert not result.success
     assert result.status is OrderStatus.REJECTED
-    assert result.error is not None and result.error.context["sent"] is False
+    assert result.error is not None
+    assert result.error.context["sent"] is False
     assert venue.executions == 0
     assert venue.lookups == 3
     assert (await journal.get("venue", intent.order_id)).status is OrderStatus.REJECTED  # type: ignore[union-attr]
@@ -80,11 +81,13 @@ async def test_unknown_stays_unknown_while_lookups_fail(store: Store) -> None:
     intent = order()
     result = await venue.place_order(intent)
     assert result.status is OrderStatus.UNKNOWN
-    assert result.error is not None and result.error.error_code is StandardErrorCode.OUTCOME_UNKNOWN
+    assert result.error is not None
+    assert result.error.error_code is StandardErrorCode.OUTCOME_UNKNOWN
     assert "do not resend" in result.error.message
     assert [e.client_order_id for e in await journal.in_flight("venue")] == [intent.order_id]
     venue.lookup_faults.clear()
-    assert venue.resilience is not None and venue.resilience.breaker_open  # the lookup outage opened it
+    assert venue.resilience is not None
+    assert venue.resilience.breaker_open
     clock.advance(60)  # the breaker lets a probe through; the venue answers again
     settled = await journal.reconcile(venue)
     assert [e.status for e in settled] == [OrderStatus.FILLED]
@@ -113,9 +116,11 @@ async def test_refused_intent_is_not_sent_again(store: Store) -> None:
     venue, journal = venue_with_journal(store, ["refuse", None])
     intent = order()
     first = await venue.place_order(intent)
-    assert first.error is not None and first.error.error_code is StandardErrorCode.INSUFFICIENT_FUNDS
+    assert first.error is not None
+    assert first.error.error_code is StandardErrorCode.INSUFFICIENT_FUNDS
     again = await venue.place_order(intent)
-    assert again.error is not None and again.error.error_code is StandardErrorCode.DUPLICATE_ORDER
+    assert again.error is not None
+    assert again.error.error_code is StandardErrorCode.DUPLICATE_ORDER
     assert venue.executions == 0
     assert (await journal.get("venue", intent.order_id)).status is OrderStatus.REJECTED  # type: ignore[union-attr]
 

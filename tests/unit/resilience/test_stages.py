@@ -29,7 +29,8 @@ async def test_every_adapter_gets_the_stages_in_order() -> None:
     venue = ScriptedVenue(configured())
     assert venue.interceptor_names == ("retry", "rate_limit", "circuit_breaker", "timeout")
     assert venue.resilience is not None
-    assert venue.resilience.requests is not None and venue.resilience.requests.rate == 50.0
+    assert venue.resilience.requests is not None
+    assert venue.resilience.requests.rate == 50.0
     assert ScriptedVenue().resilience.requests is None  # type: ignore[union-attr]
 
 
@@ -54,15 +55,18 @@ async def test_business_refusals_do_not_open_the_breaker() -> None:
     venue = ScriptedVenue(configured(), faults=["refuse"] * 10)
     for _ in range(10):
         result = await venue.place_order(order())
-        assert result.error is not None and result.error.error_code is StandardErrorCode.INSUFFICIENT_FUNDS
-    assert venue.resilience is not None and venue.resilience.breaker.state is BreakerState.CLOSED
+        assert result.error is not None
+        assert result.error.error_code is StandardErrorCode.INSUFFICIENT_FUNDS
+    assert venue.resilience is not None
+    assert venue.resilience.breaker.state is BreakerState.CLOSED
 
 
 async def test_timeout_gives_an_unknown_outcome_without_a_journal() -> None:
     venue = ScriptedVenue(configured(), faults=["hang"])
     result = await venue.place_order(order())
     assert result.status is OrderStatus.UNKNOWN
-    assert result.error is not None and result.error.error_code is StandardErrorCode.TIMEOUT
+    assert result.error is not None
+    assert result.error.error_code is StandardErrorCode.TIMEOUT
 
 
 async def test_orders_are_never_retried_but_reads_are() -> None:
@@ -73,23 +77,27 @@ async def test_orders_are_never_retried_but_reads_are() -> None:
     assert venue.resilience is not None
     venue.resilience.sleep = _no_sleep
     result = await venue.place_order(order())
-    assert not result.success and venue.executions == 0
+    assert not result.success
+    assert venue.executions == 0
     placed = await venue.place_order(order())
     venue.lookup_faults.extend(["before", "before"])
     found = await venue.get_order(placed.client_order_id or "")
     assert found.status is OrderStatus.FILLED
     assert venue.lookups == 3
     lookup_event = events[-1]
-    assert lookup_event.operation == "get_order" and lookup_event.detail["retries"] == 2
+    assert lookup_event.operation == "get_order"
+    assert lookup_event.detail["retries"] == 2
     assert [e.operation for e in events] == ["place_order", "place_order", "get_order"]
 
 
 async def test_429_retry_after_cools_the_limiter_down() -> None:
     clock = ManualClock()
     venue = ScriptedVenue(configured(requests_per_second=1000), faults=["throttle"], clock=clock)
-    assert venue.resilience is not None and venue.resilience.requests is not None
+    assert venue.resilience is not None
+    assert venue.resilience.requests is not None
     result = await venue.place_order(order())
-    assert result.error is not None and result.error.error_code is StandardErrorCode.RATE_LIMITED
+    assert result.error is not None
+    assert result.error.error_code is StandardErrorCode.RATE_LIMITED
     assert result.error.retry_after == 0.2
     assert venue.resilience.requests.cooling_down
     clock.advance(0.2)
@@ -100,7 +108,8 @@ async def test_reinstalling_replaces_stages() -> None:
     venue = ScriptedVenue(configured())
     first = venue.resilience
     second = install_resilience(venue, configured(requests_per_second=5))
-    assert venue.resilience is second and second is not first
+    assert venue.resilience is second
+    assert second is not first
     assert venue.interceptor_names.count("rate_limit") == 1
 
 
