@@ -161,6 +161,14 @@ _READ_ONLY = frozenset(
     }
 )
 
+#: Base-class defaults that work as soon as the subclass implements any one of the listed calls.
+_DERIVED_DEFAULTS: dict[Operation, frozenset[Operation]] = {
+    Operation.GET_ORDER: frozenset({Operation.GET_ORDERS}),
+    Operation.GET_CURRENT_PRICES: frozenset({Operation.GET_CURRENT_PRICE}),
+    Operation.HEALTH_CHECK: frozenset({Operation.GET_ACCOUNT_SUMMARY, Operation.GET_ACCOUNTS}),
+    Operation.DISCONNECT: frozenset(Operation),
+}
+
 #: The capability an implemented method gives (order types are declared separately).
 _OPERATION_CAPABILITY: dict[Operation, BrokerCapability] = {
     Operation.MODIFY_ORDER: BrokerCapability.MODIFY_ORDERS,
@@ -175,6 +183,7 @@ _OPERATION_CAPABILITY: dict[Operation, BrokerCapability] = {
     Operation.GET_ACCOUNTS: BrokerCapability.MULTIPLE_ACCOUNTS,
     Operation.GET_INSTRUMENTS: BrokerCapability.INSTRUMENTS,
     Operation.HEALTH_CHECK: BrokerCapability.HEALTH_CHECK,
+    Operation.GET_ORDER: BrokerCapability.CLIENT_ORDER_ID_LOOKUP,
 }
 
 
@@ -267,7 +276,8 @@ class BrokerAdapter:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for op in Operation:
-            impl = cls.__dict__.get(op.value)
+            # Whatever the class resolves the name to (its own method or a mixin's) runs through the pipeline.
+            impl = getattr(cls, op.value, None)
             if impl is not None and callable(impl) and not hasattr(impl, _PIPELINE_MARK):
                 setattr(cls, op.value, _wrap(op, impl))
 
@@ -523,7 +533,10 @@ def _order_argument(op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any]
 def _failed_result(
     adapter: BrokerAdapter, ctx: CallContext, error: StandardizedError, latency_ms: float
 ) -> OrderResult:
-    ambiguous = error.error_code in (StandardErrorCode.OUTCOME_UNKNOWN, StandardErrorCode.TIMEOUT)
+    from broker_integration.order_journal import is_ambiguous
+
+    sent = bool(ctx.detail.get("sent", False))
+    ambiguous = sent and is_ambiguous(error)
     order = ctx.order
     return OrderResult(
         success=False,
@@ -538,7 +551,7 @@ def _failed_result(
         latency_ms=latency_ms,
         error=error,
         message=error.message,
-        metadata={"sent": bool(ctx.detail.get("sent", False))},
+        metadata={"sent": sent},
     )
 
 
@@ -643,6 +656,7 @@ def _wrap(op: Operation, impl: Callable[..., Any]) -> Callable[..., Any]:
                 result = _failed_result(self, ctx, error, latency)
                 return result
             if isinstance(exc, BrokerError):
+                exc.error = error  # the same error, with the broker's name filled in
                 raise
             raise error_class_for(error.error_code)(error) from exc
         finally:
@@ -689,6 +703,7 @@ def _wrap_stream(impl: Callable[..., Any]) -> Callable[..., AsyncIterator[PriceT
         except Exception as exc:
             error = _to_standard(self, exc, op)
             if isinstance(exc, BrokerError):
+                exc.error = error
                 raise
             raise error_class_for(error.error_code)(error) from exc
         finally:

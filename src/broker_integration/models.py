@@ -357,7 +357,7 @@ class OrderModification(_Frozen):
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
-        if not self.model_fields_set:
+        if all(getattr(self, name) is None for name in type(self).model_fields):
             raise _field_error(type(self).__name__, "quantity", None, "an OrderModification changes nothing")
         if self.time_in_force is TimeInForce.GTD and self.expire_time is None:
             raise _field_error(type(self).__name__, "expire_time", None, "GTD needs an expire_time")

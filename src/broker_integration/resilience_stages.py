@@ -51,6 +51,12 @@ BREAKER_FAILURE_CODES = frozenset(
     }
 )
 
+#: A stream reconnects by itself; a health check must report what it sees, not what a retry achieved.
+_NOT_RETRIED = frozenset({Operation.STREAM_PRICES, Operation.HEALTH_CHECK})
+#: Calls that neither wait for nor count against the breaker: logging in and out, and the health probe
+#: (it must be able to see a broker recover while the breaker is open).
+_OUTSIDE_BREAKER = frozenset({Operation.AUTHENTICATE, Operation.DISCONNECT, Operation.HEALTH_CHECK})
+
 
 def _failure_of(value: Any) -> StandardizedError | None:
     """The error inside a failed OrderResult (order actions return failures instead of raising)."""
@@ -80,7 +86,7 @@ class Resilience:
 
     async def retry_stage(self, ctx: CallContext, proceed: Proceed) -> Any:
         """Repeat read-only calls on retryable errors, within the policy and the shared budget."""
-        if not ctx.operation.is_read_only or ctx.operation is Operation.STREAM_PRICES:
+        if not ctx.operation.is_read_only or ctx.operation in _NOT_RETRIED:
             return await proceed()
         self.budget.record_call()
         attempt = 0
@@ -128,7 +134,7 @@ class Resilience:
 
     async def breaker_stage(self, ctx: CallContext, proceed: Proceed) -> Any:
         """Refuse calls while the breaker is open; count transport failures, not business refusals."""
-        if ctx.operation in (Operation.AUTHENTICATE, Operation.DISCONNECT):
+        if ctx.operation in _OUTSIDE_BREAKER:
             return await proceed()
         if not self.breaker.try_acquire():
             raise ServiceUnavailableError(

@@ -15,6 +15,22 @@ from enum import StrEnum
 _PAIR = re.compile(r"^([A-Z0-9]{2,10})[/_\-]([A-Z0-9]{2,10})$")
 _TICKER = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
 
+#: Quote currencies recognised at the end of a concatenated pair (``EURUSD``, ``BTCUSDT``), longest first.
+CONCAT_QUOTES: tuple[str, ...] = (
+    "USDT",
+    "USDC",
+    "USD",
+    "EUR",
+    "JPY",
+    "GBP",
+    "CHF",
+    "CAD",
+    "AUD",
+    "NZD",
+    "BTC",
+    "ETH",
+)
+
 
 class SymbolStyle(StrEnum):
     """How a broker writes a pair."""
@@ -77,4 +93,10 @@ class SymbolMapper:
         for canonical, spelled in self.overrides.items():
             if spelled == broker_symbol:
                 return canonical
+        if self.style is SymbolStyle.CONCAT:
+            text = broker_symbol.strip().upper()
+            for quote in CONCAT_QUOTES:
+                base = text[: -len(quote)]
+                if text.endswith(quote) and 2 <= len(base) <= 10 and base.isalnum():
+                    return f"{base}/{quote}"
         return canonical_symbol(broker_symbol)
