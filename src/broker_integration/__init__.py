@@ -6,7 +6,8 @@ The names here are the public API; everything else is reachable from its module 
 * :class:`BrokerAdapter` is the interface every broker is driven through; subclass it to add a broker.
 * :class:`UnifiedOrder` and the other value types in :mod:`broker_integration.models` are what adapters speak.
 * :class:`BrokerConfiguration` and its parts describe one broker connection.
-* :class:`BrokerError` (with :class:`StandardErrorCode`) is what every failure looks like.
+* :class:`BrokerError` (with :class:`StandardErrorCode`) is what every failure looks like;
+  :func:`map_broker_error` turns a broker's own error code into one, and :class:`ErrorAnalyzer` finds patterns.
 * :class:`EventBus` carries one :class:`CallEvent` per broker call, for metrics and audits.
 """
 
@@ -23,6 +24,7 @@ from broker_integration.broker_config import (
 )
 from broker_integration.broker_factory import BrokerFactory, FactoryError
 from broker_integration.clock import Clock, ManualClock, SystemClock
+from broker_integration.error_analysis import ErrorAnalyzer
 from broker_integration.events import CallEvent, EventBus, HealthEvent, get_event_bus
 from broker_integration.models import (
     Account,
@@ -47,12 +49,15 @@ from broker_integration.models import (
 from broker_integration.unified_errors import (
     AuthenticationError,
     BrokerError,
+    ErrorMappingTable,
     OutcomeUnknownError,
     PermanentBrokerError,
     StandardErrorCode,
     StandardizedError,
     TransientBrokerError,
     UnsupportedOperationError,
+    map_broker_error,
+    register_error_table,
 )
 
 if TYPE_CHECKING:
@@ -87,6 +92,8 @@ __all__ = [
     "Candle",
     "Clock",
     "Environment",
+    "ErrorAnalyzer",
+    "ErrorMappingTable",
     "EventBus",
     "FactoryError",
     "Granularity",
@@ -116,4 +123,6 @@ __all__ = [
     "UnsupportedOperationError",
     "__version__",
     "get_event_bus",
+    "map_broker_error",
+    "register_error_table",
 ]

@@ -57,6 +57,7 @@ from broker_integration.unified_errors import (
     UnsupportedOperationError,
     classify_exception,
     error_class_for,
+    is_ambiguous,
     make_error,
 )
 
@@ -533,8 +534,6 @@ def _order_argument(op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any]
 def _failed_result(
     adapter: BrokerAdapter, ctx: CallContext, error: StandardizedError, latency_ms: float
 ) -> OrderResult:
-    from broker_integration.order_journal import is_ambiguous
-
     sent = bool(ctx.detail.get("sent", False))
     ambiguous = sent and is_ambiguous(error)
     order = ctx.order

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from broker_integration import __version__
 from broker_integration.broker_factory import BrokerFactory
+from broker_integration.error_cli import errors_app
 from broker_integration.log import configure_logging
 from broker_integration.tour import TourReport, run_paper_tour
 from broker_integration.unified_errors import BrokerError
@@ -23,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
+app.add_typer(errors_app, name="errors")
 
 
 @app.callback()

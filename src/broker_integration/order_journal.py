@@ -36,32 +36,18 @@ from broker_integration.unified_errors import (
     StandardErrorCode,
     StandardizedError,
     classify_exception,
+    is_ambiguous,
     make_error,
 )
 
 if TYPE_CHECKING:
     from broker_integration.broker_adapter import BrokerAdapter
 
-__all__ = ["AMBIGUOUS_CODES", "JournalEntry", "OrderJournal", "install_journal"]
+__all__ = ["JournalEntry", "OrderJournal", "install_journal"]
 
 _log = get_logger("broker_integration.journal")
 
-#: Failures after which the order may or may not have reached the broker.
-AMBIGUOUS_CODES = frozenset(
-    {
-        StandardErrorCode.TIMEOUT,
-        StandardErrorCode.CONNECTION_ERROR,
-        StandardErrorCode.SERVICE_UNAVAILABLE,
-        StandardErrorCode.OUTCOME_UNKNOWN,
-        StandardErrorCode.UNKNOWN,
-    }
-)
 _IN_FLIGHT = (OrderStatus.PENDING, OrderStatus.SUBMITTED, OrderStatus.UNKNOWN)
-
-
-def is_ambiguous(error: StandardizedError) -> bool:
-    """Whether ``error`` leaves the order's fate open. Errors that say ``sent: False`` never do."""
-    return error.error_code in AMBIGUOUS_CODES and error.context.get("sent") is not False
 
 
 @dataclass(frozen=True)

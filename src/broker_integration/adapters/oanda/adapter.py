@@ -1,0 +1,474 @@
+"""``OandaAdapter``: the unified interface over OANDA's v20 REST and streaming API.
+
+Protocol translation only; timing, limits, the breaker, retries, the journal and events come from the
+base class's pipeline. Facts: ``shared/reference/broker_apis.md`` §1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import aiohttp
+import orjson
+from pydantic import SecretStr
+
+from broker_integration.adapters.oanda import parsing
+from broker_integration.adapters.oanda.client import BROKER_NAME, OandaClient
+from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability
+from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, Environment
+from broker_integration.clock import Clock
+from broker_integration.events import EventBus
+from broker_integration.models import (
+    Account,
+    AccountSummary,
+    Candle,
+    Granularity,
+    HealthState,
+    HealthStatus,
+    Instrument,
+    Order,
+    OrderModification,
+    OrderResult,
+    OrderStatus,
+    Position,
+    PriceTick,
+    TimeInForce,
+    UnifiedOrder,
+)
+from broker_integration.unified_errors import (
+    AuthenticationError,
+    BrokerConnectionError,
+    BrokerError,
+    InvalidOrderError,
+    PositionNotFoundError,
+    StandardizedError,
+    map_broker_error,
+)
+
+__all__ = ["HOSTS", "OandaAdapter"]
+
+#: (REST base, stream base) per environment.
+HOSTS: Mapping[Environment, tuple[str, str]] = {
+    Environment.PRACTICE: ("https://api-fxpractice.oanda.com", "https://stream-fxpractice.oanda.com"),
+    Environment.LIVE: ("https://api-fxtrade.oanda.com", "https://stream-fxtrade.oanda.com"),
+}
+
+MAX_CANDLES_PER_REQUEST = 5000
+
+
+class OandaAdapter(BrokerAdapter):
+    """OANDA v20. Options (``config.options``): ``stream_heartbeat_timeout`` (s, default 10),
+    ``stream_max_reconnects`` (default 5), ``connections`` (pool size, default 64)."""
+
+    broker_name: ClassVar[str] = BROKER_NAME
+    capabilities: ClassVar[frozenset[BrokerCapability] | None] = frozenset(
+        {
+            BrokerCapability.MARKET_ORDERS,
+            BrokerCapability.LIMIT_ORDERS,
+            BrokerCapability.STOP_ORDERS,
+            BrokerCapability.MARKET_IF_TOUCHED_ORDERS,
+            BrokerCapability.TAKE_PROFIT_STOP_LOSS,
+            BrokerCapability.MODIFY_ORDERS,
+            BrokerCapability.CANCEL_ORDERS,
+            BrokerCapability.ORDER_LISTING,
+            BrokerCapability.CLIENT_ORDER_ID_LOOKUP,
+            BrokerCapability.POSITIONS,
+            BrokerCapability.CLOSE_POSITION,
+            BrokerCapability.CURRENT_PRICES,
+            BrokerCapability.STREAMING_PRICES,
+            BrokerCapability.HISTORICAL_DATA,
+            BrokerCapability.ACCOUNT_SUMMARY,
+            BrokerCapability.MULTIPLE_ACCOUNTS,
+            BrokerCapability.INSTRUMENTS,
+            BrokerCapability.HEALTH_CHECK,
+        }
+    )
+    supported_time_in_force: ClassVar[frozenset[TimeInForce] | None] = frozenset(TimeInForce)
+
+    def __init__(
+        self,
+        config: BrokerConfiguration | None = None,
+        *,
+        event_bus: EventBus | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        config = config or BrokerConfiguration(broker_name=BROKER_NAME)
+        super().__init__(config, event_bus=event_bus, clock=clock)
+        default_rest, default_stream = HOSTS.get(config.credentials.environment, HOSTS[Environment.PRACTICE])
+        self.base_url = config.endpoints.base_url or default_rest
+        self.stream_url = config.endpoints.stream_url or config.endpoints.base_url or default_stream
+        options = config.options
+        self.heartbeat_timeout = float(options.get("stream_heartbeat_timeout", 10.0))
+        self.max_stream_reconnects = int(options.get("stream_max_reconnects", 5))
+        self.account_id: str | None = config.credentials.account_id
+        self._client = OandaClient(
+            self.base_url,
+            self.stream_url,
+            config.credentials.api_key or SecretStr(""),
+            connections=int(options.get("connections", 64)),
+        )
+
+    # ------------------------------------------------------------------ session
+
+    def _account_path(self, suffix: str = "") -> str:
+        if self.account_id is None:
+            raise AuthenticationError("no OANDA account selected: authenticate first", broker_name=self.name)
+        return f"/v3/accounts/{self.account_id}{suffix}"
+
+    async def authenticate(self, credentials: BrokerCredentials | None = None) -> bool:
+        """Check the token by listing its accounts; select the configured account (or the only one)."""
+        credentials = credentials or self.credentials
+        if credentials is None or credentials.api_key is None:
+            raise AuthenticationError(
+                "OANDA needs an API token in credentials.api_key", broker_name=self.name
+            )
+        self._client.set_token(credentials.api_key)
+        _, body = await self._client.request("GET", "/v3/accounts")
+        ids = [a["id"] for a in body.get("accounts", [])]
+        wanted = credentials.account_id or self.account_id
+        if wanted is None:
+            if len(ids) != 1:
+                raise AuthenticationError(
+                    f"the token reaches {len(ids)} accounts; set credentials.account_id to one of {ids}",
+                    broker_name=self.name,
+                )
+            wanted = ids[0]
+        if wanted not in ids:
+            raise AuthenticationError(
+                f"account {wanted} is not reachable with this token", broker_name=self.name
+            )
+        self.account_id = wanted
+        return True
+
+    async def disconnect(self) -> None:
+        await self._client.close()
+
+    async def health_check(self) -> HealthStatus:
+        start = self.clock.monotonic_ns()
+        try:
+            await self._client.request("GET", self._account_path("/summary"))
+        except BrokerError as exc:
+            return HealthStatus(state=HealthState.DOWN, checked_at=self.clock.now(), message=str(exc.error))
+        latency = (self.clock.monotonic_ns() - start) / 1e6
+        return HealthStatus(state=HealthState.HEALTHY, checked_at=self.clock.now(), latency_ms=latency)
+
+    # ------------------------------------------------------------------ orders
+
+    async def place_order(self, order: UnifiedOrder) -> OrderResult:
+        _, body = await self._client.request(
+            "POST", self._account_path("/orders"), body={"order": parsing.order_request(order)}
+        )
+        return self._order_result(body, order)
+
+    def _order_result(self, body: Mapping[str, Any], order: UnifiedOrder | None) -> OrderResult:
+        """Read a 201 order response: filled, resting, or accepted-then-cancelled (a refusal)."""
+        created = body.get("orderCreateTransaction") or {}
+        order_id = str(created.get("id")) if created.get("id") is not None else None
+        fill = body.get("orderFillTransaction")
+        cancel = body.get("orderCancelTransaction")
+        if cancel is not None and fill is None:
+            reason = cancel.get("reason", "UNKNOWN")
+            error = map_broker_error(
+                self.name,
+                reason,
+                f"OANDA cancelled the order: {reason}",
+                http_status=201,
+                context={"orderID": cancel.get("orderID"), "sent": True},
+            )
+            return _refused(order_id, error)
+        if fill is not None:
+            units = abs(parsing.parse_decimal(fill.get("units", "0")))
+            price = fill.get("price") or (fill.get("tradeOpened") or {}).get("price")
+            commission = abs(parsing.parse_decimal(fill.get("commission", "0")))
+            requested = order.quantity if order is not None else units
+            status = (
+                OrderStatus.FILLED if cancel is None and units >= requested else OrderStatus.PARTIALLY_FILLED
+            )
+            if cancel is not None and units < requested:
+                status = OrderStatus.PARTIALLY_FILLED  # IOC: the rest was cancelled
+            return OrderResult(
+                success=True,
+                broker_order_id=order_id or fill.get("orderID"),
+                status=status,
+                filled_quantity=units,
+                average_fill_price=parsing.parse_decimal(price) if price else None,
+                commission=commission,
+                completed_at=parsing.parse_time(fill["time"]) if "time" in fill else None,
+                metadata={"transaction_id": fill.get("id"), "half_spread_cost": fill.get("halfSpreadCost")},
+            )
+        return OrderResult(
+            success=True,
+            broker_order_id=order_id,
+            status=OrderStatus.ACCEPTED,
+            metadata={"transaction_id": created.get("id")},
+        )
+
+    def _specifier(self, order_id: str) -> str:
+        """OANDA ids are numeric; anything else is our client order id, addressed as ``@id``."""
+        return order_id if order_id.isdigit() else f"@{quote(order_id, safe='')}"
+
+    async def get_order(self, order_id: str) -> Order:
+        _, body = await self._client.request(
+            "GET", self._account_path(f"/orders/{self._specifier(order_id)}")
+        )
+        return parsing.parse_order(body["order"])
+
+    async def get_orders(self, instrument: str | None = None, *, include_closed: bool = False) -> list[Order]:
+        params = {"state": "ALL" if include_closed else "PENDING", "count": "500"}
+        if instrument is not None:
+            params["instrument"] = parsing.SYMBOLS.to_broker(instrument)
+        _, body = await self._client.request("GET", self._account_path("/orders"), params=params)
+        return [parsing.parse_order(o) for o in body.get("orders", []) if parsing.is_entry_order(o)]
+
+    async def modify_order(self, order_id: str, modification: OrderModification) -> OrderResult:
+        """OANDA replaces an order: the replacement gets a new id, linked to the old one."""
+        current = await self.get_order(order_id)
+        if not current.status.is_open:
+            raise InvalidOrderError(
+                f"order {order_id} is {current.status.value}; only pending orders can be changed"
+            )
+        changes = modification.model_dump(exclude_unset=True)
+        replacement = UnifiedOrder(
+            order_id=current.client_order_id or f"replace-{current.broker_order_id}",
+            instrument=current.instrument,
+            side=current.side,
+            order_type=current.order_type,
+            quantity=changes.get("quantity", current.quantity),
+            price=changes.get("price", current.price),
+            stop_price=changes.get("stop_price", current.stop_price),
+            time_in_force=changes.get("time_in_force", current.time_in_force),
+            expire_time=changes.get("expire_time", current.expire_time),
+            take_profit=changes.get("take_profit", current.take_profit),
+            stop_loss=changes.get("stop_loss", current.stop_loss),
+        )
+        request = parsing.order_request(replacement)
+        _, body = await self._client.request(
+            "PUT",
+            self._account_path(f"/orders/{current.broker_order_id}"),
+            body={"order": request},
+        )
+        result = self._order_result(body, replacement)
+        return result.model_copy(update={"replaces_order_id": current.broker_order_id})
+
+    async def cancel_order(self, order_id: str) -> OrderResult:
+        _, body = await self._client.request(
+            "PUT", self._account_path(f"/orders/{self._specifier(order_id)}/cancel")
+        )
+        cancel = body.get("orderCancelTransaction") or {}
+        return OrderResult(
+            success=True,
+            broker_order_id=str(cancel.get("orderID", order_id)),
+            client_order_id=cancel.get("clientOrderID"),
+            status=OrderStatus.CANCELLED,
+            completed_at=parsing.parse_time(cancel["time"]) if "time" in cancel else None,
+        )
+
+    # ------------------------------------------------------------------ positions
+
+    async def get_positions(self, instrument: str | None = None) -> list[Position]:
+        _, body = await self._client.request("GET", self._account_path("/openPositions"))
+        positions = [parsing.parse_position(p, self.account_id) for p in body.get("positions", [])]
+        positions = [p for p in positions if p.quantity != 0]
+        if instrument is not None:
+            wanted = parsing.SYMBOLS.from_broker(parsing.SYMBOLS.to_broker(instrument))
+            positions = [p for p in positions if p.instrument == wanted]
+        return positions
+
+    async def close_position(self, instrument: str, quantity: Decimal | None = None) -> OrderResult:
+        open_positions = await self.get_positions(instrument)
+        if not open_positions:
+            raise PositionNotFoundError(f"no open {instrument} position to close", broker_name=self.name)
+        position = open_positions[0]
+        units = "ALL" if quantity is None else parsing.format_decimal(quantity)
+        side = "long" if position.quantity > 0 else "short"
+        symbol = parsing.SYMBOLS.to_broker(instrument)
+        _, body = await self._client.request(
+            "PUT", self._account_path(f"/positions/{symbol}/close"), body={f"{side}Units": units}
+        )
+        fill = body.get(f"{side}OrderFillTransaction")
+        cancel = body.get(f"{side}OrderCancelTransaction")
+        created = body.get(f"{side}OrderCreateTransaction") or {}
+        if fill is None:
+            reason = (cancel or {}).get("reason", "UNKNOWN")
+            error = map_broker_error(
+                self.name, reason, f"OANDA did not close the position: {reason}", http_status=200
+            )
+            return _refused(str(created.get("id")) if created else None, error)
+        units_filled = abs(parsing.parse_decimal(fill.get("units", "0")))
+        price = fill.get("price")
+        return OrderResult(
+            success=True,
+            broker_order_id=str(created.get("id", fill.get("orderID"))),
+            status=OrderStatus.FILLED,
+            instrument=position.instrument,
+            filled_quantity=units_filled,
+            average_fill_price=parsing.parse_decimal(price) if price else None,
+            commission=abs(parsing.parse_decimal(fill.get("commission", "0"))),
+        )
+
+    # ------------------------------------------------------------------ market data
+
+    async def get_current_price(self, instrument: str) -> PriceTick:
+        prices = await self._prices([instrument])
+        return prices[0]
+
+    async def get_current_prices(self, instruments: Sequence[str]) -> dict[str, PriceTick]:
+        """Several instruments in one ``/pricing`` request."""
+        return {tick.instrument: tick for tick in await self._prices(instruments)}
+
+    async def _prices(self, instruments: Sequence[str]) -> list[PriceTick]:
+        names = ",".join(parsing.SYMBOLS.to_broker(i) for i in instruments)
+        _, body = await self._client.request(
+            "GET", self._account_path("/pricing"), params={"instruments": names}
+        )
+        return [parsing.parse_price(p) for p in body.get("prices", [])]
+
+    async def stream_prices(self, instruments: Sequence[str]) -> AsyncIterator[PriceTick]:
+        """Prices from the chunked stream. A stream silent for longer than the heartbeat timeout, or one that
+        drops, is reopened with jittered backoff (up to ``max_stream_reconnects`` times in a row)."""
+        params = {
+            "instruments": ",".join(parsing.SYMBOLS.to_broker(i) for i in instruments),
+            "snapshot": "true",
+        }
+        path = self._account_path("/pricing/stream")
+        failures = 0
+        rng = random.Random()
+        while True:
+            try:
+                async with self._client.stream(path, params) as response:
+                    async for tick in self._read_stream(response):
+                        failures = 0
+                        yield tick
+                    raise BrokerConnectionError("the price stream ended", broker_name=self.name)
+            except (TimeoutError, BrokerConnectionError, aiohttp.ClientError) as exc:
+                failures += 1
+                if failures > self.max_stream_reconnects:
+                    raise BrokerConnectionError(
+                        f"price stream failed {failures} times in a row: {exc}", broker_name=self.name
+                    ) from exc
+                await asyncio.sleep(rng.uniform(0, min(5.0, 0.1 * 2**failures)))
+
+    async def _read_stream(self, response: aiohttp.ClientResponse) -> AsyncIterator[PriceTick]:
+        while True:
+            async with asyncio.timeout(self.heartbeat_timeout):
+                line = await response.content.readline()
+            if not line:
+                return
+            line = line.strip()
+            if not line:
+                continue
+            message = orjson.loads(line)
+            if message.get("type") == "PRICE":
+                yield parsing.parse_price(message)
+
+    async def get_historical_data(
+        self,
+        instrument: str,
+        granularity: Granularity = Granularity.H1,
+        *,
+        count: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[Candle]:
+        """Candles with mid prices; ranges longer than 5,000 candles are fetched page by page."""
+        if count is not None and count <= 0:
+            raise InvalidOrderError("count must be positive")
+        symbol = parsing.SYMBOLS.to_broker(instrument)
+        if start is not None:
+            return await self._candles_forward(symbol, granularity, start, end, count)
+        return await self._candles_backward(symbol, granularity, end, count or 500)
+
+    async def _candle_page(
+        self, symbol: str, granularity: Granularity, params: dict[str, str]
+    ) -> list[Candle]:
+        query = {"granularity": granularity.value, "price": "M", **params}
+        _, body = await self._client.request("GET", f"/v3/instruments/{symbol}/candles", params=query)
+        return [parsing.parse_candle(c, symbol, granularity) for c in body.get("candles", [])]
+
+    async def _candles_forward(
+        self, symbol: str, granularity: Granularity, start: datetime, end: datetime | None, count: int | None
+    ) -> list[Candle]:
+        """Page forward from ``start`` with ``from`` + ``count`` (OANDA refuses count with both from and to)."""
+        candles: list[Candle] = []
+        cursor, include_first = start, True
+        while count is None or len(candles) < count:
+            want = (
+                MAX_CANDLES_PER_REQUEST
+                if count is None
+                else min(MAX_CANDLES_PER_REQUEST, count - len(candles))
+            )
+            params = {
+                "from": parsing.format_time(cursor),
+                "count": str(want),
+                "includeFirst": "true" if include_first else "false",
+            }
+            page = await self._candle_page(symbol, granularity, params)
+            in_range = [c for c in page if end is None or c.time < end]
+            candles.extend(in_range)
+            if len(page) < want or len(in_range) < len(page):
+                break
+            cursor, include_first = page[-1].time, False
+        return candles
+
+    async def _candles_backward(
+        self, symbol: str, granularity: Granularity, end: datetime | None, count: int
+    ) -> list[Candle]:
+        pages: list[list[Candle]] = []
+        remaining, cursor = count, end
+        while remaining > 0:
+            want = min(MAX_CANDLES_PER_REQUEST, remaining)
+            params = {"count": str(want)}
+            if cursor is not None:
+                params["to"] = parsing.format_time(cursor)
+            page = await self._candle_page(symbol, granularity, params)
+            if cursor is not None:
+                page = [c for c in page if c.time < cursor]
+            if not page:
+                break
+            pages.append(page)
+            remaining -= len(page)
+            cursor = page[0].time
+            if len(page) < want:
+                break
+        return [c for page in reversed(pages) for c in page][-count:]
+
+    # ------------------------------------------------------------------ accounts
+
+    async def get_account_summary(self, account_id: str | None = None) -> AccountSummary:
+        path = f"/v3/accounts/{account_id}/summary" if account_id else self._account_path("/summary")
+        _, body = await self._client.request("GET", path)
+        return parsing.parse_account_summary(body["account"], self.clock.now())
+
+    async def get_accounts(self) -> list[Account]:
+        _, body = await self._client.request("GET", "/v3/accounts")
+        summaries = await asyncio.gather(
+            *(
+                self._client.request("GET", f"/v3/accounts/{a['id']}/summary")
+                for a in body.get("accounts", [])
+            )
+        )
+        return [
+            parsing.parse_account(account, summary["account"].get("currency"))
+            for account, (_, summary) in zip(body.get("accounts", []), summaries, strict=True)
+        ]
+
+    async def get_instruments(self) -> list[Instrument]:
+        _, body = await self._client.request("GET", self._account_path("/instruments"))
+        return [parsing.parse_instrument(i) for i in body.get("instruments", [])]
+
+
+def _refused(order_id: str | None, error: StandardizedError) -> OrderResult:
+    return OrderResult(
+        success=False,
+        broker_order_id=order_id,
+        status=OrderStatus.REJECTED,
+        error=error,
+        message=error.message,
+        metadata={"sent": True},
+    )

@@ -1,0 +1,386 @@
+"""Table tests for the OANDA error table: every reason in the official spec, real bodies, precedence.
+
+The two enums below are copied from oanda/v20-openapi @ 70324cfe (v3.0.25), ``json/v20.json``,
+``definitions.TransactionRejectReason.enum`` and ``definitions.OrderCancelReason.enum``: the test checks
+that every documented reason maps to a deliberate code, never to UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from broker_integration.error_tables.oanda import OANDA_ERROR_TABLE
+from broker_integration.unified_errors import (
+    DEFAULT_SUGGESTED_ACTIONS,
+    MatchSource,
+    StandardErrorCode,
+    map_broker_error,
+    resolve_error_mapping,
+    unmapped_error_counts,
+)
+
+C = StandardErrorCode
+
+SPEC_TRANSACTION_REJECT_REASONS = (
+    "INTERNAL_SERVER_ERROR",
+    "INSTRUMENT_PRICE_UNKNOWN",
+    "ACCOUNT_NOT_ACTIVE",
+    "ACCOUNT_LOCKED",
+    "ACCOUNT_ORDER_CREATION_LOCKED",
+    "ACCOUNT_CONFIGURATION_LOCKED",
+    "ACCOUNT_DEPOSIT_LOCKED",
+    "ACCOUNT_WITHDRAWAL_LOCKED",
+    "ACCOUNT_ORDER_CANCEL_LOCKED",
+    "INSTRUMENT_NOT_TRADEABLE",
+    "PENDING_ORDERS_ALLOWED_EXCEEDED",
+    "ORDER_ID_UNSPECIFIED",
+    "ORDER_DOESNT_EXIST",
+    "ORDER_IDENTIFIER_INCONSISTENCY",
+    "TRADE_ID_UNSPECIFIED",
+    "TRADE_DOESNT_EXIST",
+    "TRADE_IDENTIFIER_INCONSISTENCY",
+    "INSUFFICIENT_MARGIN",
+    "INSTRUMENT_MISSING",
+    "INSTRUMENT_UNKNOWN",
+    "UNITS_MISSING",
+    "UNITS_INVALID",
+    "UNITS_PRECISION_EXCEEDED",
+    "UNITS_LIMIT_EXCEEDED",
+    "UNITS_MIMIMUM_NOT_MET",
+    "PRICE_MISSING",
+    "PRICE_INVALID",
+    "PRICE_PRECISION_EXCEEDED",
+    "PRICE_DISTANCE_MISSING",
+    "PRICE_DISTANCE_INVALID",
+    "PRICE_DISTANCE_PRECISION_EXCEEDED",
+    "PRICE_DISTANCE_MAXIMUM_EXCEEDED",
+    "PRICE_DISTANCE_MINIMUM_NOT_MET",
+    "TIME_IN_FORCE_MISSING",
+    "TIME_IN_FORCE_INVALID",
+    "TIME_IN_FORCE_GTD_TIMESTAMP_MISSING",
+    "TIME_IN_FORCE_GTD_TIMESTAMP_IN_PAST",
+    "PRICE_BOUND_INVALID",
+    "PRICE_BOUND_PRECISION_EXCEEDED",
+    "ORDERS_ON_FILL_DUPLICATE_CLIENT_ORDER_IDS",
+    "TRADE_ON_FILL_CLIENT_EXTENSIONS_NOT_SUPPORTED",
+    "CLIENT_ORDER_ID_INVALID",
+    "CLIENT_ORDER_ID_ALREADY_EXISTS",
+    "CLIENT_ORDER_TAG_INVALID",
+    "CLIENT_ORDER_COMMENT_INVALID",
+    "CLIENT_TRADE_ID_INVALID",
+    "CLIENT_TRADE_ID_ALREADY_EXISTS",
+    "CLIENT_TRADE_TAG_INVALID",
+    "CLIENT_TRADE_COMMENT_INVALID",
+    "ORDER_FILL_POSITION_ACTION_MISSING",
+    "ORDER_FILL_POSITION_ACTION_INVALID",
+    "TRIGGER_CONDITION_MISSING",
+    "TRIGGER_CONDITION_INVALID",
+    "ORDER_PARTIAL_FILL_OPTION_MISSING",
+    "ORDER_PARTIAL_FILL_OPTION_INVALID",
+    "INVALID_REISSUE_IMMEDIATE_PARTIAL_FILL",
+    "TAKE_PROFIT_ORDER_ALREADY_EXISTS",
+    "TAKE_PROFIT_ON_FILL_PRICE_MISSING",
+    "TAKE_PROFIT_ON_FILL_PRICE_INVALID",
+    "TAKE_PROFIT_ON_FILL_PRICE_PRECISION_EXCEEDED",
+    "TAKE_PROFIT_ON_FILL_TIME_IN_FORCE_MISSING",
+    "TAKE_PROFIT_ON_FILL_TIME_IN_FORCE_INVALID",
+    "TAKE_PROFIT_ON_FILL_GTD_TIMESTAMP_MISSING",
+    "TAKE_PROFIT_ON_FILL_GTD_TIMESTAMP_IN_PAST",
+    "TAKE_PROFIT_ON_FILL_CLIENT_ORDER_ID_INVALID",
+    "TAKE_PROFIT_ON_FILL_CLIENT_ORDER_TAG_INVALID",
+    "TAKE_PROFIT_ON_FILL_CLIENT_ORDER_COMMENT_INVALID",
+    "TAKE_PROFIT_ON_FILL_TRIGGER_CONDITION_MISSING",
+    "TAKE_PROFIT_ON_FILL_TRIGGER_CONDITION_INVALID",
+    "STOP_LOSS_ORDER_ALREADY_EXISTS",
+    "STOP_LOSS_ORDER_GUARANTEED_REQUIRED",
+    "STOP_LOSS_ORDER_GUARANTEED_PRICE_WITHIN_SPREAD",
+    "STOP_LOSS_ORDER_GUARANTEED_NOT_ALLOWED",
+    "STOP_LOSS_ORDER_GUARANTEED_HALTED_CREATE_VIOLATION",
+    "STOP_LOSS_ORDER_GUARANTEED_HALTED_TIGHTEN_VIOLATION",
+    "STOP_LOSS_ORDER_GUARANTEED_HEDGING_NOT_ALLOWED",
+    "STOP_LOSS_ORDER_GUARANTEED_MINIMUM_DISTANCE_NOT_MET",
+    "STOP_LOSS_ORDER_NOT_CANCELABLE",
+    "STOP_LOSS_ORDER_NOT_REPLACEABLE",
+    "STOP_LOSS_ORDER_GUARANTEED_LEVEL_RESTRICTION_EXCEEDED",
+    "STOP_LOSS_ORDER_PRICE_AND_DISTANCE_BOTH_SPECIFIED",
+    "STOP_LOSS_ORDER_PRICE_AND_DISTANCE_BOTH_MISSING",
+    "STOP_LOSS_ON_FILL_REQUIRED_FOR_PENDING_ORDER",
+    "STOP_LOSS_ON_FILL_GUARANTEED_NOT_ALLOWED",
+    "STOP_LOSS_ON_FILL_GUARANTEED_REQUIRED",
+    "STOP_LOSS_ON_FILL_PRICE_MISSING",
+    "STOP_LOSS_ON_FILL_PRICE_INVALID",
+    "STOP_LOSS_ON_FILL_PRICE_PRECISION_EXCEEDED",
+    "STOP_LOSS_ON_FILL_GUARANTEED_MINIMUM_DISTANCE_NOT_MET",
+    "STOP_LOSS_ON_FILL_GUARANTEED_LEVEL_RESTRICTION_EXCEEDED",
+    "STOP_LOSS_ON_FILL_DISTANCE_INVALID",
+    "STOP_LOSS_ON_FILL_PRICE_DISTANCE_MAXIMUM_EXCEEDED",
+    "STOP_LOSS_ON_FILL_DISTANCE_PRECISION_EXCEEDED",
+    "STOP_LOSS_ON_FILL_PRICE_AND_DISTANCE_BOTH_SPECIFIED",
+    "STOP_LOSS_ON_FILL_PRICE_AND_DISTANCE_BOTH_MISSING",
+    "STOP_LOSS_ON_FILL_TIME_IN_FORCE_MISSING",
+    "STOP_LOSS_ON_FILL_TIME_IN_FORCE_INVALID",
+    "STOP_LOSS_ON_FILL_GTD_TIMESTAMP_MISSING",
+    "STOP_LOSS_ON_FILL_GTD_TIMESTAMP_IN_PAST",
+    "STOP_LOSS_ON_FILL_CLIENT_ORDER_ID_INVALID",
+    "STOP_LOSS_ON_FILL_CLIENT_ORDER_TAG_INVALID",
+    "STOP_LOSS_ON_FILL_CLIENT_ORDER_COMMENT_INVALID",
+    "STOP_LOSS_ON_FILL_TRIGGER_CONDITION_MISSING",
+    "STOP_LOSS_ON_FILL_TRIGGER_CONDITION_INVALID",
+    "TRAILING_STOP_LOSS_ORDER_ALREADY_EXISTS",
+    "TRAILING_STOP_LOSS_ON_FILL_PRICE_DISTANCE_MISSING",
+    "TRAILING_STOP_LOSS_ON_FILL_PRICE_DISTANCE_INVALID",
+    "TRAILING_STOP_LOSS_ON_FILL_PRICE_DISTANCE_PRECISION_EXCEEDED",
+    "TRAILING_STOP_LOSS_ON_FILL_PRICE_DISTANCE_MAXIMUM_EXCEEDED",
+    "TRAILING_STOP_LOSS_ON_FILL_PRICE_DISTANCE_MINIMUM_NOT_MET",
+    "TRAILING_STOP_LOSS_ON_FILL_TIME_IN_FORCE_MISSING",
+    "TRAILING_STOP_LOSS_ON_FILL_TIME_IN_FORCE_INVALID",
+    "TRAILING_STOP_LOSS_ON_FILL_GTD_TIMESTAMP_MISSING",
+    "TRAILING_STOP_LOSS_ON_FILL_GTD_TIMESTAMP_IN_PAST",
+    "TRAILING_STOP_LOSS_ON_FILL_CLIENT_ORDER_ID_INVALID",
+    "TRAILING_STOP_LOSS_ON_FILL_CLIENT_ORDER_TAG_INVALID",
+    "TRAILING_STOP_LOSS_ON_FILL_CLIENT_ORDER_COMMENT_INVALID",
+    "TRAILING_STOP_LOSS_ORDERS_NOT_SUPPORTED",
+    "TRAILING_STOP_LOSS_ON_FILL_TRIGGER_CONDITION_MISSING",
+    "TRAILING_STOP_LOSS_ON_FILL_TRIGGER_CONDITION_INVALID",
+    "CLOSE_TRADE_TYPE_MISSING",
+    "CLOSE_TRADE_PARTIAL_UNITS_MISSING",
+    "CLOSE_TRADE_UNITS_EXCEED_TRADE_SIZE",
+    "CLOSEOUT_POSITION_DOESNT_EXIST",
+    "CLOSEOUT_POSITION_INCOMPLETE_SPECIFICATION",
+    "CLOSEOUT_POSITION_UNITS_EXCEED_POSITION_SIZE",
+    "CLOSEOUT_POSITION_REJECT",
+    "CLOSEOUT_POSITION_PARTIAL_UNITS_MISSING",
+    "MARKUP_GROUP_ID_INVALID",
+    "POSITION_AGGREGATION_MODE_INVALID",
+    "ADMIN_CONFIGURE_DATA_MISSING",
+    "MARGIN_RATE_INVALID",
+    "MARGIN_RATE_WOULD_TRIGGER_CLOSEOUT",
+    "ALIAS_INVALID",
+    "CLIENT_CONFIGURE_DATA_MISSING",
+    "MARGIN_RATE_WOULD_TRIGGER_MARGIN_CALL",
+    "AMOUNT_INVALID",
+    "INSUFFICIENT_FUNDS",
+    "AMOUNT_MISSING",
+    "FUNDING_REASON_MISSING",
+    "CLIENT_EXTENSIONS_DATA_MISSING",
+    "REPLACING_ORDER_INVALID",
+    "REPLACING_TRADE_ID_INVALID",
+)
+
+SPEC_ORDER_CANCEL_REASONS = (
+    "INTERNAL_SERVER_ERROR",
+    "ACCOUNT_LOCKED",
+    "ACCOUNT_NEW_POSITIONS_LOCKED",
+    "ACCOUNT_ORDER_CREATION_LOCKED",
+    "ACCOUNT_ORDER_FILL_LOCKED",
+    "CLIENT_REQUEST",
+    "MIGRATION",
+    "MARKET_HALTED",
+    "LINKED_TRADE_CLOSED",
+    "TIME_IN_FORCE_EXPIRED",
+    "INSUFFICIENT_MARGIN",
+    "FIFO_VIOLATION",
+    "BOUNDS_VIOLATION",
+    "CLIENT_REQUEST_REPLACED",
+    "INSUFFICIENT_LIQUIDITY",
+    "TAKE_PROFIT_ON_FILL_GTD_TIMESTAMP_IN_PAST",
+    "TAKE_PROFIT_ON_FILL_LOSS",
+    "LOSING_TAKE_PROFIT",
+    "STOP_LOSS_ON_FILL_GTD_TIMESTAMP_IN_PAST",
+    "STOP_LOSS_ON_FILL_LOSS",
+    "STOP_LOSS_ON_FILL_PRICE_DISTANCE_MAXIMUM_EXCEEDED",
+    "STOP_LOSS_ON_FILL_REQUIRED",
+    "STOP_LOSS_ON_FILL_GUARANTEED_REQUIRED",
+    "STOP_LOSS_ON_FILL_GUARANTEED_NOT_ALLOWED",
+    "STOP_LOSS_ON_FILL_GUARANTEED_MINIMUM_DISTANCE_NOT_MET",
+    "STOP_LOSS_ON_FILL_GUARANTEED_LEVEL_RESTRICTION_EXCEEDED",
+    "STOP_LOSS_ON_FILL_GUARANTEED_HEDGING_NOT_ALLOWED",
+    "STOP_LOSS_ON_FILL_TIME_IN_FORCE_INVALID",
+    "STOP_LOSS_ON_FILL_TRIGGER_CONDITION_INVALID",
+    "TAKE_PROFIT_ON_FILL_PRICE_DISTANCE_MAXIMUM_EXCEEDED",
+    "TRAILING_STOP_LOSS_ON_FILL_GTD_TIMESTAMP_IN_PAST",
+    "CLIENT_TRADE_ID_ALREADY_EXISTS",
+    "POSITION_CLOSEOUT_FAILED",
+    "OPEN_TRADES_ALLOWED_EXCEEDED",
+    "PENDING_ORDERS_ALLOWED_EXCEEDED",
+    "TAKE_PROFIT_ON_FILL_CLIENT_ORDER_ID_ALREADY_EXISTS",
+    "STOP_LOSS_ON_FILL_CLIENT_ORDER_ID_ALREADY_EXISTS",
+    "TRAILING_STOP_LOSS_ON_FILL_CLIENT_ORDER_ID_ALREADY_EXISTS",
+    "POSITION_SIZE_EXCEEDED",
+    "HEDGING_GSLO_VIOLATION",
+    "ACCOUNT_POSITION_VALUE_LIMIT_EXCEEDED",
+    "INSTRUMENT_BID_REDUCE_ONLY",
+    "INSTRUMENT_ASK_REDUCE_ONLY",
+    "INSTRUMENT_BID_HALTED",
+    "INSTRUMENT_ASK_HALTED",
+    "STOP_LOSS_ON_FILL_GUARANTEED_BID_HALTED",
+    "STOP_LOSS_ON_FILL_GUARANTEED_ASK_HALTED",
+)
+
+# What each reason means in standard terms, stated independently of the table (anything not listed
+# here is an order the broker refused as sent: INVALID_ORDER).
+EXPECTED: dict[StandardErrorCode, set[str]] = {
+    C.INSUFFICIENT_FUNDS: {
+        "INSUFFICIENT_MARGIN",
+        "INSUFFICIENT_FUNDS",
+        "MARGIN_RATE_WOULD_TRIGGER_CLOSEOUT",
+        "MARGIN_RATE_WOULD_TRIGGER_MARGIN_CALL",
+    },
+    C.INVALID_INSTRUMENT: {
+        "INSTRUMENT_NOT_TRADEABLE",
+        "INSTRUMENT_MISSING",
+        "INSTRUMENT_UNKNOWN",
+        "INSTRUMENT_BID_REDUCE_ONLY",
+        "INSTRUMENT_ASK_REDUCE_ONLY",
+    },
+    C.MARKET_CLOSED: {
+        "MARKET_HALTED",
+        "INSTRUMENT_PRICE_UNKNOWN",
+        "INSTRUMENT_BID_HALTED",
+        "INSTRUMENT_ASK_HALTED",
+        "STOP_LOSS_ON_FILL_GUARANTEED_BID_HALTED",
+        "STOP_LOSS_ON_FILL_GUARANTEED_ASK_HALTED",
+        "STOP_LOSS_ORDER_GUARANTEED_HALTED_CREATE_VIOLATION",
+        "STOP_LOSS_ORDER_GUARANTEED_HALTED_TIGHTEN_VIOLATION",
+    },
+    C.PERMISSION_DENIED: {
+        "ACCOUNT_NOT_ACTIVE",
+        "ACCOUNT_LOCKED",
+        "ACCOUNT_ORDER_CREATION_LOCKED",
+        "ACCOUNT_CONFIGURATION_LOCKED",
+        "ACCOUNT_DEPOSIT_LOCKED",
+        "ACCOUNT_WITHDRAWAL_LOCKED",
+        "ACCOUNT_ORDER_CANCEL_LOCKED",
+        "ACCOUNT_NEW_POSITIONS_LOCKED",
+        "ACCOUNT_ORDER_FILL_LOCKED",
+    },
+    C.ORDER_NOT_FOUND: {"ORDER_DOESNT_EXIST", "NO_SUCH_ORDER", "CLIENT_REQUEST", "CLIENT_REQUEST_REPLACED"},
+    C.POSITION_NOT_FOUND: {"TRADE_DOESNT_EXIST", "LINKED_TRADE_CLOSED", "CLOSEOUT_POSITION_DOESNT_EXIST"},
+    C.DUPLICATE_ORDER: {
+        "CLIENT_ORDER_ID_ALREADY_EXISTS",
+        "CLIENT_TRADE_ID_ALREADY_EXISTS",
+        "TAKE_PROFIT_ON_FILL_CLIENT_ORDER_ID_ALREADY_EXISTS",
+        "STOP_LOSS_ON_FILL_CLIENT_ORDER_ID_ALREADY_EXISTS",
+        "TRAILING_STOP_LOSS_ON_FILL_CLIENT_ORDER_ID_ALREADY_EXISTS",
+    },
+    C.UNSUPPORTED_OPERATION: {
+        "TRADE_ON_FILL_CLIENT_EXTENSIONS_NOT_SUPPORTED",
+        "TRAILING_STOP_LOSS_ORDERS_NOT_SUPPORTED",
+        "STOP_LOSS_ORDER_GUARANTEED_NOT_ALLOWED",
+        "STOP_LOSS_ON_FILL_GUARANTEED_NOT_ALLOWED",
+    },
+    C.SERVICE_UNAVAILABLE: {"INTERNAL_SERVER_ERROR", "MIGRATION"},
+}
+_BY_REASON = {reason: code for code, reasons in EXPECTED.items() for reason in reasons}
+ALL_REASONS = sorted(
+    set(SPEC_TRANSACTION_REJECT_REASONS) | set(SPEC_ORDER_CANCEL_REASONS) | {"NO_SUCH_ORDER"}
+)
+
+
+def test_spec_lists_are_complete() -> None:
+    assert len(SPEC_TRANSACTION_REJECT_REASONS) == 143
+    assert len(SPEC_ORDER_CANCEL_REASONS) == 47
+
+
+def test_the_table_has_exactly_the_documented_reasons() -> None:
+    assert set(OANDA_ERROR_TABLE.exact) == set(ALL_REASONS)
+    assert set(_BY_REASON) <= set(ALL_REASONS), "the expectations name a reason OANDA does not have"
+
+
+@pytest.mark.parametrize("reason", ALL_REASONS)
+def test_every_reason_maps_to_its_standard_code(reason: str) -> None:
+    expected = _BY_REASON.get(reason, C.INVALID_ORDER)
+    match = resolve_error_mapping("oanda", reason, "", 400)
+    assert (match.code, match.source, match.table) == (expected, MatchSource.EXACT, "oanda")
+    error = map_broker_error("oanda", reason, f"order rejected: {reason}")
+    assert error.error_code is expected
+    # every OANDA row carries its own advice, not the library's generic sentence
+    assert error.suggested_action != DEFAULT_SUGGESTED_ACTIONS[expected]
+    assert unmapped_error_counts() == {}
+
+
+@pytest.mark.parametrize(
+    ("reason", "code", "words"),
+    [
+        ("INSUFFICIENT_MARGIN", C.INSUFFICIENT_FUNDS, ("units", "margin")),
+        ("MARKET_HALTED", C.MARKET_CLOSED, ("halted", "reopen")),
+        ("INSTRUMENT_NOT_TRADEABLE", C.INVALID_INSTRUMENT, ("tradeable",)),
+        ("PRICE_PRECISION_EXCEEDED", C.INVALID_ORDER, ("displayPrecision",)),
+        ("UNITS_MIMIMUM_NOT_MET", C.INVALID_ORDER, ("minimumTradeSize",)),
+        ("CLIENT_ORDER_ID_ALREADY_EXISTS", C.DUPLICATE_ORDER, ("@",)),
+        ("STOP_LOSS_ON_FILL_LOSS", C.INVALID_ORDER, ("below the entry",)),
+        ("FIFO_VIOLATION", C.INVALID_ORDER, ("oldest trade",)),
+    ],
+)
+def test_the_issue_examples_and_their_advice(
+    reason: str, code: StandardErrorCode, words: tuple[str, ...]
+) -> None:
+    error = map_broker_error("oanda", reason)
+    assert error.error_code is code
+    for word in words:
+        assert word in error.suggested_action
+
+
+def test_cancel_reasons_are_not_retryable_refusals() -> None:
+    for reason in (
+        "MARKET_HALTED",
+        "INSUFFICIENT_MARGIN",
+        "INSUFFICIENT_LIQUIDITY",
+        "STOP_LOSS_ON_FILL_LOSS",
+    ):
+        assert map_broker_error("oanda", reason).retryable is False
+
+
+def test_internal_server_error_reason_is_retryable_but_not_for_a_sent_order() -> None:
+    assert map_broker_error("oanda", "INTERNAL_SERVER_ERROR").retryable is True
+    sent = map_broker_error("oanda", "INTERNAL_SERVER_ERROR", may_have_executed=True)
+    assert sent.error_code is C.OUTCOME_UNKNOWN
+    assert not sent.retryable
+
+
+# Message and status rows: (code, message, status) -> (standard code, source, key)
+MESSAGE_AND_STATUS_CASES = [
+    (
+        None,
+        "Insufficient authorization to perform request.",
+        401,
+        C.AUTHENTICATION_FAILED,
+        MatchSource.PATTERN,
+    ),
+    (None, "The provided request was forbidden.", 403, C.PERMISSION_DENIED, MatchSource.PATTERN),
+    (None, "Invalid value specified for 'order.instrument'", 400, C.INVALID_INSTRUMENT, MatchSource.PATTERN),
+    (None, "Invalid value specified for 'instrument'", 400, C.INVALID_INSTRUMENT, MatchSource.PATTERN),
+    (None, "Invalid value specified for 'order.units'", 400, C.INVALID_ORDER, MatchSource.PATTERN),
+    (None, "The request was missing required data", 400, C.INVALID_ORDER, MatchSource.PATTERN),
+    (None, "The order ID specified does not exist", 404, C.ORDER_NOT_FOUND, MatchSource.PATTERN),
+    (None, "Insufficient margin for order", None, C.INSUFFICIENT_FUNDS, MatchSource.PATTERN),
+    (None, "Market halted", None, C.MARKET_CLOSED, MatchSource.PATTERN),
+    (None, "", 400, C.INVALID_ORDER, MatchSource.HTTP_STATUS),
+    (None, "", 401, C.AUTHENTICATION_FAILED, MatchSource.HTTP_STATUS),
+    (None, "", 403, C.PERMISSION_DENIED, MatchSource.HTTP_STATUS),
+    (None, "", 404, C.ORDER_NOT_FOUND, MatchSource.HTTP_STATUS),
+    (None, "", 405, C.UNSUPPORTED_OPERATION, MatchSource.HTTP_STATUS),
+    (None, "", 416, C.INVALID_ORDER, MatchSource.HTTP_STATUS),
+    (None, "", 429, C.RATE_LIMITED, MatchSource.HTTP_STATUS),
+]
+
+
+@pytest.mark.parametrize(("code", "message", "status", "expected", "source"), MESSAGE_AND_STATUS_CASES)
+def test_message_and_status_rows(
+    code: str | None, message: str, status: int | None, expected: StandardErrorCode, source: MatchSource
+) -> None:
+    match = resolve_error_mapping("oanda", code, message, status)
+    assert (match.code, match.source, match.table) == (expected, source, "oanda")
+
+
+def test_every_pattern_and_status_row_has_a_case() -> None:
+    hit = {resolve_error_mapping("oanda", c, m, s).key for c, m, s, _, _ in MESSAGE_AND_STATUS_CASES}
+    rows = {
+        r.key for r in OANDA_ERROR_TABLE.rows() if r.kind in (MatchSource.PATTERN, MatchSource.HTTP_STATUS)
+    }
+    assert rows <= hit, f"rows without a test case: {sorted(rows - hit)}"
+
+
+def test_oanda_specific_advice_for_auth_and_limits() -> None:
+    assert "api-fxpractice" in map_broker_error("oanda", None, "", http_status=401).suggested_action
+    assert "100 requests/s" in map_broker_error("oanda", None, "", http_status=429).suggested_action
