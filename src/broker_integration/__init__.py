@@ -9,6 +9,8 @@ The names here are the public API; everything else is reachable from its module 
 * :class:`BrokerError` (with :class:`StandardErrorCode`) is what every failure looks like;
   :func:`map_broker_error` turns a broker's own error code into one, and :class:`ErrorAnalyzer` finds patterns.
 * :class:`EventBus` carries one :class:`CallEvent` per broker call, for metrics and audits.
+* :class:`BrokerABTestingFramework` splits order flow across brokers as an experiment
+  (:class:`TrafficSplit`, :class:`RoutingStrategy`) and says which is better, with what confidence.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -61,24 +63,47 @@ from broker_integration.unified_errors import (
 )
 
 if TYPE_CHECKING:
+    from broker_integration.ab_testing_framework import (
+        ABOrderResult,
+        BrokerABTestingFramework,
+        RoutingStrategy,
+        TestResults,
+        TrafficSplit,
+    )
     from broker_integration.store import Store
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
-    # The store pulls in SQLAlchemy; import it only when asked for, to keep ``import broker_integration`` fast.
-    if name == "Store":
-        from broker_integration.store import Store
+#: Names whose modules pull in heavy dependencies (SQLAlchemy, numpy, scipy): imported on first use,
+#: so ``import broker_integration`` stays fast.
+_LAZY = {
+    "Store": "broker_integration.store",
+    "ABOrderResult": "broker_integration.ab_testing_framework",
+    "BrokerABTestingFramework": "broker_integration.ab_testing_framework",
+    "RoutingStrategy": "broker_integration.ab_testing_framework",
+    "TestResults": "broker_integration.ab_testing_framework",
+    "TrafficSplit": "broker_integration.ab_testing_framework",
+}
 
-        return Store
-    raise AttributeError(f"module 'broker_integration' has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'broker_integration' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = [
+    "ABOrderResult",
     "Account",
     "AccountSummary",
     "AuthenticationError",
+    "BrokerABTestingFramework",
     "BrokerAdapter",
     "BrokerCapability",
     "BrokerConfiguration",
@@ -113,11 +138,14 @@ __all__ = [
     "PermanentBrokerError",
     "Position",
     "PriceTick",
+    "RoutingStrategy",
     "StandardErrorCode",
     "StandardizedError",
     "Store",
     "SystemClock",
+    "TestResults",
     "TimeInForce",
+    "TrafficSplit",
     "TransientBrokerError",
     "UnifiedOrder",
     "UnsupportedOperationError",

@@ -83,12 +83,14 @@ class BrokerFactory:
         clock: Clock | None = None,
         discover_plugins: bool = True,
         store: Store | None = None,
+        journal: OrderJournal | None = None,
     ) -> None:
-        """``store``: when given, every created adapter journals its orders there (idempotent placement)
-        and in-flight orders left by an earlier run are reconciled when the adapter is created."""
+        """``store`` (or a configured ``journal``): when given, every created adapter journals its orders
+        there (idempotent placement), and in-flight orders left by an earlier run are reconciled when the
+        adapter is created."""
         self._event_bus = event_bus
-        self._store = store
-        self._journal: OrderJournal | None = None
+        self._store = journal.store if journal is not None else store
+        self._journal: OrderJournal | None = journal
         self._clock = clock or SYSTEM_CLOCK
         self._registry: dict[str, type[BrokerAdapter] | str] = dict(BUILTIN_ADAPTERS)
         self._created: dict[str, _Created] = {}
@@ -228,8 +230,8 @@ class BrokerFactory:
         from broker_integration.order_journal import OrderJournal, install_journal
 
         assert self._store is not None
+        await self._store.open()
         if self._journal is None:
-            await self._store.open()
             self._journal = OrderJournal(self._store, clock=self._clock)
         install_journal(adapter, self._journal)
         if adapter.is_authenticated:

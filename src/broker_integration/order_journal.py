@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from broker_integration.broker_adapter import CallContext, InterceptorPriority, Operation, Proceed
 from broker_integration.clock import SYSTEM_CLOCK, Clock
@@ -48,6 +48,7 @@ __all__ = ["JournalEntry", "OrderJournal", "install_journal"]
 _log = get_logger("broker_integration.journal")
 
 _IN_FLIGHT = (OrderStatus.PENDING, OrderStatus.SUBMITTED, OrderStatus.UNKNOWN)
+_WRITE_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -203,8 +204,30 @@ class OrderJournal:
                 .values(**values)
             )
 
+    async def _record_safely(
+        self, broker_name: str, client_order_id: str, status: OrderStatus, **details: Any
+    ) -> None:
+        """Record an outcome met on the order path. A failing write is retried; if it keeps failing the
+        broker's answer still stands (its word beats our bookkeeping) and the entry is left to
+        :meth:`reconcile`."""
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                await self.record_outcome(broker_name, client_order_id, status, **details)
+                return
+            except SQLAlchemyError as exc:
+                if attempt == _WRITE_ATTEMPTS - 1:
+                    _log.error(
+                        "journal %s/%s: could not record %s (%s); it will be reconciled",
+                        broker_name,
+                        client_order_id,
+                        status.value,
+                        exc,
+                    )
+                    return
+                await self.sleep(0.01 * 2**attempt)
+
     async def _record_result(self, broker_name: str, order: UnifiedOrder, result: OrderResult) -> None:
-        await self.record_outcome(
+        await self._record_safely(
             broker_name,
             order.order_id,
             result.status,
@@ -246,7 +269,7 @@ class OrderJournal:
         except BrokerError as exc:
             if is_ambiguous(exc.error):
                 return await self._resolve(adapter, order, exc.error, not_sent_allowed=True)
-            await self.record_outcome(broker, order.order_id, OrderStatus.REJECTED, error=exc.error)
+            await self._record_safely(broker, order.order_id, OrderStatus.REJECTED, error=exc.error)
             raise
         except Exception as exc:
             error = classify_exception(exc, broker_name=broker, operation=ctx.operation.value)
@@ -269,7 +292,7 @@ class OrderJournal:
         """Find out what became of ``order`` by looking it up; never send it again."""
         broker = adapter.name
         if error is not None:
-            await self.record_outcome(broker, order.order_id, OrderStatus.UNKNOWN, error=error)
+            await self._record_safely(broker, order.order_id, OrderStatus.UNKNOWN, error=error)
         not_found = 0
         last_error = error
         for delay in self.lookup_delays:
@@ -294,7 +317,7 @@ class OrderJournal:
                 retryable=False,
                 context={"sent": False, "resolved_by_lookup": True},
             )
-            await self.record_outcome(broker, order.order_id, OrderStatus.REJECTED, error=refusal)
+            await self._record_safely(broker, order.order_id, OrderStatus.REJECTED, error=refusal)
             return _unknown_or_rejected(adapter, order, refusal, OrderStatus.REJECTED)
         unresolved = make_error(
             StandardErrorCode.OUTCOME_UNKNOWN,
@@ -304,7 +327,7 @@ class OrderJournal:
             context={"last_error": str(last_error) if last_error else ""},
         )
         if error is None:
-            await self.record_outcome(broker, order.order_id, OrderStatus.UNKNOWN, error=unresolved)
+            await self._record_safely(broker, order.order_id, OrderStatus.UNKNOWN, error=unresolved)
         return _unknown_or_rejected(adapter, order, unresolved, OrderStatus.UNKNOWN)
 
     async def reconcile(self, adapter: BrokerAdapter, *, min_age_seconds: float = 0.0) -> list[JournalEntry]:

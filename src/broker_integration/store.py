@@ -19,9 +19,12 @@ from typing import Any, Self
 import orjson
 import platformdirs
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Column,
     Connection,
     DateTime,
+    Float,
     Integer,
     MetaData,
     String,
@@ -82,6 +85,93 @@ order_journal_table = Table(
 )
 
 
+#: One row per applied configuration version (``broker_integration.config``). ``content`` is the
+#: secret-masked document: secrets appear only as ``${VAR}`` references, ``ENC[...]`` ciphertext or a mask.
+config_versions_table = Table(
+    "config_versions",
+    metadata,
+    Column("scope", String(100), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("rollback_of", Integer),
+    Column("environment", String(40), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("changes", Text, nullable=False),
+    Column("origins", Text, nullable=False),
+)
+
+#: Performance metrics (``broker_integration.metrics``): one row per broker, operation, minute and writing
+#: collector. ``bucket_start`` is Unix seconds (UTC); ``histogram`` is an encoded HdrHistogram of latency in
+#: microseconds; ``counters`` is JSON (calls, failures by code, orders, fills, costs, health checks).
+metrics_buckets_table = Table(
+    "metrics_buckets",
+    metadata,
+    Column("broker_name", String(64), primary_key=True),
+    Column("operation", String(64), primary_key=True),
+    Column("bucket_start", BigInteger, primary_key=True, autoincrement=False, index=True),
+    Column("source", String(40), primary_key=True),
+    Column("bucket_seconds", Integer, nullable=False),
+    Column("calls", BigInteger, nullable=False),
+    Column("histogram", Text, nullable=False),
+    Column("counters", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+
+#: A/B tests (``broker_integration.ab_testing``): one row per experiment. ``config`` is the experiment's
+#: configuration as JSON; ``state`` is JSON analysis state (running minima of always-valid p-values).
+ab_experiments_table = Table(
+    "ab_experiments",
+    metadata,
+    Column("test_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("config", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: One row per order attempt in an A/B test: the routing decision (written before the order is sent) and
+#: its measured outcome (filled in when the broker answered). Attempt 0 is the randomised assignment;
+#: later attempts are failovers. Money and quantities are decimal strings; statistics are floats.
+ab_orders_table = Table(
+    "ab_orders",
+    metadata,
+    Column("test_id", String(64), primary_key=True),
+    Column("client_order_id", String(64), primary_key=True),
+    Column("attempt", Integer, primary_key=True, autoincrement=False),
+    Column("arm", String(64), nullable=False),
+    Column("propensity", Float, nullable=False),
+    Column("probabilities", Text, nullable=False),
+    Column("explore", Boolean, nullable=False),
+    Column("sticky_key", String(200)),
+    Column("failover_from", String(64)),
+    Column("assigned_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("status", String(20)),
+    Column("success", Boolean),
+    Column("sent", Boolean),
+    Column("error_code", String(40)),
+    Column("latency_ms", Float),
+    Column("quote_latency_ms", Float),
+    Column("requested_quantity", String(40)),
+    Column("filled_quantity", String(40)),
+    Column("average_fill_price", String(40)),
+    Column("arrival_bid", String(40)),
+    Column("arrival_ask", String(40)),
+    Column("commission", String(40)),
+    Column("slippage_bps", Float),
+    Column("spread_cost_bps", Float),
+    Column("commission_bps", Float),
+    Column("completed_at", DateTime(timezone=True)),
+)
+
+
 class StoreError(RuntimeError):
     """The store cannot be opened or its schema is not one this version understands."""
 
@@ -106,6 +196,9 @@ def _create(*tables: Table) -> Callable[[Connection], None]:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "key-value state", _create(kv_table)),
     Migration(2, "order journal", _create(order_journal_table)),
+    Migration(3, "configuration versions", _create(config_versions_table)),
+    Migration(4, "performance metrics buckets", _create(metrics_buckets_table)),
+    Migration(5, "A/B tests: experiments and order outcomes", _create(ab_experiments_table, ab_orders_table)),
 )
 
 
@@ -155,7 +248,12 @@ class Store:
         url = make_url(self._url)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(self._url)
+        options: dict[str, Any] = {}
+        if url.get_backend_name() == "sqlite":
+            # SQLite has one writer at a time; one shared connection avoids lock contention and
+            # "database is locked" errors under concurrent writers, at no cost in throughput.
+            options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
+        engine = create_async_engine(self._url, **options)
         if url.get_backend_name() == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         self._engine = engine

@@ -1,0 +1,489 @@
+"""``BrokerABTestingFramework``: split order flow across brokers as a controlled experiment.
+
+Set-up calls are synchronous, as in the seed's examples (``create_ab_test``, ``start_test``,
+``get_test_results``): they work on the framework's in-memory state and queue their writes to the store.
+Every ``await`` of the framework (``execute_order_with_test``, ``open``, ``flush``, ``close``) first writes
+what is queued, so an experiment is in the store before any of its orders is routed. Why this shape:
+the seed's code runs as written, a forgotten ``await`` cannot turn a test id into a coroutine, and
+persistence still happens on the event loop, never as blocking I/O. Tests created by an earlier process
+are loaded by ``await ab.open()`` (or the first ``execute_order_with_test``); use ``async with
+BrokerABTestingFramework() as ab`` to open and flush/close around a block.
+
+One order's path: the router picks an arm (logged with its probability before anything is sent) → the
+arm's broker is asked for a quote (the arrival mid, timed separately) → ``adapter.place_order`` runs its
+full pipeline → the outcome is measured (latency, fill, slippage, costs) and stored in the background,
+off the order's path (``flush`` and ``close`` wait for it). If the broker's breaker is open or the order
+failed before anything was sent, the order may go to the next arm (``failover=True``), recorded as a
+failover; never after an outcome that may have executed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Self
+
+from pydantic import ValidationError
+
+from broker_integration.ab_testing.models import (
+    ABOrderResult,
+    ABTestConfigError,
+    ABTestError,
+    Experiment,
+    ExperimentConfig,
+    ExperimentStatus,
+    Metric,
+    PerformanceRouting,
+    RoutingStrategy,
+    TestResults,
+    TrafficSplit,
+)
+from broker_integration.ab_testing.outcomes import Assignment, Execution, OrderRecord, measure_execution
+from broker_integration.ab_testing.persistence import ABRepository
+from broker_integration.ab_testing.results import analyze
+from broker_integration.ab_testing.routing import (
+    Router,
+    RoutingDecision,
+    ThompsonRouter,
+    fnv1a32,
+    make_router,
+)
+from broker_integration.broker_adapter import BrokerAdapter
+from broker_integration.clock import SYSTEM_CLOCK, Clock
+from broker_integration.log import get_logger
+from broker_integration.models import OrderResult, OrderStatus, PriceTick, UnifiedOrder
+from broker_integration.resilience import BreakerState
+from broker_integration.store import Store
+from broker_integration.unified_errors import BrokerError, StandardErrorCode
+
+__all__ = ["BrokerABTestingFramework"]
+
+_log = get_logger("broker_integration.ab_testing")
+
+_Write = Callable[[ABRepository], Awaitable[None]]
+
+
+@dataclass
+class _LiveTest:
+    """An experiment with its router and every order record, as this process knows them."""
+
+    experiment: Experiment
+    router: Router
+    records: list[OrderRecord] = field(default_factory=list)
+    routed: set[str] = field(default_factory=set)
+
+    def add(self, record: OrderRecord) -> None:
+        self.records.append(record)
+        if record.assignment.attempt == 0:
+            self.routed.add(record.assignment.client_order_id)
+        if record.execution is not None:
+            self.router.observe(record.assignment.arm, record.execution)
+
+
+def _breaker_open(adapter: BrokerAdapter) -> bool:
+    resilience = adapter.resilience
+    return resilience is not None and resilience.breaker.state is BreakerState.OPEN
+
+
+def _safe_elsewhere(result: OrderResult) -> bool:
+    """Whether a failed order certainly never reached the broker, so another broker may take it.
+
+    Not after an ambiguous outcome, nor after one the journal settled by lookups (a delayed order could
+    still surface), nor for an intent the broker already knows (duplicate client order id).
+    """
+    error = result.error
+    return (
+        not result.success
+        and result.status is OrderStatus.REJECTED
+        and result.metadata.get("sent") is False
+        and not result.metadata.get("resolved_by_lookup", False)
+        and (error is None or error.error_code is not StandardErrorCode.DUPLICATE_ORDER)
+    )
+
+
+def _problem(loc: tuple[int | str, ...], message: str) -> str:
+    """One validation problem as "field: message" (no field for rules that span several)."""
+    text = message.removeprefix("Value error, ")
+    where = ".".join(str(part) for part in loc)
+    return f"{where}: {text}" if where else text
+
+
+class BrokerABTestingFramework:
+    """Experiments that split orders across registered brokers, with persisted outcomes and sound statistics.
+
+    ``store`` defaults to the library's store (``$BROKER_INTEGRATION_STORE_URL`` or the user data dir),
+    opened on first use. ``seed`` makes random and Thompson routing reproducible; hash routing needs none.
+    """
+
+    def __init__(
+        self, store: Store | None = None, *, clock: Clock | None = None, seed: int | None = None
+    ) -> None:
+        self._store = store
+        self._owns_store = store is None
+        self._repo: ABRepository | None = None
+        self._clock = clock or SYSTEM_CLOCK
+        self._seed = seed
+        self._adapters: dict[str, BrokerAdapter] = {}
+        self._tests: dict[str, _LiveTest] = {}
+        self._pending: list[_Write] = []
+        self._background: set[asyncio.Future[None]] = set()
+        self._open_lock = asyncio.Lock()
+        self._flush_lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ brokers
+
+    def register_broker_adapter(self, name: str, adapter: BrokerAdapter) -> None:
+        """Make ``adapter`` available to tests as the arm ``name`` (replacing an earlier registration)."""
+        if not isinstance(adapter, BrokerAdapter):
+            raise TypeError(f"register_broker_adapter needs a BrokerAdapter, got {type(adapter).__name__}")
+        if not name or not name.strip():
+            raise ValueError("a broker needs a non-empty name")
+        self._adapters[name] = adapter
+
+    @property
+    def registered_brokers(self) -> tuple[str, ...]:
+        return tuple(self._adapters)
+
+    # ------------------------------------------------------------------ experiments (synchronous)
+
+    def create_ab_test(
+        self,
+        test_name: str,
+        description: str = "",
+        traffic_splits: Sequence[TrafficSplit] = (),
+        routing_strategy: RoutingStrategy | str = RoutingStrategy.HASH_BASED,
+        *,
+        primary_metric: Metric | str = Metric.LATENCY_MS,
+        guardrail_metrics: Sequence[Metric | str] = (Metric.SUCCESS_RATE, Metric.FILL_RATE),
+        significance_level: float = 0.05,
+        minimum_sample_size: int = 100,
+        minimum_effect: float = 0.0,
+        minimum_detectable_effect: float = 0.1,
+        max_sample_size: int | None = None,
+        control: str | None = None,
+        sticky_key: str = "order_id",
+        salt: str | None = None,
+        sequential: bool = True,
+        sequential_tuning_n: int = 1000,
+        failover: bool = True,
+        fetch_arrival_quote: bool = True,
+        performance: PerformanceRouting | None = None,
+        require_registered: bool = True,
+    ) -> str:
+        """Define an experiment (status draft) and return its test id; ``start_test`` starts it.
+
+        Splits must add up to 100 over at least two distinct brokers, each registered unless
+        ``require_registered=False`` (for tools that define tests a trading process will run). The
+        first split is the control unless ``control`` names another. See
+        :class:`~broker_integration.ab_testing.models.ExperimentConfig` for every option.
+        """
+        options: dict[str, object] = {
+            "test_name": test_name,
+            "description": description,
+            "traffic_splits": tuple(traffic_splits),
+            "routing_strategy": routing_strategy,
+            "primary_metric": primary_metric,
+            "guardrail_metrics": tuple(guardrail_metrics),
+            "significance_level": significance_level,
+            "minimum_sample_size": minimum_sample_size,
+            "minimum_effect": minimum_effect,
+            "minimum_detectable_effect": minimum_detectable_effect,
+            "max_sample_size": max_sample_size,
+            "control": control,
+            "sticky_key": sticky_key,
+            "sequential": sequential,
+            "sequential_tuning_n": sequential_tuning_n,
+            "failover": failover,
+            "fetch_arrival_quote": fetch_arrival_quote,
+        }
+        if salt is not None:
+            options["salt"] = salt
+        if performance is not None:
+            options["performance"] = performance
+        try:
+            config = ExperimentConfig.model_validate(options)
+        except ValidationError as exc:
+            problems = "; ".join(_problem(err["loc"], err["msg"]) for err in exc.errors())
+            raise ABTestConfigError(f"invalid A/B test {test_name!r}: {problems}") from None
+        if require_registered:
+            missing = [arm for arm in config.arms if arm not in self._adapters]
+            if missing:
+                raise ABTestConfigError(
+                    f"brokers not registered: {', '.join(missing)}; call register_broker_adapter(name, "
+                    f"adapter) first (registered: {', '.join(self._adapters) or 'none'})"
+                )
+        experiment = Experiment(
+            test_id=f"ab-{uuid.uuid4().hex[:20]}",
+            config=config,
+            status=ExperimentStatus.DRAFT,
+            created_at=self._clock.now(),
+        )
+        self._tests[experiment.test_id] = self._live(experiment)
+        self._save(experiment)
+        return experiment.test_id
+
+    def start_test(self, test_id: str) -> ExperimentStatus:
+        """Start (or resume) routing orders in the test."""
+        return self._move(test_id, ExperimentStatus.RUNNING)
+
+    def pause_test(self, test_id: str) -> ExperimentStatus:
+        """Stop accepting orders for a while; ``start_test`` resumes."""
+        return self._move(test_id, ExperimentStatus.PAUSED)
+
+    def stop_test(self, test_id: str) -> ExperimentStatus:
+        """End the test early; its results stay readable."""
+        return self._move(test_id, ExperimentStatus.STOPPED)
+
+    def complete_test(self, test_id: str) -> ExperimentStatus:
+        """End the test as planned; its results stay readable."""
+        return self._move(test_id, ExperimentStatus.COMPLETED)
+
+    def get_test(self, test_id: str) -> Experiment:
+        """A snapshot of the experiment (configuration, status, times)."""
+        return dataclasses.replace(self._live_test(test_id).experiment)
+
+    def list_tests(self) -> list[Experiment]:
+        return [dataclasses.replace(t.experiment) for t in self._tests.values()]
+
+    def get_test_results(self, test_id: str) -> TestResults:
+        """Analyse the test now: arm summaries, comparisons with the control, verdict, recommendations.
+
+        Safe to call after every batch: always-valid p-values keep their running minimum across reads
+        (the state is saved with the experiment).
+        """
+        live = self._live_test(test_id)
+        experiment = live.experiment
+        router = live.router
+        p_best = allocation = None
+        if isinstance(router, ThompsonRouter):
+            p_best, allocation = router.p_best(), router.allocation()
+        results, state = analyze(
+            experiment, live.records, now=self._clock.now(), p_best=p_best, allocation=allocation
+        )
+        if state != experiment.sequential_state:
+            experiment.sequential_state = state
+            self._save(experiment)
+        return results
+
+    # ------------------------------------------------------------------ orders
+
+    async def execute_order_with_test(
+        self, order: UnifiedOrder, test_id: str, *, arrival_quote: PriceTick | None = None
+    ) -> ABOrderResult:
+        """Route ``order`` to an arm of the running test ``test_id``, send it, measure and record it.
+
+        ``arrival_quote`` is the benchmark quote for slippage; without it the chosen broker's own quote
+        is fetched just before sending (not counted in the order's latency). Raises
+        :class:`ABTestError` before anything is sent when the test is not running, an arm's broker is not
+        registered, the order was already routed in this test, or it lacks the test's sticky key.
+        """
+        await self._write_queued()  # the experiment and its status are stored before its orders
+        live = self._live_test(test_id)
+        experiment = live.experiment
+        if experiment.status is not ExperimentStatus.RUNNING:
+            raise ABTestError(
+                f"test {test_id} is {experiment.status.value}; only a running test routes orders "
+                "(start_test starts or resumes it)"
+            )
+        missing = [arm for arm in experiment.config.arms if arm not in self._adapters]
+        if missing:
+            raise ABTestError(f"test {test_id} routes to unregistered brokers: {', '.join(missing)}")
+        if order.order_id in live.routed:
+            raise ABTestError(
+                f"order {order.order_id} was already routed in test {test_id}; create a new order to trade again"
+            )
+        decision = live.router.route(order)
+        return await self._execute(live, order, decision, arrival_quote)
+
+    async def _execute(
+        self, live: _LiveTest, order: UnifiedOrder, decision: RoutingDecision, arrival_quote: PriceTick | None
+    ) -> ABOrderResult:
+        config = live.experiment.config
+        attempted: list[str] = []
+        arm: str | None = decision.arm
+        result: OrderResult | None = None
+        while arm is not None:
+            assignment = Assignment(
+                test_id=live.experiment.test_id,
+                client_order_id=order.order_id,
+                attempt=len(attempted),
+                arm=arm,
+                propensity=decision.propensity,
+                probabilities=dict(decision.probabilities),
+                explore=decision.explore,
+                sticky_key=decision.sticky_key,
+                assigned_at=self._clock.now(),
+                failover_from=decision.arm if attempted else None,
+            )
+            result = await self._attempt(live, assignment, order, arrival_quote)
+            attempted.append(arm)
+            arm = self._failover_target(config.arms, attempted, result) if config.failover else None
+        assert result is not None
+        return ABOrderResult(
+            **dict(result),
+            test_id=live.experiment.test_id,
+            arm=decision.arm,
+            executed_arm=attempted[-1],
+            assignment_probability=decision.propensity,
+            failover_from=decision.arm if len(attempted) > 1 else None,
+            attempted_arms=tuple(attempted),
+        )
+
+    @staticmethod
+    def _failover_target(arms: Sequence[str], attempted: Sequence[str], result: OrderResult) -> str | None:
+        """The next arm after the first one tried (in split order, wrapping), if failing over is safe."""
+        if not _safe_elsewhere(result):
+            return None
+        start = arms.index(attempted[0])
+        for arm in (*arms[start + 1 :], *arms[:start]):
+            if arm not in attempted:
+                return arm
+        return None
+
+    async def _attempt(
+        self, live: _LiveTest, assignment: Assignment, order: UnifiedOrder, arrival_quote: PriceTick | None
+    ) -> OrderResult:
+        """Log the decision, take the arrival quote, send, measure; the outcome is stored in the background.
+
+        The decision is on record before anything is sent; its write overlaps the quote request.
+        """
+        repo = await self._repository()
+        logged = asyncio.ensure_future(repo.insert_assignment(assignment))
+        adapter = self._adapters[assignment.arm]
+        quote, quote_ms = arrival_quote, None
+        try:
+            if quote is None and live.experiment.config.fetch_arrival_quote and not _breaker_open(adapter):
+                started = self._clock.monotonic_ns()
+                try:
+                    quote = await adapter.get_current_price(order.instrument)
+                except BrokerError as exc:
+                    _log.debug("%s: no arrival quote for %s: %s", assignment.arm, order.instrument, exc)
+                quote_ms = (self._clock.monotonic_ns() - started) / 1e6
+        finally:
+            await logged  # raises ABTestError for an order already routed: nothing has been sent
+        if assignment.attempt == 0:
+            live.routed.add(order.order_id)
+        index = len(live.records)
+        live.records.append(OrderRecord(assignment))
+        result = await adapter.place_order(order)
+        execution = measure_execution(order, result, quote, quote_latency_ms=quote_ms)
+        live.records[index] = OrderRecord(assignment, execution)
+        live.router.observe(assignment.arm, execution)
+        task = asyncio.ensure_future(self._store_execution(repo, assignment, execution))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return result
+
+    @staticmethod
+    async def _store_execution(repo: ABRepository, assignment: Assignment, execution: Execution) -> None:
+        try:
+            await repo.record_execution(assignment, execution)
+        except Exception:  # the order is done at the broker: report it, never fail the caller after executing
+            _log.exception(
+                "test %s: could not store the outcome of order %s",
+                assignment.test_id,
+                assignment.client_order_id,
+            )
+
+    # ------------------------------------------------------------------ persistence
+
+    async def open(self) -> Self:
+        """Open the store and load the tests (with their orders) that earlier processes recorded."""
+        async with self._open_lock:
+            if self._repo is not None:
+                return self
+            store = self._store or Store()
+            await store.open()
+            self._store = store
+            repo = ABRepository(store)
+            records = await repo.load_records()
+            for experiment in await repo.load_experiments():
+                if experiment.test_id in self._tests:
+                    continue  # created in this process before opening; its write is queued
+                live = self._live(experiment)
+                for record in records.get(experiment.test_id, ()):
+                    live.add(record)
+                self._tests[experiment.test_id] = live
+            self._repo = repo
+        return self
+
+    async def flush(self) -> None:
+        """Write every queued change (new tests, status changes, analysis state) and pending outcomes."""
+        await self._write_queued()
+        if self._background:
+            await asyncio.gather(*self._background)
+
+    async def _write_queued(self) -> None:
+        repo = await self._repository()
+        async with self._flush_lock:
+            while self._pending:
+                write = self._pending.pop(0)
+                await write(repo)
+
+    async def close(self) -> None:
+        """Flush, and close the store if the framework opened it."""
+        if self._repo is not None or self._pending or self._background:
+            await self.flush()
+        if self._owns_store and self._store is not None:
+            await self._store.close()
+        self._repo = None
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def _repository(self) -> ABRepository:
+        if self._repo is None:
+            await self.open()
+        assert self._repo is not None
+        return self._repo
+
+    # ------------------------------------------------------------------ internals
+
+    def _live(self, experiment: Experiment) -> _LiveTest:
+        seed = None if self._seed is None else self._seed + fnv1a32(experiment.test_id)
+        return _LiveTest(experiment, make_router(experiment.config, seed))
+
+    def _live_test(self, test_id: str) -> _LiveTest:
+        try:
+            return self._tests[test_id]
+        except KeyError:
+            hint = (
+                "" if self._repo is not None else "; tests from earlier runs are loaded by `await ab.open()`"
+            )
+            raise ABTestError(f"no A/B test {test_id!r}{hint}") from None
+
+    def _move(self, test_id: str, target: ExperimentStatus) -> ExperimentStatus:
+        experiment = self._live_test(test_id).experiment
+        current = experiment.status
+        if current is target:
+            return current
+        if not current.can_move_to(target):
+            allowed = ", ".join(sorted(s.value for s in ExperimentStatus if current.can_move_to(s))) or "none"
+            raise ABTestError(
+                f"test {test_id} is {current.value}; it cannot become {target.value} (allowed: {allowed})"
+            )
+        now = self._clock.now()
+        experiment.status = target
+        if target is ExperimentStatus.RUNNING and experiment.started_at is None:
+            experiment.started_at = now
+        if target.is_final:
+            experiment.ended_at = now
+        self._save(experiment)
+        return target
+
+    def _save(self, experiment: Experiment) -> None:
+        snapshot = dataclasses.replace(experiment, sequential_state=dict(experiment.sequential_state))
+
+        async def write(repo: ABRepository) -> None:
+            await repo.save_experiment(snapshot)
+
+        self._pending.append(write)

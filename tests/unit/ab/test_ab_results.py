@@ -1,0 +1,264 @@
+"""The analysis of an A/B test from order records: comparisons, corrections, verdicts, recommendations."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+import orjson
+import pytest
+
+from broker_integration.ab_testing.models import (
+    Experiment,
+    ExperimentConfig,
+    ExperimentStatus,
+    Metric,
+    ResultStatus,
+    RoutingStrategy,
+    TrafficSplit,
+)
+from broker_integration.ab_testing.outcomes import Assignment, Execution, OrderRecord
+from broker_integration.ab_testing.results import analyze
+from broker_integration.models import OrderStatus
+
+T0 = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
+
+
+def experiment(
+    arms: Sequence[str] = ("a", "b"),
+    status: ExperimentStatus = ExperimentStatus.RUNNING,
+    **options: object,
+) -> Experiment:
+    share = 100.0 / len(arms)
+    config = ExperimentConfig.model_validate(
+        {"test_name": "t", "traffic_splits": tuple(TrafficSplit(a, share) for a in arms), **options}
+    )
+    return Experiment("ab-test", config, status, created_at=T0)
+
+
+def record(
+    arm: str,
+    i: int,
+    *,
+    latency: float = 50.0,
+    success: bool = True,
+    slippage: float | None = 0.5,
+    propensity: float = 0.5,
+    probabilities: dict[str, float] | None = None,
+    attempt: int = 0,
+    failover_from: str | None = None,
+    executed: bool = True,
+) -> OrderRecord:
+    assignment = Assignment(
+        test_id="ab-test",
+        client_order_id=f"{arm}-{i}",
+        attempt=attempt,
+        arm=arm,
+        propensity=propensity,
+        probabilities=probabilities or {"a": 0.5, "b": 0.5},
+        explore=False,
+        sticky_key=None,
+        assigned_at=T0 + timedelta(seconds=i),
+        failover_from=failover_from,
+    )
+    if not executed:
+        return OrderRecord(assignment)
+    execution = Execution(
+        status=OrderStatus.FILLED if success else OrderStatus.REJECTED,
+        success=success,
+        sent=True,
+        error_code=None if success else "SERVICE_UNAVAILABLE",
+        latency_ms=latency,
+        quote_latency_ms=1.0,
+        requested_quantity=Decimal(1),
+        filled_quantity=Decimal(1) if success else Decimal(0),
+        average_fill_price=Decimal("1.1") if success else None,
+        arrival_bid=Decimal("1.0999"),
+        arrival_ask=Decimal("1.1001"),
+        commission=Decimal(0),
+        slippage_bps=slippage if success else None,
+        spread_cost_bps=0.9 if success else None,
+        commission_bps=0.0 if success else None,
+        completed_at=T0 + timedelta(seconds=i),
+    )
+    return OrderRecord(assignment, execution)
+
+
+def arms_with(
+    n: int, medians: dict[str, float], *, seed: int = 0, failure: dict[str, float] | None = None
+) -> list[OrderRecord]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for arm, median in medians.items():
+        lat = rng.lognormal(np.log(median), 0.4, n)
+        fails = rng.random(n) < (failure or {}).get(arm, 0.0)
+        out += [
+            record(arm, i, latency=float(x), success=not f)
+            for i, (x, f) in enumerate(zip(lat, fails, strict=True))
+        ]
+    return out
+
+
+def test_identical_arms_give_no_winner_and_a_running_status() -> None:
+    results, _ = analyze(experiment(), arms_with(300, {"a": 50, "b": 50}), now=T0)
+    assert results.status is ResultStatus.RUNNING
+    assert results.winner is None
+    assert results.confidence is None
+    assert not results.srm.mismatch
+    primary = results.comparison("b", Metric.LATENCY_MS)
+    assert primary.readable
+    assert primary.test.name == "msprt_mean"
+    assert not primary.significant
+    assert any("No significant difference" in note for note in results.recommendations)
+    assert any("orders per arm at 80% power" in note for note in results.recommendations)
+
+
+def test_after_the_test_ends_no_winner_means_inconclusive() -> None:
+    results, _ = analyze(
+        experiment(status=ExperimentStatus.COMPLETED), arms_with(300, {"a": 50, "b": 50}), now=T0
+    )
+    assert results.status is ResultStatus.INCONCLUSIVE
+
+
+def test_a_faster_broker_wins_with_numbers_in_the_recommendation() -> None:
+    results, state = analyze(experiment(), arms_with(400, {"a": 50, "b": 40}), now=T0)
+    assert results.status is ResultStatus.SIGNIFICANT
+    assert results.winner == "b"
+    assert results.confidence is not None
+    assert results.confidence > 0.95
+    c = results.comparison("b", Metric.LATENCY_MS)
+    assert c.better is True
+    assert c.relative_effect == pytest.approx(-0.2, abs=0.06)
+    assert c.test.interval is not None
+    assert c.test.interval.high < 0
+    assert {t.name for t in c.supporting} == {"welch_t", "mann_whitney_u"}
+    assert set(c.tail_differences) == {"p95", "p99"}
+    assert results.recommendations[0].startswith("Prefer b: mean latency")
+    assert "b|latency_ms" in state
+
+
+def test_the_control_wins_when_every_arm_is_worse() -> None:
+    results, _ = analyze(experiment(), arms_with(400, {"a": 40, "b": 50}), now=T0)
+    assert results.winner == "a"
+    assert results.recommendations[0].startswith("Keep a")
+
+
+def test_a_guardrail_breach_blocks_the_winner() -> None:
+    records = arms_with(600, {"a": 50, "b": 40}, failure={"b": 0.15})
+    results, _ = analyze(experiment(), records, now=T0)
+    guard = results.comparison("b", Metric.SUCCESS_RATE)
+    assert guard.significant
+    assert guard.better is False
+    assert results.comparison("b", Metric.LATENCY_MS).better is True
+    assert results.winner is None
+    assert any(note.startswith("Guardrail:") for note in results.recommendations)
+
+
+def test_an_effect_below_the_minimum_effect_is_not_a_winner() -> None:
+    records = arms_with(1500, {"a": 50, "b": 45})
+    assert analyze(experiment(), records, now=T0)[0].winner == "b"
+    assert analyze(experiment(minimum_effect=0.15), records, now=T0)[0].winner is None
+
+
+def test_sample_ratio_mismatch_voids_the_verdict() -> None:
+    records = arms_with(400, {"a": 50, "b": 40})
+    records = [r for r in records if r.assignment.arm == "a" or r.assignment.client_order_id < "b-25"]
+    results, _ = analyze(experiment(minimum_sample_size=10), records, now=T0)
+    assert results.srm.mismatch
+    assert results.status is ResultStatus.SAMPLE_RATIO_MISMATCH
+    assert results.winner is None
+    assert results.recommendations[0].startswith("Sample ratio mismatch")
+
+
+def test_nothing_is_read_before_the_minimum_sample() -> None:
+    results, state = analyze(experiment(minimum_sample_size=100), arms_with(40, {"a": 50, "b": 20}), now=T0)
+    c = results.comparison("b", Metric.LATENCY_MS)
+    assert not c.readable
+    assert not c.significant
+    assert math.isnan(c.adjusted_p_value)
+    assert results.winner is None
+    assert state == {}
+    assert any("60 more" in note for note in results.recommendations)
+
+
+def test_running_minimum_of_the_sequential_p_value_survives_later_reads() -> None:
+    exp = experiment()
+    _, state = analyze(exp, arms_with(400, {"a": 50, "b": 40}), now=T0)
+    exp.sequential_state = state
+    later, new_state = analyze(exp, arms_with(400, {"a": 50, "b": 50}, seed=3), now=T0)
+    assert later.comparison("b", Metric.LATENCY_MS).test.p_value == state["b|latency_ms"]["p"]
+    assert new_state["b|latency_ms"]["p"] == state["b|latency_ms"]["p"]
+
+
+def test_holm_correction_spans_arms_and_metrics() -> None:
+    exp = experiment(arms=("a", "b", "c"))
+    records = arms_with(300, {"a": 50, "b": 45, "c": 50})
+    results, _ = analyze(exp, records, now=T0)
+    assert len(results.comparisons) == 2 * 3  # two treatments x (primary + two guardrails)
+    for c in results.comparisons:
+        assert c.adjusted_p_value >= c.test.p_value
+
+
+def test_fixed_horizon_uses_welch_and_fisher_for_small_counts() -> None:
+    exp = experiment(sequential=False, minimum_sample_size=10)
+    results, state = analyze(exp, arms_with(30, {"a": 50, "b": 40}, failure={"b": 0.1}), now=T0)
+    assert results.comparison("b", Metric.LATENCY_MS).test.name == "welch_t"
+    assert results.comparison("b", Metric.SUCCESS_RATE).test.name == "fisher_exact"
+    assert state == {}
+    big, _ = analyze(exp, arms_with(1000, {"a": 50, "b": 50}, failure={"a": 0.1, "b": 0.1}), now=T0)
+    assert big.comparison("b", Metric.SUCCESS_RATE).test.name == "two_proportion_z"
+
+
+def test_performance_based_results_are_inverse_propensity_corrected() -> None:
+    exp = experiment(routing_strategy=RoutingStrategy.PERFORMANCE_BASED, minimum_sample_size=20)
+    # Arm b got most traffic while it was slow early on: plain means mix periods, IPW reweights them.
+    records = [
+        record("a", i, latency=50.0, propensity=0.5, probabilities={"a": 0.5, "b": 0.5}) for i in range(100)
+    ]
+    records += [
+        record("b", i, latency=80.0, propensity=0.9, probabilities={"a": 0.1, "b": 0.9}) for i in range(900)
+    ]
+    records += [
+        record("a", 100 + i, latency=50.0, propensity=0.1, probabilities={"a": 0.1, "b": 0.9})
+        for i in range(100)
+    ]
+    records += [
+        record("b", 900 + i, latency=20.0, propensity=0.5, probabilities={"a": 0.5, "b": 0.5})
+        for i in range(100)
+    ]
+    results, _ = analyze(exp, records, now=T0, p_best={"a": 0.2, "b": 0.8}, allocation={"a": 0.3, "b": 0.7})
+    b = results.arm("b")
+    plain = (900 * 80 + 100 * 20) / 1000
+    corrected = (900 * 80 / 0.9 + 100 * 20 / 0.5) / (900 / 0.9 + 100 / 0.5)
+    assert b.metrics[Metric.LATENCY_MS].estimate == pytest.approx(plain)
+    assert b.corrected[Metric.LATENCY_MS].estimate == pytest.approx(corrected)
+    assert results.comparison("b", Metric.LATENCY_MS).test.name == "ipw_z"
+    assert b.p_best == 0.8
+    assert not results.srm.mismatch  # expected counts come from the logged probabilities
+    assert any("Thompson sampling now sends" in note for note in results.recommendations)
+
+
+def test_failovers_and_in_flight_orders_are_counted_not_compared() -> None:
+    records = arms_with(150, {"a": 50, "b": 50})
+    records.append(record("a", 999, success=False))
+    records.append(record("b", 999, attempt=1, failover_from="a"))
+    records.append(record("b", 1000, executed=False))
+    results, _ = analyze(experiment(), records, now=T0)
+    a, b = results.arm("a"), results.arm("b")
+    assert a.failovers_out == 1
+    assert b.failovers_in == 1
+    assert b.in_flight == 1
+    assert b.orders == 150
+    assert results.total_orders == 302
+    assert any("1 orders failed over from a" in note for note in results.recommendations)
+
+
+def test_results_serialise_to_json() -> None:
+    results, _ = analyze(experiment(), arms_with(50, {"a": 50, "b": 40}), now=T0)
+    data = orjson.loads(orjson.dumps(results.to_dict()))
+    assert data["status"] == "running"
+    assert data["arms"][0]["metrics"]["latency_ms"]["estimate"] > 0
+    assert data["comparisons"][0]["adjusted_p_value"] is None  # not readable yet: nan becomes null
