@@ -5,7 +5,9 @@ The names here are the public API; everything else is reachable from its module 
 * :class:`BrokerFactory` creates authenticated adapters (``"paper"`` is always there, no account needed).
 * :class:`BrokerAdapter` is the interface every broker is driven through; subclass it to add a broker.
 * :class:`UnifiedOrder` and the other value types in :mod:`broker_integration.models` are what adapters speak.
-* :class:`BrokerConfiguration` and its parts describe one broker connection.
+* :class:`BrokerConfiguration` and its parts describe one broker connection; :class:`ConfigManager`
+  (:func:`get_global_config_manager`) loads them from JSON/YAML with environments, secrets, hot reload
+  and versions.
 * :class:`BrokerError` (with :class:`StandardErrorCode`) is what every failure looks like;
   :func:`map_broker_error` turns a broker's own error code into one, and :class:`ErrorAnalyzer` finds patterns.
 * :class:`EventBus` carries one :class:`CallEvent` per broker call, for metrics and audits.
@@ -26,6 +28,7 @@ from broker_integration.broker_config import (
 )
 from broker_integration.broker_factory import BrokerFactory, FactoryError
 from broker_integration.clock import Clock, ManualClock, SystemClock
+from broker_integration.config import ConfigChangedEvent, ConfigError, ConfigManager, get_global_config_manager
 from broker_integration.error_analysis import ErrorAnalyzer
 from broker_integration.events import CallEvent, EventBus, HealthEvent, get_event_bus
 from broker_integration.models import (
@@ -116,6 +119,9 @@ __all__ = [
     "CallEvent",
     "Candle",
     "Clock",
+    "ConfigChangedEvent",
+    "ConfigError",
+    "ConfigManager",
     "Environment",
     "ErrorAnalyzer",
     "ErrorMappingTable",
@@ -151,6 +157,7 @@ __all__ = [
     "UnsupportedOperationError",
     "__version__",
     "get_event_bus",
+    "get_global_config_manager",
     "map_broker_error",
     "register_error_table",
 ]

@@ -3,16 +3,24 @@
 The shape follows the seed's JSON: ``broker_name``, ``display_name``, ``enabled``, ``credentials``,
 ``endpoints``, ``limits``, ``settings``, plus ``options`` for adapter-specific knobs (a paper venue's
 execution profile, say). Secrets are ``SecretStr``: they print as ``**********`` everywhere and are
-only revealed by the adapter that sends them.
+only revealed by the adapter that sends them. Models are frozen, refuse unknown keys and never echo
+their input in validation errors (a token pasted into the wrong field would otherwise leak).
+
+Fields marked ``json_schema_extra={"reload": False}`` (the account and the live/practice switch) cannot
+change while a process runs; :mod:`broker_integration.config` refuses such a change on reload.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, Self, get_args
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from broker_integration.unified_errors import mask_secrets
 
 __all__ = [
     "BrokerConfiguration",
@@ -25,6 +33,11 @@ __all__ = [
 
 _BROKER_NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")
 _PRACTICE_HOST_HINTS = ("practice", "paper", "sandbox", "demo", "testnet", "fxtrade-practice")
+#: Hosts that trade real money; a non-live credential pointed at one of them is a mistake.
+_LIVE_HOSTS = frozenset(
+    {"api-fxtrade.oanda.com", "stream-fxtrade.oanda.com", "api.alpaca.markets", "stream.data.alpaca.markets"}
+)
+_SECRET_MASK = "**********"  # noqa: S105 - the mask, not a password
 
 
 class Environment(StrEnum):
@@ -41,7 +54,7 @@ class Environment(StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, hide_input_in_errors=True)
 
 
 class BrokerCredentials(_Strict):
@@ -49,8 +62,8 @@ class BrokerCredentials(_Strict):
 
     api_key: SecretStr | None = None
     secret_key: SecretStr | None = None
-    account_id: str | None = None
-    environment: Environment = Environment.PRACTICE
+    account_id: str | None = Field(default=None, json_schema_extra={"reload": False})
+    environment: Environment = Field(default=Environment.PRACTICE, json_schema_extra={"reload": False})
 
     def __repr__(self) -> str:
         key = "set" if self.api_key else "unset"
@@ -73,7 +86,7 @@ class BrokerEndpoints(_Strict):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^(https?|wss?)://[^\s/]+", value):
-            raise ValueError(f"{value!r} is not an http(s) or ws(s) URL")
+            raise ValueError("not an http(s) or ws(s) URL")
         return value.rstrip("/") if value else value
 
 
@@ -82,6 +95,16 @@ class BrokerLimits(_Strict):
 
     requests_per_second: float = Field(default=50.0, gt=0, le=100_000)
     max_orders_per_second: float = Field(default=10.0, gt=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _orders_are_requests(self) -> Self:
+        both_given = {"requests_per_second", "max_orders_per_second"} <= self.model_fields_set
+        if both_given and self.max_orders_per_second > self.requests_per_second:
+            raise ValueError(
+                f"max_orders_per_second ({self.max_orders_per_second:g}) exceeds requests_per_second "
+                f"({self.requests_per_second:g}); every order is a request"
+            )
+        return self
 
 
 class BrokerSettings(_Strict):
@@ -97,6 +120,11 @@ class BrokerConfiguration(_Strict):
 
     broker_name: str
     display_name: str = ""
+    adapter: str | None = Field(
+        default=None,
+        description="The registered adapter type that serves this broker (default: broker_name); lets two "
+        "venues of one type, e.g. two paper venues, be configured side by side.",
+    )
     enabled: bool = True
     credentials: BrokerCredentials = Field(default_factory=BrokerCredentials)
     endpoints: BrokerEndpoints = Field(default_factory=BrokerEndpoints)
@@ -109,20 +137,37 @@ class BrokerConfiguration(_Strict):
     def _name(cls, value: str) -> str:
         if not _BROKER_NAME.match(value):
             raise ValueError(
-                f"broker_name {value!r} must start with a lowercase letter and use only a-z, 0-9, '_' or '-'"
+                "broker_name must start with a lowercase letter and use only a-z, 0-9, '_' or '-' "
+                "(at most 40 characters)"
             )
         return value
 
+    @field_validator("adapter")
+    @classmethod
+    def _adapter_name(cls, value: str | None) -> str | None:
+        if value is not None and not _BROKER_NAME.match(value):
+            raise ValueError("adapter must name a registered adapter: lowercase letters, digits, '_' or '-'")
+        return value
+
+    @property
+    def adapter_type(self) -> str:
+        """The adapter registration that serves this broker."""
+        return self.adapter or self.broker_name
+
     @model_validator(mode="after")
     def _live_is_live(self) -> Self:
-        if self.credentials.environment.is_live:
-            for field_name in ("base_url", "stream_url"):
-                url = getattr(self.endpoints, field_name) or ""
-                if any(hint in url.lower() for hint in _PRACTICE_HOST_HINTS):
-                    raise ValueError(
-                        f"endpoints.{field_name} {url!r} is a practice/paper host but "
-                        "credentials.environment is 'live'"
-                    )
+        live = self.credentials.environment.is_live
+        for field_name in ("base_url", "stream_url"):
+            url = getattr(self.endpoints, field_name) or ""
+            if live and any(hint in url.lower() for hint in _PRACTICE_HOST_HINTS):
+                raise ValueError(
+                    f"endpoints.{field_name} is a practice/paper host but credentials.environment is 'live'"
+                )
+            if not live and url and (urlsplit(url).hostname or "").lower() in _LIVE_HOSTS:
+                raise ValueError(
+                    f"endpoints.{field_name} is a live (real money) host but credentials.environment "
+                    f"is {self.credentials.environment.value!r}"
+                )
         return self
 
     @model_validator(mode="after")
@@ -131,19 +176,68 @@ class BrokerConfiguration(_Strict):
             object.__setattr__(self, "display_name", self.broker_name)
         return self
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, (mask_secrets(value) if name == "options" else value)
+
     def to_dict(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
-        """A plain dict in the seed's JSON shape; secrets masked unless ``reveal_secrets``."""
+        """A plain dict in the seed's JSON shape; secrets masked unless ``reveal_secrets``.
+
+        Masked are the ``SecretStr`` credentials and any ``options`` entry under a secret-looking key
+        (``token``, ``password``, ``api_key`` ...).
+        """
         data = self.model_dump(mode="json")
+        if data["adapter"] is None:
+            del data["adapter"]  # optional; left out so the seed's shape round-trips unchanged
         creds = data["credentials"]
         for key in ("api_key", "secret_key"):
             secret: SecretStr | None = getattr(self.credentials, key)
             if secret is None:
                 creds[key] = None
             else:
-                creds[key] = secret.get_secret_value() if reveal_secrets else "**********"
+                creds[key] = secret.get_secret_value() if reveal_secrets else _SECRET_MASK
+        if not reveal_secrets:
+            data["options"] = mask_secrets(data["options"])
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BrokerConfiguration:
         """Validate a dict in the seed's JSON shape; unknown keys are refused."""
         return cls.model_validate(data)
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON schema of one broker's configuration (fields fixed at run time carry ``"reload": false``)."""
+        return cls.model_json_schema(mode="validation")
+
+    @classmethod
+    def restart_required_paths(cls) -> tuple[tuple[str, ...], ...]:
+        """Paths of the fields that cannot change while a process runs (``reload: False`` in the schema)."""
+        return tuple(path for path, info in _walk_fields(cls) if _extra(info).get("reload") is False)
+
+    @classmethod
+    def secret_paths(cls) -> tuple[tuple[str, ...], ...]:
+        """Paths of the ``SecretStr`` fields, e.g. ``("credentials", "api_key")``."""
+        return tuple(path for path, info in _walk_fields(cls) if SecretStr in _flat_types(info.annotation))
+
+
+def _extra(info: Any) -> dict[str, Any]:
+    extra = info.json_schema_extra
+    return extra if isinstance(extra, dict) else {}
+
+
+def _flat_types(annotation: Any) -> tuple[Any, ...]:
+    args = get_args(annotation)
+    return args if args else (annotation,)
+
+
+def _walk_fields(
+    model: type[BaseModel], prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Any]]:
+    for name, info in model.model_fields.items():
+        path = (*prefix, name)
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield from _walk_fields(annotation, path)
+        else:
+            yield path, info

@@ -239,6 +239,10 @@ class BrokerFactory:
             if settled:
                 _log.info("reconciled %d in-flight orders of %s", len(settled), adapter.name)
 
+    async def create_from_config(self, config: BrokerConfiguration) -> BrokerAdapter:
+        """Create the adapter a configuration names (``config.adapter``, else its ``broker_name``)."""
+        return await self.create_adapter(config.adapter_type, config)
+
     @property
     def adapters(self) -> dict[str, BrokerAdapter]:
         """Created adapters by instance name."""

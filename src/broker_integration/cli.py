@@ -13,6 +13,7 @@ from rich.table import Table
 from broker_integration import __version__
 from broker_integration.ab_testing.cli import ab_app
 from broker_integration.broker_factory import BrokerFactory
+from broker_integration.config.cli import config_app
 from broker_integration.error_cli import errors_app
 from broker_integration.log import configure_logging
 from broker_integration.tour import TourReport, run_paper_tour
@@ -27,6 +28,7 @@ app = typer.Typer(
 console = Console()
 app.add_typer(errors_app, name="errors")
 app.add_typer(ab_app, name="ab")
+app.add_typer(config_app, name="config")
 
 
 @app.callback()

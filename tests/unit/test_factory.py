@@ -259,3 +259,24 @@ async def test_entry_point_plugin_is_discovered(
     assert adapter.is_authenticated
     await factory.close_all()
     sys.modules.pop("acme_broker", None)
+
+
+async def test_create_from_config_uses_the_adapter_field() -> None:
+    factory = BrokerFactory(discover_plugins=False)
+    factory.register_adapter("keyed", KeyedAdapter)
+    fast = BrokerConfiguration(
+        broker_name="keyed-fast", adapter="keyed", credentials=BrokerCredentials(api_key="right-key")
+    )
+    slow = BrokerConfiguration(
+        broker_name="keyed-slow", adapter="keyed", credentials=BrokerCredentials(api_key="right-key")
+    )
+    a = await factory.create_from_config(fast)
+    b = await factory.create_from_config(slow)
+    assert type(a) is KeyedAdapter
+    assert type(b) is KeyedAdapter
+    assert (a.name, b.name) == ("keyed-fast", "keyed-slow")
+    assert set(factory.adapters) == {"keyed-fast", "keyed-slow"}
+    with pytest.raises(FactoryError, match="no adapter is registered as 'nope'"):
+        await factory.create_from_config(BrokerConfiguration(broker_name="x", adapter="nope"))
+    assert "adapter" not in fast.model_copy(update={"adapter": None}).to_dict()
+    await factory.close_all()
