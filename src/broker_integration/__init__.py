@@ -28,7 +28,12 @@ from broker_integration.broker_config import (
 )
 from broker_integration.broker_factory import BrokerFactory, FactoryError
 from broker_integration.clock import Clock, ManualClock, SystemClock
-from broker_integration.config import ConfigChangedEvent, ConfigError, ConfigManager, get_global_config_manager
+from broker_integration.config import (
+    ConfigChangedEvent,
+    ConfigError,
+    ConfigManager,
+    get_global_config_manager,
+)
 from broker_integration.error_analysis import ErrorAnalyzer
 from broker_integration.events import CallEvent, EventBus, HealthEvent, get_event_bus
 from broker_integration.models import (

@@ -26,7 +26,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
-from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials
+from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, BrokerLimits
 from broker_integration.clock import SYSTEM_CLOCK, Clock
 from broker_integration.events import CallEvent, EventBus, get_event_bus
 from broker_integration.log import get_logger
@@ -243,6 +243,8 @@ class BrokerAdapter:
     """
 
     broker_name: ClassVar[str] = ""
+    #: Client-side limits used when a configuration does not set ``limits`` (the broker's own published limits).
+    default_limits: ClassVar[BrokerLimits | None] = None
     capabilities: ClassVar[frozenset[BrokerCapability] | None] = None
     supported_time_in_force: ClassVar[frozenset[TimeInForce] | None] = None
 

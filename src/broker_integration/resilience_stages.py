@@ -194,7 +194,9 @@ def install_resilience(
     requests: RateLimiter | None = None
     orders: RateLimiter | None = None
     if config is not None:
-        limits, settings = config.limits, config.settings
+        settings = config.settings
+        published = type(adapter).default_limits
+        limits = config.limits if "limits" in config.model_fields_set or published is None else published
         requests = RateLimiter(limits.requests_per_second, clock=clock, sleep=sleep)
         orders = RateLimiter(limits.max_orders_per_second, clock=clock, sleep=sleep)
         retry = RetryPolicy(max_retries=settings.retry_attempts)

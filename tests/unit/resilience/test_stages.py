@@ -115,3 +115,18 @@ async def test_reinstalling_replaces_stages() -> None:
 
 async def _no_sleep(_: float) -> None:
     return None
+
+
+async def test_adapter_default_limits_apply_unless_the_configuration_sets_limits() -> None:
+    class Published(ScriptedVenue):
+        default_limits = BrokerLimits(requests_per_second=7, max_orders_per_second=3)
+
+    unset = Published(BrokerConfiguration(broker_name="venue"))
+    assert unset.resilience is not None
+    assert unset.resilience.requests is not None
+    assert unset.resilience.orders is not None
+    assert (unset.resilience.requests.rate, unset.resilience.orders.rate) == (7, 3)
+    explicit = Published(configured(requests_per_second=20, max_orders_per_second=5))
+    assert explicit.resilience is not None
+    assert explicit.resilience.requests is not None
+    assert explicit.resilience.requests.rate == 20

@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from broker_integration.adapters.oanda import parsing
 from broker_integration.adapters.oanda.client import BROKER_NAME, OandaClient
 from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability
-from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, Environment
+from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, BrokerLimits, Environment
 from broker_integration.clock import Clock
 from broker_integration.events import EventBus
 from broker_integration.models import (
@@ -67,6 +67,10 @@ class OandaAdapter(BrokerAdapter):
     ``stream_max_reconnects`` (default 5), ``connections`` (pool size, default 64)."""
 
     broker_name: ClassVar[str] = BROKER_NAME
+    #: OANDA's published guidance: about 100 requests per second on a persistent connection.
+    default_limits: ClassVar[BrokerLimits | None] = BrokerLimits(
+        requests_per_second=100, max_orders_per_second=100
+    )
     capabilities: ClassVar[frozenset[BrokerCapability] | None] = frozenset(
         {
             BrokerCapability.MARKET_ORDERS,
@@ -166,12 +170,19 @@ class OandaAdapter(BrokerAdapter):
         )
         return self._order_result(body, order)
 
-    def _order_result(self, body: Mapping[str, Any], order: UnifiedOrder | None) -> OrderResult:
-        """Read a 201 order response: filled, resting, or accepted-then-cancelled (a refusal)."""
+    def _order_result(
+        self, body: Mapping[str, Any], order: UnifiedOrder | None, *, replacement: bool = False
+    ) -> OrderResult:
+        """Read a 201 order response: filled, resting, or accepted-then-cancelled (a refusal).
+
+        In a replace answer ``orderCancelTransaction`` is the replaced order's cancel (reason
+        CLIENT_REQUEST_REPLACED), not a refusal; a replacement cancelled at once comes as
+        ``replacingOrderCancelTransaction`` (reference §1.5 replace response; spec PUT …/orders/{id} 201).
+        """
         created = body.get("orderCreateTransaction") or {}
         order_id = str(created.get("id")) if created.get("id") is not None else None
         fill = body.get("orderFillTransaction")
-        cancel = body.get("orderCancelTransaction")
+        cancel = body.get("replacingOrderCancelTransaction" if replacement else "orderCancelTransaction")
         if cancel is not None and fill is None:
             reason = cancel.get("reason", "UNKNOWN")
             error = map_broker_error(
@@ -217,7 +228,18 @@ class OandaAdapter(BrokerAdapter):
         _, body = await self._client.request(
             "GET", self._account_path(f"/orders/{self._specifier(order_id)}")
         )
-        return parsing.parse_order(body["order"])
+        data = body["order"]
+        order = parsing.parse_order(data)
+        filling = data.get("fillingTransactionID")
+        if order.status is OrderStatus.FILLED and order.average_fill_price is None and filling:
+            # A v20 Order carries no fill price; its filling transaction does (spec: Order.fillingTransactionID,
+            # OrderFillTransaction.price / fullVWAP). An order resolved by lookup needs it (a fill has a price).
+            _, found = await self._client.request("GET", self._account_path(f"/transactions/{filling}"))
+            fill = found.get("transaction") or {}
+            price = fill.get("price") or fill.get("fullVWAP")
+            if price:
+                order = order.model_copy(update={"average_fill_price": parsing.parse_decimal(price)})
+        return order
 
     async def get_orders(self, instrument: str | None = None, *, include_closed: bool = False) -> list[Order]:
         params = {"state": "ALL" if include_closed else "PENDING", "count": "500"}
@@ -253,7 +275,7 @@ class OandaAdapter(BrokerAdapter):
             self._account_path(f"/orders/{current.broker_order_id}"),
             body={"order": request},
         )
-        result = self._order_result(body, replacement)
+        result = self._order_result(body, replacement, replacement=True)
         return result.model_copy(update={"replaces_order_id": current.broker_order_id})
 
     async def cancel_order(self, order_id: str) -> OrderResult:

@@ -1,0 +1,198 @@
+"""``OandaSimulator``: the v20 wire protocol served over a venue engine on a real socket.
+
+Use it in-process::
+
+    async with OandaSimulator(profile=VenueProfile(enforce_trading_hours=False)) as sim:
+        config = sim.configuration()          # or sim.base_url, sim.stream_url, sim.token, sim.account_id
+        ...
+        sim.inject(Fault(FaultKind.RESPONSE_LOST), operations=["place_order"])
+
+or from the command line (``broker-integration simulate oanda``, see :mod:`.cli`). REST and stream share
+one port; ``stream_url`` names it as the streaming host.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from broker_integration.broker_config import (
+    BrokerConfiguration,
+    BrokerCredentials,
+    BrokerEndpoints,
+    BrokerLimits,
+    Environment,
+)
+from broker_integration.clock import Clock
+from broker_integration.sim.engine import VenueEngine
+from broker_integration.sim.faults import Fault
+from broker_integration.sim.instruments import InstrumentSpec
+from broker_integration.sim.oanda.middleware import v20_middleware
+from broker_integration.sim.oanda.routes import add_routes
+from broker_integration.sim.oanda.settings import Credential, SimulatorSettings
+from broker_integration.sim.oanda.state import STATE, ServedCounts, SimulatorState
+from broker_integration.sim.profile import VenueProfile
+
+__all__ = ["OandaSimulator", "build_app"]
+
+_SHUTDOWN_TIMEOUT = 1.0
+
+
+def build_app(state: SimulatorState) -> web.Application:
+    """The aiohttp application serving ``state`` (without a listening socket)."""
+    app = web.Application(middlewares=[v20_middleware])
+    app[STATE] = state
+    add_routes(app)
+
+    async def stop_streams(_: web.Application) -> None:
+        state.closing.set()
+
+    app.on_shutdown.append(stop_streams)
+    return app
+
+
+class OandaSimulator:
+    """An OANDA v20 server over ``engine`` (default: a new engine with ``profile``), on loopback.
+
+    ``settings`` sets the host, port, tokens and accounts, heartbeat and price intervals and the
+    per-connection request limit. Accounts the credentials name are opened in the engine when missing.
+    """
+
+    def __init__(
+        self,
+        engine: VenueEngine | None = None,
+        *,
+        profile: VenueProfile | None = None,
+        settings: SimulatorSettings | None = None,
+        clock: Clock | None = None,
+        instruments: Iterable[InstrumentSpec] | None = None,
+    ) -> None:
+        if engine is not None and (profile is not None or clock is not None or instruments is not None):
+            raise ValueError("give either an engine or the profile/clock/instruments to build one, not both")
+        self.engine = engine or VenueEngine(
+            profile or VenueProfile(name="oanda"), clock=clock, instruments=instruments
+        )
+        self.settings = settings or SimulatorSettings()
+        self.credentials: tuple[Credential, ...] = self.settings.resolved_credentials()
+        self.state = SimulatorState(self.engine, self.settings, self.credentials)
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self) -> None:
+        """Open the accounts and start listening; the port is known afterwards."""
+        if self._runner is not None:
+            raise RuntimeError("the simulator is already running")
+        self.state.open_accounts()
+        self.state.closing.clear()
+        runner = web.AppRunner(build_app(self.state), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
+        await runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.settings.host, self.settings.port))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            site = web.SockSite(runner, sock)
+            await site.start()
+        except BaseException:
+            sock.close()
+            await runner.cleanup()
+            raise
+        self._port = sock.getsockname()[1]
+        self._runner = runner
+
+    async def stop(self) -> None:
+        """Stop listening, end open streams and drop held requests."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            self.state.closing.set()
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ where and who
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the simulator has not been started")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """The REST base, e.g. ``http://127.0.0.1:54321`` (paths start with ``/v3``)."""
+        return f"http://{self.settings.host}:{self.port}"
+
+    @property
+    def stream_url(self) -> str:
+        """The streaming base: the same server."""
+        return self.base_url
+
+    @property
+    def token(self) -> str:
+        """The first credential's bearer token."""
+        return self.credentials[0].token
+
+    @property
+    def account_id(self) -> str:
+        """The first credential's first account."""
+        return self.credentials[0].account_ids[0]
+
+    def configuration(self, broker_name: str = "oanda", **options: Any) -> BrokerConfiguration:
+        """A configuration for the OANDA adapter pointing here, with the first token and account.
+
+        The client-side rate limits are set far above the simulator's, so the simulator's limit is
+        the one a client meets. ``options`` go to the adapter (``stream_heartbeat_timeout`` …).
+        """
+        return BrokerConfiguration(
+            broker_name=broker_name,
+            credentials=BrokerCredentials(
+                api_key=SecretStr(self.token), account_id=self.account_id, environment=Environment.PRACTICE
+            ),
+            endpoints=BrokerEndpoints(base_url=self.base_url, stream_url=self.stream_url),
+            limits=BrokerLimits(requests_per_second=10_000, max_orders_per_second=10_000),
+            options=options,
+        )
+
+    # ------------------------------------------------------------------ misbehaviour
+
+    def inject(self, fault: Fault, *, operations: Iterable[str] | None = None, count: int = 1) -> None:
+        """Make the next ``count`` requests of ``operations`` (adapter operation names such as
+        ``place_order``; all when ``None``) suffer ``fault``."""
+        self.engine.faults.inject(fault, operations=operations, count=count)
+
+    def silence_streams(self, silent: bool = True) -> None:
+        """Stop every open price stream from sending anything (heartbeats included), or let new ones talk."""
+        self.state.silenced = silent
+
+    def drop_streams(self) -> int:
+        """Cut every open price stream's connection; returns how many were cut."""
+        dropped = 0
+        for request in list(self.state.streams.values()):
+            transport = request.transport
+            if transport is not None:
+                transport.abort()
+                dropped += 1
+        return dropped
+
+    @property
+    def counts(self) -> ServedCounts:
+        """What was served so far: requests and faults by operation, streams, heartbeats, prices."""
+        return self.state.counts
+
+    def __repr__(self) -> str:
+        where = self.base_url if self._port is not None else "not started"
+        return f"OandaSimulator({where}, account={self.account_id}, token=***)"
