@@ -39,6 +39,7 @@ ENTRY_POINT_GROUP = "broker_integration.adapters"
 #: Adapters that ship with the package, imported only when first used.
 BUILTIN_ADAPTERS: Mapping[str, str] = {
     "paper": "broker_integration.adapters.paper:PaperBrokerAdapter",
+    "oanda": "broker_integration.adapters.oanda:OandaAdapter",
 }
 
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")

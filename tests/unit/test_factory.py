@@ -58,8 +58,11 @@ def _config(name: str, key: str | None = "right-key") -> BrokerConfiguration:
     return BrokerConfiguration(broker_name=name, credentials=BrokerCredentials(api_key=key))
 
 
-def test_paper_is_registered_in_every_factory() -> None:
-    assert "paper" in BrokerFactory(discover_plugins=False).list_adapters()
+def test_builtins_are_registered_in_every_factory() -> None:
+    factory = BrokerFactory(discover_plugins=False)
+    assert {"paper", "oanda"} <= set(factory.list_adapters())
+    assert factory.get_adapter_class("paper").__name__ == "PaperBrokerAdapter"
+    assert factory.get_adapter_class("oanda").__name__ == "OandaAdapter"
 
 
 @pytest.mark.parametrize("bad", ["", "Upper", "9lives", "has space", "x" * 41, "dot.name"])
@@ -80,7 +83,7 @@ def test_register_refuses_non_adapters_and_silent_replacement() -> None:
     factory.register_adapter("keyed", FlakyAdapter, replace=True)
     assert factory.get_adapter_class("keyed") is FlakyAdapter
     factory.unregister_adapter("keyed")
-    with pytest.raises(FactoryError, match="registered: paper"):
+    with pytest.raises(FactoryError, match="registered: oanda, paper"):
         factory.get_adapter_class("keyed")
 
 
