@@ -13,6 +13,8 @@ The names here are the public API; everything else is reachable from its module 
 * :class:`EventBus` carries one :class:`CallEvent` per broker call, for metrics and audits.
 * :class:`BrokerABTestingFramework` splits order flow across brokers as an experiment
   (:class:`TrafficSplit`, :class:`RoutingStrategy`) and says which is better, with what confidence.
+* :class:`PerformanceMetricsCollector` measures every broker's latency, reliability, cost and fills and
+  compares them over a :class:`ComparisonPeriod`.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -78,6 +80,7 @@ if TYPE_CHECKING:
         TestResults,
         TrafficSplit,
     )
+    from broker_integration.performance_metrics import ComparisonPeriod, PerformanceMetricsCollector
     from broker_integration.store import Store
 
 __version__ = "0.1.0"
@@ -92,6 +95,8 @@ _LAZY = {
     "RoutingStrategy": "broker_integration.ab_testing_framework",
     "TestResults": "broker_integration.ab_testing_framework",
     "TrafficSplit": "broker_integration.ab_testing_framework",
+    "ComparisonPeriod": "broker_integration.performance_metrics",
+    "PerformanceMetricsCollector": "broker_integration.performance_metrics",
 }
 
 
@@ -124,6 +129,7 @@ __all__ = [
     "CallEvent",
     "Candle",
     "Clock",
+    "ComparisonPeriod",
     "ConfigChangedEvent",
     "ConfigError",
     "ConfigManager",
@@ -146,6 +152,7 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "OutcomeUnknownError",
+    "PerformanceMetricsCollector",
     "PermanentBrokerError",
     "Position",
     "PriceTick",

@@ -16,6 +16,7 @@ from broker_integration.broker_factory import BrokerFactory
 from broker_integration.config.cli import config_app
 from broker_integration.error_cli import errors_app
 from broker_integration.log import configure_logging
+from broker_integration.metrics.cli import compare_command, metrics_app
 from broker_integration.tour import TourReport, run_paper_tour
 from broker_integration.unified_errors import BrokerError
 
@@ -29,6 +30,8 @@ console = Console()
 app.add_typer(errors_app, name="errors")
 app.add_typer(ab_app, name="ab")
 app.add_typer(config_app, name="config")
+app.add_typer(metrics_app, name="metrics")
+app.command("compare")(compare_command)
 
 
 @app.callback()

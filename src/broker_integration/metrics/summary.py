@@ -1,0 +1,293 @@
+"""What one broker did over a window, in five groups: latency, throughput, reliability, cost, fill quality.
+
+Definitions (all over the window's buckets):
+
+* throughput: calls (or placed orders) divided by the observed span, from the first bucket with data
+  (or the window's start, if later) to the window's end;
+* reliability: ``error_rate`` counts every failed call; ``broker_error_rate`` only failures that are
+  the broker's doing (transient codes and UNKNOWN), which is what the comparison scores; availability is
+  the share of health checks that found the broker healthy;
+* cost: commission and fees in money and in bps of filled notional; slippage in bps against the arrival
+  mid (see :mod:`broker_integration.metrics.recorder`), averaged over the orders that had one; per-order
+  all-in cost in bps;
+* fill quality: over the orders the broker accepted (a refused placement counts under reliability, not
+  here): fill rate is filled over requested quantity; full and partial fill rates are shares of those
+  orders; time to fill is submit-to-complete of orders reported FILLED.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from broker_integration.metrics.aggregate import BrokerAggregate
+from broker_integration.metrics.buckets import Counters, OpStats, from_epoch
+from broker_integration.metrics.histograms import LatencySummary
+from broker_integration.metrics.recorder import HEALTH_OPERATION
+from broker_integration.unified_errors import TRANSIENT_CODES, StandardErrorCode
+
+__all__ = [
+    "BROKER_FAULT_CODES",
+    "BrokerMetrics",
+    "CostMetrics",
+    "FillMetrics",
+    "OperationMetrics",
+    "ReliabilityMetrics",
+    "ThroughputMetrics",
+    "summarize",
+]
+
+#: Failures that are the broker's doing, as opposed to a refused order or a caller's mistake.
+BROKER_FAULT_CODES = frozenset(c.value for c in TRANSIENT_CODES | {StandardErrorCode.UNKNOWN})
+_PLACE = "place_order"
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+@dataclass(frozen=True, slots=True)
+class OperationMetrics:
+    """One operation: how often, how fast, how often it failed and why."""
+
+    operation: str
+    calls: int
+    failures: int
+    error_rate: float | None
+    errors_by_code: dict[str, int]
+    calls_per_second: float
+    latency: LatencySummary
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "failures": self.failures,
+            "error_rate": self.error_rate,
+            "errors_by_code": self.errors_by_code,
+            "calls_per_second": self.calls_per_second,
+            "latency": self.latency.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ThroughputMetrics:
+    seconds: float
+    calls_per_second: float
+    orders_per_second: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReliabilityMetrics:
+    calls: int
+    failures: int
+    error_rate: float | None
+    broker_failures: int
+    broker_error_rate: float | None
+    errors_by_code: dict[str, int]
+    health_checks: int
+    healthy_checks: int
+    availability: float | None
+    uptime_seconds: float | None
+
+    @property
+    def success_rate(self) -> float | None:
+        return None if self.error_rate is None else 1.0 - self.error_rate
+
+
+@dataclass(frozen=True, slots=True)
+class CostMetrics:
+    orders_with_fills: int
+    notional: Decimal
+    commission: Decimal
+    fees: Decimal
+    spread_paid: Decimal
+    commission_bps: float | None
+    slippage_orders: int
+    avg_slippage_bps: float | None
+    avg_cost_bps: float | None
+
+    @property
+    def total_fees(self) -> Decimal:
+        return self.commission + self.fees
+
+
+@dataclass(frozen=True, slots=True)
+class FillMetrics:
+    orders: int
+    filled: int
+    partial: int
+    unfilled: int
+    rejected: int
+    fill_rate: float | None
+    full_fill_rate: float | None
+    partial_fill_rate: float | None
+    avg_time_to_fill_ms: float | None
+    p95_time_to_fill_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerMetrics:
+    """Everything measured for one broker over ``[start, end)``."""
+
+    broker: str
+    start: datetime
+    end: datetime
+    operations: dict[str, OperationMetrics]
+    throughput: ThroughputMetrics
+    reliability: ReliabilityMetrics
+    cost: CostMetrics
+    fill: FillMetrics
+
+    @property
+    def calls(self) -> int:
+        return self.reliability.calls
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (money as decimal strings, times ISO 8601)."""
+        r, c, f, t = self.reliability, self.cost, self.fill, self.throughput
+        return {
+            "broker": self.broker,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "operations": {name: op.to_dict() for name, op in sorted(self.operations.items())},
+            "throughput": {
+                "seconds": t.seconds,
+                "calls_per_second": t.calls_per_second,
+                "orders_per_second": t.orders_per_second,
+            },
+            "reliability": {
+                "calls": r.calls,
+                "failures": r.failures,
+                "error_rate": r.error_rate,
+                "broker_failures": r.broker_failures,
+                "broker_error_rate": r.broker_error_rate,
+                "errors_by_code": r.errors_by_code,
+                "health_checks": r.health_checks,
+                "availability": r.availability,
+                "uptime_seconds": r.uptime_seconds,
+            },
+            "cost": {
+                "orders_with_fills": c.orders_with_fills,
+                "notional": str(c.notional),
+                "commission": str(c.commission),
+                "fees": str(c.fees),
+                "total_fees": str(c.total_fees),
+                "spread_paid": str(c.spread_paid),
+                "commission_bps": c.commission_bps,
+                "slippage_orders": c.slippage_orders,
+                "avg_slippage_bps": c.avg_slippage_bps,
+                "avg_cost_bps": c.avg_cost_bps,
+            },
+            "fill": {
+                "orders": f.orders,
+                "filled": f.filled,
+                "partial": f.partial,
+                "unfilled": f.unfilled,
+                "rejected": f.rejected,
+                "fill_rate": f.fill_rate,
+                "full_fill_rate": f.full_fill_rate,
+                "partial_fill_rate": f.partial_fill_rate,
+                "avg_time_to_fill_ms": f.avg_time_to_fill_ms,
+                "p95_time_to_fill_ms": f.p95_time_to_fill_ms,
+            },
+        }
+
+
+def observed_seconds(agg: BrokerAggregate, end: float) -> float:
+    """The span rates are computed over: from the first bucket with data (or the window start) to ``end``."""
+    begin = max(agg.window.start, agg.first_bucket if agg.first_bucket is not None else agg.window.start)
+    return max(1.0, end - begin)
+
+
+def summarize(agg: BrokerAggregate, end: float, *, uptime_seconds: float | None = None) -> BrokerMetrics:
+    """The metrics of ``agg``, rates computed up to ``end`` (Unix seconds: now, or a custom period's end)."""
+    seconds = observed_seconds(agg, end)
+    operations = {
+        name: _operation(name, stats, seconds) for name, stats in agg.operations.items() if stats.calls
+    }
+    total = agg.totals()
+    place = agg.operations.get(_PLACE)
+    placed = place.calls if place is not None else 0
+    return BrokerMetrics(
+        broker=agg.broker,
+        start=from_epoch(max(agg.window.start, 0)),
+        end=from_epoch(int(end)),
+        operations=operations,
+        throughput=ThroughputMetrics(seconds, total.calls / seconds, placed / seconds),
+        reliability=_reliability(total, agg.operations.get(HEALTH_OPERATION), uptime_seconds),
+        cost=_cost(total),
+        fill=_fill(total),
+    )
+
+
+def _operation(name: str, stats: OpStats, seconds: float) -> OperationMetrics:
+    return OperationMetrics(
+        operation=name,
+        calls=stats.calls,
+        failures=stats.failures,
+        error_rate=_ratio(stats.failures, stats.calls),
+        errors_by_code=dict(sorted(stats.errors.items())),
+        calls_per_second=stats.calls / seconds,
+        latency=LatencySummary.from_histogram(stats.histogram, stats.sum_us),
+    )
+
+
+def _reliability(total: Counters, health: OpStats | None, uptime: float | None) -> ReliabilityMetrics:
+    broker_failures = sum(n for code, n in total.errors.items() if code in BROKER_FAULT_CODES)
+    checks = health.health_checks if health is not None else 0
+    healthy = health.healthy_checks if health is not None else 0
+    return ReliabilityMetrics(
+        calls=total.calls,
+        failures=total.failures,
+        error_rate=_ratio(total.failures, total.calls),
+        broker_failures=broker_failures,
+        broker_error_rate=_ratio(broker_failures, total.calls),
+        errors_by_code=dict(sorted(total.errors.items(), key=lambda kv: -kv[1])),
+        health_checks=checks,
+        healthy_checks=healthy,
+        availability=_ratio(healthy, checks),
+        uptime_seconds=uptime,
+    )
+
+
+def _cost(total: Counters) -> CostMetrics:
+    o = total.orders
+    if o is None:
+        zero = Decimal(0)
+        return CostMetrics(0, zero, zero, zero, zero, None, 0, None, None)
+    samples = o.cost_bps.samples
+    return CostMetrics(
+        orders_with_fills=o.cost_bps.seen,
+        notional=o.notional,
+        commission=o.commission,
+        fees=o.fees,
+        spread_paid=o.spread_paid,
+        commission_bps=float((o.commission + o.fees) / o.notional * 10_000) if o.notional else None,
+        slippage_orders=o.slippage_orders,
+        avg_slippage_bps=_ratio(o.slippage_bps_sum, o.slippage_orders),
+        avg_cost_bps=float(np.mean(samples)) if samples else None,
+    )
+
+
+def _fill(total: Counters) -> FillMetrics:
+    o = total.orders
+    if o is None or o.orders == 0:
+        return FillMetrics(0, 0, 0, 0, 0, None, None, None, None, None)
+    times = o.fill_ms.samples
+    accepted = o.orders - o.rejected
+    return FillMetrics(
+        orders=o.orders,
+        filled=o.filled,
+        partial=o.partial,
+        unfilled=o.unfilled,
+        rejected=o.rejected,
+        fill_rate=_ratio(o.filled_qty, o.requested_qty),
+        full_fill_rate=_ratio(o.filled, accepted),
+        partial_fill_rate=_ratio(o.partial, accepted),
+        avg_time_to_fill_ms=_ratio(o.fill_ms_sum, o.fills_timed),
+        p95_time_to_fill_ms=float(np.percentile(times, 95)) if times else None,
+    )
