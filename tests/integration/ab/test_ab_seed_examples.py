@@ -9,13 +9,8 @@ from collections import Counter
 import numpy as np
 from ab_venues import TimedVenue, btc_order, lognormal, order, paper_venue
 
-from broker_integration.ab_testing_framework import (
-    BrokerABTestingFramework,
-    Metric,
-    ResultStatus,
-    RoutingStrategy,
-    TrafficSplit,
-)
+from broker_integration import BrokerABTestingFramework, RoutingStrategy, TrafficSplit
+from broker_integration.ab_testing_framework import Metric, ResultStatus
 from broker_integration.clock import ManualClock
 
 

@@ -6,8 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from broker_integration.models import OrderSide, UnifiedOrder
-from broker_integration.performance_metrics import ComparisonPeriod, PerformanceMetricsCollector
+from broker_integration import ComparisonPeriod, OrderSide, PerformanceMetricsCollector, UnifiedOrder
 from broker_integration.testing import MockBrokerAdapter
 
 
