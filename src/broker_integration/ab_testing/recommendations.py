@@ -20,6 +20,11 @@ from broker_integration.ab_testing.models import (
 __all__ = ["format_value", "recommend"]
 
 
+def _p(value: float) -> str:
+    """A p-value as a reader wants it: ``= 0.032``, or ``< 1e-12`` where floating point reached zero."""
+    return "< 1e-12" if value < 1e-12 else f"= {value:.2g}"
+
+
 def format_value(metric: Metric, value: float) -> str:
     """``value`` in the metric's unit: rates as percentages, means with 3 significant digits."""
     if math.isnan(value):
@@ -44,7 +49,7 @@ def _srm(results: TestResults) -> str:
     observed = ", ".join(f"{a.arm} {a.orders + a.in_flight}" for a in results.arms)
     expected = ", ".join(f"{a.arm} {e:.0f}" for a, e in zip(results.arms, srm.expected, strict=True))
     return (
-        f"Sample ratio mismatch (chi-square {srm.statistic:.1f}, p = {srm.p_value:.2g}): observed {observed} "
+        f"Sample ratio mismatch (chi-square {srm.statistic:.1f}, p {_p(srm.p_value)}): observed {observed} "
         f"orders vs expected {expected}. The assignment is broken (failing routes, filtered orders, a "
         "changed split); fix it and restart the test before trusting any comparison."
     )
@@ -58,12 +63,12 @@ def _winner(config: ExperimentConfig, results: TestResults, winner: str) -> str:
         worst_p = max(c.adjusted_p_value for c in losers)
         return (
             f"Keep {winner}: every other arm is significantly worse on {label} "
-            f"(largest adjusted p = {worst_p:.2g}); "
+            f"(largest adjusted p {_p(worst_p)}); "
             + "; ".join(_effect_phrase(config, results, c) for c in losers)
             + "."
         )
     c = results.comparison(winner, metric)
-    return f"Prefer {winner}: {_effect_phrase(config, results, c)}, adjusted p = {c.adjusted_p_value:.2g}."
+    return f"Prefer {winner}: {_effect_phrase(config, results, c)}, adjusted p {_p(c.adjusted_p_value)}."
 
 
 def _effect_phrase(config: ExperimentConfig, results: TestResults, c: Comparison) -> str:
@@ -122,7 +127,7 @@ def recommend(config: ExperimentConfig, results: TestResults, control_sd: float 
         if c.role == "guardrail" and c.significant and c.better is False:
             notes.append(
                 f"Guardrail: {_effect_phrase(config, results, c)} — {c.arm} is significantly worse "
-                f"(adjusted p = {c.adjusted_p_value:.2g}); do not move traffic to it on the primary metric alone."
+                f"(adjusted p {_p(c.adjusted_p_value)}); do not move traffic to it on the primary metric alone."
             )
     short = [a for a in results.arms if a.samples.get(config.primary_metric, 0) < config.minimum_sample_size]
     for a in short:
