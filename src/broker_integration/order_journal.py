@@ -48,6 +48,12 @@ __all__ = ["JournalEntry", "OrderJournal", "install_journal"]
 _log = get_logger("broker_integration.journal")
 
 _IN_FLIGHT = (OrderStatus.PENDING, OrderStatus.SUBMITTED, OrderStatus.UNKNOWN)
+#: For each status, the stored statuses an intent may move to it from (itself included): the order state
+#: machine, as a WHERE clause.
+_SOURCES: dict[OrderStatus, list[str]] = {
+    target: [s.value for s in OrderStatus if s is target or s.can_transition_to(target)]
+    for target in OrderStatus
+}
 _WRITE_ATTEMPTS = 4
 
 
@@ -174,19 +180,8 @@ class OrderJournal:
         average_fill_price: Decimal | None = None,
         error: StandardizedError | None = None,
     ) -> None:
-        """Move an intent to ``status``; a move the order state machine forbids is refused and logged."""
-        current = await self.get(broker_name, client_order_id)
-        if current is None:
-            raise KeyError(f"no journal entry for {broker_name}/{client_order_id}")
-        if current.status is not status and not current.status.can_transition_to(status):
-            _log.warning(
-                "journal %s/%s: ignoring %s -> %s",
-                broker_name,
-                client_order_id,
-                current.status.value,
-                status.value,
-            )
-            return
+        """Move an intent to ``status`` in one conditional UPDATE; a move the order state machine forbids
+        is refused and logged."""
         values: dict[str, Any] = {"status": status.value, "updated_at": self.clock.now()}
         if broker_order_id is not None:
             values["broker_order_id"] = broker_order_id
@@ -198,10 +193,25 @@ class OrderJournal:
             values["last_error"] = str(error)
         table = order_journal_table
         async with self.store.begin() as conn:
-            await conn.execute(
+            moved = await conn.execute(
                 update(table)
-                .where(table.c.broker_name == broker_name, table.c.client_order_id == client_order_id)
+                .where(
+                    table.c.broker_name == broker_name,
+                    table.c.client_order_id == client_order_id,
+                    table.c.status.in_(_SOURCES[status]),
+                )
                 .values(**values)
+            )
+        if moved.rowcount == 0:
+            current = await self.get(broker_name, client_order_id)
+            if current is None:
+                raise KeyError(f"no journal entry for {broker_name}/{client_order_id}")
+            _log.warning(
+                "journal %s/%s: ignoring %s -> %s",
+                broker_name,
+                client_order_id,
+                current.status.value,
+                status.value,
             )
 
     async def _record_safely(
@@ -245,12 +255,13 @@ class OrderJournal:
             return await proceed()
         adapter, order = ctx.adapter, ctx.order
         broker = adapter.name
-        existing = await self.get(broker, order.order_id)
-        if existing is None:
-            try:
-                await self.record_intent(broker, order)
-            except IntegrityError:  # the same intent raced in from another task
-                existing = await self.get(broker, order.order_id)
+        existing: JournalEntry | None = None
+        try:
+            await self.record_intent(broker, order)  # the intent is written before anything is sent
+        except IntegrityError:  # this client order id was journaled before (or races in from another task)
+            existing = await self.get(broker, order.order_id)
+            if existing is None:  # no intent on record: never send without one
+                raise
         if existing is not None:
             ctx.detail["journal"] = "duplicate_intent"
             if existing.status is OrderStatus.REJECTED:
