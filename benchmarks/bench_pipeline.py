@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,8 +34,6 @@ from broker_integration import (
 )
 from broker_integration.order_journal import OrderJournal, install_journal
 from broker_integration.store import Store, sqlite_url
-
-QUOTE_TIME = None
 
 
 class Instant(BrokerAdapter):
@@ -55,7 +53,11 @@ class Instant(BrokerAdapter):
 
 TICK: PriceTick
 FILLED = OrderResult(
-    success=True, broker_order_id="1", status=OrderStatus.FILLED, filled_quantity=Decimal(1), average_fill_price=Decimal(1)
+    success=True,
+    broker_order_id="1",
+    status=OrderStatus.FILLED,
+    filled_quantity=Decimal(1),
+    average_fill_price=Decimal(1),
 )
 
 
@@ -72,8 +74,6 @@ async def per_call_us(call: Callable[[], Awaitable[object]], calls: int, repeats
 
 async def main(calls: int, repeats: int) -> dict[str, float]:
     global TICK
-    from datetime import UTC, datetime
-
     TICK = PriceTick(instrument="EUR/USD", bid=Decimal("1.1"), ask=Decimal("1.1001"), time=datetime.now(UTC))
     unlimited = BrokerLimits(requests_per_second=1e5, max_orders_per_second=1e5)
     bus = EventBus()
@@ -120,7 +120,9 @@ async def main(calls: int, repeats: int) -> dict[str, float]:
             install_journal(journaled, OrderJournal(store))
             durations = []
             for _ in range(max(1, repeats)):
-                batch = [UnifiedOrder(instrument="EUR/USD", side="buy", quantity=Decimal(1)) for _ in range(200)]
+                batch = [
+                    UnifiedOrder(instrument="EUR/USD", side="buy", quantity=Decimal(1)) for _ in range(200)
+                ]
                 started = time.perf_counter_ns()
                 for each in batch:
                     await journaled.place_order(each)
@@ -134,12 +136,16 @@ def report(figures: dict[str, float]) -> None:
     print("read call (get_current_price), µs per call, best of runs:")
     print(f"  floor  (protocol code awaited directly)        {floor:8.2f}")
     print(f"  peer   (hand-written timer+timeout+try)         {peer:8.2f}   +{peer - floor:.2f} over floor")
-    print(f"  pipeline (event, retry, limits, breaker, timeout) {pipe:6.2f}   +{pipe - floor:.2f} over floor, "
-          f"{pipe / peer:.1f}x the peer")
+    print(
+        f"  pipeline (event, retry, limits, breaker, timeout) {pipe:6.2f}   +{pipe - floor:.2f} over floor, "
+        f"{pipe / peer:.1f}x the peer"
+    )
     print("order call (place_order):")
     print(f"  floor                                           {figures['order_floor_us']:8.2f}")
-    print(f"  pipeline                                        {figures['order_pipeline_us']:8.2f}   "
-          f"+{figures['order_pipeline_us'] - figures['order_floor_us']:.2f} over floor")
+    print(
+        f"  pipeline                                        {figures['order_pipeline_us']:8.2f}   "
+        f"+{figures['order_pipeline_us'] - figures['order_floor_us']:.2f} over floor"
+    )
     print(f"  pipeline + journal on SQLite (2 commits)        {figures['order_with_journal_us']:8.2f}")
 
 
