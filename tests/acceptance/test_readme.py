@@ -26,7 +26,7 @@ def run_python(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_readme_has_the_examples() -> None:
-    assert {"basic-integration", "new-broker"} <= set(readme_examples())
+    assert {"basic-integration", "new-broker", "error-mapping"} <= set(readme_examples())
 
 
 def test_basic_integration_example(tmp_path: Path) -> None:
@@ -46,6 +46,14 @@ def test_new_broker_example(tmp_path: Path) -> None:
     assert re.fullmatch(r"place_order: \d+\.\d{3} ms", lines[1])
     assert re.fullmatch(r"filled bi-[0-9a-f]{32} \d+\.\d{3} ms", lines[2])
     assert lines[3] == "['account_summary', 'market_orders']"
+
+
+def test_error_mapping_example(tmp_path: Path) -> None:
+    done = run_python(readme_examples()["error-mapping"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    code, _, action = done.stdout.strip().partition(" - ")
+    assert code == "INSUFFICIENT_FUNDS"
+    assert "margin" in action
 
 
 @pytest.mark.parametrize("command", [["-m", "broker_integration", "demo"]])
