@@ -10,6 +10,8 @@ The names here are the public API; everything else is reachable from its module 
   and versions.
 * :class:`BrokerError` (with :class:`StandardErrorCode`) is what every failure looks like;
   :func:`map_broker_error` turns a broker's own error code into one, and :class:`ErrorAnalyzer` finds patterns.
+* :class:`CapabilityDiscoveryEngine` finds out what a broker really supports (declared, probed, or
+  verified with test orders that cannot fill) and the pipeline then refuses orders the broker cannot take.
 * :class:`EventBus` carries one :class:`CallEvent` per broker call, for metrics and audits.
 * :class:`BrokerABTestingFramework` splits order flow across brokers as an experiment
   (:class:`TrafficSplit`, :class:`RoutingStrategy`) and says which is better, with what confidence.
@@ -29,6 +31,12 @@ from broker_integration.broker_config import (
     Environment,
 )
 from broker_integration.broker_factory import BrokerFactory, FactoryError
+from broker_integration.capability_discovery import (
+    CapabilityDiscoveryEngine,
+    CapabilityProfile,
+    CapabilityStatus,
+    CapabilityTestType,
+)
 from broker_integration.clock import Clock, ManualClock, SystemClock
 from broker_integration.config import (
     ConfigChangedEvent,
@@ -128,6 +136,10 @@ __all__ = [
     "BrokerSettings",
     "CallEvent",
     "Candle",
+    "CapabilityDiscoveryEngine",
+    "CapabilityProfile",
+    "CapabilityStatus",
+    "CapabilityTestType",
     "Clock",
     "ComparisonPeriod",
     "ConfigChangedEvent",

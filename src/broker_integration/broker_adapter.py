@@ -65,6 +65,8 @@ if TYPE_CHECKING:
     from broker_integration.resilience_stages import Resilience
 
 __all__ = [
+    "CAPABILITY_OPERATIONS",
+    "DERIVED_DEFAULTS",
     "BrokerAdapter",
     "BrokerCapability",
     "CallContext",
@@ -163,7 +165,7 @@ _READ_ONLY = frozenset(
 )
 
 #: Base-class defaults that work as soon as the subclass implements any one of the listed calls.
-_DERIVED_DEFAULTS: dict[Operation, frozenset[Operation]] = {
+DERIVED_DEFAULTS: dict[Operation, frozenset[Operation]] = {
     Operation.GET_ORDER: frozenset({Operation.GET_ORDERS}),
     Operation.GET_CURRENT_PRICES: frozenset({Operation.GET_CURRENT_PRICE}),
     Operation.HEALTH_CHECK: frozenset({Operation.GET_ACCOUNT_SUMMARY, Operation.GET_ACCOUNTS}),
@@ -185,6 +187,29 @@ _OPERATION_CAPABILITY: dict[Operation, BrokerCapability] = {
     Operation.GET_INSTRUMENTS: BrokerCapability.INSTRUMENTS,
     Operation.HEALTH_CHECK: BrokerCapability.HEALTH_CHECK,
     Operation.GET_ORDER: BrokerCapability.CLIENT_ORDER_ID_LOOKUP,
+}
+
+#: For each capability, the calls of which at least one must be implemented for it to work.
+CAPABILITY_OPERATIONS: dict[BrokerCapability, frozenset[Operation]] = {
+    **{cap: frozenset({Operation.PLACE_ORDER}) for cap in ORDER_TYPE_CAPABILITY.values()},
+    BrokerCapability.TAKE_PROFIT_STOP_LOSS: frozenset({Operation.PLACE_ORDER}),
+    BrokerCapability.PARTIAL_FILLS: frozenset({Operation.PLACE_ORDER}),
+    BrokerCapability.FRACTIONAL_QUANTITY: frozenset({Operation.PLACE_ORDER}),
+    BrokerCapability.MODIFY_ORDERS: frozenset({Operation.MODIFY_ORDER}),
+    BrokerCapability.CANCEL_ORDERS: frozenset({Operation.CANCEL_ORDER}),
+    BrokerCapability.ORDER_LISTING: frozenset({Operation.GET_ORDERS}),
+    BrokerCapability.CLIENT_ORDER_ID_LOOKUP: frozenset({Operation.GET_ORDER, Operation.GET_ORDERS}),
+    BrokerCapability.POSITIONS: frozenset({Operation.GET_POSITIONS}),
+    BrokerCapability.CLOSE_POSITION: frozenset({Operation.CLOSE_POSITION}),
+    BrokerCapability.CURRENT_PRICES: frozenset({Operation.GET_CURRENT_PRICE}),
+    BrokerCapability.STREAMING_PRICES: frozenset({Operation.STREAM_PRICES}),
+    BrokerCapability.HISTORICAL_DATA: frozenset({Operation.GET_HISTORICAL_DATA}),
+    BrokerCapability.ACCOUNT_SUMMARY: frozenset({Operation.GET_ACCOUNT_SUMMARY}),
+    BrokerCapability.MULTIPLE_ACCOUNTS: frozenset({Operation.GET_ACCOUNTS}),
+    BrokerCapability.INSTRUMENTS: frozenset({Operation.GET_INSTRUMENTS}),
+    BrokerCapability.HEALTH_CHECK: frozenset(
+        {Operation.HEALTH_CHECK, Operation.GET_ACCOUNT_SUMMARY, Operation.GET_ACCOUNTS}
+    ),
 }
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,12 +16,18 @@ from rich.table import Table
 from broker_integration import __version__
 from broker_integration.ab_testing.cli import ab_app
 from broker_integration.broker_factory import BrokerFactory
+from broker_integration.capabilities.cli import discover_command
 from broker_integration.config.cli import config_app
+from broker_integration.demo.options import (
+    DEFAULT_CONFIG,
+    DEFAULT_REPORT,
+    DemoError,
+    DemoOptions,
+    RoutingChoice,
+)
 from broker_integration.error_cli import errors_app
 from broker_integration.log import configure_logging
 from broker_integration.metrics.cli import compare_command, metrics_app
-from broker_integration.tour import TourReport, run_paper_tour
-from broker_integration.unified_errors import BrokerError
 
 app = typer.Typer(
     name="broker-integration",
@@ -32,6 +41,7 @@ app.add_typer(ab_app, name="ab")
 app.add_typer(config_app, name="config")
 app.add_typer(metrics_app, name="metrics")
 app.command("compare")(compare_command)
+app.command("discover")(discover_command)
 
 
 @app.callback()
@@ -68,61 +78,69 @@ def brokers() -> None:
 
 @app.command()
 def demo(
-    seed: Annotated[int, typer.Option(help="Seed of the paper venue's price process.")] = 7,
+    orders: Annotated[int, typer.Option(help="Orders to route through the A/B test.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Seed of the venues' prices and faults and of the routing.")] = 42,
+    routing: Annotated[
+        RoutingChoice, typer.Option(help="How the A/B test assigns orders to venues.")
+    ] = RoutingChoice.PERFORMANCE,
+    report: Annotated[Path, typer.Option(help="Where to write the HTML report.")] = DEFAULT_REPORT,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store", help="Store URL to keep the run in (default: a temporary file, deleted after)."
+        ),
+    ] = None,
+    config: Annotated[
+        Path, typer.Option(help="The example configuration folder the venues come from.")
+    ] = DEFAULT_CONFIG,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the verdicts and the report path.")
+    ] = False,
 ) -> None:
-    """Run the main job on the embedded paper broker: no account, no network."""
+    """The main job offline: an OANDA simulator and paper venues, capability discovery, an A/B test of
+    thousands of orders with live figures, the broker comparison, and an HTML report."""
+    from broker_integration.demo import ConsoleObserver, print_outcome, run_demo, write_report
+
+    verbose = logging.getLogger("broker_integration").isEnabledFor(logging.DEBUG)
     try:
-        report = asyncio.run(run_paper_tour(seed=seed))
-    except BrokerError as exc:
-        console.print(f"[red]demo failed:[/] {exc.error}\n  what to do: {exc.error.suggested_action}")
+        options = DemoOptions(
+            orders=orders, seed=seed, routing=routing, report_path=report, store_url=store, config_path=config
+        )
+        with _alert_log_muted(not verbose):  # the demo shows each alert itself
+            result = asyncio.run(run_demo(options, None if quiet else ConsoleObserver(console)))
+        written = write_report(result, options.report_path)
+    except DemoError as exc:
+        console.print(f"[red]demo failed:[/] {exc}", highlight=False)
         raise typer.Exit(1) from exc
-    _print_tour(report)
-    failed = [r for r in report.orders + report.closed if not r.success]
-    if failed:
-        for result in failed:
-            console.print(f"[red]order failed:[/] {result.error}")
-        raise typer.Exit(1)
+    except Exception as exc:  # anything else is a bug or a broken environment: say so, then exit non-zero
+        if verbose:
+            console.print_exception()
+        console.print(
+            f"[red]demo failed unexpectedly:[/] {type(exc).__name__}: {exc} (run with -v for details)"
+        )
+        raise typer.Exit(1) from exc
+    if not quiet:
+        print_outcome(console, result)
+    res, cmp = result.test_results, result.comparison
+    for line in (
+        f"A/B test winner: {res.winner or 'none'} ({res.status.value})",
+        f"Broker comparison winner: {cmp.winner or 'none'} ({cmp.verdict})",
+        f"Report: {written}",
+    ):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
-def _print_tour(report: TourReport) -> None:
-    before, after = report.summary_before, report.summary_after
-    if before is not None:
-        console.print(
-            f"[bold]Paper account[/] {before.account_id}: balance {before.balance} {before.currency}, "
-            f"margin available {before.margin_available}"
-        )
-    quotes = Table(title="Quotes")
-    for column in ("instrument", "bid", "ask", "spread", "open"):
-        quotes.add_column(column)
-    for q in report.quotes:
-        quotes.add_row(
-            q.instrument, str(q.bid), str(q.ask), str(q.spread), "yes" if q.tradeable else "closed"
-        )
-    console.print(quotes)
-    orders = Table(title="Order actions")
-    for column in ("client id", "broker id", "status", "filled", "avg price", "commission", "ms"):
-        orders.add_column(column)
-    for r in report.orders + report.closed:
-        orders.add_row(
-            (r.client_order_id or "")[:14],
-            r.broker_order_id or "",
-            r.status.value,
-            str(r.filled_quantity),
-            str(r.average_fill_price or ""),
-            str(r.commission),
-            f"{r.latency_ms:.2f}" if r.latency_ms is not None else "",
-        )
-    console.print(orders)
-    for p in report.positions:
-        console.print(
-            f"position {p.instrument}: {p.quantity} @ {p.average_price}, unrealized {p.unrealized_pnl}"
-        )
-    if after is not None and before is not None:
-        console.print(
-            f"[bold]After closing:[/] balance {after.balance} {after.currency} "
-            f"(change {after.balance - before.balance}), open positions {after.open_position_count}"
-        )
-    console.print(f"{len(report.calls)} broker calls, each timed and published as an event.")
+@contextmanager
+def _alert_log_muted(muted: bool) -> Iterator[None]:
+    """Keep the alert engine's log lines off the terminal while ``muted``; restore the level after."""
+    logger = logging.getLogger("broker_integration.alerts")
+    level = logger.level
+    if muted:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def main() -> None:

@@ -172,6 +172,20 @@ ab_orders_table = Table(
 )
 
 
+#: Capability profiles (``broker_integration.capability_discovery``): the newest profile per broker and test
+#: type, as JSON, with when it was discovered and when it stops being served from the cache.
+capability_profiles_table = Table(
+    "capability_profiles",
+    metadata,
+    Column("broker_name", String(64), primary_key=True),
+    Column("test_type", String(16), primary_key=True),
+    Column("adapter_class", String(200), nullable=False),
+    Column("discovered_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("profile", Text, nullable=False),
+)
+
+
 class StoreError(RuntimeError):
     """The store cannot be opened or its schema is not one this version understands."""
 
@@ -199,6 +213,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "configuration versions", _create(config_versions_table)),
     Migration(4, "performance metrics buckets", _create(metrics_buckets_table)),
     Migration(5, "A/B tests: experiments and order outcomes", _create(ab_experiments_table, ab_orders_table)),
+    Migration(6, "capability profiles", _create(capability_profiles_table)),
 )
 
 

@@ -68,6 +68,18 @@ CASES = [
         [r"^winner: steady ", r"^  costly: .*commission 5\.00 bps$", r"^- Cost: orders at costly cost"],
     ),
     (
+        "capability_discovery.py",
+        [
+            r"^static \(no calls\): \{'declared': 21, 'unsupported': 1\}$",
+            r"^limit_orders +verified +a buy limit GTC",
+            r"^take_profit_stop_loss +unsupported",
+            r"^instruments: 10$",
+            r"^test orders left open: 0$",
+            r"^order below the minimum size: INVALID_ORDER$",
+            r"^order of 1000 EUR/USD: filled$",
+        ],
+    ),
+    (
         "multi_broker_execution.py",
         [
             r"^  cheap_broker: \d+ orders, allocation now 0\.[6-9]",

@@ -38,6 +38,8 @@ from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 import pytest
 
 from broker_integration.broker_adapter import (
+    CAPABILITY_OPERATIONS,
+    DERIVED_DEFAULTS,
     ORDER_TYPE_CAPABILITY,
     BrokerAdapter,
     BrokerCapability,
@@ -65,41 +67,13 @@ from broker_integration.unified_errors import (
     UnsupportedOperationError,
 )
 
-__all__ = ["CAPABILITY_OPERATIONS", "AdapterConformanceSuite", "CallRecorder"]
+__all__ = ["AdapterConformanceSuite", "CallRecorder"]
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
 _S = TypeVar("_S", bound="AdapterConformanceSuite")
 
 C = BrokerCapability
-
-#: For each capability, the operations of which at least one must be implemented to offer it.
-CAPABILITY_OPERATIONS: dict[BrokerCapability, frozenset[Operation]] = {
-    **{cap: frozenset({Operation.PLACE_ORDER}) for cap in ORDER_TYPE_CAPABILITY.values()},
-    C.TAKE_PROFIT_STOP_LOSS: frozenset({Operation.PLACE_ORDER}),
-    C.PARTIAL_FILLS: frozenset({Operation.PLACE_ORDER}),
-    C.FRACTIONAL_QUANTITY: frozenset({Operation.PLACE_ORDER}),
-    C.MODIFY_ORDERS: frozenset({Operation.MODIFY_ORDER}),
-    C.CANCEL_ORDERS: frozenset({Operation.CANCEL_ORDER}),
-    C.ORDER_LISTING: frozenset({Operation.GET_ORDERS}),
-    C.CLIENT_ORDER_ID_LOOKUP: frozenset({Operation.GET_ORDER, Operation.GET_ORDERS}),
-    C.POSITIONS: frozenset({Operation.GET_POSITIONS}),
-    C.CLOSE_POSITION: frozenset({Operation.CLOSE_POSITION}),
-    C.CURRENT_PRICES: frozenset({Operation.GET_CURRENT_PRICE}),
-    C.STREAMING_PRICES: frozenset({Operation.STREAM_PRICES}),
-    C.HISTORICAL_DATA: frozenset({Operation.GET_HISTORICAL_DATA}),
-    C.ACCOUNT_SUMMARY: frozenset({Operation.GET_ACCOUNT_SUMMARY}),
-    C.MULTIPLE_ACCOUNTS: frozenset({Operation.GET_ACCOUNTS}),
-    C.INSTRUMENTS: frozenset({Operation.GET_INSTRUMENTS}),
-    C.HEALTH_CHECK: frozenset({Operation.HEALTH_CHECK, Operation.GET_ACCOUNT_SUMMARY, Operation.GET_ACCOUNTS}),
-}
-
-#: Base-class defaults that work through another operation (so they are not "unsupported" when it is).
-_DELEGATES: dict[Operation, frozenset[Operation]] = {
-    Operation.GET_ORDER: frozenset({Operation.GET_ORDERS}),
-    Operation.GET_CURRENT_PRICES: frozenset({Operation.GET_CURRENT_PRICE}),
-    Operation.HEALTH_CHECK: frozenset({Operation.GET_ACCOUNT_SUMMARY, Operation.GET_ACCOUNTS}),
-}
 
 
 class CallRecorder:
@@ -217,7 +191,7 @@ class AdapterConformanceSuite:
             for op in Operation
             if op not in implemented
             and op not in (Operation.AUTHENTICATE, Operation.DISCONNECT)
-            and not (_DELEGATES.get(op, frozenset()) & implemented)
+            and not (DERIVED_DEFAULTS.get(op, frozenset()) & implemented)
         ]
         if not missing:
             pytest.skip(f"{type(adapter).__name__} implements every operation")
@@ -400,7 +374,9 @@ class AdapterConformanceSuite:
         self._require(adapter, C.CLOSE_POSITION, C.MARKET_ORDERS)
         opened = await recorder.call(
             Operation.PLACE_ORDER,
-            adapter.place_order(UnifiedOrder(instrument=instrument, side=OrderSide.BUY, quantity=order_quantity)),
+            adapter.place_order(
+                UnifiedOrder(instrument=instrument, side=OrderSide.BUY, quantity=order_quantity)
+            ),
         )
         assert opened.success, opened.error
         closed = await recorder.call(Operation.CLOSE_POSITION, adapter.close_position(instrument))
@@ -422,7 +398,9 @@ class AdapterConformanceSuite:
         refused = [kind for kind, cap in ORDER_TYPE_CAPABILITY.items() if cap not in declared]
         if not refused:
             pytest.skip("the adapter declares every order type")
-        reference = (await self._tick(adapter, recorder, instrument)).bid if C.CURRENT_PRICES in declared else None
+        reference = (
+            (await self._tick(adapter, recorder, instrument)).bid if C.CURRENT_PRICES in declared else None
+        )
         order = _order_of_type(refused[0], instrument, order_quantity, reference or Decimal(1))
         result = await recorder.call(Operation.PLACE_ORDER, adapter.place_order(order))
         _assert_refused(result, StandardErrorCode.UNSUPPORTED_OPERATION)
@@ -444,7 +422,11 @@ class AdapterConformanceSuite:
         tif = refused[0]
         expire = adapter.clock.now() + timedelta(days=1) if tif is TimeInForce.GTD else None
         order = UnifiedOrder(
-            instrument=instrument, side=OrderSide.BUY, quantity=order_quantity, time_in_force=tif, expire_time=expire
+            instrument=instrument,
+            side=OrderSide.BUY,
+            quantity=order_quantity,
+            time_in_force=tif,
+            expire_time=expire,
         )
         result = await recorder.call(Operation.PLACE_ORDER, adapter.place_order(order))
         _assert_refused(result, StandardErrorCode.UNSUPPORTED_OPERATION)
@@ -534,7 +516,9 @@ class AdapterConformanceSuite:
         for candle in candles:
             assert candle.instrument == canonical_symbol(instrument)
             assert candle.granularity is Granularity.H1
-            assert candle.low <= min(candle.open, candle.close) <= max(candle.open, candle.close) <= candle.high
+            assert (
+                candle.low <= min(candle.open, candle.close) <= max(candle.open, candle.close) <= candle.high
+            )
             assert candle.time <= now
         for earlier, later in itertools.pairwise(candles):
             gap = (later.time - earlier.time).total_seconds()
@@ -544,7 +528,9 @@ class AdapterConformanceSuite:
     # ------------------------------------------------------------------ accounts
 
     @_bounded
-    async def test_account_summary_is_consistent(self, adapter: BrokerAdapter, recorder: CallRecorder) -> None:
+    async def test_account_summary_is_consistent(
+        self, adapter: BrokerAdapter, recorder: CallRecorder
+    ) -> None:
         self._require(adapter, C.ACCOUNT_SUMMARY)
         summary = await recorder.call(Operation.GET_ACCOUNT_SUMMARY, adapter.get_account_summary())
         gap = abs(summary.equity - (summary.balance + summary.unrealized_pnl))
@@ -564,7 +550,9 @@ class AdapterConformanceSuite:
         assert len(ids) == len(set(ids)), "get_accounts lists an account twice"
         configured = _configured_account(adapter)
         if configured is None and C.ACCOUNT_SUMMARY in self._caps(adapter):
-            configured = (await recorder.call(Operation.GET_ACCOUNT_SUMMARY, adapter.get_account_summary())).account_id
+            configured = (
+                await recorder.call(Operation.GET_ACCOUNT_SUMMARY, adapter.get_account_summary())
+            ).account_id
         if configured is not None:
             assert configured in ids
 
@@ -703,7 +691,9 @@ def _order_of_type(kind: OrderType, instrument: str, quantity: Decimal, referenc
         OrderType.MARKET_IF_TOUCHED: {"price": low},
         OrderType.TRAILING_STOP: {"trailing_distance": reference / 10},
     }
-    return UnifiedOrder(instrument=instrument, side=OrderSide.BUY, order_type=kind, quantity=quantity, **fields[kind])
+    return UnifiedOrder(
+        instrument=instrument, side=OrderSide.BUY, order_type=kind, quantity=quantity, **fields[kind]
+    )
 
 
 async def _cancel_quietly(adapter: BrokerAdapter, order_id: str | None) -> None:
@@ -717,4 +707,3 @@ async def _offset(adapter: BrokerAdapter, instrument: str, side: OrderSide, quan
     """Clean-up: trade back what the test bought; never fails the test."""
     with contextlib.suppress(BrokerError):
         await adapter.place_order(UnifiedOrder(instrument=instrument, side=side, quantity=quantity))
-

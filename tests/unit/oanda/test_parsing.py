@@ -13,7 +13,15 @@ from decimal import Decimal
 import pytest
 
 from broker_integration.adapters.oanda import parsing
-from broker_integration.models import Granularity, InstrumentType, OrderSide, OrderStatus, OrderType, TimeInForce, UnifiedOrder
+from broker_integration.models import (
+    Granularity,
+    InstrumentType,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    UnifiedOrder,
+)
 
 RECORDED_POSITION = {
     "instrument": "EUR_USD",

@@ -1,0 +1,340 @@
+"""Dynamic discovery: read-only probes, each timed, that confirm or overturn the static findings.
+
+In order: authenticate, health check, accounts, the instrument listing, a price (which also picks the
+instrument the later probes use: the first with a tradeable quote), open orders and positions, candles per
+granularity, and one streamed tick. Nothing here changes anything at the broker. A capability the static
+analysis already settled (not implemented, excluded by the declaration) is not probed: calling it could
+only fail the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from functools import partial
+
+from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability, Operation
+from broker_integration.capabilities.profile import CapabilityStatus
+from broker_integration.capabilities.state import DiscoveryState, ProbeOutcome, is_conclusive
+from broker_integration.models import (
+    Account,
+    AccountSummary,
+    Candle,
+    HealthState,
+    HealthStatus,
+    Instrument,
+    Order,
+    Position,
+    PriceTick,
+)
+from broker_integration.unified_errors import (
+    BrokerConnectionError,
+    StandardErrorCode,
+    StandardizedError,
+)
+
+__all__ = ["run_dynamic_probes"]
+
+C = BrokerCapability
+
+
+async def run_dynamic_probes(state: DiscoveryState) -> None:
+    """Probe the broker behind ``state.adapter`` and record what each probe showed."""
+    if not await _authenticate(state):
+        for capability, finding in state.capabilities.items():
+            if finding.status.available:
+                state.annotate(state.capabilities, capability, "not probed: authentication failed")
+        return
+    await _health(state)
+    await _accounts(state)
+    await _instruments(state)
+    await _price(state)
+    await _orders_and_positions(state)
+    await _candles(state)
+    await _stream(state)
+
+
+def _list_of(value: object, item: type) -> bool:
+    return isinstance(value, list) and all(isinstance(v, item) for v in value)
+
+
+async def _authenticate(state: DiscoveryState) -> bool:
+    adapter = state.adapter
+    if Operation.AUTHENTICATE not in type(adapter).implemented_operations():
+        return True  # nothing to log in to (a public-data adapter, say); the other probes will tell
+    outcome = await state.probe("authenticate", partial(adapter.authenticate, adapter.credentials))
+    if outcome.error is not None:
+        return False
+    if outcome.value is not True:
+        state.note_problem(
+            "authenticate", StandardErrorCode.AUTHENTICATION_FAILED, "the broker refused the credentials"
+        )
+        return False
+    return True
+
+
+async def _health(state: DiscoveryState) -> None:
+    if not state.open_to_test(state.capabilities, C.HEALTH_CHECK):
+        return
+    outcome = await state.probe("health_check", state.adapter.health_check)
+    table = state.capabilities
+    if outcome.error is not None:
+        state.refute(table, C.HEALTH_CHECK, outcome.error, "the health check failed", outcome.latency_ms)
+        return
+    status = outcome.value
+    if not isinstance(status, HealthStatus):
+        state.refute(
+            table, C.HEALTH_CHECK, state.wrong_type("health_check", status, "HealthStatus"), "the probe"
+        )
+    elif status.state is HealthState.DOWN:
+        state.inconclusive(
+            table, C.HEALTH_CHECK, f"the health check reported the broker down: {status.message}"
+        )
+    else:
+        state.verify(table, C.HEALTH_CHECK, f"reported {status.state.value}", outcome.latency_ms)
+
+
+async def _accounts(state: DiscoveryState) -> None:
+    adapter, table = state.adapter, state.capabilities
+    if state.open_to_test(table, C.MULTIPLE_ACCOUNTS):
+        outcome = await state.probe("get_accounts", adapter.get_accounts)
+        if outcome.error is not None:
+            state.refute(
+                table, C.MULTIPLE_ACCOUNTS, outcome.error, "listing accounts failed", outcome.latency_ms
+            )
+        elif not _list_of(outcome.value, Account):
+            state.refute(
+                table,
+                C.MULTIPLE_ACCOUNTS,
+                state.wrong_type("get_accounts", outcome.value, "a list of Account"),
+                "the probe",
+            )
+        else:
+            count = len(outcome.value or [])
+            state.verify(table, C.MULTIPLE_ACCOUNTS, f"listed {count} account(s)", outcome.latency_ms)
+    if state.open_to_test(table, C.ACCOUNT_SUMMARY):
+        summary = await state.probe("get_account_summary", adapter.get_account_summary)
+        if summary.error is not None:
+            state.refute(
+                table, C.ACCOUNT_SUMMARY, summary.error, "the account summary failed", summary.latency_ms
+            )
+        elif not isinstance(summary.value, AccountSummary):
+            state.refute(
+                table,
+                C.ACCOUNT_SUMMARY,
+                state.wrong_type("get_account_summary", summary.value, "AccountSummary"),
+                "the probe",
+            )
+        else:
+            state.verify(
+                table,
+                C.ACCOUNT_SUMMARY,
+                f"account {summary.value.account_id} answered in {summary.value.currency}",
+                summary.latency_ms,
+            )
+
+
+async def _instruments(state: DiscoveryState) -> None:
+    table = state.capabilities
+    if not state.open_to_test(table, C.INSTRUMENTS):
+        return
+    outcome = await state.probe("get_instruments", state.adapter.get_instruments)
+    if outcome.error is not None:
+        state.refute(table, C.INSTRUMENTS, outcome.error, "listing instruments failed", outcome.latency_ms)
+        return
+    listed = outcome.value
+    if not _list_of(listed, Instrument):
+        state.refute(
+            table,
+            C.INSTRUMENTS,
+            state.wrong_type("get_instruments", listed, "a list of Instrument"),
+            "the probe",
+        )
+        return
+    assert listed is not None
+    state.instruments = {instrument.symbol: instrument for instrument in listed}
+    state.instruments_complete = True
+    state.verify(table, C.INSTRUMENTS, f"listed {len(listed)} instrument(s)", outcome.latency_ms)
+    if state.open_to_test(table, C.FRACTIONAL_QUANTITY):
+        fractional = [i for i in listed if i.quantity_increment < 1 or i.min_quantity < 1]
+        if fractional:
+            first = fractional[0]
+            state.verify(
+                table,
+                C.FRACTIONAL_QUANTITY,
+                f"the listing sizes {first.symbol} in steps of {first.quantity_increment} "
+                f"({len(fractional)} instrument(s) trade in fractions)",
+            )
+        else:
+            state.annotate(table, C.FRACTIONAL_QUANTITY, "no listed instrument trades in fractions")
+
+
+def _candidates(state: DiscoveryState) -> list[str]:
+    options = state.options
+    if options.probe_instruments:
+        return list(options.probe_instruments)
+    listed = list(state.instruments)[: options.quote_candidates]
+    return listed or list(options.fallback_instruments)
+
+
+async def _price(state: DiscoveryState) -> None:
+    """Quote candidates until one is tradeable; that instrument is the one the later probes use."""
+    candidates = _candidates(state)
+    state.probe_instrument = candidates[0] if candidates else None
+    table = state.capabilities
+    if not state.open_to_test(table, C.CURRENT_PRICES):
+        return
+    first: ProbeOutcome[PriceTick] | None = None
+    last_error: StandardizedError | None = None
+    for symbol in candidates:
+        outcome = await state.probe(
+            f"get_current_price[{symbol}]", partial(state.adapter.get_current_price, symbol)
+        )
+        if outcome.error is not None:
+            last_error = outcome.error
+            if outcome.error.error_code is StandardErrorCode.INVALID_INSTRUMENT:
+                continue  # the broker does not know this one: try the next
+            break  # the broker has a problem (or the call does not work): more calls will not help
+        tick = outcome.value
+        if not isinstance(tick, PriceTick):
+            last_error = state.wrong_type("get_current_price", tick, "PriceTick")
+            continue
+        if first is None:
+            first = outcome
+            state.probe_instrument, state.quote = symbol, tick
+        if tick.tradeable:
+            state.probe_instrument, state.quote = symbol, tick
+            break
+    if first is not None and state.quote is not None:
+        quote = state.quote
+        where = "" if quote.tradeable else " (market closed)"
+        state.verify(
+            table,
+            C.CURRENT_PRICES,
+            f"{quote.instrument} bid {quote.bid} ask {quote.ask}{where}",
+            first.latency_ms,
+        )
+    elif last_error is not None:
+        if last_error.error_code is StandardErrorCode.INVALID_INSTRUMENT:  # our guess of an instrument
+            state.inconclusive(
+                table, C.CURRENT_PRICES, f"none of {', '.join(candidates)} is known to the broker"
+            )
+        else:
+            state.refute(table, C.CURRENT_PRICES, last_error, "no quote")
+
+
+async def _orders_and_positions(state: DiscoveryState) -> None:
+    adapter, table = state.adapter, state.capabilities
+    if state.open_to_test(table, C.ORDER_LISTING):
+        orders = await state.probe("get_orders", adapter.get_orders)
+        if orders.error is not None:
+            state.refute(table, C.ORDER_LISTING, orders.error, "listing orders failed", orders.latency_ms)
+        elif not _list_of(orders.value, Order):
+            state.refute(
+                table,
+                C.ORDER_LISTING,
+                state.wrong_type("get_orders", orders.value, "a list of Order"),
+                "the probe",
+            )
+        else:
+            state.verify(
+                table, C.ORDER_LISTING, f"listed {len(orders.value or [])} open order(s)", orders.latency_ms
+            )
+    if state.open_to_test(table, C.POSITIONS):
+        positions = await state.probe("get_positions", adapter.get_positions)
+        if positions.error is not None:
+            state.refute(
+                table, C.POSITIONS, positions.error, "listing positions failed", positions.latency_ms
+            )
+        elif not _list_of(positions.value, Position):
+            state.refute(
+                table,
+                C.POSITIONS,
+                state.wrong_type("get_positions", positions.value, "a list of Position"),
+                "the probe",
+            )
+        else:
+            count = len(positions.value or [])
+            state.verify(table, C.POSITIONS, f"listed {count} open position(s)", positions.latency_ms)
+
+
+async def _candles(state: DiscoveryState) -> None:
+    """Ask for a few candles at each granularity; historical data works if any granularity does."""
+    table, symbol = state.capabilities, state.probe_instrument
+    if not state.open_to_test(table, C.HISTORICAL_DATA) or symbol is None:
+        return
+    adapter, count = state.adapter, state.options.candle_count
+    errors: list[StandardizedError] = []
+    fastest: float | None = None
+    for granularity in state.options.granularities:
+        outcome = await state.probe(
+            f"get_historical_data[{granularity.value}]",
+            partial(adapter.get_historical_data, symbol, granularity, count=count),
+        )
+        if outcome.error is not None:
+            errors.append(outcome.error)
+            state.refute(
+                state.granularities, granularity, outcome.error, "candles failed", outcome.latency_ms
+            )
+            continue
+        candles = outcome.value
+        if not _list_of(candles, Candle):
+            error = state.wrong_type("get_historical_data", candles, "a list of Candle")
+            errors.append(error)
+            state.refute(state.granularities, granularity, error, "the probe")
+        elif not candles:
+            state.inconclusive(
+                state.granularities, granularity, f"the broker answered with no {symbol} candles"
+            )
+        else:
+            fastest = outcome.latency_ms if fastest is None else min(fastest, outcome.latency_ms)
+            state.verify(
+                state.granularities, granularity, f"{len(candles)} {symbol} candle(s)", outcome.latency_ms
+            )
+    _judge_history(state, errors, fastest)
+
+
+def _judge_history(state: DiscoveryState, errors: Sequence[StandardizedError], fastest: float | None) -> None:
+    table = state.capabilities
+    working = [g for g, f in state.granularities.items() if f.status is CapabilityStatus.VERIFIED]
+    if working:
+        names = ", ".join(g.value for g in working)
+        state.verify(table, C.HISTORICAL_DATA, f"candles at {len(working)} granularities ({names})", fastest)
+    elif errors and all(is_conclusive(e) for e in errors):
+        state.refute(table, C.HISTORICAL_DATA, errors[0], "candles failed at every granularity")
+    elif errors:
+        state.inconclusive(table, C.HISTORICAL_DATA, f"candle requests failed: {errors[0].error_code.value}")
+
+
+async def _first_tick(adapter: BrokerAdapter, symbol: str) -> PriceTick:
+    """Open a price stream, take its first tick and close the stream."""
+    stream: AsyncIterator[PriceTick] = adapter.stream_prices([symbol])
+    try:
+        async for tick in stream:
+            return tick
+        raise BrokerConnectionError("the price stream ended before its first tick", broker_name=adapter.name)
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def _stream(state: DiscoveryState) -> None:
+    table, symbol = state.capabilities, state.probe_instrument
+    if not state.open_to_test(table, C.STREAMING_PRICES) or symbol is None:
+        return
+    outcome = await state.probe(
+        "stream_prices[first tick]",
+        partial(_first_tick, state.adapter, symbol),
+        timeout=state.options.stream_timeout,
+    )
+    if outcome.error is not None:
+        state.refute(table, C.STREAMING_PRICES, outcome.error, "no streamed tick", outcome.latency_ms)
+    elif not isinstance(outcome.value, PriceTick):
+        state.refute(
+            table,
+            C.STREAMING_PRICES,
+            state.wrong_type("stream_prices", outcome.value, "PriceTick"),
+            "the probe",
+        )
+    else:
+        state.verify(table, C.STREAMING_PRICES, f"first {symbol} tick streamed", outcome.latency_ms)

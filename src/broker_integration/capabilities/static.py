@@ -1,0 +1,146 @@
+"""Static discovery: findings from an adapter's class and configuration alone, without a single broker call.
+
+The class says what it declares (``capabilities``, ``supported_time_in_force``) and what it implements
+(:meth:`BrokerAdapter.implemented_operations`); the configuration says which limits apply and whether
+streaming is switched off. A capability declared without any method behind it is reported as FAILED
+here already: it is the class of bug CCXT's ``has`` flags show (``shared/reference/ccxt.md`` §1).
+"""
+
+from __future__ import annotations
+
+from broker_integration.broker_adapter import (
+    CAPABILITY_OPERATIONS,
+    ORDER_TYPE_CAPABILITY,
+    BrokerAdapter,
+    BrokerCapability,
+    Operation,
+)
+from broker_integration.capabilities.profile import CapabilityFinding, CapabilityStatus, ProfileLimits
+from broker_integration.capabilities.state import DiscoveryState
+from broker_integration.models import TimeInForce
+
+__all__ = ["ORDER_CAPABILITIES", "analyse_statically"]
+
+C = BrokerCapability
+
+#: Capabilities the pipeline itself refuses when a class's declaration leaves them out.
+ORDER_CAPABILITIES: frozenset[BrokerCapability] = frozenset(ORDER_TYPE_CAPABILITY.values()) | {
+    C.TAKE_PROFIT_STOP_LOSS
+}
+
+
+def analyse_statically(state: DiscoveryState) -> None:
+    """Fill ``state`` with the findings the adapter's class and configuration support."""
+    adapter = state.adapter
+    cls = type(adapter)
+    implemented = cls.implemented_operations()
+    for capability in BrokerCapability:
+        state.capabilities[capability] = _capability_finding(cls, capability, implemented)
+    config = adapter.config
+    if config is not None and not config.settings.enable_streaming:
+        state.capabilities[C.STREAMING_PRICES] = CapabilityFinding(
+            status=CapabilityStatus.UNSUPPORTED,
+            evidence="switched off in the configuration (settings.enable_streaming: false)",
+        )
+    for tif in TimeInForce:
+        state.time_in_force[tif] = _time_in_force_finding(cls, tif, implemented)
+    history = state.capabilities[C.HISTORICAL_DATA].status
+    for granularity in state.options.granularities:
+        state.granularities[granularity] = (
+            CapabilityFinding(status=CapabilityStatus.UNSUPPORTED, evidence="no historical data")
+            if history.refused
+            else CapabilityFinding(
+                status=CapabilityStatus.UNKNOWN,
+                evidence="adapters do not declare granularities; a dynamic probe asks for candles",
+            )
+        )
+    state.limits = _limits(adapter)
+
+
+def _capability_finding(
+    cls: type[BrokerAdapter], capability: BrokerCapability, implemented: frozenset[Operation]
+) -> CapabilityFinding:
+    needed = CAPABILITY_OPERATIONS[capability]
+    present = sorted(op.value for op in needed & implemented)
+    wanted = " or ".join(sorted(op.value for op in needed))
+    name = cls.__name__
+    if cls.capabilities is not None:
+        if capability in cls.capabilities:
+            if present:
+                return CapabilityFinding(status=CapabilityStatus.DECLARED, evidence=f"declared by {name}")
+            return CapabilityFinding(
+                status=CapabilityStatus.FAILED,
+                evidence=f"declared by {name}, but it implements none of {wanted}",
+            )
+        if not present:
+            return CapabilityFinding(
+                status=CapabilityStatus.UNSUPPORTED,
+                evidence=f"not implemented: {name} does not override {wanted}",
+            )
+        if capability in ORDER_CAPABILITIES:
+            return CapabilityFinding(
+                status=CapabilityStatus.UNSUPPORTED,
+                evidence=f"not declared by {name}; the call pipeline refuses such orders",
+            )
+        return CapabilityFinding(
+            status=CapabilityStatus.UNKNOWN,
+            evidence=f"{', '.join(present)} is implemented but not declared by {name}",
+        )
+    if not present:
+        return CapabilityFinding(
+            status=CapabilityStatus.UNSUPPORTED,
+            evidence=f"not implemented: {name} does not override {wanted}",
+        )
+    if capability in cls.declared_capabilities():
+        return CapabilityFinding(
+            status=CapabilityStatus.DECLARED,
+            evidence=f"implied by {name} implementing {', '.join(present)} (it declares no capability set)",
+        )
+    return CapabilityFinding(
+        status=CapabilityStatus.UNKNOWN,
+        evidence=f"{name} declares no capability set; {', '.join(present)} is implemented",
+    )
+
+
+def _time_in_force_finding(
+    cls: type[BrokerAdapter], tif: TimeInForce, implemented: frozenset[Operation]
+) -> CapabilityFinding:
+    name = cls.__name__
+    if Operation.PLACE_ORDER not in implemented:
+        return CapabilityFinding(
+            status=CapabilityStatus.UNSUPPORTED, evidence=f"{name} does not place orders"
+        )
+    declared = cls.supported_time_in_force
+    if declared is None:
+        return CapabilityFinding(
+            status=CapabilityStatus.UNKNOWN, evidence=f"{name} declares no time-in-force set"
+        )
+    if tif in declared:
+        return CapabilityFinding(status=CapabilityStatus.DECLARED, evidence=f"declared by {name}")
+    return CapabilityFinding(
+        status=CapabilityStatus.UNSUPPORTED,
+        evidence=f"not declared by {name}; the call pipeline refuses it",
+    )
+
+
+def _limits(adapter: BrokerAdapter) -> ProfileLimits:
+    """The limits the pipeline enforces (read from its resilience stages) and those the adapter publishes."""
+    published = type(adapter).default_limits
+    resilience = adapter.resilience
+    config = adapter.config
+    if config is None:
+        source = "none: the adapter has no configuration"
+    elif "limits" in config.model_fields_set or published is None:
+        source = "configuration"
+    else:
+        source = "the adapter's published limits"
+    requests = resilience.requests if resilience is not None else None
+    orders = resilience.orders if resilience is not None else None
+    return ProfileLimits(
+        requests_per_second=None if requests is None else requests.rate,
+        max_orders_per_second=None if orders is None else orders.rate,
+        published_requests_per_second=None if published is None else published.requests_per_second,
+        published_max_orders_per_second=None if published is None else published.max_orders_per_second,
+        timeout_seconds=None if resilience is None else resilience.timeout_seconds,
+        rate_source=source,
+    )
