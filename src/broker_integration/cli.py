@@ -28,6 +28,7 @@ from broker_integration.demo.options import (
 from broker_integration.error_cli import errors_app
 from broker_integration.log import configure_logging
 from broker_integration.metrics.cli import compare_command, metrics_app
+from broker_integration.sim.oanda.cli import simulate_app
 
 app = typer.Typer(
     name="broker-integration",
@@ -42,6 +43,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(metrics_app, name="metrics")
 app.command("compare")(compare_command)
 app.command("discover")(discover_command)
+app.add_typer(simulate_app, name="simulate")
 
 
 @app.callback()

@@ -419,7 +419,8 @@ _EXACT: dict[str, ErrorRule] = {
 _PATTERNS: list[PatternRule] = [
     (r"insufficient authorization to perform request", C.AUTHENTICATION_FAILED),
     (r"the provided request was forbidden", C.PERMISSION_DENIED),
-    (r"invalid value specified for '(order\.)?instrument'", C.INVALID_INSTRUMENT, _INSTRUMENT),
+    # 'instruments' is the pricing endpoints' parameter name (spec: GET …/pricing, …/pricing/stream).
+    (r"invalid value specified for '(order\.)?instruments?'", C.INVALID_INSTRUMENT, _INSTRUMENT),
     (r"invalid value specified for", C.INVALID_ORDER),
     (r"the request was missing required data", C.INVALID_ORDER),
     (r"the order (id )?specified does not exist", C.ORDER_NOT_FOUND, _ORDER_GONE),

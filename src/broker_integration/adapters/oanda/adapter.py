@@ -363,7 +363,7 @@ class OandaAdapter(BrokerAdapter):
         rng = random.Random()
         while True:
             try:
-                async with self._client.stream(path, params) as response:
+                async with self._client.stream(path, params, idle_timeout=self.heartbeat_timeout) as response:
                     async for tick in self._read_stream(response):
                         failures = 0
                         yield tick
@@ -377,9 +377,10 @@ class OandaAdapter(BrokerAdapter):
                 await asyncio.sleep(rng.uniform(0, min(5.0, 0.1 * 2**failures)))
 
     async def _read_stream(self, response: aiohttp.ClientResponse) -> AsyncIterator[PriceTick]:
+        """Ticks from the stream's lines. Silence is caught by the stream's socket-read timeout (a
+        ``TimeoutError`` from ``readline``), which costs nothing per line."""
         while True:
-            async with asyncio.timeout(self.heartbeat_timeout):
-                line = await response.content.readline()
+            line = await response.content.readline()
             if not line:
                 return
             line = line.strip()

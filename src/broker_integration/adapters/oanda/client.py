@@ -91,11 +91,17 @@ class OandaClient:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._connections, keepalive_timeout=30, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(
+            session = aiohttp.ClientSession(
                 connector=connector,
                 headers=self._headers(),
                 timeout=aiohttp.ClientTimeout(total=None),
             )
+            # aiohttp silently resends a PUT whose keep-alive connection dropped (HTTP calls PUT idempotent),
+            # but v20's PUTs are not: a replace creates a new order each time and a close closes more units
+            # (reference §1.3, §1.5). A call that may have executed is never repeated blindly (DESIGN.md), so
+            # the resend is switched off, as aiohttp's own test client does.
+            session._retry_connection = False
+            self._session = session
         return self._session
 
     def set_token(self, token: SecretStr) -> None:
@@ -149,11 +155,18 @@ class OandaClient:
         )
 
     @asynccontextmanager
-    async def stream(self, path: str, params: Mapping[str, str]) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Open a chunked newline-JSON stream on the stream host; errors as for :meth:`request`."""
+    async def stream(
+        self, path: str, params: Mapping[str, str], *, idle_timeout: float | None = None
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Open a chunked newline-JSON stream on the stream host; errors as for :meth:`request`.
+
+        ``idle_timeout``: reading fails with ``TimeoutError`` once nothing, not even a heartbeat, arrived
+        for that long (OANDA heartbeats every 5 s, reference §1.7); it also bounds waiting for the answer.
+        """
         url = f"{self.stream_url}{path}"
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=idle_timeout)
         try:
-            response = await self.session.get(url, params=params)
+            response = await self.session.get(url, params=params, timeout=timeout)
         except aiohttp.ClientError as exc:
             raise BrokerConnectionError(
                 f"cannot open the price stream at {self.stream_url}: {exc}",

@@ -8,6 +8,7 @@ Parsers are lenient where real servers were seen to vary (numbers as JSON number
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -207,13 +208,19 @@ def parse_position(data: Mapping[str, Any], account_id: str | None = None) -> Po
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _symbol(name: str) -> str:
+    """``SYMBOLS.from_broker``, remembered: a price stream repeats the same few names many times a second."""
+    return SYMBOLS.from_broker(name)
+
+
 def parse_price(data: Mapping[str, Any]) -> PriceTick:
     """A v20 ClientPrice: best bid ``bids[0]``, best ask ``asks[0]``; ``tradeable`` as given."""
     bids, asks = data.get("bids") or [], data.get("asks") or []
     bid = parse_decimal(bids[0]["price"] if bids else data["closeoutBid"])
     ask = parse_decimal(asks[0]["price"] if asks else data["closeoutAsk"])
     return PriceTick(
-        instrument=SYMBOLS.from_broker(data["instrument"]),
+        instrument=_symbol(data["instrument"]),
         bid=bid,
         ask=ask,
         time=parse_time(data["time"]),

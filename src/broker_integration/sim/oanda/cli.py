@@ -45,12 +45,13 @@ def oanda_command(
     seed: Annotated[int, typer.Option(help="Seed of the venue's price process and faults.")] = 0,
     preset: Annotated[str | None, typer.Option(help=f"Venue preset: {', '.join(sorted(PRESETS))}.")] = None,
     always_open: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--always-open/--market-hours",
-            help="Trade around the clock, or keep FX hours (orders at the weekend are cancelled MARKET_HALTED).",
+            help="Trade around the clock, or keep FX hours (orders at the weekend are cancelled MARKET_HALTED). "
+            "Default: the preset's choice, else market hours, as at OANDA.",
         ),
-    ] = False,
+    ] = None,
     token: Annotated[str | None, typer.Option(help="Bearer token to accept (default: a new one).")] = None,
     account_id: Annotated[
         str | None, typer.Option(help="Account id to serve, like 101-004-1435156-001 (default: a new one).")
@@ -86,7 +87,8 @@ def oanda_command(
     options: dict[str, Any] = {"name": "oanda", "seed": seed, "currency": currency, "initial_balance": funds}
     if preset is not None:
         options["preset"] = preset
-    options["enforce_trading_hours"] = not always_open
+    if always_open is not None:
+        options["enforce_trading_hours"] = not always_open
     if latency_ms:
         options["latency"] = {"median_ms": latency_ms, "sigma": 0.3}
     try:

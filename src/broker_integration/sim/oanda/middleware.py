@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -74,15 +76,34 @@ ROUTE_OPERATIONS: Mapping[str, tuple[str, bool]] = {
     "account_candles": ("get_historical_data", False),
 }
 
-_REQUEST_ID = web.RequestKey("oanda_request_id", str)
-_SILENT = web.RequestKey("oanda_silent_stream", bool)
-_ACCOUNTS = web.RequestKey("oanda_accounts", frozenset)
+
+@dataclass(frozen=True, slots=True)
+class _Admission:
+    """What the middleware learned about the request it admitted; kept in a context variable, since the
+    handler runs in the middleware's own task."""
+
+    request_id: str = ""
+    accounts: frozenset[str] = frozenset()
+    silent_stream: bool = False
+
+
+_NOT_ADMITTED = _Admission()
+_ADMISSION: ContextVar[_Admission] = ContextVar("oanda_simulator_admission")
+
+
+def _admission() -> _Admission:
+    return _ADMISSION.get(_NOT_ADMITTED)
+
+
+def _note(**learned: Any) -> None:
+    _ADMISSION.set(replace(_admission(), **learned))
+
+
 _JSON = "application/json"
 
 
 def request_id_of(request: web.Request) -> str:
-    value = request.get(_REQUEST_ID)
-    return value if isinstance(value, str) else ""
+    return _admission().request_id
 
 
 def renderer_of(request: web.Request) -> V20Renderer:
@@ -98,13 +119,12 @@ def account_of(request: web.Request) -> str:
 
 def reachable_accounts(request: web.Request) -> frozenset[str]:
     """The accounts the request's token reaches (set by the middleware once the token is checked)."""
-    value = request.get(_ACCOUNTS)
-    return value if isinstance(value, frozenset) else frozenset()
+    return _admission().accounts
 
 
 def silent_stream_requested(request: web.Request) -> bool:
     """Whether this stream request drew a TIMEOUT fault: it answers, then goes silent."""
-    return request.get(_SILENT) is True
+    return _admission().silent_stream
 
 
 def respond(
@@ -129,7 +149,7 @@ def drop_connection(request: web.Request) -> web.Response:
 @web.middleware
 async def v20_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
-    request[_REQUEST_ID] = state.next_request_id()
+    _ADMISSION.set(_Admission(request_id=state.next_request_id()))
     try:
         return await _admit(request, handler, state)
     except V20Error as error:
@@ -155,7 +175,7 @@ async def _admit(request: web.Request, handler: Handler, state: SimulatorState) 
     reachable = state.access.get(token) if token is not None else None
     if reachable is None:
         raise unauthorized()
-    request[_ACCOUNTS] = reachable
+    _note(accounts=reachable)
     account_id = match.get("accountID")
     if account_id is not None and account_id not in reachable:
         raise forbidden()
@@ -184,7 +204,7 @@ async def _misbehave(
         raise rate_limited(state.settings.max_requests_per_second or 100.0, retry_after)
     if kind is FaultKind.TIMEOUT:
         if operation == "stream_prices":
-            request[_SILENT] = True
+            _note(silent_stream=True)
             return await handler(request)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(state.closing.wait(), state.settings.hang_seconds)

@@ -59,8 +59,8 @@ async def pricing_stream(request: web.Request) -> web.StreamResponse:
             await _stay_silent(request, state)
         else:
             await stream.run(request)
-    except ConnectionResetError:
-        pass  # the client went away
+    except ConnectionError:
+        pass  # the client went away (reset, or lost while the server waited to write)
     finally:
         state.streams.pop(id(request), None)
     return response
@@ -93,6 +93,7 @@ class _PriceStream:
         self._response = response
         self._specs = specs
         self._seen: dict[str, tuple[Decimal, Decimal, bool]] = {}
+        self._lines: dict[str, bytes] = {}
 
     async def send_prices(self, *, force: bool) -> None:
         lines = self._price_lines(force=force)
@@ -100,14 +101,19 @@ class _PriceStream:
             await self._write(lines)
 
     def _price_lines(self, *, force: bool) -> list[bytes]:
+        """The lines of the instruments whose price changed since this stream last sent it (all with
+        ``force``); an unchanged price is sent as the same bytes, without rendering it again."""
         lines = []
         engine, renderer = self._state.engine, self._renderer
         for spec in self._specs:
             quote = engine.quote(spec.symbol)
             seen = (quote.bid, quote.ask, quote.tradeable)
-            if force or self._seen.get(spec.symbol) != seen:
+            changed = self._seen.get(spec.symbol) != seen
+            if changed:
                 self._seen[spec.symbol] = seen
-                lines.append(orjson.dumps(renderer.price(quote)))
+                self._lines[spec.symbol] = orjson.dumps(renderer.price(quote))
+            if changed or force:
+                lines.append(self._lines[spec.symbol])
         self._state.counts.prices_sent += len(lines)
         return lines
 
