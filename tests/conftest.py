@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from broker_integration import log
+
 
 @pytest.fixture(autouse=True)
 def _isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BROKER_INTEGRATION_STORE_URL", f"sqlite+aiosqlite:///{tmp_path / 'store.sqlite3'}")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_secret_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secrets registered by one test (fuzzed configs register arbitrary values) must not redact another's text."""
+    monkeypatch.setattr(log, "_secrets", set(log._secrets))

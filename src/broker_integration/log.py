@@ -25,9 +25,15 @@ _secrets: set[str] = set()
 _lock = threading.Lock()
 
 
+_MIN_SECRET_LENGTH = 6
+
+
 def register_secret(value: str) -> None:
-    """Redact ``value`` wherever it would appear in a log line (values shorter than 4 chars are ignored)."""
-    if len(value) >= 4:
+    """Redact ``value`` wherever it would appear in a log line.
+
+    Values shorter than six characters are ignored: masking them would garble ordinary words.
+    """
+    if len(value) >= _MIN_SECRET_LENGTH:
         with _lock:
             _secrets.add(value)
 
