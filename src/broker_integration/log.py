@@ -19,7 +19,7 @@ MASK = "***"
 
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=\-]{4,}")
 _KEY_VALUE = re.compile(
-    r"(?i)((?:api[_-]?key|secret[_-]?key|token|password|authorization)\s*[=:]\s*['\"]?)[^'\"\s,}]{4,}"
+    r"(?i)((?:api[_-]?key|secret[_-]?key|token|password|authorization)['\"]?\s*[=:]\s*['\"]?)[^'\"\s,}]{4,}"
 )
 _secrets: set[str] = set()
 _lock = threading.Lock()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from broker_integration.demo import read_figures
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = re.compile(r"<!-- example: (?P<name>[\w-]+) -->\s*```python\n(?P<code>.*?)```", re.S)
 
@@ -58,10 +60,32 @@ def test_error_mapping_example(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", [["-m", "broker_integration", "demo"]])
 def test_main_command_runs_on_embedded_defaults(command: list[str], tmp_path: Path) -> None:
+    """The README's main command with no options: simulator and paper venues, discovery, an A/B test of
+    3000 orders, the comparison, and the report in ./reports (here the temporary working folder)."""
     env = {**os.environ, "BROKER_INTEGRATION_STORE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"}
-    done = subprocess.run([sys.executable, *command], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, *command], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=180
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Paper account" in done.stdout
-    assert "filled" in done.stdout
-    assert "cancelled" in done.stdout
-    assert re.search(r"\d+ broker calls, each timed", done.stdout)
+    out = done.stdout
+    for heading in (
+        "Venues",
+        "Capability profiles",
+        "Live figures",
+        "A/B test: demo: 4 venues",
+        "Broker comparison",
+    ):
+        assert heading in out, heading
+    report = tmp_path / "reports" / "demo-report.html"
+    assert f"Report: {report}" in out
+    figures = read_figures(report.read_text(encoding="utf-8"))
+    assert figures["orders_requested"] == figures["ab"]["total_orders"] == 3000
+    assert figures["seed"] == 42
+    assert set(figures["venues"]) == {"oanda", "paper-ecn", "paper-flaky", "paper-retail"}
+    ab_winner = re.search(r"^A/B test winner: (\S+) \((\w+)\)$", out, re.M)
+    cmp_winner = re.search(r"^Broker comparison winner: (\S+) ", out, re.M)
+    assert ab_winner is not None, out
+    assert cmp_winner is not None, out
+    assert ab_winner[1] == (figures["ab"]["winner"] or "none")
+    assert ab_winner[2] == figures["ab"]["status"]
+    assert cmp_winner[1] == (figures["comparison"]["winner"] or "none")
