@@ -1,0 +1,347 @@
+"""The measured sections of the demo report: latency, rates, cost, routing, the experiment, the comparison,
+errors and recommendations. Each takes the run's :class:`DemoResult` and the venues' colours.
+
+Latency, error and cost figures per venue are the metrics collector's (every call each adapter made
+during the order flow, probes included for errors); rates and costs with intervals are the A/B
+framework's (each routed order's first attempt). Every table cell with a figure carries it in
+``data-value``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from html import escape
+
+from broker_integration.ab_testing import METRICS, Metric
+from broker_integration.demo.formatting import fmt, fmt_interval, fmt_ms, fmt_p, fmt_pct
+from broker_integration.demo.report_charts import (
+    CdfSeries,
+    IntervalRow,
+    cdf_chart,
+    error_chart,
+    interval_chart,
+    share_chart,
+)
+from broker_integration.demo.report_html import figure, section, table, td
+from broker_integration.demo.result import ORDER_OPERATION, DemoResult
+
+__all__ = [
+    "comparison_section",
+    "cost_section",
+    "errors_section",
+    "experiment_section",
+    "latency_section",
+    "rates_section",
+    "recommendations_section",
+    "routing_section",
+]
+
+Colors = Mapping[str, str]
+
+
+def _interval_rows(result: DemoResult, colors: Colors, metric: Metric) -> list[IntervalRow]:
+    rows = []
+    for arm in result.test_results.arms:
+        interval = arm.metrics.get(metric)
+        if interval is not None:
+            rows.append(IntervalRow(arm.arm, colors[arm.arm], interval.estimate, interval.low, interval.high))
+    return rows
+
+
+def _metric_chart(result: DemoResult, colors: Colors, metric: Metric) -> str:
+    spec = METRICS[metric]
+    title = f"{spec.label}, {1 - result.test_results.significance_level:.0%} interval"
+    return interval_chart(
+        _interval_rows(result, colors, metric), title=title, unit=spec.unit, percent=spec.unit == ""
+    )
+
+
+def latency_section(result: DemoResult, colors: Colors) -> str:
+    """CDF of ``place_order`` latency per venue with p50/p95/p99, and the collector's figures."""
+    series = []
+    rows = []
+    for arm in result.arms:
+        metrics = result.comparison.metrics[arm]
+        op = metrics.operations.get(ORDER_OPERATION)
+        if op is None:
+            continue
+        lat = op.latency
+        marks = {"p50": lat.p50_ms, "p95": lat.p95_ms, "p99": lat.p99_ms}
+        distribution = result.latency.get(arm)
+        points = distribution.cdf() if distribution is not None else []
+        series.append(CdfSeries(arm, colors[arm], points, marks))
+        quantiles = result.test_results.arm(arm).latency_quantiles
+        p99_ci = fmt_interval(quantiles.get("p99"), unit="ms")
+        rows.append(
+            [
+                td(arm, cls="venue"),
+                figure(arm, "place_order_calls", op.calls, f"{op.calls:,}"),
+                figure(arm, "mean_ms", lat.mean_ms, fmt_ms(lat.mean_ms)),
+                figure(arm, "p50_ms", lat.p50_ms, fmt_ms(lat.p50_ms)),
+                figure(arm, "p95_ms", lat.p95_ms, fmt_ms(lat.p95_ms)),
+                figure(arm, "p99_ms", lat.p99_ms, fmt_ms(lat.p99_ms)),
+                figure(arm, "max_ms", lat.max_ms, fmt_ms(lat.max_ms)),
+                td(p99_ci, numeric=True),
+            ]
+        )
+    chart = cdf_chart(series, title="Cumulative distribution of place_order latency per venue")
+    headers = ("venue", "calls", "mean", "p50", "p95", "p99", "max", "p99, 95% CI (A/B)")
+    note = (
+        "<p class='note'>Every <code>place_order</code> call during the order flow, timed by the adapter's "
+        "call pipeline and recorded in the metrics collector's HdrHistogram (values within 0.1%). The "
+        "interval is a bootstrap interval over the experiment's successful first attempts.</p>"
+    )
+    return section("latency", "Latency", chart, table(headers, rows, name="latency"), note)
+
+
+def rates_section(result: DemoResult, colors: Colors) -> str:
+    """Success and fill rates with Wilson intervals, next to the collector's counts."""
+    rows = []
+    for arm in result.test_results.arms:
+        m = result.comparison.metrics[arm.arm]
+        success, fill = arm.metrics.get(Metric.SUCCESS_RATE), arm.metrics.get(Metric.FILL_RATE)
+        rows.append(
+            [
+                td(arm.arm, cls="venue"),
+                figure(arm.arm, "ab_orders", arm.orders, f"{arm.orders:,}"),
+                figure(
+                    arm.arm,
+                    "success_rate",
+                    success.estimate if success else None,
+                    fmt_interval(success, percent=True),
+                ),
+                figure(
+                    arm.arm,
+                    "full_fill_rate_ab",
+                    fill.estimate if fill else None,
+                    fmt_interval(fill, percent=True),
+                ),
+                figure(arm.arm, "orders", m.fill.orders, f"{m.fill.orders:,}"),
+                figure(arm.arm, "rejected", m.fill.rejected, f"{m.fill.rejected:,}"),
+                figure(arm.arm, "fill_rate", m.fill.fill_rate, fmt_pct(m.fill.fill_rate)),
+                figure(arm.arm, "error_rate", m.reliability.error_rate, fmt_pct(m.reliability.error_rate)),
+                figure(
+                    arm.arm, "availability", m.reliability.availability, fmt_pct(m.reliability.availability)
+                ),
+            ]
+        )
+    headers = (
+        "venue",
+        "A/B orders",
+        "success (95% CI)",
+        "fully filled (95% CI)",
+        "orders placed",
+        "refused",
+        "quantity filled",
+        "failed calls",
+        "availability",
+    )
+    charts = "<div class='pair'>" + _metric_chart(result, colors, Metric.SUCCESS_RATE)
+    charts += _metric_chart(result, colors, Metric.FILL_RATE) + "</div>"
+    note = (
+        "<p class='note'>Intervals: Wilson score intervals over each order's first attempt (a failed-over "
+        "order counts against the venue it was routed to). Orders placed, refused, quantity filled, failed "
+        "calls (all operations) and availability (health probes every second) are the collector's.</p>"
+    )
+    return section("rates", "Success and fill rates", charts, table(headers, rows, name="rates"), note)
+
+
+def cost_section(result: DemoResult, colors: Colors) -> str:
+    """Slippage, commission and all-in cost per venue: intervals from the experiment, totals from the collector."""
+    charts = "<div class='pair'>"
+    charts += "".join(
+        _metric_chart(result, colors, m)
+        for m in (Metric.SLIPPAGE_BPS, Metric.COMMISSION_BPS, Metric.TOTAL_COST_BPS)
+    )
+    charts += "</div>"
+    rows = []
+    for arm in result.arms:
+        c = result.comparison.metrics[arm].cost
+        rows.append(
+            [
+                td(arm, cls="venue"),
+                figure(arm, "orders_with_fills", c.orders_with_fills, f"{c.orders_with_fills:,}"),
+                figure(arm, "avg_slippage_bps", c.avg_slippage_bps, f"{fmt(c.avg_slippage_bps)} bps"),
+                figure(arm, "commission_bps", c.commission_bps, f"{fmt(c.commission_bps)} bps"),
+                figure(arm, "avg_cost_bps", c.avg_cost_bps, f"{fmt(c.avg_cost_bps)} bps"),
+                figure(arm, "commission", float(c.total_fees), f"{c.total_fees:,.2f}"),
+                figure(arm, "notional", float(c.notional), f"{c.notional:,.0f}"),
+            ]
+        )
+    headers = (
+        "venue",
+        "filled orders",
+        "slippage",
+        "commission",
+        "all-in cost",
+        "commission paid",
+        "notional",
+    )
+    note = (
+        "<p class='note'>Slippage is measured against the mid of a common reference quote taken as each order "
+        "was sent (every venue quotes the same seeded market), so it includes the half spread each venue "
+        "charges. Positive is a cost. Money is in the instruments' quote currency (USD for the demo's "
+        "instruments).</p>"
+    )
+    return section("cost", "Slippage and cost", charts, table(headers, rows, name="cost"), note)
+
+
+def routing_section(result: DemoResult, colors: Colors) -> str:
+    """The routing share over the flow, and each arm's target, observed share and posterior."""
+    windows = result.shares()
+    shares = {arm: [w.shares[arm] for w in windows] for arm in result.arms}
+    chart = share_chart(
+        [w.middle for w in windows],
+        shares,
+        colors,
+        total=len(result.routed),
+        title=f"Share of orders routed to each venue over the flow ({result.test_results.routing_strategy.value})",
+    )
+    rows = []
+    for arm in result.test_results.arms:
+        rows.append(
+            [
+                td(arm.arm + (" (control)" if arm.is_control else ""), cls="venue"),
+                td(fmt_pct(arm.target_share, 1), numeric=True),
+                figure(arm.arm, "observed_share", arm.observed_share, fmt_pct(arm.observed_share, 1)),
+                td(fmt(arm.p_best), numeric=True),
+                td(fmt_pct(arm.allocation, 1) if arm.allocation is not None else "-", numeric=True),
+                td(f"{arm.failovers_out} / {arm.failovers_in}", numeric=True),
+                td(f"{arm.ambiguous}", numeric=True),
+            ]
+        )
+    headers = (
+        "venue",
+        "split",
+        "observed share",
+        "P(best)",
+        "final allocation",
+        "failovers out / in",
+        "unknown outcome",
+    )
+    return section("routing", "Routing share over time", chart, table(headers, rows, name="routing"))
+
+
+def experiment_section(result: DemoResult, colors: Colors) -> str:
+    """Each challenger against the control on the primary metric and the guardrails."""
+    res = result.test_results
+    rows = []
+    for c in res.comparisons:
+        unit = METRICS[c.metric].unit
+        percent = unit == ""
+        verdict = "not readable yet" if not c.readable else "no significant difference"
+        if c.significant:
+            verdict = "better" if c.better else "worse"
+        rows.append(
+            [
+                td(c.arm, cls="venue"),
+                td(f"{c.metric.value} ({c.role})"),
+                td(fmt_interval(c.test.interval, percent=percent, unit=unit), numeric=True),
+                td(fmt_pct(c.relative_effect, 1) if c.relative_effect is not None else "-", numeric=True),
+                td(fmt_p(c.adjusted_p_value) if c.readable else "-", numeric=True),
+                td(verdict, cls=f"verdict-{'better' if c.better else 'worse' if c.significant else 'none'}"),
+            ]
+        )
+    headers = (
+        "venue vs " + (res.arms[0].arm if res.arms else "control"),
+        "metric",
+        "difference (95% CI)",
+        "relative",
+        "p (Holm)",
+        "verdict",
+    )
+    srm = res.srm
+    lines = (
+        f"<p>Method: {escape(res.method)}.</p>"
+        f"<p>Sample ratio check: chi-square {fmt(srm.statistic)}, p = {fmt_p(srm.p_value)}"
+        f"{' (mismatch: no verdict can be trusted)' if srm.mismatch else ' (no mismatch)'}.</p>"
+    )
+    return section(
+        "experiment", "A/B test against the control", table(headers, rows, name="comparisons"), lines
+    )
+
+
+def comparison_section(result: DemoResult, colors: Colors) -> str:
+    """The collector's ranking: scores per dimension, the verdict and the pairwise tests."""
+    c = result.comparison
+    dimensions = ("latency", "reliability", "cost", "fill_quality")
+    rows = []
+    for rank, name in enumerate(c.ranking, start=1):
+        by_dimension = c.scores[name]
+        rows.append(
+            [
+                td(str(rank), numeric=True),
+                td(name + (" (winner)" if name == c.winner else ""), cls="venue"),
+                figure(name, "score", c.overall[name], fmt(c.overall[name])),
+                *(td(fmt(by_dimension.get(d)), numeric=True) for d in dimensions),
+            ]
+        )
+    scores = table(("rank", "venue", "overall", *dimensions), rows, name="scores")
+    tests = [
+        [
+            td(t.dimension),
+            td(f"{t.broker_a} vs {t.broker_b}"),
+            td(f"{fmt(t.value_a)} vs {fmt(t.value_b)} ({t.metric})"),
+            td(t.result.name),
+            td(fmt_p(t.adjusted_p_value), numeric=True),
+            td(t.better or "-"),
+        ]
+        for t in c.tests
+    ]
+    tests_table = table(("dimension", "pair", "values", "test", "p (Holm)", "better"), tests, name="tests")
+    verdict = (
+        f"<p class='verdict'><strong>{escape(c.winner or 'No winner')}</strong>: {escape(c.verdict)}</p>"
+    )
+    weights = ", ".join(f"{d} {w:g}" for d, w in c.settings.weights.to_dict().items())
+    note = f"<p class='note'>Scores 0-100 per dimension (100 for the best venue), weighted {escape(weights)}.</p>"
+    return section("comparison", "Broker comparison", verdict, scores, note, "<h3>Tests</h3>", tests_table)
+
+
+def errors_section(result: DemoResult, colors: Colors) -> str:
+    """Failed calls per venue by standard error code (every operation, probes included)."""
+    errors = {arm: result.comparison.metrics[arm].reliability.errors_by_code for arm in result.arms}
+    chart = error_chart(errors, title="Failed calls per venue by standard error code")
+    rows = [
+        [
+            td(arm, cls="venue"),
+            td(code),
+            figure(arm, f"errors.{code}", n, f"{n:,}"),
+        ]
+        for arm, by_code in errors.items()
+        for code, n in by_code.items()
+    ]
+    body = table(("venue", "code", "calls"), rows, name="errors") if rows else "<p>No call failed.</p>"
+    note = (
+        "<p class='note'>CANCELLED counts a call its caller gave up on: a probe still running when "
+        "collection stopped at the end of the flow.</p>"
+    )
+    alerts = "".join(
+        f"<li>{escape(a.time.isoformat(timespec='seconds'))} {escape(a.state.value)} [{escape(a.severity.value)}] "
+        f"{escape(a.rule)} at {escape(a.broker_name)}: {escape(a.message)}</li>"
+        for a in result.alerts
+    )
+    listed = f"<ul data-list='alerts'>{alerts}</ul>" if alerts else "<p>No alert fired.</p>"
+    return section("errors", "Errors by code", chart, body, note, "<h3>Alerts during the run</h3>", listed)
+
+
+def recommendations_section(result: DemoResult, colors: Colors) -> str:
+    """What the experiment and the comparison suggest doing."""
+    ab = "".join(f"<li>{escape(r)}</li>" for r in result.test_results.recommendations)
+    cmp = "".join(f"<li>{escape(r)}</li>" for r in result.comparison.recommendations)
+    return section(
+        "recommendations",
+        "Recommendations",
+        f"<h3>From the A/B test</h3><ul data-list='ab-recommendations'>{ab}</ul>",
+        f"<h3>From the broker comparison</h3><ul data-list='comparison-recommendations'>{cmp}</ul>",
+    )
+
+
+SECTIONS: tuple[Callable[[DemoResult, Colors], str], ...] = (
+    latency_section,
+    rates_section,
+    cost_section,
+    routing_section,
+    experiment_section,
+    comparison_section,
+    errors_section,
+)

@@ -1,0 +1,179 @@
+"""The demo's venues: the OANDA simulator on a free loopback port and the adapters of the example config.
+
+The example configuration (``examples/config/demo``) names its secrets and the simulator's address as
+``${VAR}`` references, as a deployment would. The demo starts the simulator first, then loads the folder
+with those variables set to the simulator's token, account and address (:func:`demo_variables`), in an
+environment mapping of its own: the process environment is neither read for them nor changed, so real
+OANDA credentials a user has exported are never used or overwritten. Every adapter is then created
+through :class:`BrokerFactory` from its loaded configuration, as an application would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from broker_integration.adapters.paper import PaperBrokerAdapter
+from broker_integration.broker_adapter import BrokerAdapter
+from broker_integration.broker_config import BrokerConfiguration
+from broker_integration.broker_factory import BrokerFactory, FactoryError
+from broker_integration.config import ConfigError, LoadedConfig, load_path
+from broker_integration.demo.options import DemoError, DemoOptions
+from broker_integration.events import EventBus
+from broker_integration.sim.oanda import OandaSimulator, SimulatorSettings
+from broker_integration.sim.profile import LatencyModel, VenueProfile
+from broker_integration.unified_errors import BrokerError
+
+__all__ = [
+    "DemoVenues",
+    "VenueInfo",
+    "demo_variables",
+    "describe_profile",
+    "open_venues",
+    "simulator_profile",
+]
+
+
+def simulator_profile(seed: int) -> VenueProfile:
+    """How the simulated OANDA executes: the demo's common prices, about 10 ms per request, no faults.
+
+    It is the server's behaviour, not the client's configuration, so it lives here rather than in the
+    example configuration (which configures the OANDA adapter exactly as for the real broker).
+    """
+    return VenueProfile(
+        name="oanda-sim",
+        seed=seed,
+        enforce_trading_hours=False,
+        latency=LatencyModel(median_ms=10.0, sigma=0.4),
+    )
+
+
+def demo_variables(simulator: OandaSimulator, seed: int) -> dict[str, str]:
+    """The variables the example configuration references, with this run's values."""
+    return {
+        "OANDA_API_KEY": simulator.token,
+        "OANDA_ACCOUNT_ID": simulator.account_id,
+        "OANDA_BASE_URL": simulator.base_url,
+        "OANDA_STREAM_URL": simulator.stream_url,
+        "DEMO_SEED": str(seed),
+    }
+
+
+def describe_profile(profile: VenueProfile) -> str:
+    """A venue's execution profile in a line: latency, spread, slippage, commission, faults."""
+    parts = [f"latency median {profile.latency.median_ms:g} ms (sigma {profile.latency.sigma:g})"]
+    parts.append(f"spread x{profile.spread_multiplier:g}")
+    if profile.slippage_bps:
+        parts.append(f"slippage {profile.slippage_bps:g} bps")
+    commission = profile.commission
+    if commission.is_free:
+        parts.append("no commission")
+    else:
+        fee = [f"{commission.bps} bps"] if commission.bps else []
+        fee += [f"{commission.per_unit}/unit"] if commission.per_unit else []
+        fee += [f"min {commission.minimum}"] if commission.minimum else []
+        parts.append("commission " + ", ".join(fee))
+    faults = {
+        "errors": profile.error_rate,
+        "429s": profile.rate_limit_rate,
+        "timeouts": profile.timeout_rate,
+        "lost answers": profile.response_lost_rate,
+        f"{profile.latency_spike_ms:g} ms spikes": profile.latency_spike_rate,
+        "rejections": profile.rejection_rate,
+        "partial fills": profile.partial_fill_probability,
+    }
+    listed = [f"{name} {rate:.1%}" for name, rate in faults.items() if rate]
+    parts.append("faults: " + ", ".join(listed) if listed else "no faults")
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class VenueInfo:
+    """One venue as the demo set it up: its configuration, how it executes and where it is."""
+
+    name: str
+    display_name: str
+    adapter_type: str
+    profile: VenueProfile | None
+    endpoint: str | None
+
+    @property
+    def description(self) -> str:
+        if self.profile is None:
+            return "not one of the demo's simulated venues: its behaviour is whatever the broker does"
+        return describe_profile(self.profile)
+
+
+@dataclass
+class DemoVenues:
+    """The running simulator, the factory and the authenticated adapters, by broker name."""
+
+    simulator: OandaSimulator
+    factory: BrokerFactory
+    loaded: LoadedConfig
+    environment: str
+    adapters: dict[str, BrokerAdapter]
+    info: dict[str, VenueInfo]
+
+
+def _load(path: Path, environment: str, variables: Mapping[str, str]) -> LoadedConfig:
+    if not path.exists():
+        raise DemoError(
+            f"the example configuration {path} is missing; run the demo from a source checkout "
+            "or pass --config FOLDER"
+        )
+    try:
+        return load_path(path, environment=environment, env={**os.environ, **variables})
+    except ConfigError as exc:
+        raise DemoError(f"the example configuration {path} is invalid:\n{exc}") from exc
+
+
+def _venue_info(
+    name: str, config: BrokerConfiguration, adapter: BrokerAdapter, sim: OandaSimulator
+) -> VenueInfo:
+    endpoint = config.endpoints.base_url
+    profile: VenueProfile | None = None
+    if isinstance(adapter, PaperBrokerAdapter):
+        profile = adapter.profile
+    elif endpoint == sim.base_url:
+        profile = sim.engine.profile
+    return VenueInfo(name, config.display_name, config.adapter_type, profile, endpoint)
+
+
+async def _create(factory: BrokerFactory, name: str, config: BrokerConfiguration) -> BrokerAdapter:
+    try:
+        return await factory.create_from_config(config)
+    except (BrokerError, FactoryError, ValueError) as exc:
+        raise DemoError(f"venue {name} ({config.adapter_type}) could not be created: {exc}") from exc
+
+
+@asynccontextmanager
+async def open_venues(options: DemoOptions, bus: EventBus) -> AsyncIterator[DemoVenues]:
+    """Start the simulator, load the example configuration, create every enabled venue; close all after."""
+    simulator = OandaSimulator(profile=simulator_profile(options.seed), settings=SimulatorSettings())
+    try:
+        await simulator.start()
+    except OSError as exc:
+        raise DemoError(f"the OANDA simulator could not listen on 127.0.0.1: {exc}") from exc
+    factory = BrokerFactory(event_bus=bus, discover_plugins=False)
+    try:
+        variables = demo_variables(simulator, options.seed)
+        loaded = await asyncio.to_thread(_load, options.config_path, options.environment, variables)
+        configs = {name: c for name, c in loaded.configs.items() if c.enabled}
+        if len(configs) < 2:
+            raise DemoError(
+                f"the example configuration enables {len(configs)} broker(s) in {options.environment}; "
+                "an A/B test needs at least two"
+            )
+        adapters: dict[str, BrokerAdapter] = {}
+        for name, config in configs.items():
+            adapters[name] = await _create(factory, name, config)
+        info = {name: _venue_info(name, configs[name], a, simulator) for name, a in adapters.items()}
+        yield DemoVenues(simulator, factory, loaded, options.environment, adapters, info)
+    finally:
+        await factory.close_all()
+        await simulator.stop()
