@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench lock clean
+.PHONY: demo test lint typecheck unit bench lock clean chromium
 
 $(STAMP): requirements/lock.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,11 +16,15 @@ $(STAMP): requirements/lock.txt pyproject.toml
 demo: $(STAMP)
 	$(BIN)/broker-integration demo
 
-## Lint, type-check and run the whole test suite.
-test: $(STAMP)
+## Lint, type-check and run the whole test suite (the report test drives Debian's headless Chromium).
+test: $(STAMP) chromium
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+
+## Debian's Chromium for the HTML report test (installs with apt-get when missing; needs root).
+chromium:
+	bash scripts/ensure-chromium.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

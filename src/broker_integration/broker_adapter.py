@@ -561,7 +561,8 @@ def _order_argument(op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any]
 def _failed_result(
     adapter: BrokerAdapter, ctx: CallContext, error: StandardizedError, latency_ms: float
 ) -> OrderResult:
-    sent = bool(ctx.detail.get("sent", False))
+    # Sent once the adapter's code ran, unless the broker's answer says nothing was executed.
+    sent = bool(ctx.detail.get("sent", False)) and error.context.get("sent") is not False
     ambiguous = sent and is_ambiguous(error)
     order = ctx.order
     return OrderResult(

@@ -7,10 +7,10 @@ from scripted_venue import ScriptedVenue
 from broker_integration.broker_config import BrokerConfiguration, BrokerLimits, BrokerSettings
 from broker_integration.clock import ManualClock
 from broker_integration.events import CallEvent, EventBus
-from broker_integration.models import OrderStatus, UnifiedOrder
+from broker_integration.models import OrderResult, OrderStatus, UnifiedOrder
 from broker_integration.resilience import BreakerState
 from broker_integration.resilience_stages import install_resilience
-from broker_integration.unified_errors import StandardErrorCode
+from broker_integration.unified_errors import ServiceUnavailableError, StandardErrorCode
 
 
 def order() -> UnifiedOrder:
@@ -130,3 +130,18 @@ async def test_adapter_default_limits_apply_unless_the_configuration_sets_limits
     assert explicit.resilience is not None
     assert explicit.resilience.requests is not None
     assert explicit.resilience.requests.rate == 20
+
+
+async def test_a_refusal_that_says_nothing_executed_is_reported_as_not_sent() -> None:
+    venue = ScriptedVenue(configured(), faults=["throttle"])  # 429: the venue refused before executing
+    result = await venue.place_order(order())
+    assert result.status is OrderStatus.REJECTED
+    assert result.metadata["sent"] is True  # a scripted 429 does not claim anything about execution
+
+    class Answered(ScriptedVenue):
+        async def place_order(self, order: UnifiedOrder) -> OrderResult:
+            raise ServiceUnavailableError("503: nothing was executed", context={"sent": False})
+
+    answered = await Answered(configured()).place_order(order())
+    assert answered.status is OrderStatus.REJECTED
+    assert answered.metadata["sent"] is False  # safe to fail over to another broker
