@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import Counter, deque
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +39,10 @@ class ScriptedVenue(BrokerAdapter):
         self.executions = 0
         self.lookup_faults: deque[str | None] = deque()
         self.lookups = 0
+        #: Refuse a reused client order id. OANDA only does so for pending orders, so a filled order's id
+        #: can execute again: set False to model that.
+        self.reject_duplicates = True
+        self.executions_by_client: Counter[str] = Counter()
 
     async def authenticate(self, credentials: BrokerCredentials | None = None) -> bool:
         return True
@@ -53,9 +57,10 @@ class ScriptedVenue(BrokerAdapter):
             raise InsufficientFundsError("insufficient margin")
         if fault == "hang":
             await asyncio.sleep(30)
-        if order.order_id in self.orders:
+        if self.reject_duplicates and order.order_id in self.orders:
             raise DuplicateOrderError("client order id already used")
         self.executions += 1
+        self.executions_by_client[order.order_id] += 1
         broker_id = str(len(self.orders) + 1)
         self.orders[order.order_id] = Order(
             broker_order_id=broker_id,
