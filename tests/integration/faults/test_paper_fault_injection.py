@@ -24,7 +24,13 @@ from broker_integration.sim.faults import Fault, FaultKind
 from broker_integration.store import Store, sqlite_url
 
 ORDERS = 2_000
-KNOWN = {OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED, OrderStatus.ACCEPTED, OrderStatus.REJECTED, OrderStatus.CANCELLED}
+KNOWN = {
+    OrderStatus.FILLED,
+    OrderStatus.PARTIALLY_FILLED,
+    OrderStatus.ACCEPTED,
+    OrderStatus.REJECTED,
+    OrderStatus.CANCELLED,
+}
 
 FAULTY = {
     "seed": 11,
@@ -47,7 +53,9 @@ def config(options: dict[str, object]) -> BrokerConfiguration:
     )
 
 
-async def place_all(adapter: PaperBrokerAdapter, orders: list[UnifiedOrder], concurrency: int) -> list[object]:
+async def place_all(
+    adapter: PaperBrokerAdapter, orders: list[UnifiedOrder], concurrency: int
+) -> list[object]:
     gate = asyncio.Semaphore(concurrency)
 
     async def place(order: UnifiedOrder) -> object:
@@ -68,7 +76,9 @@ async def test_no_duplicates_and_every_intent_known(tmp_path: Path) -> None:
         assert isinstance(adapter, PaperBrokerAdapter)
         adapter.resilience.sleep = _instant  # type: ignore[union-attr]
         orders = [
-            UnifiedOrder(instrument="EUR/USD", side=OrderSide.BUY if i % 2 else OrderSide.SELL, quantity=Decimal(1000))
+            UnifiedOrder(
+                instrument="EUR/USD", side=OrderSide.BUY if i % 2 else OrderSide.SELL, quantity=Decimal(1000)
+            )
             for i in range(ORDERS)
         ]
         results = await place_all(adapter, orders, concurrency=32)
@@ -76,7 +86,9 @@ async def test_no_duplicates_and_every_intent_known(tmp_path: Path) -> None:
         await place_all(adapter, orders[: ORDERS // 4], concurrency=32)
 
         placements = [e for e in calls if e.operation == "place_order"]
-        faulted = sum(1 for e in placements if e.detail.get("journal") != "duplicate_intent" and _was_faulted(e))
+        faulted = sum(
+            1 for e in placements if e.detail.get("journal") != "duplicate_intent" and _was_faulted(e)
+        )
         assert faulted / ORDERS >= 0.2, f"only {faulted} of {ORDERS} orders met a fault"
 
         executions = Counter(
@@ -87,15 +99,26 @@ async def test_no_duplicates_and_every_intent_known(tmp_path: Path) -> None:
         assert executions, "the venue executed nothing"
         assert max(executions.values()) == 1, "a client order id was executed twice"
 
+        # An answer can stay unknown when every lookup also met a fault; such intents are settled by
+        # reconciliation (as on the next start), never by sending them again.
+        unknown = {r.client_order_id for r in results if r.status is OrderStatus.UNKNOWN}  # type: ignore[attr-defined]
+        assert {e.client_order_id for e in await journal.in_flight("paper")} == unknown
+        adapter.engine.faults.random_faults_enabled = False
+        breaker = adapter.resilience.breaker  # type: ignore[union-attr]
+        if breaker.state is BreakerState.OPEN:
+            await asyncio.sleep(breaker.seconds_until_probe)
+        await journal.reconcile(adapter)
+        assert await journal.in_flight("paper") == []
+
         entries = {e.client_order_id: e for e in await journal.entries("paper")}
         assert set(entries) == {o.order_id for o in orders}
-        assert await journal.in_flight("paper") == []
         assert {e.status for e in entries.values()} <= KNOWN
         for order, result in zip(orders, results, strict=True):
             entry = entries[order.order_id]
             executed = order.order_id in executions
             assert (entry.status is OrderStatus.FILLED) == executed, (order.order_id, entry.status)
-            assert result.status is entry.status, result.message  # type: ignore[attr-defined]
+            if result.status is not OrderStatus.UNKNOWN:  # type: ignore[attr-defined]
+                assert result.status is entry.status, result.message  # type: ignore[attr-defined]
         resolved = sum(1 for r in results if r.metadata.get("resolved_by_lookup"))  # type: ignore[attr-defined]
         assert resolved > 0
         await factory.close_all()
@@ -112,9 +135,13 @@ async def test_breaker_opens_on_a_failing_venue_and_closes_after_recovery(tmp_pa
         adapter.engine.faults.inject(Fault(FaultKind.TIMEOUT), count=1_000)
         refused_without_sending = 0
         for _ in range(30):
-            result = await adapter.place_order(UnifiedOrder(instrument="EUR/USD", side="buy", quantity=Decimal(100)))
+            result = await adapter.place_order(
+                UnifiedOrder(instrument="EUR/USD", side="buy", quantity=Decimal(100))
+            )
             assert not result.success
-            if result.metadata.get("sent") is False and "circuit breaker" in (result.error.message if result.error else ""):
+            if result.metadata.get("sent") is False and "circuit breaker" in (
+                result.error.message if result.error else ""
+            ):
                 refused_without_sending += 1
         assert breaker.state is BreakerState.OPEN
         assert refused_without_sending > 0
@@ -123,7 +150,9 @@ async def test_breaker_opens_on_a_failing_venue_and_closes_after_recovery(tmp_pa
         adapter.engine.faults.clear()
         clock.advance(breaker.recovery_timeout)
         assert breaker.state is BreakerState.HALF_OPEN
-        recovered = await adapter.place_order(UnifiedOrder(instrument="EUR/USD", side="buy", quantity=Decimal(100)))
+        recovered = await adapter.place_order(
+            UnifiedOrder(instrument="EUR/USD", side="buy", quantity=Decimal(100))
+        )
         assert recovered.success
         assert breaker.state is BreakerState.CLOSED
         await factory.close_all()
