@@ -111,6 +111,7 @@ def demo(
         with _alert_log_muted(not verbose):  # the demo shows each alert itself
             result = asyncio.run(run_demo(options, None if quiet else ConsoleObserver(console)))
         written = write_report(result, options.report_path)
+        errors_file = result.export_errors(written.with_name(f"{written.stem}-errors.jsonl"))
     except DemoError as exc:
         console.print(f"[red]demo failed:[/] {exc}", highlight=False)
         raise typer.Exit(1) from exc
@@ -128,6 +129,7 @@ def demo(
         f"A/B test winner: {res.winner or 'none'} ({res.status.value})",
         f"Broker comparison winner: {cmp.winner or 'none'} ({cmp.verdict})",
         f"Report: {written}",
+        f"Errors of the run: {errors_file} (broker-integration errors analyze {errors_file})",
     ):
         console.print(line, highlight=False, markup=False, soft_wrap=True)
 

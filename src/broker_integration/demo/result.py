@@ -9,8 +9,9 @@ one JSON-ready document, embedded in the report so that a reader (or a test) can
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from broker_integration.demo.discovery import DiscoveryRun
 from broker_integration.demo.flow import RoutedOrder, ShareWindow, routing_shares
 from broker_integration.demo.options import DemoOptions
 from broker_integration.demo.venues import VenueInfo
+from broker_integration.error_analysis import ErrorAnalyzer
 from broker_integration.metrics.alerts import AlertEvent
 from broker_integration.metrics.buckets import OpStats
 from broker_integration.metrics.histograms import bucket_values
@@ -82,6 +84,14 @@ class DemoResult:
     latency: dict[str, LatencyDistribution]
     alerts: tuple[AlertEvent, ...]
     phases: dict[str, float]
+    #: Every failed call of the run, for ``broker-integration errors analyze`` (see :meth:`export_errors`).
+    errors: ErrorAnalyzer = field(compare=False, repr=False, default_factory=ErrorAnalyzer)
+
+    def export_errors(self, path: Path) -> Path:
+        """Write the run's calls and errors as JSON lines (secrets masked) for ``errors analyze``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.errors.export_jsonl(path)
+        return path
 
     @property
     def arms(self) -> tuple[str, ...]:

@@ -40,6 +40,7 @@ from broker_integration.demo.observer import RunObserver
 from broker_integration.demo.options import DemoError, DemoOptions
 from broker_integration.demo.result import ORDER_OPERATION, DemoResult, LatencyDistribution
 from broker_integration.demo.venues import DemoVenues, open_venues
+from broker_integration.error_analysis import ErrorAnalyzer
 from broker_integration.events import EventBus
 from broker_integration.metrics.alerts import AlertEvent
 from broker_integration.performance_metrics import (
@@ -176,6 +177,7 @@ async def _run(options: DemoOptions, store: Store, store_label: str, observer: R
     started_at = datetime.now(UTC)
     clock = _Clock()
     bus = EventBus()
+    errors = ErrorAnalyzer(bus).attach()
     alerts: list[AlertEvent] = []
 
     def on_alert(event: AlertEvent) -> None:
@@ -193,6 +195,7 @@ async def _run(options: DemoOptions, store: Store, store_label: str, observer: R
         observer.discovery_done(discovery)
         measured = await _experiment(venues, store, bus, options, observer, clock)
         clock.lap("analysis")
+        errors.detach()
         return DemoResult(
             options=options,
             started_at=started_at,
@@ -208,6 +211,7 @@ async def _run(options: DemoOptions, store: Store, store_label: str, observer: R
             latency=measured.latency,
             alerts=tuple(alerts),
             phases=clock.phases,
+            errors=errors,
         )
 
 

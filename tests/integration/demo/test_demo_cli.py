@@ -36,7 +36,10 @@ def test_options_reach_the_run_and_quiet_prints_only_the_outcome(tmp_path: Path)
     lines = done.output.strip().splitlines()
     assert lines[0].startswith("A/B test winner: ")
     assert lines[1].startswith("Broker comparison winner: ")
-    assert lines[-1] == f"Report: {report.resolve()}"
+    assert lines[-2] == f"Report: {report.resolve()}"
+    errors = report.resolve().with_name("r-errors.jsonl")
+    assert lines[-1] == f"Errors of the run: {errors} (broker-integration errors analyze {errors})"
+    assert errors.exists()
     figures = read_figures(report.read_text(encoding="utf-8"))
     assert figures["routing"] == "hash_based"
     assert figures["seed"] == 3

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+
 from demo_support import ORDERS, VENUES, FinishedRun
 
 from broker_integration.ab_testing import BrokerABTestingFramework, Metric, RoutingStrategy
@@ -116,3 +119,18 @@ def test_every_venue_is_discovered_at_every_depth(demo_run: FinishedRun) -> None
     # the adapters' declarations, confirmed: OANDA has no trailing stops here, paper no attached exits
     assert synthetic["oanda"].profile.status("trailing_stop_orders") is CapabilityStatus.UNSUPPORTED
     assert synthetic["paper-ecn"].profile.status("take_profit_stop_loss") is CapabilityStatus.UNSUPPORTED
+
+
+def test_the_run_exports_its_errors_for_the_errors_command(demo_run: FinishedRun, tmp_path: Path) -> None:
+    from broker_integration.error_analysis import ErrorAnalyzer
+
+    path = demo_run.result.export_errors(tmp_path / "errors.jsonl")
+    loaded, read = ErrorAnalyzer.from_jsonl(path)
+    assert read.skipped == 0
+    window = timedelta(hours=1)
+    original = demo_run.result.errors.report(window)
+    again = loaded.report(window)
+    assert again.calls == original.calls > 0
+    assert again.errors == original.errors
+    flaky = next(b for b in again.brokers if b.broker_name == "paper-flaky")
+    assert flaky.errors > 0  # the flaky venue's outages are in it
