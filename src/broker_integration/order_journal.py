@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -353,7 +353,7 @@ class OrderJournal:
             try:
                 found = await adapter.get_order(entry.client_order_id)
             except OrderNotFoundError:
-                if (now - _as_utc(entry.created_at)).total_seconds() >= min_age_seconds:
+                if (now - entry.created_at).total_seconds() >= min_age_seconds:
                     await self.record_outcome(
                         adapter.name,
                         entry.client_order_id,
@@ -374,11 +374,6 @@ class OrderJournal:
             if updated is not None:
                 settled.append(updated)
         return settled
-
-
-def _as_utc(value: datetime) -> datetime:
-    """Stored times are UTC; some databases hand them back without a zone."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _result_from_order(adapter: BrokerAdapter, order: UnifiedOrder, found: Order) -> OrderResult:

@@ -12,6 +12,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -30,17 +31,18 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     event,
     func,
     select,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from broker_integration.clock import utc_now
 from broker_integration.log import get_logger
 
-__all__ = ["MIGRATIONS", "Migration", "Store", "StoreError", "default_store_url", "metadata"]
+__all__ = ["MIGRATIONS", "Migration", "Store", "StoreError", "UtcDateTime", "default_store_url", "metadata"]
 
 _log = get_logger("broker_integration.store")
 
@@ -48,12 +50,33 @@ STORE_URL_ENV = "BROKER_INTEGRATION_STORE_URL"
 
 metadata = MetaData()
 
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime column. Stores UTC; hands back aware UTC datetimes even from
+    databases that keep no zone (SQLite), so no caller has to guess."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the store only takes timezone-aware datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 schema_version_table = Table(
     "schema_version",
     metadata,
     Column("version", Integer, primary_key=True),
     Column("description", String(200), nullable=False),
-    Column("applied_at", DateTime(timezone=True), nullable=False),
+    Column("applied_at", UtcDateTime(), nullable=False),
 )
 
 kv_table = Table(
@@ -62,7 +85,7 @@ kv_table = Table(
     Column("namespace", String(64), primary_key=True),
     Column("key", String(200), primary_key=True),
     Column("value", Text, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 order_journal_table = Table(
@@ -80,8 +103,8 @@ order_journal_table = Table(
     Column("average_fill_price", String(40)),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 
@@ -92,7 +115,7 @@ config_versions_table = Table(
     metadata,
     Column("scope", String(100), primary_key=True),
     Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("source", String(20), nullable=False),
     Column("detail", Text, nullable=False),
     Column("rollback_of", Integer),
@@ -117,7 +140,7 @@ metrics_buckets_table = Table(
     Column("calls", BigInteger, nullable=False),
     Column("histogram", Text, nullable=False),
     Column("counters", Text, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 
@@ -131,10 +154,10 @@ ab_experiments_table = Table(
     Column("status", String(20), nullable=False, index=True),
     Column("config", Text, nullable=False),
     Column("state", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("started_at", DateTime(timezone=True)),
-    Column("ended_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime()),
+    Column("ended_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 #: One row per order attempt in an A/B test: the routing decision (written before the order is sent) and
@@ -152,7 +175,7 @@ ab_orders_table = Table(
     Column("explore", Boolean, nullable=False),
     Column("sticky_key", String(200)),
     Column("failover_from", String(64)),
-    Column("assigned_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("assigned_at", UtcDateTime(), nullable=False, index=True),
     Column("status", String(20)),
     Column("success", Boolean),
     Column("sent", Boolean),
@@ -168,7 +191,7 @@ ab_orders_table = Table(
     Column("slippage_bps", Float),
     Column("spread_cost_bps", Float),
     Column("commission_bps", Float),
-    Column("completed_at", DateTime(timezone=True)),
+    Column("completed_at", UtcDateTime()),
 )
 
 
@@ -180,8 +203,8 @@ capability_profiles_table = Table(
     Column("broker_name", String(64), primary_key=True),
     Column("test_type", String(16), primary_key=True),
     Column("adapter_class", String(200), nullable=False),
-    Column("discovered_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("discovered_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
     Column("profile", Text, nullable=False),
 )
 

@@ -78,3 +78,25 @@ def test_repr_hides_password() -> None:
     store = Store("postgresql+asyncpg://user:hunter2@db.example/trading")
     assert "hunter2" not in repr(store)
     assert "hunter2" not in store.url
+
+
+async def test_times_come_back_timezone_aware_and_naive_ones_are_refused(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy import select
+
+    from broker_integration.store import kv_table
+
+    async with Store(sqlite_url(tmp_path / "t.sqlite3")) as store:
+        eastern = datetime(2024, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=-5)))
+        async with store.begin() as conn:
+            await conn.execute(kv_table.insert().values(namespace="n", key="k", value="1", updated_at=eastern))
+        async with store.connect() as conn:
+            stored = (await conn.execute(select(kv_table.c.updated_at))).scalar_one()
+        assert stored == datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
+        assert stored.tzinfo is UTC
+        with pytest.raises(Exception, match="timezone-aware"):
+            async with store.begin() as conn:
+                await conn.execute(
+                    kv_table.insert().values(namespace="n", key="naive", value="1", updated_at=datetime(2024, 1, 1))
+                )

@@ -9,7 +9,6 @@ Portable SQL only: no upserts, no SQLite specifics.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,13 +26,6 @@ __all__ = ["ABRepository"]
 
 _experiments = ab_experiments_table
 _orders = ab_orders_table
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """Stored times are UTC; some databases hand them back without a zone."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _dec(value: str | None) -> Decimal | None:
@@ -79,9 +71,9 @@ class ABRepository:
                     test_id=row.test_id,
                     config=ExperimentConfig.model_validate_json(row.config),
                     status=ExperimentStatus(row.status),
-                    created_at=_utc(row.created_at) or utc_now(),
-                    started_at=_utc(row.started_at),
-                    ended_at=_utc(row.ended_at),
+                    created_at=row.created_at or utc_now(),
+                    started_at=row.started_at,
+                    ended_at=row.ended_at,
                     sequential_state=orjson.loads(row.state),
                 )
                 for row in rows
@@ -162,7 +154,7 @@ def _record(row: Any) -> OrderRecord:
         probabilities=orjson.loads(row.probabilities),
         explore=bool(row.explore),
         sticky_key=row.sticky_key,
-        assigned_at=_utc(row.assigned_at) or utc_now(),
+        assigned_at=row.assigned_at or utc_now(),
         failover_from=row.failover_from,
     )
     if row.status is None:
@@ -183,6 +175,6 @@ def _record(row: Any) -> OrderRecord:
         slippage_bps=row.slippage_bps,
         spread_cost_bps=row.spread_cost_bps,
         commission_bps=row.commission_bps,
-        completed_at=_utc(row.completed_at) or assignment.assigned_at,
+        completed_at=row.completed_at or assignment.assigned_at,
     )
     return OrderRecord(assignment, execution)

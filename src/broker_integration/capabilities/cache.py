@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
@@ -18,10 +18,6 @@ from broker_integration.store import Store, capability_profiles_table
 __all__ = ["CachedProfile", "ProfileCache"]
 
 _T = capability_profiles_table
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +70,7 @@ class ProfileCache:
                     (_T.c.broker_name == broker_name) & _T.c.test_type.in_(wanted)
                 )
             )
-            cached = [
-                CachedProfile(CapabilityProfile.from_json(text), _utc(expires)) for text, expires in rows
-            ]
+            cached = [CachedProfile(CapabilityProfile.from_json(text), expires) for text, expires in rows]
         return sorted(
             cached, key=lambda c: (c.profile.discovered_at, c.profile.test_type.depth), reverse=True
         )

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -229,10 +229,9 @@ def _to_row(scope: str, version: ConfigVersion) -> dict[str, Any]:
 
 
 def _from_row(row: Any) -> ConfigVersion:
-    created: datetime = row.created_at
     return ConfigVersion(
         version=row.version,
-        created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
+        created_at=row.created_at,
         source=ConfigSource(row.source),
         detail=row.detail,
         environment=row.environment,
