@@ -6,8 +6,9 @@ client and server do not share an event loop):
 * ``place_order`` of a one-unit EUR_USD market order (201 with a fill), at concurrency 1, 16 and 64,
   for (a) ``OandaAdapter.place_order`` through the whole call pipeline (pre-trade checks, rate limiter,
   breaker, timeout, events; no journal), building a ``UnifiedOrder`` per call as user code does;
-  (b) **the floor**: a bare aiohttp POST of a fixed JSON body, reading the answer's bytes and nothing
-  else; (c) **the peer**: ``oandapyV20``, the client users would otherwise pick, synchronous, so one
+  (b) **the floor**: a bare aiohttp POST of the same JSON the adapter sends, pre-encoded with only the
+  client order id filled in from a counter (so the venue does the same work for every client), reading the
+  answer's bytes and nothing else; (c) **the peer**: ``oandapyV20``, the client users would otherwise pick, synchronous, so one
   thread per concurrent caller, each with its own ``API`` object. Each cell runs ``--seconds`` after a
   0.3 s warm-up against a freshly started simulator (so no client meets a venue grown by another's
   orders); the three clients take turns within each concurrency level, for ``--rounds`` rounds, and the
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -65,7 +67,12 @@ CLIENTS = ("aiohttp floor", "adapter", "oandapyV20")
 WARM_UP_SECONDS = 0.3
 NETWORK_LATENCY_MS = 2.0
 STREAM_INSTRUMENTS = ("EUR_USD", "USD_JPY", "GBP_USD", "AUD_USD")
-ORDER_BODY = orjson.dumps({"order": {"type": "MARKET", "instrument": "EUR_USD", "units": "1"}})
+#: The floor sends the same request the adapter sends (so the venue does the same work for both), pre-encoded;
+#: only the client order id changes, by formatting a counter into the bytes.
+ORDER_TEMPLATE = (
+    b'{"order":{"type":"MARKET","instrument":"EUR_USD","units":"1","timeInForce":"FOK",'
+    b'"positionFill":"DEFAULT","clientExtensions":{"id":"floor-%d"}}}'
+)
 RESULTS = Path(__file__).resolve().parent.parent / "bench-results" / "bench_oanda.json"
 
 Call = Callable[[], Awaitable[bool]]
@@ -188,7 +195,7 @@ def peer_cell(venue: Venue, concurrency: int, seconds: float) -> Cell:
     from oandapyV20 import API
     from oandapyV20.endpoints.orders import OrderCreate
 
-    order = orjson.loads(ORDER_BODY)
+    sequence = itertools.count()
     clients = [API(access_token=venue.token, environment="simulator") for _ in range(concurrency)]
     latencies: list[int] = []
     errors = [0]
@@ -199,6 +206,7 @@ def peer_cell(venue: Venue, concurrency: int, seconds: float) -> Cell:
         while time.perf_counter() < state["stop_at"]:
             started = time.perf_counter_ns()
             try:
+                order = orjson.loads(ORDER_TEMPLATE % next(sequence))  # the same request the others send
                 api.request(OrderCreate(venue.account_id, data=order))
                 ok = True
             except Exception:
@@ -244,9 +252,10 @@ async def fresh_cell(client: str, concurrency: int, seconds: float, latency_ms: 
         url = f"{venue.base_url}/v3/accounts/{venue.account_id}/orders"
         connector = aiohttp.TCPConnector(limit=max(CONCURRENCY))
         async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+            sequence = itertools.count()
 
             async def floor() -> bool:
-                async with session.post(url, data=ORDER_BODY) as response:
+                async with session.post(url, data=ORDER_TEMPLATE % next(sequence)) as response:
                     await response.read()
                     return response.status == 201
 
