@@ -9,7 +9,7 @@ only fail the same way.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from functools import partial
 
 from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability, Operation
@@ -57,6 +57,28 @@ def _list_of(value: object, item: type) -> bool:
     return isinstance(value, list) and all(isinstance(v, item) for v in value)
 
 
+async def _probe_listing(
+    state: DiscoveryState,
+    capability: BrokerCapability,
+    operation: str,
+    call: Callable[[], Awaitable[object]],
+    item: type,
+    noun: str,
+) -> None:
+    """Verify ``capability`` by one listing call: refuted by an error or a wrong answer, else verified
+    with the number of ``noun`` listed."""
+    table = state.capabilities
+    outcome = await state.probe(operation, call)
+    if outcome.error is not None:
+        state.refute(table, capability, outcome.error, f"listing {noun} failed", outcome.latency_ms)
+    elif not _list_of(outcome.value, item):
+        wrong = state.wrong_type(operation, outcome.value, f"a list of {item.__name__}")
+        state.refute(table, capability, wrong, "the probe")
+    else:
+        count = len(outcome.value or [])  # type: ignore[arg-type]
+        state.verify(table, capability, f"listed {count} {noun[:-1]}(s)", outcome.latency_ms)
+
+
 async def _authenticate(state: DiscoveryState) -> bool:
     adapter = state.adapter
     if Operation.AUTHENTICATE not in type(adapter).implemented_operations():
@@ -96,21 +118,9 @@ async def _health(state: DiscoveryState) -> None:
 async def _accounts(state: DiscoveryState) -> None:
     adapter, table = state.adapter, state.capabilities
     if state.open_to_test(table, C.MULTIPLE_ACCOUNTS):
-        outcome = await state.probe("get_accounts", adapter.get_accounts)
-        if outcome.error is not None:
-            state.refute(
-                table, C.MULTIPLE_ACCOUNTS, outcome.error, "listing accounts failed", outcome.latency_ms
-            )
-        elif not _list_of(outcome.value, Account):
-            state.refute(
-                table,
-                C.MULTIPLE_ACCOUNTS,
-                state.wrong_type("get_accounts", outcome.value, "a list of Account"),
-                "the probe",
-            )
-        else:
-            count = len(outcome.value or [])
-            state.verify(table, C.MULTIPLE_ACCOUNTS, f"listed {count} account(s)", outcome.latency_ms)
+        await _probe_listing(
+            state, C.MULTIPLE_ACCOUNTS, "get_accounts", adapter.get_accounts, Account, "accounts"
+        )
     if state.open_to_test(table, C.ACCOUNT_SUMMARY):
         summary = await state.probe("get_account_summary", adapter.get_account_summary)
         if summary.error is not None:
@@ -225,36 +235,11 @@ async def _price(state: DiscoveryState) -> None:
 async def _orders_and_positions(state: DiscoveryState) -> None:
     adapter, table = state.adapter, state.capabilities
     if state.open_to_test(table, C.ORDER_LISTING):
-        orders = await state.probe("get_orders", adapter.get_orders)
-        if orders.error is not None:
-            state.refute(table, C.ORDER_LISTING, orders.error, "listing orders failed", orders.latency_ms)
-        elif not _list_of(orders.value, Order):
-            state.refute(
-                table,
-                C.ORDER_LISTING,
-                state.wrong_type("get_orders", orders.value, "a list of Order"),
-                "the probe",
-            )
-        else:
-            state.verify(
-                table, C.ORDER_LISTING, f"listed {len(orders.value or [])} open order(s)", orders.latency_ms
-            )
+        await _probe_listing(state, C.ORDER_LISTING, "get_orders", adapter.get_orders, Order, "open orders")
     if state.open_to_test(table, C.POSITIONS):
-        positions = await state.probe("get_positions", adapter.get_positions)
-        if positions.error is not None:
-            state.refute(
-                table, C.POSITIONS, positions.error, "listing positions failed", positions.latency_ms
-            )
-        elif not _list_of(positions.value, Position):
-            state.refute(
-                table,
-                C.POSITIONS,
-                state.wrong_type("get_positions", positions.value, "a list of Position"),
-                "the probe",
-            )
-        else:
-            count = len(positions.value or [])
-            state.verify(table, C.POSITIONS, f"listed {count} open position(s)", positions.latency_ms)
+        await _probe_listing(
+            state, C.POSITIONS, "get_positions", adapter.get_positions, Position, "open positions"
+        )
 
 
 async def _candles(state: DiscoveryState) -> None:
