@@ -12,14 +12,17 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from broker_integration.adapters.paper import PaperBrokerAdapter
 from broker_integration.broker_config import BrokerConfiguration, BrokerLimits, BrokerSettings
 from broker_integration.broker_factory import BrokerFactory
 from broker_integration.clock import ManualClock
 from broker_integration.events import CallEvent, EventBus
-from broker_integration.models import OrderSide, OrderStatus, UnifiedOrder
+from broker_integration.models import OrderResult, OrderSide, OrderStatus, UnifiedOrder
 from broker_integration.order_journal import OrderJournal
-from broker_integration.resilience import BreakerState
+from broker_integration.resilience import BreakerState, CircuitBreaker
+from broker_integration.resilience_stages import install_resilience
 from broker_integration.sim.faults import Fault, FaultKind
 from broker_integration.store import Store, sqlite_url
 
@@ -65,7 +68,16 @@ async def place_all(
     return await asyncio.gather(*(place(o) for o in orders))
 
 
-async def test_no_duplicates_and_every_intent_known(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "hair_trigger",
+    [
+        pytest.param(False, id="default-breaker"),
+        # Opens on two failures in a row and probes again soon: the run crosses many open periods, in
+        # which lookups of unknown outcomes are refused and orders are turned away unsent.
+        pytest.param(True, id="hair-trigger-breaker"),
+    ],
+)
+async def test_no_duplicates_and_every_intent_known(tmp_path: Path, hair_trigger: bool) -> None:
     bus = EventBus()
     calls: list[CallEvent] = []
     bus.subscribe(CallEvent, calls.append)
@@ -74,6 +86,8 @@ async def test_no_duplicates_and_every_intent_known(tmp_path: Path) -> None:
         factory = BrokerFactory(event_bus=bus, journal=journal, discover_plugins=False)
         adapter = await factory.create_adapter("paper", config(FAULTY))
         assert isinstance(adapter, PaperBrokerAdapter)
+        if hair_trigger:
+            install_resilience(adapter, breaker=CircuitBreaker(consecutive_failures=2, recovery_timeout=0.05))
         adapter.resilience.sleep = _instant  # type: ignore[union-attr]
         orders = [
             UnifiedOrder(
@@ -83,7 +97,7 @@ async def test_no_duplicates_and_every_intent_known(tmp_path: Path) -> None:
         ]
         results = await place_all(adapter, orders, concurrency=32)
         # Every order again, as a careless caller would after an error: nothing may execute twice.
-        await place_all(adapter, orders[: ORDERS // 4], concurrency=32)
+        again = await place_all(adapter, orders[: ORDERS // 4], concurrency=32)
 
         placements = [e for e in calls if e.operation == "place_order"]
         faulted = sum(
@@ -99,26 +113,41 @@ async def test_no_duplicates_and_every_intent_known(tmp_path: Path) -> None:
         assert executions, "the venue executed nothing"
         assert max(executions.values()) == 1, "a client order id was executed twice"
 
-        # An answer can stay unknown when every lookup also met a fault; such intents are settled by
-        # reconciliation (as on the next start), never by sending them again.
-        unknown = {r.client_order_id for r in results if r.status is OrderStatus.UNKNOWN}  # type: ignore[attr-defined]
+        # An answer can stay unknown when every lookup also met a fault or an open breaker; the repeated
+        # placement looks such an order up again. What is still unknown after that is settled by
+        # reconciliation (as on the next start), never by sending it again.
+        # An order the open breaker turned away was never sent and never journaled; placing it again is a
+        # first placement.
+        latest = {r.client_order_id: r for r in results}  # type: ignore[attr-defined]
+        for r in again:
+            earlier = latest[r.client_order_id]  # type: ignore[attr-defined]
+            if (earlier.status is OrderStatus.UNKNOWN or _turned_away(earlier)) and not _turned_away(r):
+                latest[r.client_order_id] = r  # type: ignore[attr-defined]
+        turned_away = {cid for cid, r in latest.items() if _turned_away(r)}
+        latest = {cid: r.status for cid, r in latest.items()}
+        unknown = {cid for cid, status in latest.items() if status is OrderStatus.UNKNOWN}
         assert {e.client_order_id for e in await journal.in_flight("paper")} == unknown
         adapter.engine.faults.random_faults_enabled = False
-        breaker = adapter.resilience.breaker  # type: ignore[union-attr]
-        if breaker.state is BreakerState.OPEN:
-            await asyncio.sleep(breaker.seconds_until_probe)
+        in_use = adapter.resilience.breaker  # type: ignore[union-attr]
+        if hair_trigger:
+            assert in_use.open_count > 0, "the hair-trigger breaker never opened"
+        if in_use.state is BreakerState.OPEN:
+            await asyncio.sleep(in_use.seconds_until_probe + 0.001)
         await journal.reconcile(adapter)
         assert await journal.in_flight("paper") == []
 
         entries = {e.client_order_id: e for e in await journal.entries("paper")}
-        assert set(entries) == {o.order_id for o in orders}
+        assert set(entries) == {o.order_id for o in orders} - turned_away
+        assert not turned_away & set(executions), "an order turned away by the breaker was executed"
         assert {e.status for e in entries.values()} <= KNOWN
         for order, result in zip(orders, results, strict=True):
+            if order.order_id in turned_away:
+                continue
             entry = entries[order.order_id]
             executed = order.order_id in executions
             assert (entry.status is OrderStatus.FILLED) == executed, (order.order_id, entry.status)
-            if result.status is not OrderStatus.UNKNOWN:  # type: ignore[attr-defined]
-                assert result.status is entry.status, result.message  # type: ignore[attr-defined]
+            if latest[order.order_id] is not OrderStatus.UNKNOWN:
+                assert latest[order.order_id] is entry.status, result.message  # type: ignore[attr-defined]
         resolved = sum(1 for r in results if r.metadata.get("resolved_by_lookup"))  # type: ignore[attr-defined]
         assert resolved > 0
         await factory.close_all()
@@ -156,6 +185,13 @@ async def test_breaker_opens_on_a_failing_venue_and_closes_after_recovery(tmp_pa
         assert recovered.success
         assert breaker.state is BreakerState.CLOSED
         await factory.close_all()
+
+
+def _turned_away(result: OrderResult) -> bool:
+    """Refused by the open breaker before the journal: never sent, never journaled."""
+    return result.metadata.get("sent") is False and "circuit breaker" in (
+        result.error.message if result.error else ""
+    )
 
 
 def _was_faulted(event: CallEvent) -> bool:
