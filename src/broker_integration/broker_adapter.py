@@ -18,7 +18,8 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -252,7 +253,12 @@ class _Stage:
     priority: int
     name: str
     interceptor: CallInterceptor
+    #: The calls the stage applies to; ``None``: every call.
+    operations: frozenset[Operation] | None = None
 
+
+#: The order action running in this task, so protocol code can build its complete result in one go.
+_ORDER_CALL: ContextVar[CallContext | None] = ContextVar("broker_integration_order_call", default=None)
 
 _PIPELINE_MARK = "__broker_pipeline_operation__"
 _BASE_DEFAULT_MARK = "__broker_base_default__"
@@ -278,6 +284,7 @@ class BrokerAdapter:
     _event_bus: EventBus | None = None
     _clock: Clock = SYSTEM_CLOCK
     _stages: tuple[_Stage, ...] = ()
+    _chains: dict[Operation, tuple[CallInterceptor, ...]] | None = None
     _authenticated: bool = False
     _instance_name: str | None = None
     resilience: Resilience | None = None
@@ -339,13 +346,64 @@ class BrokerAdapter:
     def credentials(self) -> BrokerCredentials | None:
         return self.config.credentials if self.config is not None else None
 
-    def add_interceptor(self, interceptor: CallInterceptor, *, priority: int, name: str = "") -> None:
-        """Insert a pipeline stage; stages run in ascending ``priority``, ties in insertion order."""
-        stage = _Stage(priority, name or type(interceptor).__name__, interceptor)
-        self._stages = tuple(sorted((*self._stages, stage), key=lambda s: s.priority))
+    def completed_result(self, **fields: Any) -> OrderResult:
+        """An :class:`OrderResult` for the order action running now, with what the pipeline knows filled
+        in where ``fields`` leave it open: broker name, the order's client id, instrument, side and
+        quantity, when it was submitted and the latency up to now (the broker's answer is in hand).
+
+        Protocol code that builds its result this way spares the pipeline a copy to complete it.
+        """
+        ctx = _ORDER_CALL.get()
+        if ctx is not None and ctx.adapter is self:
+            known: dict[str, Any] = {
+                "broker_name": self.name,
+                "submitted_at": ctx.started_at,
+                "latency_ms": (self.clock.monotonic_ns() - ctx.started_ns) / 1e6,
+            }
+            order = ctx.order
+            if order is not None:
+                known["client_order_id"] = order.order_id
+                known["instrument"] = order.instrument
+                known["side"] = order.side
+                known["requested_quantity"] = order.quantity
+            for name, value in known.items():
+                if fields.get(name) is None:
+                    fields[name] = value
+        return OrderResult(**fields)
+
+    def add_interceptor(
+        self,
+        interceptor: CallInterceptor,
+        *,
+        priority: int,
+        name: str = "",
+        operations: Iterable[Operation] | None = None,
+    ) -> None:
+        """Insert a pipeline stage; stages run in ascending ``priority``, ties in insertion order.
+
+        ``operations`` limits the stage to those calls (the others do not pass through it at all).
+        """
+        only = frozenset(operations) if operations is not None else None
+        stage = _Stage(priority, name or type(interceptor).__name__, interceptor, only)
+        self._set_stages(tuple(sorted((*self._stages, stage), key=lambda s: s.priority)))
 
     def remove_interceptor(self, name: str) -> None:
-        self._stages = tuple(s for s in self._stages if s.name != name)
+        self._set_stages(tuple(s for s in self._stages if s.name != name))
+
+    def _set_stages(self, stages: tuple[_Stage, ...]) -> None:
+        self._stages = stages
+        self._chains = None  # rebuilt per operation on its next call
+
+    def _chain(self, op: Operation) -> tuple[CallInterceptor, ...]:
+        """The interceptors ``op`` passes through, outermost first."""
+        chains = self._chains
+        if chains is None:
+            chains = self._chains = {}
+        chain = chains.get(op)
+        if chain is None:
+            chain = tuple(s.interceptor for s in self._stages if s.operations is None or op in s.operations)
+            chains[op] = chain
+        return chain
 
     @property
     def interceptor_names(self) -> tuple[str, ...]:
@@ -517,7 +575,10 @@ class BrokerAdapter:
             value = impl(self, *ctx.args, **ctx.kwargs)
             return await value if inspect.isawaitable(value) else value
 
-        return await self._through_stages(ctx, call_impl)
+        proceed: Proceed = call_impl
+        for interceptor in reversed(self._chain(ctx.operation)):
+            proceed = functools.partial(interceptor, ctx, proceed)
+        return await proceed()
 
     async def _run_stream_open(
         self,
@@ -533,8 +594,8 @@ class BrokerAdapter:
 
     async def _through_stages(self, ctx: CallContext, innermost: Proceed) -> Any:
         proceed: Proceed = innermost
-        for stage in reversed(self._stages):
-            proceed = functools.partial(stage.interceptor, ctx, proceed)
+        for interceptor in reversed(self._chain(ctx.operation)):
+            proceed = functools.partial(interceptor, ctx, proceed)
         return await proceed()
 
 
@@ -617,6 +678,10 @@ def _emit(
     error: StandardizedError | None,
     result: Any,
 ) -> None:
+    bus = adapter.event_bus
+    debug = _log.isEnabledFor(logging.DEBUG)
+    if not debug and not bus.wants(CallEvent):
+        return  # nobody would read the event
     duration_ns = adapter.clock.monotonic_ns() - ctx.started_ns
     event = CallEvent(
         time=ctx.started_at,
@@ -630,10 +695,10 @@ def _emit(
         order_result=result if isinstance(result, OrderResult) else None,
         detail=ctx.detail,
     )
-    if _log.isEnabledFor(logging.DEBUG):
+    if debug:
         outcome = "ok" if success else f"failed {error.error_code.value if error else 'cancelled'}"
         _log.debug("%s %s %s in %.3f ms", adapter.name, ctx.operation.value, outcome, duration_ns / 1e6)
-    adapter.event_bus.publish(event)
+    bus.publish(event)
 
 
 def _to_standard(adapter: BrokerAdapter, exc: BaseException, op: Operation) -> StandardizedError:
@@ -664,11 +729,13 @@ def _wrap(op: Operation, impl: Callable[..., Any]) -> Callable[..., Any]:
             order=_order_argument(op, args, kwargs),
         )
         success, error, result = False, None, None
+        order_action = op.is_order_action
+        token = _ORDER_CALL.set(ctx) if order_action else None
         try:
             if ctx.order is not None and (refusal := self._check_declared(ctx.order)) is not None:
                 raise UnsupportedOperationError(refusal)
             result = await self._run(ctx, impl)
-            if op.is_order_action:
+            if order_action:
                 latency = (clock.monotonic_ns() - ctx.started_ns) / 1e6
                 result = _complete_result(self, ctx, result, latency)
                 success, error = result.success, result.error
@@ -678,7 +745,7 @@ def _wrap(op: Operation, impl: Callable[..., Any]) -> Callable[..., Any]:
             return result
         except Exception as exc:
             error = _to_standard(self, exc, op)
-            if op.is_order_action:
+            if order_action:
                 latency = (clock.monotonic_ns() - ctx.started_ns) / 1e6
                 result = _failed_result(self, ctx, error, latency)
                 return result
@@ -687,6 +754,8 @@ def _wrap(op: Operation, impl: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             raise error_class_for(error.error_code)(error) from exc
         finally:
+            if token is not None:
+                _ORDER_CALL.reset(token)
             _emit(self, ctx, success=success, error=error, result=result)
 
     functools.update_wrapper(call, impl)

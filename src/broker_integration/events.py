@@ -116,6 +116,10 @@ class EventBus:
         with self._lock:
             self._subs = tuple(s for s in self._subs if s is not subscription)
 
+    def wants(self, event_type: type[Event]) -> bool:
+        """Whether anyone would receive an ``event_type``: publishers skip building events nobody reads."""
+        return any(issubclass(event_type, sub.event_type) for sub in self._subs)
+
     def publish(self, event: Event) -> None:
         for sub in self._subs:  # a snapshot: subscribing during publish takes effect next time
             if not isinstance(event, sub.event_type):

@@ -419,4 +419,9 @@ def _unknown_or_rejected(
 def install_journal(adapter: BrokerAdapter, journal: OrderJournal) -> None:
     """Put ``journal``'s stage into ``adapter``'s pipeline (replacing any earlier journal)."""
     adapter.remove_interceptor("journal")
-    adapter.add_interceptor(journal.stage, priority=InterceptorPriority.JOURNAL, name="journal")
+    adapter.add_interceptor(
+        journal.stage,
+        priority=InterceptorPriority.JOURNAL,
+        name="journal",
+        operations=(Operation.PLACE_ORDER,),
+    )

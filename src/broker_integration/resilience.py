@@ -1,7 +1,7 @@
 """Rate limiting, retries with a budget, and a circuit breaker: the resilience stages of the call pipeline.
 
 Each primitive is a small clock-driven object with no I/O, so it can be tested with a manual clock;
-:mod:`broker_integration.pipeline_stages` turns them into pipeline interceptors configured from a
+:mod:`broker_integration.resilience_stages` turns them into pipeline interceptors configured from a
 broker's limits and settings. Facts and defaults: ``shared/reference/config_resilience.md`` §4.
 """
 
@@ -69,10 +69,23 @@ class RateLimiter:
 
     async def acquire(self) -> float:
         """Wait for a slot; returns the seconds waited."""
-        wait = self._reserve(_seconds(self._clock))
+        wait = self.reserve()
         if wait > 0:
             await self._sleep(wait)
         return wait
+
+    def reserve(self) -> float:
+        """Take the next slot now and return the seconds until it is due (the caller waits them).
+
+        The arithmetic of :meth:`_slot`, inlined: every call of every adapter passes here.
+        """
+        now = self._clock.monotonic_ns() / 1e9
+        tat = self._tat if self._tat > now else now
+        allowed_at = tat - self._tolerance
+        if allowed_at < self._cooldown_until:
+            allowed_at = self._cooldown_until
+        self._tat = (tat if tat > allowed_at else allowed_at) + self._interval
+        return allowed_at - now if allowed_at > now else 0.0
 
     def try_acquire(self) -> bool:
         """Take a slot only if one is free now."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from broker_integration.broker_adapter import CallContext, InterceptorPriority, Operation, Proceed
+from broker_integration.call_deadlines import CallDeadlines
 from broker_integration.clock import SYSTEM_CLOCK, Clock
 from broker_integration.log import get_logger
 from broker_integration.models import OrderResult
@@ -53,6 +54,8 @@ BREAKER_FAILURE_CODES = frozenset(
 
 #: A stream reconnects by itself; a health check must report what it sees, not what a retry achieved.
 _NOT_RETRIED = frozenset({Operation.STREAM_PRICES, Operation.HEALTH_CHECK})
+#: The calls the retry stage sees: read-only ones, safe to repeat.
+_RETRIED = frozenset(op for op in Operation if op.is_read_only and op not in _NOT_RETRIED)
 #: Calls that neither wait for nor count against the breaker: logging in and out, and the health probe
 #: (it must be able to see a broker recover while the breaker is open).
 _OUTSIDE_BREAKER = frozenset({Operation.AUTHENTICATE, Operation.DISCONNECT, Operation.HEALTH_CHECK})
@@ -77,6 +80,7 @@ class Resilience:
     timeout_seconds: float
     sleep: Sleep = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
+    deadlines: CallDeadlines = field(default_factory=CallDeadlines)
 
     @property
     def breaker_open(self) -> bool:
@@ -113,11 +117,12 @@ class Resilience:
         """Wait for a request slot (and an order slot for order actions); honour a broker's Retry-After."""
         waited = 0.0
         if self.requests is not None:
-            waited += await self.requests.acquire()
+            waited += self.requests.reserve()
         if self.orders is not None and ctx.operation.is_order_action:
-            waited += await self.orders.acquire()
+            waited = max(waited, self.orders.reserve())  # both slots are held from now; wait for the later
         if waited:
             ctx.detail["rate_limited_wait_s"] = waited
+            await self.sleep(waited)
         try:
             result = await proceed()
         except BrokerError as exc:
@@ -165,14 +170,26 @@ class Resilience:
 
     async def timeout_stage(self, ctx: CallContext, proceed: Proceed) -> Any:
         """Bound the broker's answer time; a timed-out state change is an unknown outcome, not a failure."""
+        deadline = self.deadlines.limit(self.timeout_seconds)
+        cancelled = False
         try:
-            async with asyncio.timeout(self.timeout_seconds):
-                return await proceed()
-        except TimeoutError as exc:
-            raise BrokerTimeoutError(
-                f"{ctx.adapter.name} did not answer {ctx.operation.value} within {self.timeout_seconds:g} s",
-                context={"operation": ctx.operation.value, "sent": True},
-            ) from exc
+            return await proceed()
+        except asyncio.CancelledError as exc:
+            cancelled = True
+            if deadline.end(cancelled=True):
+                raise self._timed_out(ctx) from exc
+            raise
+        except TimeoutError as exc:  # the adapter's own time limit (a socket read, say)
+            raise self._timed_out(ctx) from exc
+        finally:
+            if not cancelled:
+                deadline.end(cancelled=False)
+
+    def _timed_out(self, ctx: CallContext) -> BrokerTimeoutError:
+        return BrokerTimeoutError(
+            f"{ctx.adapter.name} did not answer {ctx.operation.value} within {self.timeout_seconds:g} s",
+            context={"operation": ctx.operation.value, "sent": True},
+        )
 
 
 def install_resilience(
@@ -216,12 +233,17 @@ def install_resilience(
     )
     for name in ("retry", "rate_limit", "circuit_breaker", "timeout"):
         adapter.remove_interceptor(name)
-    adapter.add_interceptor(resilience.retry_stage, priority=InterceptorPriority.RETRY, name="retry")
+    adapter.add_interceptor(
+        resilience.retry_stage, priority=InterceptorPriority.RETRY, name="retry", operations=_RETRIED
+    )
     adapter.add_interceptor(
         resilience.rate_limit_stage, priority=InterceptorPriority.RATE_LIMIT, name="rate_limit"
     )
     adapter.add_interceptor(
-        resilience.breaker_stage, priority=InterceptorPriority.CIRCUIT_BREAKER, name="circuit_breaker"
+        resilience.breaker_stage,
+        priority=InterceptorPriority.CIRCUIT_BREAKER,
+        name="circuit_breaker",
+        operations=frozenset(Operation) - _OUTSIDE_BREAKER,
     )
     adapter.add_interceptor(resilience.timeout_stage, priority=InterceptorPriority.TIMEOUT, name="timeout")
     adapter.resilience = resilience

@@ -7,6 +7,7 @@ adapters translate through a :class:`SymbolMapper` and nothing else.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,6 +48,11 @@ def canonical_symbol(symbol: str) -> str:
     """
     if not isinstance(symbol, str):
         raise TypeError(f"instrument must be a string, got {type(symbol).__name__}")
+    return _canonical(symbol)
+
+
+@functools.lru_cache(maxsize=4096)  # every order and tick passes here; a venue lists a few hundred names
+def _canonical(symbol: str) -> str:
     text = symbol.strip().upper()
     pair = _PAIR.match(text)
     if pair:
@@ -74,8 +80,21 @@ class SymbolMapper:
 
     style: SymbolStyle = SymbolStyle.SLASH
     overrides: Mapping[str, str] = field(default_factory=dict)
+    #: Translations already made, both ways (every order and tick is translated).
+    _to_broker: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _from_broker: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def to_broker(self, symbol: str) -> str:
+        known = self._to_broker.get(symbol) if isinstance(symbol, str) else None
+        return known if known is not None else _remember(self._to_broker, symbol, self._spell(symbol))
+
+    def from_broker(self, broker_symbol: str) -> str:
+        known = self._from_broker.get(broker_symbol) if isinstance(broker_symbol, str) else None
+        if known is not None:
+            return known
+        return _remember(self._from_broker, broker_symbol, self._read(broker_symbol))
+
+    def _spell(self, symbol: str) -> str:
         canonical = canonical_symbol(symbol)
         if canonical in self.overrides:
             return self.overrides[canonical]
@@ -89,7 +108,7 @@ class SymbolMapper:
             return f"{base}{quote}"
         return canonical
 
-    def from_broker(self, broker_symbol: str) -> str:
+    def _read(self, broker_symbol: str) -> str:
         for canonical, spelled in self.overrides.items():
             if spelled == broker_symbol:
                 return canonical
@@ -100,3 +119,13 @@ class SymbolMapper:
                 if text.endswith(quote) and 2 <= len(base) <= 10 and base.isalnum():
                     return f"{base}/{quote}"
         return canonical_symbol(broker_symbol)
+
+
+_MEMO_LIMIT = 4096
+
+
+def _remember(memo: dict[str, str], key: str, value: str) -> str:
+    if len(memo) >= _MEMO_LIMIT:  # a bound, so a stream of odd names cannot grow it without end
+        memo.clear()
+    memo[key] = value
+    return value

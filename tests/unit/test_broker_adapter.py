@@ -417,7 +417,9 @@ async def test_place_order_takes_only_a_unified_order(h: Harness) -> None:
         ("health_check", ()),  # nothing to probe
     ],
 )
-async def test_unimplemented_calls_raise_unsupported(h: Harness, operation: str, args: tuple[Any, ...]) -> None:
+async def test_unimplemented_calls_raise_unsupported(
+    h: Harness, operation: str, args: tuple[Any, ...]
+) -> None:
     adapter = h.make(Minimal)
     with pytest.raises(UnsupportedOperationError) as info:
         await getattr(adapter, operation)(*args)
@@ -711,7 +713,11 @@ class MarketOnly(Venue):
 
 class LimitsWithExits(Venue):
     capabilities = frozenset(
-        {BrokerCapability.MARKET_ORDERS, BrokerCapability.LIMIT_ORDERS, BrokerCapability.TAKE_PROFIT_STOP_LOSS}
+        {
+            BrokerCapability.MARKET_ORDERS,
+            BrokerCapability.LIMIT_ORDERS,
+            BrokerCapability.TAKE_PROFIT_STOP_LOSS,
+        }
     )
     supported_time_in_force = frozenset({TimeInForce.FOK, TimeInForce.GTC})
 
@@ -902,7 +908,9 @@ async def test_a_subclass_that_skips_super_init_still_works() -> None:
 
     adapter = Forgetful()
     events: list[CallEvent] = []
-    subscription = get_event_bus().subscribe(CallEvent, events.append, where=lambda e: e.broker_name == "minimal")
+    subscription = get_event_bus().subscribe(
+        CallEvent, events.append, where=lambda e: e.broker_name == "minimal"
+    )
     try:
         assert [a.account_id for a in await adapter.get_accounts()] == ["f"]
     finally:

@@ -112,8 +112,12 @@ class _EmitsTwice(MockBrokerAdapter):
         now = self.clock.now()
         self.event_bus.publish(
             CallEvent(
-                time=now, broker_name=self.name, adapter_id=self.adapter_id, operation="get_accounts",
-                duration_ns=0, success=True,
+                time=now,
+                broker_name=self.name,
+                adapter_id=self.adapter_id,
+                operation="get_accounts",
+                duration_ns=0,
+                success=True,
             )
         )
         return await super().get_accounts()
@@ -134,7 +138,12 @@ async def _run_suite_test(name: str, adapter: MockBrokerAdapter) -> None:
     suite = _FastSuite()
     method = getattr(suite, name)
     recorder = CallRecorder(adapter)
-    available = {"adapter": adapter, "instrument": "EUR/USD", "order_quantity": Decimal(1), "recorder": recorder}
+    available = {
+        "adapter": adapter,
+        "instrument": "EUR/USD",
+        "order_quantity": Decimal(1),
+        "recorder": recorder,
+    }
     wanted = inspect.signature(method).parameters
     async with adapter:
         try:
@@ -149,7 +158,11 @@ async def _run_suite_test(name: str, adapter: MockBrokerAdapter) -> None:
         (MockBrokerAdapter, "test_cancel_removes_order_from_open_orders", None),
         (_CancelLeavesOrderOpen, "test_cancel_removes_order_from_open_orders", "still listed as open"),
         (_AcceptsDuplicateIds, "test_reused_client_order_id_makes_no_second_live_order", "second order"),
-        (_ForgetsTheReplacedId, "test_modify_replaces_order_and_links_ids", "must name the order it replaces"),
+        (
+            _ForgetsTheReplacedId,
+            "test_modify_replaces_order_and_links_ids",
+            "must name the order it replaces",
+        ),
         (_EquityDrifts, "test_account_summary_is_consistent", "away from balance"),
         (_EmitsTwice, "test_get_accounts_contains_the_configured_account", "emitted 2 CallEvents"),
     ],
@@ -167,4 +180,6 @@ async def test_the_suite_catches_a_broken_adapter(
 
 async def test_the_suite_bounds_a_stream_that_never_ticks() -> None:
     with pytest.raises(TimeoutError):
-        await _run_suite_test("test_price_stream_yields_a_tick_and_closes_cleanly", _StaleStream(event_bus=EventBus()))
+        await _run_suite_test(
+            "test_price_stream_yields_a_tick_and_closes_cleanly", _StaleStream(event_bus=EventBus())
+        )

@@ -16,13 +16,23 @@ NOW = datetime(2024, 1, 2, tzinfo=UTC)
 
 def call_event(operation: str = "get_accounts", *, success: bool = True) -> CallEvent:
     return CallEvent(
-        time=NOW, broker_name="b", adapter_id="b@1", operation=operation, duration_ns=2_500_000, success=success
+        time=NOW,
+        broker_name="b",
+        adapter_id="b@1",
+        operation=operation,
+        duration_ns=2_500_000,
+        success=success,
     )
 
 
 def health_event(state: HealthState = HealthState.DOWN, previous: HealthState | None = None) -> HealthEvent:
     return HealthEvent(
-        time=NOW, broker_name="b", adapter_id="b@1", state=state, previous_state=previous, consecutive_failures=1
+        time=NOW,
+        broker_name="b",
+        adapter_id="b@1",
+        state=state,
+        previous_state=previous,
+        consecutive_failures=1,
     )
 
 

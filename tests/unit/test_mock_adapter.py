@@ -129,7 +129,9 @@ async def test_calls_need_authentication_except_login_logout_and_health() -> Non
 
 
 async def test_valid_api_key_is_checked_and_never_shown() -> None:
-    config = BrokerConfiguration(broker_name="mock", credentials=BrokerCredentials(api_key=SecretStr("right-key")))
+    config = BrokerConfiguration(
+        broker_name="mock", credentials=BrokerCredentials(api_key=SecretStr("right-key"))
+    )
     adapter = MockBrokerAdapter(config, valid_api_key="right-key", event_bus=EventBus())
     assert await adapter.authenticate()
     assert not await adapter.authenticate(BrokerCredentials(api_key=SecretStr("wrong-key")))
@@ -254,7 +256,10 @@ async def test_quantities_off_the_step_are_invalid(mock: MockBrokerAdapter) -> N
 
 
 async def test_unknown_instruments(mock: MockBrokerAdapter) -> None:
-    assert error_code(await mock.place_order(market("buy", 1, "GBP/CHF"))) is StandardErrorCode.INVALID_INSTRUMENT
+    assert (
+        error_code(await mock.place_order(market("buy", 1, "GBP/CHF")))
+        is StandardErrorCode.INVALID_INSTRUMENT
+    )
     with pytest.raises(InvalidInstrumentError, match="set_price"):
         await mock.get_current_price("GBP/CHF")
     with pytest.raises(InvalidInstrumentError):
@@ -304,7 +309,9 @@ async def test_sell_limit_and_stops_trigger_on_the_right_side(mock: MockBrokerAd
 
 
 @pytest.mark.parametrize("tif", [TimeInForce.IOC, TimeInForce.FOK])
-async def test_immediate_orders_that_cannot_fill_are_cancelled(mock: MockBrokerAdapter, tif: TimeInForce) -> None:
+async def test_immediate_orders_that_cannot_fill_are_cancelled(
+    mock: MockBrokerAdapter, tif: TimeInForce
+) -> None:
     result = await mock.place_order(limit("buy", 1, "1.0", time_in_force=tif))
     assert result.success
     assert result.status is OrderStatus.CANCELLED
@@ -319,7 +326,9 @@ async def test_gtd_orders_expire_on_the_injected_clock(mock: MockBrokerAdapter, 
     clock.advance(1)
     assert (await mock.get_order(order.order_id)).status is OrderStatus.EXPIRED
     assert await mock.get_orders() == []
-    assert error_code(await mock.cancel_order(placed.broker_order_id or "")) is StandardErrorCode.ORDER_NOT_FOUND
+    assert (
+        error_code(await mock.cancel_order(placed.broker_order_id or "")) is StandardErrorCode.ORDER_NOT_FOUND
+    )
 
 
 async def test_expire_time_in_the_past_is_invalid(mock: MockBrokerAdapter) -> None:
@@ -402,7 +411,9 @@ async def test_a_modification_that_crosses_fills(mock: MockBrokerAdapter) -> Non
 async def test_modify_can_change_time_in_force(mock: MockBrokerAdapter) -> None:
     expiry = START + timedelta(days=1)
     placed = await mock.place_order(limit("buy", 1, "1.0", time_in_force=TimeInForce.GTD, expire_time=expiry))
-    to_gtc = await mock.modify_order(placed.broker_order_id or "", OrderModification(time_in_force=TimeInForce.GTC))
+    to_gtc = await mock.modify_order(
+        placed.broker_order_id or "", OrderModification(time_in_force=TimeInForce.GTC)
+    )
     current = await mock.get_order(to_gtc.broker_order_id or "")
     assert current.time_in_force is TimeInForce.GTC
     assert current.expire_time is None
@@ -445,7 +456,9 @@ async def test_modifying_a_filled_order_is_not_found(mock: MockBrokerAdapter) ->
     ],
     ids=["stop_limit", "trailing_stop", "day", "take_profit"],
 )
-async def test_undeclared_features_never_reach_the_broker(mock: MockBrokerAdapter, order: UnifiedOrder) -> None:
+async def test_undeclared_features_never_reach_the_broker(
+    mock: MockBrokerAdapter, order: UnifiedOrder
+) -> None:
     before = len(mock.calls)
     result = await mock.place_order(order)
     assert error_code(result) is StandardErrorCode.UNSUPPORTED_OPERATION
@@ -551,14 +564,21 @@ async def test_each_call_emits_one_event_on_the_injected_bus() -> None:
     async with MockBrokerAdapter(event_bus=bus) as adapter:
         await adapter.get_current_prices(["EUR/USD", "GBP/USD"])
         await adapter.place_order(market("buy", 1))
-    assert [e.operation for e in events] == ["authenticate", "get_current_prices", "place_order", "disconnect"]
+    assert [e.operation for e in events] == [
+        "authenticate",
+        "get_current_prices",
+        "place_order",
+        "disconnect",
+    ]
     assert all(e.broker_name == "mock" for e in events)
 
 
 # ------------------------------------------------------------------ market data
 
 
-async def test_prices_are_stamped_with_the_injected_clock(mock: MockBrokerAdapter, clock: ManualClock) -> None:
+async def test_prices_are_stamped_with_the_injected_clock(
+    mock: MockBrokerAdapter, clock: ManualClock
+) -> None:
     clock.advance(60)
     mock.set_price("EUR/USD", "1.2", "1.3")
     tick = await mock.get_current_price("eur/usd")
@@ -669,4 +689,3 @@ async def test_accounts_and_health(mock: MockBrokerAdapter) -> None:
     assert health.healthy
     assert health.checked_at == START
     assert health.details == {"open_orders": 1, "positions": 0}
-

@@ -303,7 +303,13 @@ def broker_order(**changes: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("quantity", D(0)), ("filled_quantity", D(-1)), ("price", D(-1)), ("created_at", NAIVE), ("status", "done")],
+    [
+        ("quantity", D(0)),
+        ("filled_quantity", D(-1)),
+        ("price", D(-1)),
+        ("created_at", NAIVE),
+        ("status", "done"),
+    ],
 )
 def test_order_field_rules(field: str, value: object) -> None:
     assert invalid_field(Order, **broker_order(**{field: value})) == (field,)

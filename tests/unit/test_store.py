@@ -90,7 +90,9 @@ async def test_times_come_back_timezone_aware_and_naive_ones_are_refused(tmp_pat
     async with Store(sqlite_url(tmp_path / "t.sqlite3")) as store:
         eastern = datetime(2024, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=-5)))
         async with store.begin() as conn:
-            await conn.execute(kv_table.insert().values(namespace="n", key="k", value="1", updated_at=eastern))
+            await conn.execute(
+                kv_table.insert().values(namespace="n", key="k", value="1", updated_at=eastern)
+            )
         async with store.connect() as conn:
             stored = (await conn.execute(select(kv_table.c.updated_at))).scalar_one()
         assert stored == datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
@@ -98,5 +100,7 @@ async def test_times_come_back_timezone_aware_and_naive_ones_are_refused(tmp_pat
         with pytest.raises(Exception, match="timezone-aware"):
             async with store.begin() as conn:
                 await conn.execute(
-                    kv_table.insert().values(namespace="n", key="naive", value="1", updated_at=datetime(2024, 1, 1))
+                    kv_table.insert().values(
+                        namespace="n", key="naive", value="1", updated_at=datetime(2024, 1, 1)
+                    )
                 )

@@ -30,7 +30,20 @@ def test_canonical_forms(given: str, canonical: str) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "   ", "E/USD", "EUR/", "/USD", "EUR//USD", "EUR USD", "EUR/USD/JPY", "1ABC", "ABCDEFGHIJK", "EUR$", "ÉUR/USD"],
+    [
+        "",
+        "   ",
+        "E/USD",
+        "EUR/",
+        "/USD",
+        "EUR//USD",
+        "EUR USD",
+        "EUR/USD/JPY",
+        "1ABC",
+        "ABCDEFGHIJK",
+        "EUR$",
+        "ÉUR/USD",
+    ],
 )
 def test_bad_symbols_are_refused_by_name(bad: str) -> None:
     with pytest.raises(ValueError, match="is not a symbol") as info:

@@ -246,7 +246,9 @@ class MockBrokerAdapter(BrokerAdapter):
         def scripted() -> BrokerError:
             if isinstance(error, BrokerError):
                 return copy.copy(error)  # a fresh exception each time, with no old traceback
-            return error_class_for(code)(make_error(code, f"scripted failure of {op.value}", broker_name=self.name))
+            return error_class_for(code)(
+                make_error(code, f"scripted failure of {op.value}", broker_name=self.name)
+            )
 
         self._failures.setdefault(op, deque()).extend([scripted] * times)
 
@@ -383,7 +385,8 @@ class MockBrokerAdapter(BrokerAdapter):
         size = abs(net.quantity) if quantity is None else _decimal(quantity)
         if not 0 < size <= abs(net.quantity):
             raise InvalidOrderError(
-                f"cannot close {size} of a {net.quantity} position in {symbol}", context={"instrument": symbol}
+                f"cannot close {size} of a {net.quantity} position in {symbol}",
+                context={"instrument": symbol},
             )
         order = Order(
             broker_order_id=self._new_broker_id(),
@@ -531,7 +534,9 @@ class MockBrokerAdapter(BrokerAdapter):
 
     def _check_account(self, account_id: str | None) -> None:
         if account_id is not None and account_id != self.account_id:
-            raise PermissionDeniedError(f"no access to account {account_id!r}", context={"account_id": account_id})
+            raise PermissionDeniedError(
+                f"no access to account {account_id!r}", context={"account_id": account_id}
+            )
 
     def _instrument(self, text: str) -> Instrument:
         symbol = _symbol(text)
@@ -539,7 +544,8 @@ class MockBrokerAdapter(BrokerAdapter):
             return self._instruments[symbol]
         except KeyError:
             raise InvalidInstrumentError(
-                f"{symbol} has no price at the mock broker; call set_price first", context={"instrument": symbol}
+                f"{symbol} has no price at the mock broker; call set_price first",
+                context={"instrument": symbol},
             ) from None
 
     @staticmethod
@@ -608,7 +614,9 @@ class MockBrokerAdapter(BrokerAdapter):
 
     def _fill(self, order: Order, price: Decimal) -> Order:
         self._apply_fill(order.instrument, order.quantity * order.side.sign, price)
-        return self._update(order, OrderStatus.FILLED, filled_quantity=order.quantity, average_fill_price=price)
+        return self._update(
+            order, OrderStatus.FILLED, filled_quantity=order.quantity, average_fill_price=price
+        )
 
     def _update(self, order: Order, status: OrderStatus, **changes: Any) -> Order:
         """Move ``order`` to ``status`` (checked by the state machine) and store the new version."""

@@ -150,7 +150,14 @@ def test_market_and_stop_and_gtd_requests() -> None:
     assert stop["price"] == "1.3"
     assert stop["gtdTime"] == "2030-01-02T03:04:05.000000000Z"
     day = parsing.order_request(
-        UnifiedOrder(instrument="EUR/USD", side="buy", order_type="limit", quantity=Decimal(1), price=Decimal(1), time_in_force="DAY")
+        UnifiedOrder(
+            instrument="EUR/USD",
+            side="buy",
+            order_type="limit",
+            quantity=Decimal(1),
+            price=Decimal(1),
+            time_in_force="DAY",
+        )
     )
     assert day["timeInForce"] == "GFD"
 

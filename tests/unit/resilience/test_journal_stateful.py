@@ -81,7 +81,9 @@ class JournalMachine(RuleBasedStateMachine):
 
     @invariant()
     def at_most_one_order_per_intent_and_the_journal_agrees(self) -> None:
-        assert all(count == 1 for count in self.executions.values()), f"an intent executed twice: {self.executions}"
+        assert all(count == 1 for count in self.executions.values()), (
+            f"an intent executed twice: {self.executions}"
+        )
         for entry in self._run(self.journal.entries("venue")):
             executed = entry.client_order_id in self.orders
             if entry.status is OrderStatus.FILLED:

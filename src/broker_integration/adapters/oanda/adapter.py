@@ -192,7 +192,7 @@ class OandaAdapter(BrokerAdapter):
                 http_status=201,
                 context={"orderID": cancel.get("orderID"), "sent": True},
             )
-            return _refused(order_id, error)
+            return self._refused(order_id, error)
         if fill is not None:
             units = abs(parsing.parse_decimal(fill.get("units", "0")))
             price = fill.get("price") or (fill.get("tradeOpened") or {}).get("price")
@@ -203,7 +203,7 @@ class OandaAdapter(BrokerAdapter):
             )
             if cancel is not None and units < requested:
                 status = OrderStatus.PARTIALLY_FILLED  # IOC: the rest was cancelled
-            return OrderResult(
+            return self.completed_result(
                 success=True,
                 broker_order_id=order_id or fill.get("orderID"),
                 status=status,
@@ -213,11 +213,21 @@ class OandaAdapter(BrokerAdapter):
                 completed_at=parsing.parse_time(fill["time"]) if "time" in fill else None,
                 metadata={"transaction_id": fill.get("id"), "half_spread_cost": fill.get("halfSpreadCost")},
             )
-        return OrderResult(
+        return self.completed_result(
             success=True,
             broker_order_id=order_id,
             status=OrderStatus.ACCEPTED,
             metadata={"transaction_id": created.get("id")},
+        )
+
+    def _refused(self, order_id: str | None, error: StandardizedError) -> OrderResult:
+        return self.completed_result(
+            success=False,
+            broker_order_id=order_id,
+            status=OrderStatus.REJECTED,
+            error=error,
+            message=error.message,
+            metadata={"sent": True},
         )
 
     def _specifier(self, order_id: str) -> str:
@@ -283,7 +293,7 @@ class OandaAdapter(BrokerAdapter):
             "PUT", self._account_path(f"/orders/{self._specifier(order_id)}/cancel")
         )
         cancel = body.get("orderCancelTransaction") or {}
-        return OrderResult(
+        return self.completed_result(
             success=True,
             broker_order_id=str(cancel.get("orderID", order_id)),
             client_order_id=cancel.get("clientOrderID"),
@@ -321,10 +331,10 @@ class OandaAdapter(BrokerAdapter):
             error = map_broker_error(
                 self.name, reason, f"OANDA did not close the position: {reason}", http_status=200
             )
-            return _refused(str(created.get("id")) if created else None, error)
+            return self._refused(str(created.get("id")) if created else None, error)
         units_filled = abs(parsing.parse_decimal(fill.get("units", "0")))
         price = fill.get("price")
-        return OrderResult(
+        return self.completed_result(
             success=True,
             broker_order_id=str(created.get("id", fill.get("orderID"))),
             status=OrderStatus.FILLED,
@@ -364,9 +374,21 @@ class OandaAdapter(BrokerAdapter):
         while True:
             try:
                 async with self._client.stream(path, params, idle_timeout=self.heartbeat_timeout) as response:
-                    async for tick in self._read_stream(response):
-                        failures = 0
-                        yield tick
+                    # Whatever has arrived is read at once and split into lines here: one await per chunk
+                    # instead of one per line. Silence is caught by the stream's socket-read timeout (a
+                    # TimeoutError from the read), which costs nothing per line.
+                    read, parse_price = response.content.readany, parsing.parse_price
+                    partial = b""
+                    while chunk := await read():
+                        lines = (partial + chunk if partial else chunk).split(b"\n")
+                        partial = lines.pop()  # the start of a line still on its way, or b""
+                        for line in lines:
+                            if not line or line.isspace():
+                                continue  # a blank line between messages
+                            message = orjson.loads(line)
+                            if message.get("type") == "PRICE":
+                                failures = 0
+                                yield parse_price(message)
                     raise BrokerConnectionError("the price stream ended", broker_name=self.name)
             except (TimeoutError, BrokerConnectionError, aiohttp.ClientError) as exc:
                 failures += 1
@@ -375,20 +397,6 @@ class OandaAdapter(BrokerAdapter):
                         f"price stream failed {failures} times in a row: {exc}", broker_name=self.name
                     ) from exc
                 await asyncio.sleep(rng.uniform(0, min(5.0, 0.1 * 2**failures)))
-
-    async def _read_stream(self, response: aiohttp.ClientResponse) -> AsyncIterator[PriceTick]:
-        """Ticks from the stream's lines. Silence is caught by the stream's socket-read timeout (a
-        ``TimeoutError`` from ``readline``), which costs nothing per line."""
-        while True:
-            line = await response.content.readline()
-            if not line:
-                return
-            line = line.strip()
-            if not line:
-                continue
-            message = orjson.loads(line)
-            if message.get("type") == "PRICE":
-                yield parsing.parse_price(message)
 
     async def get_historical_data(
         self,
@@ -484,14 +492,3 @@ class OandaAdapter(BrokerAdapter):
     async def get_instruments(self) -> list[Instrument]:
         _, body = await self._client.request("GET", self._account_path("/instruments"))
         return [parsing.parse_instrument(i) for i in body.get("instruments", [])]
-
-
-def _refused(order_id: str | None, error: StandardizedError) -> OrderResult:
-    return OrderResult(
-        success=False,
-        broker_order_id=order_id,
-        status=OrderStatus.REJECTED,
-        error=error,
-        message=error.message,
-        metadata={"sent": True},
-    )

@@ -8,7 +8,6 @@ Parsers are lenient where real servers were seen to vary (numbers as JSON number
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from broker_integration.models import (
     PriceTick,
     TimeInForce,
     UnifiedOrder,
+    checked_quote,
 )
 from broker_integration.symbols import SymbolMapper, SymbolStyle
 
@@ -88,7 +88,9 @@ _INSTRUMENT_TYPE: Mapping[str, InstrumentType] = {
 def parse_decimal(value: Any) -> Decimal:
     """A v20 decimal (a string, or a JSON number from lenient servers) as ``Decimal``."""
     try:
-        return Decimal(value) if isinstance(value, str) else Decimal(str(value))
+        kind = type(value)
+        # Strings and integers convert exactly; a float from a lenient server goes by its shortest repr.
+        return Decimal(value) if kind is str or kind is int else Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
         raise ValueError(f"not a decimal number: {value!r}") from exc
 
@@ -100,6 +102,11 @@ def format_decimal(value: Decimal) -> str:
 
 def parse_time(value: str) -> datetime:
     """RFC 3339 with up to nine fractional digits, or UNIX seconds as a string, to UTC (µs precision)."""
+    if len(value) >= 20 and value[-1] == "Z" and value[10] == "T" and value[19] in ".Z":
+        try:  # v20's own form, the common case; digits past the sixth are dropped
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass  # the strict reading below names what is wrong
     match = _TIME.match(value)
     if match is None:
         try:
@@ -208,25 +215,21 @@ def parse_position(data: Mapping[str, Any], account_id: str | None = None) -> Po
     )
 
 
-@functools.lru_cache(maxsize=1024)
-def _symbol(name: str) -> str:
-    """``SYMBOLS.from_broker``, remembered: a price stream repeats the same few names many times a second."""
-    return SYMBOLS.from_broker(name)
-
-
 def parse_price(data: Mapping[str, Any]) -> PriceTick:
     """A v20 ClientPrice: best bid ``bids[0]``, best ask ``asks[0]``; ``tradeable`` as given."""
-    bids, asks = data.get("bids") or [], data.get("asks") or []
-    bid = parse_decimal(bids[0]["price"] if bids else data["closeoutBid"])
-    ask = parse_decimal(asks[0]["price"] if asks else data["closeoutAsk"])
-    return PriceTick(
-        instrument=_symbol(data["instrument"]),
-        bid=bid,
-        ask=ask,
-        time=parse_time(data["time"]),
+    bids, asks = data.get("bids"), data.get("asks")
+    best_bid = bids[0] if bids else None
+    best_ask = asks[0] if asks else None
+    bid_liquidity = best_bid.get("liquidity") if best_bid else None
+    ask_liquidity = best_ask.get("liquidity") if best_ask else None
+    return checked_quote(
+        SYMBOLS.from_broker(data["instrument"]),
+        parse_decimal(best_bid["price"] if best_bid else data["closeoutBid"]),
+        parse_decimal(best_ask["price"] if best_ask else data["closeoutAsk"]),
+        parse_time(data["time"]),
         tradeable=bool(data.get("tradeable", data.get("status") == "tradeable")),
-        bid_size=parse_decimal(bids[0]["liquidity"]) if bids and "liquidity" in bids[0] else None,
-        ask_size=parse_decimal(asks[0]["liquidity"]) if asks and "liquidity" in asks[0] else None,
+        bid_size=parse_decimal(bid_liquidity) if bid_liquidity is not None else None,
+        ask_size=parse_decimal(ask_liquidity) if ask_liquidity is not None else None,
     )
 
 
