@@ -575,10 +575,7 @@ class BrokerAdapter:
             value = impl(self, *ctx.args, **ctx.kwargs)
             return await value if inspect.isawaitable(value) else value
 
-        proceed: Proceed = call_impl
-        for interceptor in reversed(self._chain(ctx.operation)):
-            proceed = functools.partial(interceptor, ctx, proceed)
-        return await proceed()
+        return await self._chained(ctx, call_impl)()
 
     async def _run_stream_open(
         self,
@@ -590,13 +587,14 @@ class BrokerAdapter:
         async def call_open() -> Any:
             return await open_source(self, ctx.args, ctx.kwargs)
 
-        return await self._through_stages(ctx, call_open)
+        return await self._chained(ctx, call_open)()
 
-    async def _through_stages(self, ctx: CallContext, innermost: Proceed) -> Any:
+    def _chained(self, ctx: CallContext, innermost: Proceed) -> Proceed:
+        """``innermost`` wrapped in the stages of ``ctx``'s operation, ready to be awaited."""
         proceed: Proceed = innermost
         for interceptor in reversed(self._chain(ctx.operation)):
             proceed = functools.partial(interceptor, ctx, proceed)
-        return await proceed()
+        return proceed
 
 
 _log = get_logger("broker_integration.adapter")

@@ -297,14 +297,13 @@ class UnifiedOrder(_Frozen):
     def _check_order_shape(self) -> Self:
         name = type(self).__name__
         kind = self.order_type
-        needs_price, needs_stop = _NEEDS_PRICE, _NEEDS_STOP
-        if kind in needs_price and self.price is None:
+        if kind in _NEEDS_PRICE and self.price is None:
             raise _field_error(name, "price", None, f"a {kind.value} order needs a price")
-        if kind not in needs_price and self.price is not None:
+        if kind not in _NEEDS_PRICE and self.price is not None:
             raise _field_error(name, "price", str(self.price), f"a {kind.value} order takes no price")
-        if kind in needs_stop and self.stop_price is None:
+        if kind in _NEEDS_STOP and self.stop_price is None:
             raise _field_error(name, "stop_price", None, f"a {kind.value} order needs a stop_price")
-        if kind not in needs_stop and self.stop_price is not None:
+        if kind not in _NEEDS_STOP and self.stop_price is not None:
             raise _field_error(
                 name, "stop_price", str(self.stop_price), f"a {kind.value} order takes no stop_price"
             )
@@ -529,6 +528,15 @@ def checked_quote(
     positive Decimals, ask not below bid, a UTC time, sizes absent or not negative) become the model
     directly; anything else goes to the validating constructor, so errors are exactly the model's own.
     """
+    values = {
+        "instrument": instrument,
+        "bid": bid,
+        "ask": ask,
+        "time": time,
+        "tradeable": tradeable,
+        "bid_size": bid_size,
+        "ask_size": ask_size,
+    }
     if (
         type(bid) is Decimal
         and type(ask) is Decimal
@@ -542,25 +550,8 @@ def checked_quote(
         and (ask_size is None or (type(ask_size) is Decimal and ask_size.is_finite() and ask_size >= 0))
         and _is_canonical(instrument)
     ):
-        values = {
-            "instrument": instrument,
-            "bid": bid,
-            "ask": ask,
-            "time": time,
-            "tradeable": tradeable,
-            "bid_size": bid_size,
-            "ask_size": ask_size,
-        }
         return _assemble(PriceTick, values)
-    return PriceTick(
-        instrument=instrument,
-        bid=bid,
-        ask=ask,
-        time=time,
-        tradeable=tradeable,
-        bid_size=bid_size,
-        ask_size=ask_size,
-    )
+    return PriceTick(**values)
 
 
 def _is_canonical(instrument: object) -> bool:

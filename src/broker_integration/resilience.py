@@ -63,10 +63,6 @@ class RateLimiter:
         allowed_at = max(tat - self._tolerance, self._cooldown_until)
         return allowed_at, max(tat, allowed_at) + self._interval
 
-    def _reserve(self, now: float) -> float:
-        allowed_at, self._tat = self._slot(now)
-        return max(0.0, allowed_at - now)
-
     async def acquire(self) -> float:
         """Wait for a slot; returns the seconds waited."""
         wait = self.reserve()
@@ -75,17 +71,10 @@ class RateLimiter:
         return wait
 
     def reserve(self) -> float:
-        """Take the next slot now and return the seconds until it is due (the caller waits them).
-
-        The arithmetic of :meth:`_slot`, inlined: every call of every adapter passes here.
-        """
-        now = self._clock.monotonic_ns() / 1e9
-        tat = self._tat if self._tat > now else now
-        allowed_at = tat - self._tolerance
-        if allowed_at < self._cooldown_until:
-            allowed_at = self._cooldown_until
-        self._tat = (tat if tat > allowed_at else allowed_at) + self._interval
-        return allowed_at - now if allowed_at > now else 0.0
+        """Take the next slot now and return the seconds until it is due (the caller waits them)."""
+        now = _seconds(self._clock)
+        allowed_at, self._tat = self._slot(now)
+        return max(0.0, allowed_at - now)
 
     def try_acquire(self) -> bool:
         """Take a slot only if one is free now."""

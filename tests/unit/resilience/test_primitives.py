@@ -34,7 +34,7 @@ async def test_rate_limiter_allows_burst_then_spaces_calls() -> None:
 async def test_rate_limiter_concurrent_reservations_are_ordered() -> None:
     clock = ManualClock()
     limiter = RateLimiter(4, burst=1, clock=clock, sleep=SleepRecorder(clock))
-    reserved = [limiter._reserve(0.0) for _ in range(4)]
+    reserved = [limiter.reserve() for _ in range(4)]
     assert reserved == pytest.approx([0.0, 0.25, 0.5, 0.75])
 
 
