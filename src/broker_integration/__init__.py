@@ -12,7 +12,8 @@ The names here are the public API; everything else is reachable from its module 
   :func:`map_broker_error` turns a broker's own error code into one, and :class:`ErrorAnalyzer` finds patterns.
 * :class:`CapabilityDiscoveryEngine` finds out what a broker really supports (declared, probed, or
   verified with test orders that cannot fill) and the pipeline then refuses orders the broker cannot take.
-* :class:`EventBus` carries one :class:`CallEvent` per broker call, for metrics and audits.
+* :class:`EventBus` carries one :class:`CallEvent` per broker call, for metrics and audits, and an
+  :class:`OrderSettledEvent` when an order whose outcome was unknown is found out later.
 * :class:`BrokerABTestingFramework` splits order flow across brokers as an experiment
   (:class:`TrafficSplit`, :class:`RoutingStrategy`) and says which is better, with what confidence.
 * :class:`PerformanceMetricsCollector` measures every broker's latency, reliability, cost and fills and
@@ -45,7 +46,7 @@ from broker_integration.config import (
     get_global_config_manager,
 )
 from broker_integration.error_analysis import ErrorAnalyzer
-from broker_integration.events import CallEvent, EventBus, HealthEvent, get_event_bus
+from broker_integration.events import CallEvent, EventBus, HealthEvent, OrderSettledEvent, get_event_bus
 from broker_integration.models import (
     Account,
     AccountSummary,
@@ -160,6 +161,7 @@ __all__ = [
     "Order",
     "OrderModification",
     "OrderResult",
+    "OrderSettledEvent",
     "OrderSide",
     "OrderStatus",
     "OrderType",

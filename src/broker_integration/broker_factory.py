@@ -262,8 +262,10 @@ class BrokerFactory:
         await _quietly_disconnect(created.adapter)
 
     async def close_all(self) -> None:
-        """Stop monitoring and disconnect every created adapter."""
+        """Stop monitoring and the journal's background settling, and disconnect every created adapter."""
         await self.stop_health_monitoring()
+        if self._journal is not None:
+            await self._journal.aclose()
         created, self._created = self._created, {}
         await asyncio.gather(*(_quietly_disconnect(c.adapter) for c in created.values()))
 

@@ -17,13 +17,14 @@ from broker_integration.log import get_logger
 from broker_integration.unified_errors import StandardizedError
 
 if TYPE_CHECKING:
-    from broker_integration.models import HealthState, OrderResult, UnifiedOrder
+    from broker_integration.models import HealthState, OrderResult, OrderStatus, UnifiedOrder
 
 __all__ = [
     "CallEvent",
     "Event",
     "EventBus",
     "HealthEvent",
+    "OrderSettledEvent",
     "Subscription",
     "get_event_bus",
 ]
@@ -78,6 +79,26 @@ class HealthEvent(Event):
     @property
     def changed(self) -> bool:
         return self.state != self.previous_state
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSettledEvent(Event):
+    """An order intent whose outcome was open (an UNKNOWN answer, or a run that ended before the answer
+    was recorded) is now known, found out by looking it up after its own call had ended.
+
+    ``result`` is what became of it: the order as the broker holds it, or REJECTED with ``sent`` false
+    when the broker has never heard of it. Published once per intent, by whoever recorded the outcome.
+    """
+
+    broker_name: str
+    adapter_id: str
+    client_order_id: str
+    previous_status: OrderStatus
+    result: OrderResult
+
+    @property
+    def status(self) -> OrderStatus:
+        return self.result.status
 
 
 Handler = Callable[[Any], None]

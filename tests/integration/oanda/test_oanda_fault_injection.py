@@ -21,7 +21,7 @@ from broker_integration.adapters.oanda import OandaAdapter
 from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.broker_config import BrokerSettings
 from broker_integration.broker_factory import BrokerFactory
-from broker_integration.events import EventBus
+from broker_integration.events import EventBus, OrderSettledEvent
 from broker_integration.models import OrderResult, OrderSide, OrderStatus, UnifiedOrder
 from broker_integration.order_journal import OrderJournal
 from broker_integration.resilience import BreakerState, CircuitBreaker, RetryPolicy
@@ -216,4 +216,41 @@ async def test_the_journal_waits_out_oandas_read_after_write_lag(tmp_path: Path)
         assert entry is not None
         assert entry.status is OrderStatus.FILLED
         assert sim.counts.requests["get_order"] >= 2, "the first lookup met the lag"
+        await factory.close_all()
+
+
+async def test_an_outcome_unknown_through_an_outage_is_settled_once_the_venue_recovers(tmp_path: Path) -> None:
+    """The order executes but its answer is lost, and every lookup fails while the venue is down: the call
+    returns UNKNOWN. Once the venue answers again the journal finds the fill in the background, without
+    sending the order again, and says so with an OrderSettledEvent."""
+    async with (
+        OandaSimulator(profile=ALWAYS_OPEN, settings=SimulatorSettings(max_requests_per_second=None)) as sim,
+        Store(sqlite_url(tmp_path / "oanda-settle.sqlite3")) as store,
+    ):
+        factory, adapter, journal = await connect(sim, store)
+        journal.settle_delays = (0.05, 0.2, 0.2, 0.2, 0.5)
+        settled: asyncio.Queue[OrderSettledEvent] = asyncio.Queue()
+        factory.event_bus.subscribe(OrderSettledEvent, settled.put_nowait)
+        sim.inject(Fault(FaultKind.RESPONSE_LOST), operations=["place_order"])
+        sim.inject(Fault(FaultKind.SERVICE_UNAVAILABLE), operations=["get_order"], count=100_000)
+        order = UnifiedOrder(instrument="EUR/USD", side=OrderSide.BUY, quantity=Decimal(10))
+
+        result = await adapter.place_order(order)
+        assert result.status is OrderStatus.UNKNOWN
+        assert journal.settling == {("oanda", order.order_id)}
+        sim.engine.faults.clear()  # the venue is back
+        event = await asyncio.wait_for(settled.get(), timeout=10)
+
+        assert (event.client_order_id, event.previous_status, event.status) == (
+            order.order_id,
+            OrderStatus.UNKNOWN,
+            OrderStatus.FILLED,
+        )
+        [view] = sim.engine.orders(sim.account_id, include_closed=True)
+        assert view.client_order_id == order.order_id
+        assert event.result.broker_order_id == view.order_id
+        assert submissions(sim) == Counter({order.order_id: 1})
+        entry = await journal.get("oanda", order.order_id)
+        assert entry is not None
+        assert entry.status is OrderStatus.FILLED
         await factory.close_all()

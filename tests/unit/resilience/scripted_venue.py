@@ -22,6 +22,11 @@ from broker_integration.unified_errors import (
 PRICE = Decimal("1.1")
 
 
+def an_order() -> UnifiedOrder:
+    """A fresh intent (its own client order id) to buy 1,000 EUR/USD at market."""
+    return UnifiedOrder(instrument="EUR/USD", side="buy", quantity=Decimal(1000))
+
+
 class ScriptedVenue(BrokerAdapter):
     """Fills every order at 1.1 unless the next scripted fault says otherwise.
 

@@ -1,28 +1,17 @@
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from scripted_venue import ScriptedVenue
+from scripted_venue import ScriptedVenue, an_order
 
 from broker_integration.broker_config import BrokerConfiguration, BrokerSettings
 from broker_integration.clock import ManualClock
-from broker_integration.models import OrderStatus, UnifiedOrder
+from broker_integration.models import OrderStatus
 from broker_integration.order_journal import OrderJournal, install_journal
 from broker_integration.store import Store, sqlite_url
 from broker_integration.unified_errors import StandardErrorCode
-
-
-def order() -> UnifiedOrder:
-    return UnifiedOrder(instrument="EUR/USD", side="buy", quantity=Decimal(1000))
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> Store:
-    async with Store(sqlite_url(tmp_path / "journal.sqlite3")) as opened:
-        yield opened  # type: ignore[misc]
 
 
 def venue_with_journal(
@@ -30,14 +19,15 @@ def venue_with_journal(
 ) -> tuple[ScriptedVenue, OrderJournal]:
     config = BrokerConfiguration(broker_name="venue", settings=BrokerSettings(timeout_seconds=timeout))
     venue = ScriptedVenue(config, faults=faults, clock=clock)
-    journal = OrderJournal(store, lookup_delays=(0.001, 0.001, 0.001))
+    # no background settling: these tests look at what one call does (test_journal_settling covers it)
+    journal = OrderJournal(store, lookup_delays=(0.001, 0.001, 0.001), settle_delays=())
     install_journal(venue, journal)
     return venue, journal
 
 
 async def test_filled_order_is_journaled(store: Store) -> None:
     venue, journal = venue_with_journal(store, [None])
-    intent = order()
+    intent = an_order()
     result = await venue.place_order(intent)
     assert result.success
     assert result.status is OrderStatus.FILLED
@@ -51,7 +41,7 @@ async def test_filled_order_is_journaled(store: Store) -> None:
 @pytest.mark.parametrize("fault", ["after", "reset"])
 async def test_executed_but_answer_lost_is_resolved_by_lookup_not_resent(store: Store, fault: str) -> None:
     venue, journal = venue_with_journal(store, [fault])
-    intent = order()
+    intent = an_order()
     result = await venue.place_order(intent)
     assert result.success
     assert result.status is OrderStatus.FILLED
@@ -63,7 +53,7 @@ async def test_executed_but_answer_lost_is_resolved_by_lookup_not_resent(store: 
 @pytest.mark.parametrize("fault", ["before", "hang"])
 async def test_never_executed_is_recorded_as_not_placed(store: Store, fault: str) -> None:
     venue, journal = venue_with_journal(store, [fault], timeout=0.05)
-    intent = order()
+    intent = an_order()
     result = await venue.place_order(intent)
     assert not result.success
     assert result.status is OrderStatus.REJECTED
@@ -78,7 +68,7 @@ async def test_unknown_stays_unknown_while_lookups_fail(store: Store) -> None:
     clock = ManualClock()
     venue, journal = venue_with_journal(store, ["after"], clock=clock)
     venue.lookup_faults.extend(["before"] * 40)  # outlasts the read retries of every lookup
-    intent = order()
+    intent = an_order()
     result = await venue.place_order(intent)
     assert result.status is OrderStatus.UNKNOWN
     assert result.error is not None
@@ -96,7 +86,7 @@ async def test_unknown_stays_unknown_while_lookups_fail(store: Store) -> None:
 
 async def test_same_intent_twice_is_sent_once(store: Store) -> None:
     venue, _ = venue_with_journal(store, [None, None])
-    intent = order()
+    intent = an_order()
     first = await venue.place_order(intent)
     second = await venue.place_order(intent)
     assert first.broker_order_id == second.broker_order_id
@@ -106,7 +96,7 @@ async def test_same_intent_twice_is_sent_once(store: Store) -> None:
 
 async def test_concurrent_copies_of_one_intent_execute_once(store: Store) -> None:
     venue, _ = venue_with_journal(store, [])
-    intent = order()
+    intent = an_order()
     results = await asyncio.gather(*(venue.place_order(intent) for _ in range(10)))
     assert venue.executions == 1
     assert {r.broker_order_id for r in results if r.success} == {"1"}
@@ -114,7 +104,7 @@ async def test_concurrent_copies_of_one_intent_execute_once(store: Store) -> Non
 
 async def test_refused_intent_is_not_sent_again(store: Store) -> None:
     venue, journal = venue_with_journal(store, ["refuse", None])
-    intent = order()
+    intent = an_order()
     first = await venue.place_order(intent)
     assert first.error is not None
     assert first.error.error_code is StandardErrorCode.INSUFFICIENT_FUNDS
@@ -128,7 +118,7 @@ async def test_refused_intent_is_not_sent_again(store: Store) -> None:
 async def test_reconcile_after_restart(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "restart.sqlite3")
     venue = ScriptedVenue(BrokerConfiguration(broker_name="venue"))
-    placed, lost = order(), order()
+    placed, lost = an_order(), an_order()
     async with Store(url) as store:
         journal = OrderJournal(store)
         await journal.record_intent("venue", placed)

@@ -1,6 +1,7 @@
 """A stateful property test of the order journal: whatever interleaving of faults (answers lost after
-executing, timeouts, resets, 503s), repeated sends of the same intent, restarts and reconciliations,
-no intent ever has more than one order at the venue, and the journal never contradicts the venue."""
+executing, timeouts, resets, 503s), repeated sends of the same intent, restarts, reconciliations and
+background settling of unknown outcomes, no intent ever has more than one order at the venue, and the
+journal never contradicts the venue."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from scripted_venue import ScriptedVenue
 from broker_integration.broker_config import BrokerConfiguration, BrokerSettings
 from broker_integration.models import OrderStatus, UnifiedOrder
 from broker_integration.order_journal import OrderJournal, install_journal
+from broker_integration.resilience import CircuitBreaker
 from broker_integration.store import Store, sqlite_url
 
 FAULTS = st.sampled_from([None, None, "after", "reset", "before", "hang", "refuse"])
@@ -50,7 +52,13 @@ class JournalMachine(RuleBasedStateMachine):
         self.venue.reject_duplicates = False  # like OANDA for filled orders: only the journal stands guard
         assert self.venue.resilience is not None
         self.venue.resilience.sleep = _no_sleep
-        self.journal = OrderJournal(self.store, lookup_delays=(0.0, 0.0), sleep=_no_sleep)
+        # The venue's failures come and go by the rules below; an open breaker would only hide them.
+        self.venue.resilience.breaker = CircuitBreaker(consecutive_failures=10**9, minimum_calls=10**9)
+        # Background settling runs as soon as the loop does, and may call an order never placed at once
+        # (nothing here is ever on its way for long): the strictest setting for the invariants below.
+        self.journal = OrderJournal(
+            self.store, lookup_delays=(0.0, 0.0), never_placed_after=0.0, sleep=_no_sleep
+        )
         install_journal(self.venue, self.journal)
 
     @rule(target=intents)
@@ -68,14 +76,23 @@ class JournalMachine(RuleBasedStateMachine):
         if result.status is OrderStatus.REJECTED:
             assert not executed
 
+    @rule(intent=intents, fault=st.sampled_from(["after", "reset", "before"]), failing=st.integers(4, 40))
+    def place_while_lookups_fail(self, intent: UnifiedOrder, fault: str, failing: int) -> None:
+        """The answer is lost and the next lookups meet 503s: the outcome stays UNKNOWN after the call and
+        is settled in the background (the failures outlast the call, as an outage would)."""
+        self.venue.lookup_faults.extend(["before"] * failing)
+        self.place(intent, fault)
+
     @rule()
     def restart(self) -> None:
         assert self.store is not None
+        self._run(self.journal.aclose())
         self._run(self.store.close())
         self._start()
 
     @rule()
     def reconcile(self) -> None:
+        self.venue.lookup_faults.clear()  # the venue answers lookups again
         self._run(self.journal.reconcile(self.venue))
         assert self._run(self.journal.in_flight("venue")) == []
 
@@ -96,6 +113,7 @@ class JournalMachine(RuleBasedStateMachine):
                 )
 
     def teardown(self) -> None:
+        self._run(self.journal.aclose())
         if self.store is not None:
             self._run(self.store.close())
         self.loop.close()
@@ -107,8 +125,8 @@ async def _no_sleep(_: float) -> None:
 
 
 JournalMachine.TestCase.settings = settings(
-    max_examples=25,
-    stateful_step_count=15,
+    max_examples=40,
+    stateful_step_count=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
