@@ -108,7 +108,7 @@ class CapabilityDiscoveryEngine:
             raise ValueError("ttl must be positive")
         self.allow_live = allow_live
         self._store = store
-        self._owns_store = store is None
+        self._owns_store = False  # true once this engine opened the store
         self._cache: ProfileCache | None = None
         self._latest: dict[tuple[str, CapabilityTestType], CapabilityProfile] = {}
         self._locks: weakref.WeakKeyDictionary[BrokerAdapter, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -246,7 +246,9 @@ class CapabilityDiscoveryEngine:
             from broker_integration.store import Store
 
             store = self._store or Store()
-            await store.open()
+            if not store.is_open:  # opened here, so closed here too
+                await store.open()
+                self._owns_store = True
             self._store = store
             self._cache = ProfileCache(store)
         return self._cache
@@ -341,7 +343,7 @@ class CapabilityDiscoveryEngine:
         await self.stop_scheduled_discovery()
         if self._owns_store and self._store is not None:
             await self._store.close()
-            self._store, self._cache = None, None
+            self._owns_store, self._cache = False, None
 
     async def __aenter__(self) -> Self:
         return self

@@ -276,6 +276,10 @@ class Store:
         return self._engine
 
     @property
+    def is_open(self) -> bool:
+        return self._engine is not None
+
+    @property
     def is_sqlite(self) -> bool:
         return make_url(self._url).get_backend_name() == "sqlite"
 

@@ -123,7 +123,7 @@ class BrokerABTestingFramework:
         self, store: Store | None = None, *, clock: Clock | None = None, seed: int | None = None
     ) -> None:
         self._store = store
-        self._owns_store = store is None
+        self._owns_store = False  # true once this framework opened the store
         self._repo: ABRepository | None = None
         self._clock = clock or SYSTEM_CLOCK
         self._seed = seed
@@ -397,7 +397,9 @@ class BrokerABTestingFramework:
             if self._repo is not None:
                 return self
             store = self._store or Store()
-            await store.open()
+            if not store.is_open:  # opened here, so closed here too
+                await store.open()
+                self._owns_store = True
             self._store = store
             repo = ABRepository(store)
             records = await repo.load_records()
@@ -430,6 +432,7 @@ class BrokerABTestingFramework:
             await self.flush()
         if self._owns_store and self._store is not None:
             await self._store.close()
+            self._owns_store = False
         self._repo = None
 
     async def __aenter__(self) -> Self:

@@ -128,6 +128,7 @@ class PerformanceMetricsCollector:
             StoreRepository(store, self.source) if store is not None else MemoryRepository()
         )
         self._store_ready = store is None
+        self._owns_store = False
         self._registrations: dict[str, _Registration] = {}
         self._routes: dict[str, str] = {}  # adapter_id -> registered name
         self._hooks: dict[int, _BusHook] = {}
@@ -250,10 +251,13 @@ class PerformanceMetricsCollector:
         await self.flush()
 
     async def close(self) -> None:
-        """Stop collecting, flush, and forget every registration."""
+        """Stop collecting, flush, forget every registration, and close the store if this opened it."""
         await self.stop_collection()
         for name in list(self._registrations):
             self.unregister_broker(name)
+        if self._owns_store and self._store is not None:
+            await self._store.close()
+            self._owns_store = self._store_ready = False
 
     async def _probe_loop(self) -> None:
         while True:
@@ -308,7 +312,9 @@ class PerformanceMetricsCollector:
 
     async def _ready(self) -> None:
         if not self._store_ready and self._store is not None:
-            await self._store.open()
+            if not self._store.is_open:  # opened here, so closed by close() too
+                await self._store.open()
+                self._owns_store = True
             self._store_ready = True
 
     async def flush(self) -> int:

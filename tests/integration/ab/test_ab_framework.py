@@ -308,3 +308,18 @@ async def test_experiments_assignments_and_outcomes_survive_a_restart(
     with pytest.raises(ABTestError, match="already routed"):
         await second.execute_order_with_test(order(0, metadata={"strategy": "s0"}), hashed)
     await second.close()
+
+
+async def test_the_framework_closes_a_store_it_opened_and_leaves_an_open_one_open(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    brokers = await venues(clock, a=20, b=14)
+    unopened = Store(sqlite_url(tmp_path / "opened-by-the-framework.sqlite3"))
+    async with framework(clock, brokers, unopened):
+        assert unopened.is_open
+    assert not unopened.is_open  # its connection thread does not outlive the framework
+
+    async with Store(sqlite_url(tmp_path / "the-callers.sqlite3")) as callers:
+        async with framework(clock, brokers, callers):
+            pass
+        assert callers.is_open  # the caller's store: the caller closes it

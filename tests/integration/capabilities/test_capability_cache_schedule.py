@@ -165,3 +165,19 @@ async def test_scheduling_needs_adapters_and_a_positive_interval(paper: PaperBro
     with pytest.raises(ValueError, match="at least one adapter"):
         engine.start_scheduled_discovery([], interval=1)
     await engine.close()
+
+
+async def test_the_engine_closes_a_store_it_opened_and_leaves_an_open_one_open(
+    paper: PaperBrokerAdapter, store: Store, tmp_path: Path
+) -> None:
+    unopened = Store(sqlite_url(tmp_path / "opened-by-the-engine.sqlite3"))
+    engine = CapabilityDiscoveryEngine(store=unopened)
+    await engine.get_profile(paper)
+    assert unopened.is_open
+    await engine.close()
+    assert not unopened.is_open  # its connection thread does not outlive the engine
+
+    shared = CapabilityDiscoveryEngine(store=store)
+    await shared.get_profile(paper)
+    await shared.close()
+    assert store.is_open  # the caller's store: the caller closes it

@@ -219,7 +219,9 @@ async def test_the_journal_waits_out_oandas_read_after_write_lag(tmp_path: Path)
         await factory.close_all()
 
 
-async def test_an_outcome_unknown_through_an_outage_is_settled_once_the_venue_recovers(tmp_path: Path) -> None:
+async def test_an_outcome_unknown_through_an_outage_is_settled_once_the_venue_recovers(
+    tmp_path: Path,
+) -> None:
     """The order executes but its answer is lost, and every lookup fails while the venue is down: the call
     returns UNKNOWN. Once the venue answers again the journal finds the fill in the background, without
     sending the order again, and says so with an OrderSettledEvent."""

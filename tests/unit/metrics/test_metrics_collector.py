@@ -114,6 +114,26 @@ async def test_a_day_of_buckets_survives_a_restart(tmp_path: Path, clock: Manual
         )
 
 
+async def test_close_closes_a_store_the_collector_opened_and_no_other(
+    tmp_path: Path, clock: ManualClock, bus: EventBus
+) -> None:
+    unopened = Store(sqlite_url(tmp_path / "opened-by-the-collector.sqlite3"))
+    collector = PerformanceMetricsCollector(store=unopened, clock=clock)
+    broker = await _broker(clock, bus)
+    collector.register_broker("oanda", broker)
+    await place_many(broker, 3)
+    assert await collector.flush() > 0
+    assert unopened.is_open
+    await collector.close()
+    assert not unopened.is_open  # its connection thread does not outlive the collector
+
+    async with Store(sqlite_url(tmp_path / "the-callers.sqlite3")) as callers:
+        shared = PerformanceMetricsCollector(store=callers, clock=clock)
+        await shared.flush()
+        await shared.close()
+        assert callers.is_open  # the caller's store: the caller closes it
+
+
 async def test_repeated_flushes_of_one_minute_merge_instead_of_overwriting(
     tmp_path: Path, clock: ManualClock, bus: EventBus
 ) -> None:
