@@ -20,7 +20,7 @@ The names here are the public API; everything else is reachable from its module 
   compares them over a :class:`ComparisonPeriod`.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability
 from broker_integration.broker_config import (
@@ -47,6 +47,7 @@ from broker_integration.config import (
 )
 from broker_integration.error_analysis import ErrorAnalyzer
 from broker_integration.events import CallEvent, EventBus, HealthEvent, OrderSettledEvent, get_event_bus
+from broker_integration.lazy_exports import lazy_exports
 from broker_integration.models import (
     Account,
     AccountSummary,
@@ -109,15 +110,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'broker_integration' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [

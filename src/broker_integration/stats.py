@@ -22,11 +22,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats as _sp
 
 __all__ = [
     "DEFAULT_SEQUENTIAL_TUNING_N",
@@ -52,6 +51,15 @@ __all__ = [
     "welch_t_test",
     "wilson_interval",
 ]
+
+
+def _scipy_stats() -> Any:  # scipy ships no type information
+    """``scipy.stats``, imported on first use: importing it takes half a second, which every command
+    line call would otherwise pay."""
+    from scipy import stats
+
+    return stats
+
 
 #: Total sample (both arms) at which the default always-valid boundary is tightest (GrowthBook's N*).
 DEFAULT_SEQUENTIAL_TUNING_N = 5000
@@ -144,7 +152,7 @@ def _check_counts(successes: int, n: int) -> None:
 
 def _z(confidence: float) -> float:
     """The two-sided normal critical value for ``confidence``."""
-    return float(_sp.norm.ppf(0.5 + confidence / 2.0))
+    return float(_scipy_stats().norm.ppf(0.5 + confidence / 2.0))
 
 
 def _moments(x: NDArray[np.float64]) -> tuple[int, float, float]:
@@ -200,7 +208,7 @@ def two_proportion_z_test(
         z_stat, p_value = 0.0, 1.0
     else:
         z_stat = effect / se0
-        p_value = float(2 * _sp.norm.sf(abs(z_stat)))
+        p_value = float(2 * _scipy_stats().norm.sf(abs(z_stat)))
     se1 = math.sqrt(pa * (1 - pa) / n_a + pb * (1 - pb) / n_b)
     half = _z(confidence) * se1
     return TestResult(
@@ -227,7 +235,7 @@ def fisher_exact_test(
     if n_a == 0 or n_b == 0:
         return TestResult("fisher_exact", _NAN, _NAN, _NAN, None, n_a, n_b)
     table = [[successes_b, n_b - successes_b], [successes_a, n_a - successes_a]]
-    odds_ratio, p_value = _sp.fisher_exact(table, alternative="two-sided")
+    odds_ratio, p_value = _scipy_stats().fisher_exact(table, alternative="two-sided")
     pa, pb = successes_a / n_a, successes_b / n_b
     effect = pb - pa
     wa = wilson_interval(successes_a, n_a, confidence)
@@ -254,7 +262,7 @@ def mean_interval(values: ArrayLike, confidence: float = 0.95) -> Interval:
     n, mean, var = _moments(_sample(values))
     if n < 2:
         return _unbounded(mean, confidence)
-    half = float(_sp.t.ppf(0.5 + confidence / 2, n - 1)) * math.sqrt(var / n)
+    half = float(_scipy_stats().t.ppf(0.5 + confidence / 2, n - 1)) * math.sqrt(var / n)
     return Interval(mean, mean - half, mean + half, confidence)
 
 
@@ -282,8 +290,8 @@ def welch_t_test(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> TestRe
         )
     df = (sa + sb) ** 2 / (sa * sa / (na - 1) + sb * sb / (nb - 1))
     t_stat = effect / se
-    p_value = float(2 * _sp.t.sf(abs(t_stat), df))
-    half = float(_sp.t.ppf(0.5 + confidence / 2, df)) * se
+    p_value = float(2 * _scipy_stats().t.sf(abs(t_stat), df))
+    half = float(_scipy_stats().t.ppf(0.5 + confidence / 2, df)) * se
     return TestResult(
         "welch_t", t_stat, p_value, effect, Interval(effect, effect - half, effect + half, confidence), na, nb
     )
@@ -315,7 +323,7 @@ def mann_whitney_u(a: ArrayLike, b: ArrayLike) -> TestResult:
     na, nb = int(xa.size), int(xb.size)
     if na == 0 or nb == 0:
         return TestResult("mann_whitney_u", _NAN, _NAN, _NAN, None, na, nb)
-    res = _sp.mannwhitneyu(xb, xa, alternative="two-sided", method="auto")
+    res = _scipy_stats().mannwhitneyu(xb, xa, alternative="two-sided", method="auto")
     u_b = float(res.statistic)
     return TestResult("mann_whitney_u", u_b, float(res.pvalue), u_b / (na * nb), None, na, nb)
 
@@ -451,7 +459,7 @@ def srm_check(
     if total == 0 or len(cells) < 2:
         return SRMResult(0.0, 1.0, False, expected)
     statistic = sum((o - e) ** 2 / e for o, e in cells)
-    p_value = float(_sp.chi2.sf(statistic, len(cells) - 1))
+    p_value = float(_scipy_stats().chi2.sf(statistic, len(cells) - 1))
     return SRMResult(statistic, p_value, p_value < threshold, expected)
 
 
@@ -553,7 +561,7 @@ def always_valid_proportion_difference(
 def _power_z(alpha: float, power: float) -> tuple[float, float]:
     _check_level(alpha, "alpha")
     _check_level(power, "power")
-    return float(_sp.norm.ppf(1 - alpha / 2)), float(_sp.norm.ppf(power))
+    return float(_scipy_stats().norm.ppf(1 - alpha / 2)), float(_scipy_stats().norm.ppf(power))
 
 
 def sample_size_for_proportions(
@@ -653,7 +661,7 @@ def ipw_mean_difference(
     return TestResult(
         "ipw_z",
         z_stat,
-        float(2 * _sp.norm.sf(abs(z_stat))),
+        float(2 * _scipy_stats().norm.sf(abs(z_stat))),
         effect,
         Interval(effect, effect - half, effect + half, confidence),
         na,

@@ -12,14 +12,16 @@ import asyncio
 import json
 import signal
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from broker_integration.sim.oanda.server import OandaSimulator
 from broker_integration.sim.oanda.settings import Credential, SimulatorSettings, new_account_id, new_token
 from broker_integration.sim.profile import PRESETS, VenueProfile
+
+if TYPE_CHECKING:
+    from broker_integration.sim.oanda.server import OandaSimulator
 
 __all__ = ["oanda_command", "simulate_app"]
 
@@ -104,6 +106,8 @@ def oanda_command(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    from broker_integration.sim.oanda.server import OandaSimulator  # aiohttp's server: only when serving
+
     asyncio.run(_serve(OandaSimulator(profile=profile, settings=settings), json_output=json_output))
 
 

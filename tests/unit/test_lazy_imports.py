@@ -1,0 +1,61 @@
+"""Heavy dependencies load on first use, not on import: the command line starts without scipy or aiohttp's
+server, and the packages' lazy names resolve to the real objects."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import pytest
+
+from broker_integration.lazy_exports import lazy_exports
+
+
+def modules_loaded_by(statement: str) -> set[str]:
+    code = f"import sys\n{statement}\nprint('\\n'.join(sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+def test_the_command_line_starts_without_scipy_or_a_web_server() -> None:
+    loaded = modules_loaded_by("import broker_integration.cli")
+    assert "typer" in loaded  # the probe works: the CLI's own dependency is there
+    assert "scipy" not in loaded
+    assert "aiohttp.web" not in loaded
+    assert "broker_integration.demo.run" not in loaded
+
+
+def test_statistics_load_scipy_when_a_test_needs_it() -> None:
+    loaded = modules_loaded_by(
+        "from broker_integration.stats import welch_t_test\nwelch_t_test([1.0, 2.0, 3.0], [2.0, 3.0, 4.5])"
+    )
+    assert "scipy.stats" in loaded
+
+
+def test_lazy_names_resolve_to_the_defining_modules_objects() -> None:
+    import broker_integration
+    import broker_integration.demo
+    import broker_integration.sim.oanda
+    from broker_integration.demo.run import run_demo
+    from broker_integration.sim.oanda.server import OandaSimulator
+    from broker_integration.store import Store
+
+    assert broker_integration.Store is Store
+    assert broker_integration.demo.run_demo is run_demo
+    assert broker_integration.sim.oanda.OandaSimulator is OandaSimulator
+
+
+def test_a_lazy_name_is_imported_once_and_an_unknown_one_is_an_attribute_error() -> None:
+    package = types.ModuleType("fake_package")
+    sys.modules["fake_package"] = package
+    try:
+        package.__getattr__ = lazy_exports("fake_package", {"dumps": "json"})  # type: ignore[attr-defined]
+        import json
+
+        assert package.dumps is json.dumps
+        assert "dumps" in vars(package)  # kept: the next access does not go through __getattr__
+        with pytest.raises(AttributeError, match="'fake_package' has no attribute 'loads'"):
+            _ = package.loads
+    finally:
+        del sys.modules["fake_package"]
