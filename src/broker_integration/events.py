@@ -95,6 +95,8 @@ class OrderSettledEvent(Event):
     client_order_id: str
     previous_status: OrderStatus
     result: OrderResult
+    #: The intent as it was journaled.
+    order: UnifiedOrder | None = None
 
     @property
     def status(self) -> OrderStatus:

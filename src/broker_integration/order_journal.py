@@ -463,6 +463,7 @@ class OrderJournal:
                     client_order_id=entry.client_order_id,
                     previous_status=entry.status,
                     result=result,
+                    order=intent,
                 )
             )
         return True

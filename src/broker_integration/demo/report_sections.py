@@ -118,6 +118,12 @@ def rates_section(result: DemoResult, colors: Colors) -> str:
                 ),
                 figure(arm.arm, "orders", m.fill.orders, f"{m.fill.orders:,}"),
                 figure(arm.arm, "rejected", m.fill.rejected, f"{m.fill.rejected:,}"),
+                figure(
+                    arm.arm,
+                    "unknown",
+                    m.fill.unknown,
+                    f"{m.fill.unknown:,}" + (f" ({m.fill.settled:,} found out)" if m.fill.settled else ""),
+                ),
                 figure(arm.arm, "fill_rate", m.fill.fill_rate, fmt_pct(m.fill.fill_rate)),
                 figure(arm.arm, "error_rate", m.reliability.error_rate, fmt_pct(m.reliability.error_rate)),
                 figure(
@@ -132,6 +138,7 @@ def rates_section(result: DemoResult, colors: Colors) -> str:
         "fully filled (95% CI)",
         "orders placed",
         "refused",
+        "answer lost",
         "quantity filled",
         "failed calls",
         "availability",
@@ -141,7 +148,9 @@ def rates_section(result: DemoResult, colors: Colors) -> str:
     note = (
         "<p class='note'>Intervals: Wilson score intervals over each order's first attempt (a failed-over "
         "order counts against the venue it was routed to). Orders placed, refused, quantity filled, failed "
-        "calls (all operations) and availability (health probes every second) are the collector's.</p>"
+        "calls (all operations) and availability (health probes every second) are the collector's. "
+        "Answer lost: orders whose outcome was unknown when the call returned, and how many of them the "
+        "order journal has found out since (it looks them up again until the venue answers).</p>"
     )
     return section("rates", "Success and fill rates", charts, table(headers, rows, name="rates"), note)
 

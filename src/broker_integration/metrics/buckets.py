@@ -145,7 +145,17 @@ class Reservoir:
 
 
 _DECIMAL_FIELDS = ("notional", "commission", "fees", "spread_paid")
-_INT_FIELDS = ("orders", "filled", "partial", "unfilled", "rejected", "slippage_orders", "fills_timed")
+_INT_FIELDS = (
+    "orders",
+    "filled",
+    "partial",
+    "unfilled",
+    "rejected",
+    "unknown",
+    "settled",
+    "slippage_orders",
+    "fills_timed",
+)
 _FLOAT_FIELDS = ("requested_qty", "filled_qty", "slippage_bps_sum", "fill_ms_sum")
 
 
@@ -153,7 +163,9 @@ _FLOAT_FIELDS = ("requested_qty", "filled_qty", "slippage_bps_sum", "fill_ms_sum
 class OrderStats:
     """Orders and their execution: fills, costs in money (``Decimal``) and in basis points (floats).
 
-    ``orders`` … ``rejected`` count placements; ``notional``, ``commission``, ``fees`` and
+    ``orders`` … ``rejected`` count placements; ``unknown`` those whose outcome was unknown when the call
+    returned, and ``settled`` those of them found out later (counted, with their fill, when learned: a
+    placement then counts in one of ``filled`` … ``rejected`` too). ``notional``, ``commission``, ``fees`` and
     ``spread_paid`` count every order action with fills (closing a position costs too).
     ``spread_paid`` is s·(fill - arrival mid)·quantity; ``cost_bps`` samples are per-order all-in cost:
     commission and fees as bps of notional plus slippage against the arrival mid where it was known.
@@ -164,6 +176,8 @@ class OrderStats:
     partial: int = 0
     unfilled: int = 0
     rejected: int = 0
+    unknown: int = 0
+    settled: int = 0
     requested_qty: float = 0.0
     filled_qty: float = 0.0
     notional: Decimal = Decimal(0)
@@ -176,6 +190,16 @@ class OrderStats:
     fill_ms_sum: float = 0.0
     cost_bps: Reservoir = field(default_factory=Reservoir)
     fill_ms: Reservoir = field(default_factory=Reservoir)
+
+    @property
+    def accepted(self) -> int:
+        """Placements the broker is known to have taken: the denominator of fill rates."""
+        return self.filled + self.partial + self.unfilled
+
+    @property
+    def outstanding(self) -> int:
+        """Placements whose outcome is still unknown (over a span that holds their settlements too)."""
+        return max(0, self.unknown - self.settled)
 
     def merge(self, other: OrderStats, cap: int = RESERVOIR_SIZE) -> None:
         for name in _INT_FIELDS + _FLOAT_FIELDS + _DECIMAL_FIELDS:

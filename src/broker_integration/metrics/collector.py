@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.clock import SYSTEM_CLOCK, Clock
-from broker_integration.events import CallEvent, EventBus, HealthEvent, Subscription
+from broker_integration.events import CallEvent, EventBus, HealthEvent, OrderSettledEvent, Subscription
 from broker_integration.log import get_logger
 from broker_integration.metrics.aggregate import BrokerAggregate, aggregate
 from broker_integration.metrics.alerts import AlertEngine, AlertEvent, AlertInputs, AlertRule
@@ -158,7 +158,11 @@ class PerformanceMetricsCollector:
         bus = adapter.event_bus
         hook = self._hooks.get(id(bus))
         if hook is None:
-            subs = (bus.subscribe(CallEvent, self._on_call), bus.subscribe(HealthEvent, self._on_health))
+            subs = (
+                bus.subscribe(CallEvent, self._on_call),
+                bus.subscribe(HealthEvent, self._on_health),
+                bus.subscribe(OrderSettledEvent, self._on_settled),
+            )
             hook = self._hooks[id(bus)] = _BusHook(bus, subs)
         hook.users += 1
 
@@ -202,6 +206,11 @@ class PerformanceMetricsCollector:
         error = event.error
         if error is not None and error.error_code is StandardErrorCode.AUTHENTICATION_FAILED:
             self._registrations[name].tracker.last_auth_failure = event.time
+
+    def _on_settled(self, event: OrderSettledEvent) -> None:
+        name = self._routes.get(event.adapter_id)
+        if name is not None:
+            self._recorder.record_settlement(name, event)
 
     def _on_health(self, event: HealthEvent) -> None:
         name = self._routes.get(event.adapter_id)

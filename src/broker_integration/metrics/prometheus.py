@@ -125,7 +125,17 @@ def _le(bound: float) -> str:
 
 
 def _order_families(s: ExportSnapshot) -> Iterator[Any]:
-    orders = CounterMetricFamily(f"{PREFIX}_orders", "Placed orders by result.", labels=["broker", "result"])
+    orders = CounterMetricFamily(
+        f"{PREFIX}_orders",
+        "Placed orders by result (unknown: the answer was lost; once found out, an order is also counted "
+        "under the result it had).",
+        labels=["broker", "result"],
+    )
+    settled = CounterMetricFamily(
+        f"{PREFIX}_orders_settled",
+        "Unknown outcomes found out later; each is also counted under the result it turned out to have.",
+        labels=["broker"],
+    )
     money = {
         "commission": CounterMetricFamily(
             f"{PREFIX}_order_commission", "Commission charged.", labels=["broker"]
@@ -153,6 +163,8 @@ def _order_families(s: ExportSnapshot) -> Iterator[Any]:
             ("partial", o.partial),
             ("unfilled", o.unfilled),
             ("rejected", o.rejected),
+            ("unknown", o.unknown),
+            ("settled", o.settled),
             ("commission", float(o.commission)),
             ("fees", float(o.fees)),
             ("notional", float(o.notional)),
@@ -164,13 +176,15 @@ def _order_families(s: ExportSnapshot) -> Iterator[Any]:
         ):
             acc[name] = acc.get(name, 0.0) + value
     for broker, acc in sorted(per_broker.items()):
-        for result in ("filled", "partial", "unfilled", "rejected"):
+        for result in ("filled", "partial", "unfilled", "rejected", "unknown"):
             orders.add_metric([broker, result], acc[result])
+        settled.add_metric([broker], acc["settled"])
         for name, family in money.items():
             family.add_metric([broker], acc[name])
         slippage.add_metric([broker], int(acc["slippage_n"]), acc["slippage_sum"])
         fill_time.add_metric([broker], int(acc["fill_n"]), acc["fill_sum"])
     yield orders
+    yield settled
     yield from money.values()
     yield slippage
     yield fill_time

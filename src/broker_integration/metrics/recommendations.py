@@ -98,8 +98,8 @@ def _significant(c: BrokerComparison, t: DimensionTest) -> str:
     fb, fw = mb.fill, mw.fill
     return (
         f"Fill quality: {better} filled {fb.full_fill_rate or 0.0:.1%} of accepted orders in full "
-        f"({fb.filled}/{fb.orders - fb.rejected}) against {fw.full_fill_rate or 0.0:.1%} "
-        f"({fw.filled}/{fw.orders - fw.rejected}) at "
+        f"({fb.filled}/{fb.accepted}) against {fw.full_fill_rate or 0.0:.1%} "
+        f"({fw.filled}/{fw.accepted}) at "
         f"{worse} ({t.result.name}, Holm-adjusted {p}). Prefer {better} when certainty of execution matters."
     )
 

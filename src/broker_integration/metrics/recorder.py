@@ -18,12 +18,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from broker_integration.events import CallEvent
+from broker_integration.events import CallEvent, OrderSettledEvent
 from broker_integration.log import get_logger
 from broker_integration.metrics.buckets import BUCKET_SECONDS, OpStats, OrderStats, bucket_start, from_epoch
 from broker_integration.metrics.histograms import HIGHEST_US
 from broker_integration.metrics.quotes import QuoteBook
-from broker_integration.models import OrderStatus, UnifiedOrder
+from broker_integration.models import OrderResult, OrderStatus, UnifiedOrder
 
 __all__ = ["ARRIVAL_MID_KEY", "HEALTH_OPERATION", "MetricsRecorder", "PendingKey"]
 
@@ -65,14 +65,17 @@ class MetricsRecorder:
         self._hi = self._lo + timedelta(seconds=BUCKET_SECONDS)
         return start
 
-    def record_call(self, broker: str, event: CallEvent) -> None:
-        """Count one finished call of ``broker`` (the hot path)."""
-        when = event.time
+    def _stats(self, broker: str, operation: str, when: datetime) -> OpStats:
         start = self._start if self._lo <= when < self._hi else self._bucket(when)
-        key = (broker, event.operation, start)
+        key = (broker, operation, start)
         stats = self.pending.get(key)
         if stats is None:
             stats = self.pending[key] = OpStats()
+        return stats
+
+    def record_call(self, broker: str, event: CallEvent) -> None:
+        """Count one finished call of ``broker`` (the hot path)."""
+        stats = self._stats(broker, event.operation, event.time)
         micros = event.duration_ns // 1000
         if micros > HIGHEST_US:
             micros = HIGHEST_US
@@ -83,33 +86,53 @@ class MetricsRecorder:
             stats.failures += 1
             code = event.error.error_code.value if event.error is not None else _NO_ERROR
             stats.errors[code] = stats.errors.get(code, 0) + 1
-        if event.order_result is not None:
-            self._record_order(broker, stats, event)
+        result = event.order_result
+        if result is not None:
+            orders = _orders_of(stats)
+            if event.operation == _PLACE:
+                orders.orders += 1
+                if event.order is not None and self.order_observer is not None:
+                    self.order_observer(broker, event.order)
+                if result.status is OrderStatus.UNKNOWN:
+                    orders.unknown += 1  # neither refused nor filled: it is settled later, or never
+                    return
+            self._record_outcome(
+                broker, orders, result, event.order, event.time, placed=event.operation == _PLACE
+            )
+
+    def record_settlement(self, broker: str, event: OrderSettledEvent) -> None:
+        """Count what became of a placement whose outcome was unknown when its call returned, in the
+        minute it was learned: its result and filled quantity count as a placement's would. Its costs do
+        not: an order lookup does not report commission, and a zero would bias the cost figures."""
+        orders = _orders_of(self._stats(broker, _PLACE, event.time))
+        if event.previous_status is OrderStatus.UNKNOWN:
+            orders.settled += 1
+        self._record_outcome(broker, orders, event.result, event.order, event.time, placed=True, costs=False)
 
     def record_health(self, broker: str, healthy: bool, when: datetime) -> None:
         """Count one health check's outcome (for availability)."""
-        start = self._start if self._lo <= when < self._hi else self._bucket(when)
-        key = (broker, HEALTH_OPERATION, start)
-        stats = self.pending.get(key)
-        if stats is None:
-            stats = self.pending[key] = OpStats()
+        stats = self._stats(broker, HEALTH_OPERATION, when)
         stats.health_checks += 1
         stats.healthy_checks += healthy
 
     # ------------------------------------------------------------------ orders
 
-    def _record_order(self, broker: str, stats: OpStats, event: CallEvent) -> None:
-        result = event.order_result
-        assert result is not None
-        orders = stats.orders
-        if orders is None:
-            orders = stats.orders = OrderStats()
+    def _record_outcome(
+        self,
+        broker: str,
+        orders: OrderStats,
+        result: OrderResult,
+        order: UnifiedOrder | None,
+        when: datetime,
+        *,
+        placed: bool,
+        costs: bool = True,
+    ) -> None:
         filled = result.filled_quantity
-        if event.operation == _PLACE:
+        if placed:
             requested = result.requested_quantity
-            if requested is None and event.order is not None:
-                requested = event.order.quantity
-            orders.orders += 1
+            if requested is None and order is not None:
+                requested = order.quantity
             if not result.success:
                 orders.rejected += 1
             elif filled <= 0:
@@ -126,8 +149,8 @@ class MetricsRecorder:
                 orders.fills_timed += 1
                 orders.fill_ms_sum += fill_ms
                 orders.fill_ms.add(fill_ms, self._rng)
-            if event.order is not None and self.order_observer is not None:
-                self.order_observer(broker, event.order)
+        if not costs:
+            return
         orders.commission += result.commission
         orders.fees += result.fees
         price = result.average_fill_price
@@ -136,8 +159,8 @@ class MetricsRecorder:
         notional = filled * price
         orders.notional += notional
         cost_bps = float((result.commission + result.fees) / notional * 10_000)
-        side = result.side or (event.order.side if event.order is not None else None)
-        mid = self._arrival_mid(broker, event)
+        side = result.side or (order.side if order is not None else None)
+        mid = self._arrival_mid(broker, result, order, when)
         if mid is not None and side is not None:
             move = side.sign * (price - mid)
             slippage_bps = float(move / mid * 10_000)
@@ -147,22 +170,26 @@ class MetricsRecorder:
             cost_bps += slippage_bps
         orders.cost_bps.add(cost_bps, self._rng)
 
-    def _arrival_mid(self, broker: str, event: CallEvent) -> Decimal | None:
-        result = event.order_result
-        for metadata in (
-            event.order.metadata if event.order is not None else None,
-            result.metadata if result is not None else None,
-        ):
+    def _arrival_mid(
+        self, broker: str, result: OrderResult, order: UnifiedOrder | None, when: datetime
+    ) -> Decimal | None:
+        for metadata in (order.metadata if order is not None else None, result.metadata):
             if metadata and ARRIVAL_MID_KEY in metadata:
                 mid = _decimal(metadata[ARRIVAL_MID_KEY])
                 if mid is not None:
                     return mid
-        instrument = result.instrument if result is not None else None
-        if instrument is None and event.order is not None:
-            instrument = event.order.instrument
+        instrument = result.instrument
+        if instrument is None and order is not None:
+            instrument = order.instrument
         if instrument is None:
             return None
-        return self.quotes.mid_at(broker, instrument, event.time)
+        return self.quotes.mid_at(broker, instrument, when)
+
+
+def _orders_of(stats: OpStats) -> OrderStats:
+    if stats.orders is None:
+        stats.orders = OrderStats()
+    return stats.orders
 
 
 def _decimal(value: object) -> Decimal | None:

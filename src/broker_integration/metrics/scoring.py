@@ -106,7 +106,7 @@ def dimension_figures(
     if all(c.avg_cost_bps is not None and c.orders_with_fills >= min_orders for c in costs.values()):
         out.append(DimensionFigures("cost", {n: (c.avg_cost_bps or 0.0,) for n, c in costs.items()}, (1.0,)))
     fills = {n: metrics[n].fill for n in names}
-    if all(f.full_fill_rate is not None and f.orders - f.rejected >= min_orders for f in fills.values()):
+    if all(f.full_fill_rate is not None and f.accepted >= min_orders for f in fills.values()):
         out.append(
             DimensionFigures(
                 "fill_quality", {n: (1.0 - (f.full_fill_rate or 0.0),) for n, f in fills.items()}, (0.01,)

@@ -160,7 +160,7 @@ def _fill(a: BrokerAggregate, b: BrokerAggregate, confidence: float) -> _Raw:
     oa, ob = a.totals().orders, b.totals().orders
     assert oa is not None
     assert ob is not None
-    accepted_a, accepted_b = oa.orders - oa.rejected, ob.orders - ob.rejected
+    accepted_a, accepted_b = oa.accepted, ob.accepted
     result = _proportions(oa.filled, accepted_a, ob.filled, accepted_b, confidence)
     return _Raw(
         "fill_quality",

@@ -122,11 +122,19 @@ class FillMetrics:
     partial: int
     unfilled: int
     rejected: int
+    #: Placements whose outcome was unknown when the call returned, and those of them found out later.
+    unknown: int
+    settled: int
     fill_rate: float | None
     full_fill_rate: float | None
     partial_fill_rate: float | None
     avg_time_to_fill_ms: float | None
     p95_time_to_fill_ms: float | None
+
+    @property
+    def accepted(self) -> int:
+        """Placements the broker is known to have taken (the fill rates' denominator)."""
+        return self.filled + self.partial + self.unfilled
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +196,8 @@ class BrokerMetrics:
                 "partial": f.partial,
                 "unfilled": f.unfilled,
                 "rejected": f.rejected,
+                "unknown": f.unknown,
+                "settled": f.settled,
                 "fill_rate": f.fill_rate,
                 "full_fill_rate": f.full_fill_rate,
                 "partial_fill_rate": f.partial_fill_rate,
@@ -276,15 +286,17 @@ def _cost(total: Counters) -> CostMetrics:
 def _fill(total: Counters) -> FillMetrics:
     o = total.orders
     if o is None or o.orders == 0:
-        return FillMetrics(0, 0, 0, 0, 0, None, None, None, None, None)
+        return FillMetrics(0, 0, 0, 0, 0, 0, 0, None, None, None, None, None)
     times = o.fill_ms.samples
-    accepted = o.orders - o.rejected
+    accepted = o.accepted
     return FillMetrics(
         orders=o.orders,
         filled=o.filled,
         partial=o.partial,
         unfilled=o.unfilled,
         rejected=o.rejected,
+        unknown=o.unknown,
+        settled=o.settled,
         fill_rate=_ratio(o.filled_qty, o.requested_qty),
         full_fill_rate=_ratio(o.filled, accepted),
         partial_fill_rate=_ratio(o.partial, accepted),

@@ -107,7 +107,10 @@ async def test_live_collector_is_scraped_over_http() -> None:
     sums = samples["broker_integration_call_duration_seconds_sum"]
     assert sums[_labels(broker="alpaca", operation="place_order")] == pytest.approx(0.2)
     assert samples["broker_integration_order_commission_total"][_labels(broker="oanda")] == pytest.approx(2.5)
-    assert samples["broker_integration_orders_total"][_labels(broker="oanda", result="rejected")] == 1
+    # the 503 came after the order was sent: its outcome is unknown, not a refusal
+    assert samples["broker_integration_orders_total"][_labels(broker="oanda", result="unknown")] == 1
+    assert samples["broker_integration_orders_total"][_labels(broker="oanda", result="rejected")] == 0
+    assert samples["broker_integration_orders_settled_total"][_labels(broker="oanda")] == 0
     assert samples["broker_integration_up"][_labels(broker="oanda")] == 1
     assert samples["broker_integration_authenticated"][_labels(broker="alpaca")] == 1
     assert samples["broker_integration_circuit_breaker_state"][_labels(broker="oanda", state="closed")] == 1

@@ -48,7 +48,7 @@ async def test_counts_only_registered_adapters_under_their_names(clock: ManualCl
     assert oanda.operations["place_order"].calls == 3
     assert alpaca.operations["place_order"].calls == 2
     assert alpaca.operations["place_order"].latency.p50_ms == pytest.approx(7.0, rel=1e-3)
-    assert bus.subscriber_count == 2  # one CallEvent and one HealthEvent subscription for the shared bus
+    assert bus.subscriber_count == 3  # one each for call, health and settlement events on the shared bus
     collector.unregister_broker("oanda")
     await place_many(a, 4)
     assert (await collector.metrics("oanda")).operations["place_order"].calls == 3
