@@ -786,6 +786,14 @@ def _wrap_stream(impl: Callable[..., Any]) -> Callable[..., AsyncIterator[PriceT
         success, error = False, None
         source: Any = None
         try:
+            config = self.config
+            if config is not None and not config.settings.enable_streaming:
+                raise UnsupportedOperationError(
+                    f"{self.name}: price streaming is switched off in the configuration "
+                    "(settings.enable_streaming: false); poll get_current_prices instead",
+                    broker_name=self.name,
+                    context={"operation": op.value, "setting": "enable_streaming"},
+                )
             source = await self._run_stream_open(ctx, open_source)
             async for tick in source:
                 ticks += 1

@@ -236,7 +236,8 @@ class BrokerFactory:
             self._journal = OrderJournal(self._store, clock=self._clock)
         install_journal(adapter, self._journal)
         if adapter.is_authenticated:
-            settled = await self._journal.reconcile(adapter)
+            # an intent of the last run too young to call never placed is settled in the background
+            settled = await self._journal.reconcile(adapter, min_age_seconds=self._journal.never_placed_after)
             if settled:
                 _log.info("reconciled %d in-flight orders of %s", len(settled), adapter.name)
 

@@ -406,18 +406,22 @@ class OrderJournal:
         """Settle this broker's in-flight intents (e.g. after a restart) by looking each one up.
 
         An intent the broker has never heard of, older than ``min_age_seconds``, is recorded as not
-        placed. Intents whose ``place_order`` call is still running in this process are left to it.
-        Returns the entries looked at, as they are after reconciliation.
+        placed. One that cannot be settled now (too young to call never placed, or the broker cannot
+        answer) is settled in the background like an unknown outcome. Intents whose ``place_order`` call
+        is still running in this process are left to it. Returns the entries looked at, as they are after
+        reconciliation.
         """
         settled: list[JournalEntry] = []
         for entry in await self.in_flight(adapter.name):
             if (adapter.name, entry.client_order_id) in self._placing:
                 continue
             try:
-                await self._settle_once(adapter, entry, never_placed_after=min_age_seconds)
+                known = await self._settle_once(adapter, entry, never_placed_after=min_age_seconds)
             except BrokerError as exc:
                 _log.warning("reconcile %s/%s failed: %s", adapter.name, entry.client_order_id, exc)
-                continue
+                known = False
+            if not known:
+                self._settle_later(adapter, entry.client_order_id)
             updated = await self.get(adapter.name, entry.client_order_id)
             if updated is not None:
                 settled.append(updated)

@@ -112,7 +112,7 @@ class SymbolMapper:
         for canonical, spelled in self.overrides.items():
             if spelled == broker_symbol:
                 return canonical
-        if self.style is SymbolStyle.CONCAT:
+        if self.style is SymbolStyle.CONCAT and isinstance(broker_symbol, str):
             text = broker_symbol.strip().upper()
             for quote in CONCAT_QUOTES:
                 base = text[: -len(quote)]

@@ -487,6 +487,22 @@ async def test_the_default_health_check_probes_a_cheap_call(h: Harness) -> None:
 # ------------------------------------------------------------------ streams
 
 
+async def test_a_stream_switched_off_in_the_configuration_is_refused_before_opening(h: Harness) -> None:
+    config = BrokerConfiguration(broker_name="venue", settings={"enable_streaming": False})
+    venue = h.make(Venue, config)
+    with pytest.raises(UnsupportedOperationError, match=r"settings\.enable_streaming: false") as refused:
+        async for _ in venue.stream_prices(["EUR/USD"]):
+            pass
+    assert refused.value.error.context["setting"] == "enable_streaming"
+    assert "stream_prices" not in venue.log  # the venue was never asked
+    (event,) = h.events
+    assert not event.success
+    assert event.error is not None
+    assert event.error.error_code is StandardErrorCode.UNSUPPORTED_OPERATION
+    switched_on = h.make(Venue, BrokerConfiguration(broker_name="venue"))
+    assert [t.bid async for t in switched_on.stream_prices(["EUR/USD"])] == [D("1.1"), D("1.2"), D("1.3")]
+
+
 async def test_a_stream_read_to_the_end_emits_one_event(h: Harness) -> None:
     venue = h.make(Venue)
     received = [t.bid async for t in venue.stream_prices(["EUR/USD"])]

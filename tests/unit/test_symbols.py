@@ -56,6 +56,14 @@ def test_a_non_string_is_a_type_error() -> None:
         canonical_symbol(42)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("style", list(SymbolStyle))
+def test_a_non_string_from_a_broker_is_a_type_error_in_every_style(style: SymbolStyle) -> None:
+    with pytest.raises(TypeError, match="must be a string, got int"):
+        SymbolMapper(style).from_broker(123)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="must be a string, got NoneType"):
+        SymbolMapper(style).to_broker(None)  # type: ignore[arg-type]
+
+
 def test_split_pair() -> None:
     assert split_pair("eur_usd") == ("EUR", "USD")
     assert split_pair("AAPL") is None

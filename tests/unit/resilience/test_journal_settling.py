@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scripted_venue import ScriptedVenue, an_order
@@ -14,7 +15,7 @@ from broker_integration.broker_config import BrokerConfiguration, BrokerSettings
 from broker_integration.broker_factory import BrokerFactory
 from broker_integration.clock import ManualClock
 from broker_integration.events import EventBus, OrderSettledEvent
-from broker_integration.models import OrderStatus, UnifiedOrder
+from broker_integration.models import Order, OrderStatus, UnifiedOrder
 from broker_integration.order_journal import OrderJournal, install_journal
 from broker_integration.store import Store, sqlite_url
 
@@ -22,11 +23,14 @@ from broker_integration.store import Store, sqlite_url
 FAILING_LOOKUPS = ["before"] * 40
 
 
-def advancing(clock: ManualClock) -> Callable[[float], Awaitable[None]]:
-    """A sleep that moves the manual clock on instead of waiting."""
+def advancing(clock: ManualClock, gate: asyncio.Event | None = None) -> Callable[[float], Awaitable[None]]:
+    """A sleep that moves the manual clock on instead of waiting; with ``gate``, a background settling
+    delay (a second or more; in-call lookups wait less) also waits until the test opens the gate."""
 
     async def sleep(seconds: float) -> None:
         clock.advance(seconds)
+        if gate is not None and seconds >= 1:
+            await gate.wait()
         await asyncio.sleep(0)
 
     return sleep
@@ -165,11 +169,7 @@ async def test_reconcile_settling_first_leaves_the_background_lookup_nothing_to_
     clock = ManualClock()
     gate = asyncio.Event()
 
-    async def sleep(seconds: float) -> None:
-        clock.advance(seconds)
-        if seconds >= 1:  # a background settling delay waits for the test; in-call lookups do not
-            await gate.wait()
-        await asyncio.sleep(0)
+    sleep = advancing(clock, gate)
 
     venue, journal, events = setup(store, ["after"], clock=clock, sleep=sleep)
     venue.lookup_faults.extend(FAILING_LOOKUPS)
@@ -208,10 +208,7 @@ async def test_disconnecting_stops_background_settling(store: Store) -> None:
     clock = ManualClock()
     gate = asyncio.Event()
 
-    async def sleep(seconds: float) -> None:
-        clock.advance(seconds)
-        if seconds >= 1:
-            await gate.wait()
+    sleep = advancing(clock, gate)
 
     venue, journal, events = setup(store, ["after"], clock=clock, sleep=sleep)
     await venue.authenticate()
@@ -266,3 +263,57 @@ def test_negative_delays_are_refused(tmp_path: Path) -> None:
         OrderJournal(store, settle_delays=(1.0, -1.0))
     with pytest.raises(ValueError, match="must not be negative"):
         OrderJournal(store, never_placed_after=-5)
+
+
+async def test_on_start_up_the_factory_settles_the_last_runs_intents_young_ones_in_the_background(
+    store: Store,
+) -> None:
+    clock = ManualClock()
+    gate = asyncio.Event()
+
+    sleep = advancing(clock, gate)
+
+    book: dict[str, Order] = {}  # the venue's own records: they outlive our process
+
+    class VenueWithBook(ScriptedVenue):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.orders = book
+
+    journal = OrderJournal(
+        store,
+        clock=clock,
+        lookup_delays=(0.001,),
+        settle_delays=(1.0, 100.0),
+        never_placed_after=60.0,
+        sleep=sleep,
+    )
+    # The last run wrote three intents and died before recording any outcome; only the first reached the venue.
+    placed, lost_long_ago, lost_just_now = an_order(), an_order(), an_order()
+    await journal.record_intent("venue", placed)
+    await journal.record_intent("venue", lost_long_ago)
+    await VenueWithBook(BrokerConfiguration(broker_name="venue")).place_order(placed)
+    clock.advance(120)
+    await journal.record_intent("venue", lost_just_now)
+    clock.advance(5)
+
+    factory = BrokerFactory(journal=journal, clock=clock, event_bus=EventBus(), discover_plugins=False)
+    factory.register_adapter("venue", VenueWithBook)
+    venue = await factory.create_adapter("venue")
+    events: list[OrderSettledEvent] = []
+    venue.event_bus.subscribe(OrderSettledEvent, events.append)
+
+    assert await status_of(journal, placed) is OrderStatus.FILLED
+    assert await status_of(journal, lost_long_ago) is OrderStatus.REJECTED
+    # five seconds old: its request could still be on its way, so it is not called never placed yet
+    assert await status_of(journal, lost_just_now) is OrderStatus.SUBMITTED
+    assert journal.settling == {("venue", lost_just_now.order_id)}
+
+    gate.set()
+    await settling_done(journal)
+
+    assert await status_of(journal, lost_just_now) is OrderStatus.REJECTED
+    [event] = events
+    assert (event.client_order_id, event.previous_status) == (lost_just_now.order_id, OrderStatus.SUBMITTED)
+    assert len(book) == 1  # nothing was sent again
+    await factory.close_all()
