@@ -388,6 +388,11 @@ class OrderResult(_Frozen):
 
     ``success`` is false when the broker refused or the call failed; ``error`` then says why in
     standard terms. ``status`` UNKNOWN means the outcome could not be established yet.
+
+    Prices are in the instrument's quote currency; ``commission`` and ``fees`` are in the account's
+    currency, as brokers charge them. ``quote_home_rate``, when the adapter knows it, is what one unit of
+    the quote currency was worth in the account currency at the fill, so costs can be set against the
+    notional (USD/JPY on a USD account: about 0.0067).
     """
 
     success: bool
@@ -405,6 +410,7 @@ class OrderResult(_Frozen):
     submitted_at: UtcDatetime | None = None
     completed_at: UtcDatetime | None = None
     latency_ms: Annotated[float, Field(ge=0)] | None = None
+    quote_home_rate: PositiveDecimal | None = None
     replaces_order_id: str | None = None
     error: StandardizedError | None = None
     message: str = ""

@@ -6,8 +6,9 @@ Sign convention: s = +1 to buy, -1 to sell; basis points are 10⁴ x relative; a
   Crossing the spread is part of it: a market buy filled at the ask pays half the spread.
 * **spread_cost_bps** = half the quoted spread at arrival / mid · 10⁴: what crossing it costs; the part of
   the slippage that the quote already announced.
-* **commission_bps** = (commission + fees) / (filled quantity · average fill price) · 10⁴. Commission is
-  taken to be in the instrument's quote currency, as the paper and mock brokers report it.
+* **commission_bps** = (commission + fees) / (filled quantity · average fill price · quote-home rate) · 10⁴.
+  Commission is in the account currency, as brokers charge it; the result's ``quote_home_rate`` converts
+  the notional from the quote currency (taken as 1 when the adapter does not report it).
 * **total_cost_bps** = slippage + commission.
 
 The arrival quote is the executing broker's own ``get_current_price`` taken just before the order is
@@ -134,7 +135,7 @@ def measure_execution(
     commission = result.commission + result.fees
     slippage = spread = commission_bps = None
     if filled > 0 and price is not None:
-        commission_bps = _bps(commission, filled * price)
+        commission_bps = _bps(commission, filled * price * (result.quote_home_rate or 1))
         if quote is not None:
             mid = quote.mid
             slippage = _bps(order.side.sign * (price - mid), mid)

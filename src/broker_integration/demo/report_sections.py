@@ -189,8 +189,7 @@ def cost_section(result: DemoResult, colors: Colors) -> str:
     note = (
         "<p class='note'>Slippage is measured against the mid of a common reference quote taken as each order "
         "was sent (every venue quotes the same seeded market), so it includes the half spread each venue "
-        "charges. Positive is a cost. Money is in the instruments' quote currency (USD for the demo's "
-        "instruments).</p>"
+        "charges. Positive is a cost. Money is in the account currency (USD for the demo's venues).</p>"
     )
     return section("cost", "Slippage and cost", charts, table(headers, rows, name="cost"), note)
 

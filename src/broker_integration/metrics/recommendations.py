@@ -93,7 +93,7 @@ def _significant(c: BrokerComparison, t: DimensionTest) -> str:
             f"Cost: orders at {worse} cost {cw.avg_cost_bps or 0.0:.2f} bps all-in against "
             f"{cb.avg_cost_bps or 0.0:.2f} bps at {better} (difference{_ci_signed(t, sign, ' bps')}; "
             f"Welch, Holm-adjusted {p}); on {worse}'s filled notional of {cw.notional:,.2f} that is about "
-            f"{money:,.2f} in the quote currency. Route cost-sensitive flow to {better}."
+            f"{money:,.2f} in the account currency. Route cost-sensitive flow to {better}."
         )
     fb, fw = mb.fill, mw.fill
     return (

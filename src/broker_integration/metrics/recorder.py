@@ -9,6 +9,11 @@ Slippage is measured against the arrival mid: ``metadata["arrival_mid"]`` of the
 framework when it routes) or of the result, else the last quote the collector's price probe saw for the
 instrument if it is at most ``QuoteBook.max_age`` old when the order was sent. Orders with neither have
 no slippage figure; their cost is commission and fees only.
+
+Money (notional, commission, fees, spread paid) is counted in the account currency, the currency brokers
+charge in: a fill's notional is converted with the result's ``quote_home_rate``, so a USD account's cost
+in bps is right on USD/JPY as on EUR/USD and its totals add up across instruments. An adapter that does
+not report the rate gets its notional taken as already in the account currency.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ ARRIVAL_MID_KEY = "arrival_mid"
 #: The operation under which health-check outcomes are counted.
 HEALTH_OPERATION = "health_check"
 _PLACE = "place_order"
+_SAME_CURRENCY = Decimal(1)
 _NO_ERROR = "CANCELLED"  # a call that ended without success or error: the caller cancelled it
 
 PendingKey = tuple[str, str, int]  # broker, operation, bucket start
@@ -156,7 +162,10 @@ class MetricsRecorder:
         price = result.average_fill_price
         if filled <= 0 or price is None:
             return
-        notional = filled * price
+        # Commission and fees come in the account currency; prices in the quote currency. The adapter's
+        # rate joins them; without one the two are taken to be the same currency.
+        rate = result.quote_home_rate or _SAME_CURRENCY
+        notional = filled * price * rate
         orders.notional += notional
         cost_bps = float((result.commission + result.fees) / notional * 10_000)
         side = result.side or (order.side if order is not None else None)
@@ -166,7 +175,7 @@ class MetricsRecorder:
             slippage_bps = float(move / mid * 10_000)
             orders.slippage_orders += 1
             orders.slippage_bps_sum += slippage_bps
-            orders.spread_paid += move * filled
+            orders.spread_paid += move * filled * rate
             cost_bps += slippage_bps
         orders.cost_bps.add(cost_bps, self._rng)
 

@@ -765,7 +765,12 @@ class VenueEngine:
             pl=realized,
             commission=commission,
             balance=book.balance,
-            details={"bid": path.price(bid), "ask": path.price(ask), "position_units": position.units},
+            details={
+                "bid": path.price(bid),
+                "ask": path.price(ask),
+                "position_units": position.units,
+                "quote_home_rate": rate,
+            },
         )
         order.fill_ids.append(transaction.id)
         return True

@@ -210,3 +210,37 @@ def test_instrument_metadata() -> None:
     assert instrument.margin_rate == Decimal("0.04")
     assert instrument.is_on_tick(Decimal("115.346"))
     assert not instrument.is_on_tick(Decimal("115.3465"))
+
+
+@pytest.mark.parametrize(
+    ("fill", "expected"),
+    [
+        (
+            {"lossQuoteHomeConversionFactor": "0.00673401", "gainQuoteHomeConversionFactor": "0.00673"},
+            "0.00673401",
+        ),
+        (
+            {
+                "homeConversionFactors": {
+                    "lossQuoteHome": {"factor": "0.0067"},
+                    "gainQuoteHome": {"factor": "0.0066"},
+                }
+            },
+            "0.0067",
+        ),
+        (
+            {
+                "homeConversionFactors": {"lossQuoteHome": {"factor": "0.0067"}},
+                "lossQuoteHomeConversionFactor": "9",
+            },
+            "0.0067",
+        ),
+        ({"commission": "0.0000"}, None),
+        ({"lossQuoteHomeConversionFactor": "0"}, None),
+    ],
+)
+def test_the_quote_home_factor_of_a_fill_is_the_one_for_losses(
+    fill: dict[str, object], expected: str | None
+) -> None:
+    factor = parsing.quote_home_factor(fill)
+    assert factor == (Decimal(expected) if expected is not None else None)

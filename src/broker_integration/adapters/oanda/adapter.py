@@ -210,6 +210,7 @@ class OandaAdapter(BrokerAdapter):
                 filled_quantity=units,
                 average_fill_price=parsing.parse_decimal(price) if price else None,
                 commission=commission,
+                quote_home_rate=parsing.quote_home_factor(fill),
                 completed_at=parsing.parse_time(fill["time"]) if "time" in fill else None,
                 metadata={"transaction_id": fill.get("id"), "half_spread_cost": fill.get("halfSpreadCost")},
             )

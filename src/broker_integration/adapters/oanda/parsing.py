@@ -125,6 +125,22 @@ def format_time(value: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}000Z"
 
 
+def quote_home_factor(fill: Mapping[str, Any]) -> Decimal | None:
+    """What one unit of the quote currency was worth in the account currency at ``fill`` (an
+    ``OrderFillTransaction``): the factor v20 converts losses with, which is what a cost is.
+
+    Newer servers send ``homeConversionFactors.lossQuoteHome.factor``, older ones
+    ``lossQuoteHomeConversionFactor`` (reference §1.5, spec ``HomeConversionFactors``); ``None`` if neither.
+    """
+    factors = fill.get("homeConversionFactors")
+    nested = factors.get("lossQuoteHome") if isinstance(factors, Mapping) else None
+    raw = nested.get("factor") if isinstance(nested, Mapping) else fill.get("lossQuoteHomeConversionFactor")
+    if raw is None:
+        return None
+    factor = parse_decimal(raw)
+    return factor if factor.is_finite() and factor > 0 else None
+
+
 def signed_units(order: UnifiedOrder) -> str:
     return format_decimal(order.signed_quantity)
 

@@ -59,6 +59,7 @@ from broker_integration.sim.records import (
     PositionSnapshot,
     Quote,
     RejectReason,
+    Transaction,
     TransactionType,
 )
 from broker_integration.unified_errors import (
@@ -458,6 +459,7 @@ class PaperBrokerAdapter(BrokerAdapter):
             filled_quantity=Decimal(0) if view is None else view.filled_units,
             average_fill_price=None if view is None else view.average_fill_price,
             commission=Decimal(0) if view is None else view.commission,
+            quote_home_rate=_quote_home_rate(outcome.transactions),
             completed_at=self.clock.now(),
             replaces_order_id=replaces,
             error=error,
@@ -472,6 +474,18 @@ class PaperBrokerAdapter(BrokerAdapter):
 
 
 # ---------------------------------------------------------------------------------- conversions
+
+
+def _quote_home_rate(transactions: Sequence[Transaction]) -> Decimal | None:
+    """The fills' quote-to-account rate, weighted by their notional (``None`` without a fill)."""
+    weighted = notional = Decimal(0)
+    for t in transactions:
+        rate = t.details.get("quote_home_rate")
+        if t.type is TransactionType.ORDER_FILL and isinstance(rate, Decimal) and t.price and t.units:
+            value = t.units * t.price
+            weighted += value * rate
+            notional += value
+    return weighted / notional if notional else None
 
 
 def _status(view: OrderView) -> OrderStatus:
