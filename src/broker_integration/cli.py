@@ -99,8 +99,7 @@ def demo(
         bool, typer.Option("--quiet", "-q", help="Print only the verdicts and the report path.")
     ] = False,
 ) -> None:
-    """The main job offline: an OANDA simulator and paper venues, capability discovery, an A/B test of
-    thousands of orders with live figures, the broker comparison, and an HTML report."""
+    """The main job, offline: simulated brokers discovered, A/B-tested and compared, with an HTML report."""
     from broker_integration.demo import ConsoleObserver, print_outcome, run_demo, write_report
 
     verbose = logging.getLogger("broker_integration").isEnabledFor(logging.DEBUG)
