@@ -246,9 +246,7 @@ class CapabilityDiscoveryEngine:
             from broker_integration.store import Store
 
             store = self._store or Store()
-            if not store.is_open:  # opened here, so closed here too
-                await store.open()
-                self._owns_store = True
+            self._owns_store = await store.open_unless_open()
             self._store = store
             self._cache = ProfileCache(store)
         return self._cache

@@ -279,6 +279,14 @@ class Store:
     def is_open(self) -> bool:
         return self._engine is not None
 
+    async def open_unless_open(self) -> bool:
+        """Open the store if it is not open yet; true when this call opened it, so the caller closes it
+        too (a store handed over already open stays its owner's to close)."""
+        if self.is_open:
+            return False
+        await self.open()
+        return True
+
     @property
     def is_sqlite(self) -> bool:
         return make_url(self._url).get_backend_name() == "sqlite"

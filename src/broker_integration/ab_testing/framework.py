@@ -397,9 +397,7 @@ class BrokerABTestingFramework:
             if self._repo is not None:
                 return self
             store = self._store or Store()
-            if not store.is_open:  # opened here, so closed here too
-                await store.open()
-                self._owns_store = True
+            self._owns_store = await store.open_unless_open()
             self._store = store
             repo = ABRepository(store)
             records = await repo.load_records()

@@ -196,11 +196,6 @@ class OrderStats:
         """Placements the broker is known to have taken: the denominator of fill rates."""
         return self.filled + self.partial + self.unfilled
 
-    @property
-    def outstanding(self) -> int:
-        """Placements whose outcome is still unknown (over a span that holds their settlements too)."""
-        return max(0, self.unknown - self.settled)
-
     def merge(self, other: OrderStats, cap: int = RESERVOIR_SIZE) -> None:
         for name in _INT_FIELDS + _FLOAT_FIELDS + _DECIMAL_FIELDS:
             setattr(self, name, getattr(self, name) + getattr(other, name))

@@ -321,9 +321,7 @@ class PerformanceMetricsCollector:
 
     async def _ready(self) -> None:
         if not self._store_ready and self._store is not None:
-            if not self._store.is_open:  # opened here, so closed by close() too
-                await self._store.open()
-                self._owns_store = True
+            self._owns_store = await self._store.open_unless_open()
             self._store_ready = True
 
     async def flush(self) -> int:

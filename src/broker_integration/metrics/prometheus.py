@@ -8,8 +8,10 @@ its own thread.
 Families (all prefixed ``broker_integration_``): ``calls_total{broker,operation,outcome}``,
 ``call_errors_total{broker,operation,code}``, ``call_duration_seconds{broker,operation}`` (histogram;
 buckets counted from the HdrHistogram, sum exact), ``orders_total{broker,result}``,
-``order_commission_total``, ``order_fees_total``, ``order_notional_total``, ``order_spread_paid_total``
-(account currency, see :mod:`~broker_integration.metrics.recorder`), ``order_slippage_bps`` and ``order_time_to_fill_seconds`` (summaries: sum and count),
+``orders_settled_total{broker}``, ``order_commission_total``, ``order_fees_total``,
+``order_notional_total``, ``order_spread_paid_total`` (account currency, see
+:mod:`~broker_integration.metrics.recorder`), ``order_slippage_bps`` and ``order_time_to_fill_seconds``
+(summaries: sum and count),
 ``health_checks_total{broker,result}``; live gauges ``up``, ``authenticated``,
 ``rate_limit_utilization_ratio``, ``circuit_breaker_state{state}``, ``price_feed_age_seconds``,
 ``uptime_seconds``, ``alerts_firing{rule,severity}``, ``collector_start_time_seconds`` (counters are
