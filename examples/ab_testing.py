@@ -38,7 +38,6 @@ async def main() -> None:
         traffic_splits=[TrafficSplit("fast", 50.0), TrafficSplit("slow", 50.0)],
         routing_strategy=RoutingStrategy.HASH_BASED,
     )
-    ab.start_test(test_id)
     for _ in range(8):
         orders = [
             UnifiedOrder(instrument="BTC/USD", side="buy" if i % 2 else "sell", quantity=Decimal("0.01"))

@@ -40,7 +40,6 @@ async def main() -> None:
             primary_metric=Metric.TOTAL_COST_BPS,
             minimum_sample_size=20,
         )
-        ab.start_test(test_id)
         routed: Counter[str] = Counter()
         for batch in range(12):
             orders = [

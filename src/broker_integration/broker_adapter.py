@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +26,8 @@ from decimal import Decimal
 from enum import StrEnum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
+
+from pydantic import ValidationError
 
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, BrokerLimits
 from broker_integration.clock import SYSTEM_CLOCK, Clock
@@ -57,6 +59,7 @@ from broker_integration.unified_errors import (
     StandardizedError,
     UnsupportedOperationError,
     classify_exception,
+    describe_validation_error,
     error_class_for,
     is_ambiguous,
     make_error,
@@ -74,6 +77,7 @@ __all__ = [
     "CallInterceptor",
     "InterceptorPriority",
     "Operation",
+    "construct_adapter",
 ]
 
 
@@ -257,6 +261,15 @@ class _Stage:
     operations: frozenset[Operation] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Wiring:
+    event_bus: EventBus | None
+    clock: Clock | None
+
+
+#: What :func:`construct_adapter` hands to ``BrokerAdapter.__init__`` past a subclass's own ``__init__``.
+_WIRING: ContextVar[_Wiring | None] = ContextVar("broker_integration_adapter_wiring", default=None)
+
 #: The order action running in this task, so protocol code can build its complete result in one go.
 _ORDER_CALL: ContextVar[CallContext | None] = ContextVar("broker_integration_order_call", default=None)
 
@@ -291,11 +304,22 @@ class BrokerAdapter:
 
     def __init__(
         self,
-        config: BrokerConfiguration | None = None,
+        config: BrokerConfiguration | Mapping[str, Any] | None = None,
         *,
         event_bus: EventBus | None = None,
         clock: Clock | None = None,
     ) -> None:
+        """``config`` may be a :class:`BrokerConfiguration` or a dict in its shape (as in the seed).
+
+        A subclass whose ``__init__`` takes only ``config`` and passes it on still gets the event bus and
+        clock of whoever creates it through :func:`construct_adapter` (the factory, discovery, the demo).
+        """
+        if isinstance(config, Mapping):
+            config = BrokerConfiguration.from_dict(dict(config))
+        wiring = _WIRING.get()
+        if wiring is not None:
+            event_bus = event_bus or wiring.event_bus
+            clock = clock or wiring.clock
         self.config = config
         self._event_bus = event_bus
         self._clock = clock or SYSTEM_CLOCK
@@ -600,12 +624,56 @@ class BrokerAdapter:
 _log = get_logger("broker_integration.adapter")
 
 
+def construct_adapter(
+    adapter_class: type[BrokerAdapter],
+    config: BrokerConfiguration,
+    *,
+    event_bus: EventBus | None = None,
+    clock: Clock | None = None,
+) -> BrokerAdapter:
+    """Instantiate ``adapter_class(config)`` wired to ``event_bus`` and ``clock``.
+
+    Only ``config`` is passed to the constructor, so an adapter written as the seed shows it —
+    ``def __init__(self, config): super().__init__(config)`` — works; the bus and clock reach
+    ``BrokerAdapter.__init__`` through a context variable. An adapter that never calls
+    ``super().__init__`` is wired afterwards, pipeline included.
+    """
+    token = _WIRING.set(_Wiring(event_bus, clock))
+    try:
+        adapter = adapter_class(config)
+    finally:
+        _WIRING.reset(token)
+    if "_stages" not in vars(adapter):  # the subclass skipped BrokerAdapter.__init__
+        BrokerAdapter.__init__(adapter, config, event_bus=event_bus, clock=clock)
+    return adapter
+
+
 def _unsupported(adapter: BrokerAdapter, op: Operation) -> UnsupportedOperationError:
     return UnsupportedOperationError(
         f"{adapter.name} does not support {op.value}",
         broker_name=adapter.name,
         context={"operation": op.value},
     )
+
+
+def _credentials_argument(
+    adapter: BrokerAdapter, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``authenticate``'s arguments with a dict of credentials (as the seed passes them) made a
+    :class:`BrokerCredentials`, so every adapter receives one type and a masked secret never reaches a broker."""
+    given = args[0] if args else kwargs.get("credentials")
+    if not isinstance(given, Mapping):
+        return args, kwargs
+    try:
+        credentials = BrokerCredentials.model_validate(dict(given))
+    except ValidationError as exc:
+        raise AuthenticationError(
+            f"{adapter.name}: unusable credentials ({describe_validation_error(exc)})",
+            broker_name=adapter.name,
+        ) from None
+    if args:
+        return (credentials, *args[1:]), kwargs
+    return args, {**kwargs, "credentials": credentials}
 
 
 def _order_argument(op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any]) -> UnifiedOrder | None:
@@ -730,6 +798,8 @@ def _wrap(op: Operation, impl: Callable[..., Any]) -> Callable[..., Any]:
         order_action = op.is_order_action
         token = _ORDER_CALL.set(ctx) if order_action else None
         try:
+            if op is Operation.AUTHENTICATE:
+                ctx.args, ctx.kwargs = _credentials_argument(self, args, kwargs)
             if ctx.order is not None and (refusal := self._check_declared(ctx.order)) is not None:
                 raise UnsupportedOperationError(refusal)
             result = await self._run(ctx, impl)

@@ -13,14 +13,14 @@ change while a process runs; :mod:`broker_integration.config` refuses such a cha
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from typing import Any, Self, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from broker_integration.unified_errors import mask_secrets
+from broker_integration.unified_errors import is_secret_key, mask_secrets
 
 __all__ = [
     "BrokerConfiguration",
@@ -38,6 +38,17 @@ _LIVE_HOSTS = frozenset(
     {"api-fxtrade.oanda.com", "stream-fxtrade.oanda.com", "api.alpaca.markets", "stream.data.alpaca.markets"}
 )
 _SECRET_MASK = "**********"  # noqa: S105 - the mask, not a password
+#: A secret made only of asterisks is a mask copied from printed or exported output, never a real secret.
+_MASKED = re.compile(r"^\*{3,}$")
+
+
+def _refuse_mask(value: str, where: str) -> None:
+    if _MASKED.match(value):
+        raise ValueError(
+            f"{where} holds the mask {value!r}, not a secret: this value was copied from printed or exported "
+            "configuration (to_dict(masked=True), a log, `config show`); pass the configuration itself or "
+            "config.to_dict(), which carries the secrets"
+        )
 
 
 class Environment(StrEnum):
@@ -56,6 +67,17 @@ class Environment(StrEnum):
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, hide_input_in_errors=True)
 
+    def __getitem__(self, key: str) -> Any:
+        """Read access by key (``config["endpoints"]["base_url"]``), so adapter code written for the seed's
+        ``Dict[str, Any]`` configuration and credentials runs unchanged; secrets stay ``SecretStr``."""
+        if key in type(self).model_fields:
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``self[key]``, or ``default`` for a key the model does not have."""
+        return getattr(self, key) if key in type(self).model_fields else default
+
 
 class BrokerCredentials(_Strict):
     """How to authenticate. ``api_key`` is the bearer token for token brokers (OANDA)."""
@@ -64,6 +86,13 @@ class BrokerCredentials(_Strict):
     secret_key: SecretStr | None = None
     account_id: str | None = Field(default=None, json_schema_extra={"reload": False})
     environment: Environment = Field(default=Environment.PRACTICE, json_schema_extra={"reload": False})
+
+    @field_validator("api_key", "secret_key")
+    @classmethod
+    def _not_a_mask(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _refuse_mask(value.get_secret_value(), "this secret")
+        return value
 
     def __repr__(self) -> str:
         key = "set" if self.api_key else "unset"
@@ -149,6 +178,12 @@ class BrokerConfiguration(_Strict):
             raise ValueError("adapter must name a registered adapter: lowercase letters, digits, '_' or '-'")
         return value
 
+    @field_validator("options", mode="before")
+    @classmethod
+    def _plain_option_secrets(cls, value: Any) -> Any:
+        """Secret options arrive as ``SecretStr`` from :meth:`to_dict`; keep their values, refuse masks."""
+        return _unwrap_secret_options(value) if isinstance(value, Mapping) else value
+
     @property
     def adapter_type(self) -> str:
         """The adapter registration that serves this broker."""
@@ -180,12 +215,18 @@ class BrokerConfiguration(_Strict):
         for name, value in super().__repr_args__():
             yield name, (mask_secrets(value) if name == "options" else value)
 
-    def to_dict(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
-        """A plain dict in the seed's JSON shape; secrets masked unless ``reveal_secrets``.
+    def to_dict(self, *, reveal_secrets: bool = False, masked: bool = False) -> dict[str, Any]:
+        """A plain dict in the seed's JSON shape, which :meth:`from_dict` (and so
+        ``factory.create_adapter(name, config.to_dict())``) turns back into this configuration.
 
-        Masked are the ``SecretStr`` credentials and any ``options`` entry under a secret-looking key
-        (``token``, ``password``, ``api_key`` ...).
+        Secrets — the ``SecretStr`` credentials and any ``options`` entry under a secret-looking key
+        (``token``, ``password``, ``api_key`` ...) — are ``SecretStr`` values: they carry the real secret to
+        the adapter and print as ``**********``. ``masked=True`` replaces them by the mask instead, for
+        printing and exports (a masked dict is refused by :meth:`from_dict`); ``reveal_secrets=True`` gives
+        them as plain strings.
         """
+        if reveal_secrets and masked:
+            raise ValueError("to_dict: reveal_secrets and masked exclude each other")
         data = self.model_dump(mode="json")
         if data["adapter"] is None:
             del data["adapter"]  # optional; left out so the seed's shape round-trips unchanged
@@ -194,10 +235,14 @@ class BrokerConfiguration(_Strict):
             secret: SecretStr | None = getattr(self.credentials, key)
             if secret is None:
                 creds[key] = None
+            elif reveal_secrets:
+                creds[key] = secret.get_secret_value()
             else:
-                creds[key] = secret.get_secret_value() if reveal_secrets else _SECRET_MASK
-        if not reveal_secrets:
+                creds[key] = _SECRET_MASK if masked else secret
+        if masked:
             data["options"] = mask_secrets(data["options"])
+        elif not reveal_secrets:
+            data["options"] = _wrap_secret_options(data["options"])
         return data
 
     @classmethod
@@ -219,6 +264,33 @@ class BrokerConfiguration(_Strict):
     def secret_paths(cls) -> tuple[tuple[str, ...], ...]:
         """Paths of the ``SecretStr`` fields, e.g. ``("credentials", "api_key")``."""
         return tuple(path for path, info in _walk_fields(cls) if SecretStr in _flat_types(info.annotation))
+
+
+def _wrap_secret_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with each string under a secret-looking key as a ``SecretStr``."""
+    wrapped: dict[str, Any] = {}
+    for key, value in options.items():
+        if isinstance(value, Mapping):
+            wrapped[key] = _wrap_secret_options(value)
+        elif isinstance(value, str) and is_secret_key(key):
+            wrapped[key] = SecretStr(value)
+        else:
+            wrapped[key] = value
+    return wrapped
+
+
+def _unwrap_secret_options(options: Mapping[str, Any], prefix: str = "options") -> dict[str, Any]:
+    plain: dict[str, Any] = {}
+    for key, value in options.items():
+        where = f"{prefix}.{key}"
+        if isinstance(value, Mapping):
+            value = _unwrap_secret_options(value, where)
+        elif isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str) and is_secret_key(key):
+            _refuse_mask(value, where)
+        plain[key] = value
+    return plain
 
 
 def _extra(info: Any) -> dict[str, Any]:

@@ -18,13 +18,15 @@ from datetime import datetime
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-from broker_integration.broker_adapter import BrokerAdapter
+from pydantic import ValidationError
+
+from broker_integration.broker_adapter import BrokerAdapter, construct_adapter
 from broker_integration.broker_config import BrokerConfiguration
 from broker_integration.clock import SYSTEM_CLOCK, Clock
 from broker_integration.events import EventBus, HealthEvent, get_event_bus
 from broker_integration.log import get_logger
 from broker_integration.models import HealthState
-from broker_integration.unified_errors import AuthenticationError, BrokerError
+from broker_integration.unified_errors import AuthenticationError, BrokerError, describe_validation_error
 
 if TYPE_CHECKING:
     from broker_integration.order_journal import OrderJournal
@@ -188,11 +190,16 @@ class BrokerFactory:
         venues of one type can coexist. On failed authentication the adapter is disconnected and the
         standard authentication error raised; other broker errors propagate after the same clean-up.
         """
-        adapter_class = self.get_adapter_class(name)
         if config is None:
             config = BrokerConfiguration(broker_name=name)
         elif isinstance(config, Mapping):
-            config = BrokerConfiguration.from_dict(dict(config))
+            try:
+                config = BrokerConfiguration.from_dict(dict(config))
+            except ValidationError as exc:
+                raise FactoryError(
+                    f"invalid configuration for {name!r}: {describe_validation_error(exc)}"
+                ) from None
+        adapter_class = self.get_adapter_class(self._adapter_type(name, config))
         key = instance_name or config.broker_name
         if key in self._created:
             raise FactoryError(
@@ -202,7 +209,7 @@ class BrokerFactory:
             raise FactoryError(
                 f"broker {config.broker_name!r} is disabled in its configuration (enabled: false)"
             )
-        adapter = adapter_class(config, event_bus=self._event_bus, clock=self._clock)
+        adapter = construct_adapter(adapter_class, config, event_bus=self._event_bus, clock=self._clock)
         if authenticate:
             try:
                 accepted = await adapter.authenticate(config.credentials)
@@ -221,6 +228,20 @@ class BrokerFactory:
         self._created[key] = _Created(adapter, name)
         _log.info("created adapter %s (%s)", key, name)
         return adapter
+
+    def _adapter_type(self, name: str, config: BrokerConfiguration) -> str:
+        """The registration to create: ``name``, as in the seed; or, when ``name`` is not a registered adapter,
+        the one the configuration names (``adapter: paper``), so ``create_adapter(broker_name, config)``
+        works for a broker served by another adapter type."""
+        declared = config.adapter
+        if declared is None or declared == name:
+            return name
+        if name in self._registry:
+            raise FactoryError(
+                f"create_adapter({name!r}, ...) was given a configuration whose adapter is {declared!r}; "
+                f"pass {declared!r} or drop 'adapter' from the configuration"
+            )
+        return declared
 
     @property
     def journal(self) -> OrderJournal | None:

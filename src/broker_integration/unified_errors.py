@@ -28,7 +28,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from broker_integration.log import get_logger, redact
 
@@ -68,10 +68,12 @@ __all__ = [
     "UnknownBrokerError",
     "UnsupportedOperationError",
     "classify_exception",
+    "describe_validation_error",
     "error_class_for",
     "get_error_table",
     "is_ambiguous",
     "is_retryable_code",
+    "is_secret_key",
     "make_error",
     "map_broker_error",
     "map_http_error",
@@ -160,6 +162,21 @@ _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=\-]+", re.I)
 MASK = "***"
 
 
+def describe_validation_error(exc: ValidationError) -> str:
+    """A pydantic error as ``"field: problem; field: problem"``, never with the input (it may be a secret)."""
+    problems = []
+    for err in exc.errors(include_input=False, include_url=False, include_context=False):
+        text = err["msg"].removeprefix("Value error, ")
+        where = ".".join(str(part) for part in err["loc"])
+        problems.append(f"{where}: {text}" if where else text)
+    return "; ".join(problems)
+
+
+def is_secret_key(key: object) -> bool:
+    """Whether a mapping key names a secret (``token``, ``password``, ``api_key`` ...)."""
+    return _SECRET_KEY.search(str(key)) is not None
+
+
 def mask_secrets(context: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``context`` with every value under a secret-looking key replaced by ``***``.
 
@@ -168,7 +185,7 @@ def mask_secrets(context: Mapping[str, Any]) -> dict[str, Any]:
     """
     masked: dict[str, Any] = {}
     for key, value in context.items():
-        if _SECRET_KEY.search(str(key)):
+        if is_secret_key(key):
             masked[key] = MASK
         else:
             masked[key] = _mask_value(value)

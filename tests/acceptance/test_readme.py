@@ -28,7 +28,7 @@ def run_python(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_readme_has_the_examples() -> None:
-    assert {"basic-integration", "new-broker", "error-mapping"} <= set(readme_examples())
+    assert {"basic-integration", "new-broker", "error-mapping", "multi-account"} <= set(readme_examples())
 
 
 def test_basic_integration_example(tmp_path: Path) -> None:
@@ -56,6 +56,22 @@ def test_error_mapping_example(tmp_path: Path) -> None:
     code, _, action = done.stdout.strip().partition(" - ")
     assert code == "INSUFFICIENT_FUNDS"
     assert "margin" in action
+
+
+def test_multi_account_example(tmp_path: Path) -> None:
+    done = run_python(readme_examples()["multi-account"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    main = re.search(r"^oanda-main: account (\S+) balance 100000\.0+ USD$", out, re.M)
+    hedge = re.search(r"^oanda-hedge: account (\S+) balance 100000\.0+ USD$", out, re.M)
+    assert main, out
+    assert hedge, out
+    assert main[1] != hedge[1]
+    orders = {m[1]: int(m[2]) for m in re.finditer(r"^(oanda-\w+): (\d+) orders$", out, re.M)}
+    units = {m[1]: int(m[2]) for m in re.finditer(r"^(oanda-\w+): (\d+) EUR/USD units$", out, re.M)}
+    assert sum(orders.values()) == 20
+    assert min(orders.values()) > 0  # both accounts traded
+    assert units == {name: 1000 * n for name, n in orders.items()}  # each account holds its own orders
 
 
 @pytest.mark.parametrize("command", [["-m", "broker_integration", "demo"]])

@@ -13,7 +13,7 @@ from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials
 from broker_integration.broker_factory import BrokerFactory, FactoryError
 from broker_integration.clock import ManualClock
-from broker_integration.events import EventBus, HealthEvent
+from broker_integration.events import CallEvent, EventBus, HealthEvent
 from broker_integration.models import AccountSummary, HealthState, HealthStatus
 from broker_integration.unified_errors import AuthenticationError, ServiceUnavailableError
 
@@ -283,3 +283,82 @@ async def test_create_from_config_uses_the_adapter_field() -> None:
         await factory.create_from_config(BrokerConfiguration(broker_name="x", adapter="nope"))
     assert "adapter" not in fast.model_copy(update={"adapter": None}).to_dict()
     await factory.close_all()
+
+
+class SeedStyleAdapter(KeyedAdapter):
+    """Written as the seed's guide shows: the constructor takes only ``config``."""
+
+    broker_name = "seedstyle"
+
+    def __init__(self, config: dict[str, object]) -> None:
+        super().__init__(config)
+        self.seen_config = config
+
+
+class NoSuperAdapter(KeyedAdapter):
+    """Forgets ``super().__init__()`` altogether."""
+
+    broker_name = "nosuper"
+
+    def __init__(self, config: BrokerConfiguration) -> None:
+        self.own_setting = 1
+
+
+@pytest.mark.parametrize("adapter_class", [SeedStyleAdapter, NoSuperAdapter])
+async def test_an_adapter_whose_constructor_takes_only_config_gets_the_factorys_wiring(
+    adapter_class: type[KeyedAdapter],
+) -> None:
+    bus, clock = EventBus(), ManualClock()
+    seen: list[str] = []
+    bus.subscribe(CallEvent, lambda e: seen.append(e.operation))
+    factory = BrokerFactory(discover_plugins=False, event_bus=bus, clock=clock)
+    factory.register_adapter("seedstyle", adapter_class)
+    adapter = await factory.create_adapter("seedstyle", _config("seedstyle").to_dict())
+    assert adapter.event_bus is bus
+    assert adapter.clock is clock
+    assert adapter.config == _config("seedstyle")
+    assert adapter.resilience is not None  # the pipeline's stages are installed
+    assert "rate_limit" in adapter.interceptor_names
+    await adapter.get_account_summary()
+    assert seen == ["authenticate", "get_account_summary"]  # on the factory's bus, not the global one
+    await factory.close_all()
+
+
+async def test_a_configuration_names_the_adapter_type_that_serves_it() -> None:
+    factory = BrokerFactory(discover_plugins=False)
+    factory.register_adapter("keyed", KeyedAdapter)
+    config = BrokerConfiguration(
+        broker_name="broker1", adapter="keyed", credentials=BrokerCredentials(api_key="right-key")
+    )
+    adapter = await factory.create_adapter("broker1", config.to_dict())  # the seed's multi-broker call
+    assert type(adapter) is KeyedAdapter
+    assert adapter.name == "broker1"
+    factory.register_adapter("other", FlakyAdapter)
+    with pytest.raises(FactoryError, match="whose adapter is 'keyed'; pass 'keyed'"):
+        await factory.create_adapter("other", config.model_copy(update={"broker_name": "broker2"}))
+    await factory.close_all()
+
+
+async def test_two_accounts_of_one_broker_from_one_factory() -> None:
+    factory = BrokerFactory(discover_plugins=False)
+    factory.register_adapter("keyed", KeyedAdapter)
+    a = await factory.create_adapter("keyed", _config("keyed-a"))
+    b = await factory.create_adapter("keyed", _config("keyed-b"))
+    assert a is not b
+    assert set(factory.adapters) == {"keyed-a", "keyed-b"}
+    with pytest.raises(FactoryError, match="'keyed-a' exists already"):
+        await factory.create_adapter("keyed", _config("keyed-a"))
+    await factory.close_all()
+
+
+async def test_a_masked_secret_is_refused_before_any_adapter_sees_it() -> None:
+    factory = BrokerFactory(discover_plugins=False)
+    factory.register_adapter("keyed", KeyedAdapter)
+    masked = _config("keyed").to_dict(masked=True)
+    with pytest.raises(FactoryError, match=r"credentials\.api_key: this secret holds the mask '\*{10}'"):
+        await factory.create_adapter("keyed", masked)
+    assert factory.adapters == {}
+    adapter = KeyedAdapter({"broker_name": "keyed"})
+    with pytest.raises(AuthenticationError, match="unusable credentials"):
+        await adapter.authenticate({"api_key": "***"})
+    assert await adapter.authenticate({"api_key": "right-key"})  # a dict, as the seed passes it

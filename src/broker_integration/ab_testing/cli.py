@@ -116,9 +116,8 @@ def create(
             sequential=not fixed_horizon,
             failover=failover,
             require_registered=False,
+            start=start,
         )
-        if start:
-            ab.start_test(test_id)
         return test_id
 
     console.print(_run(store, action))

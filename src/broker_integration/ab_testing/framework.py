@@ -58,7 +58,7 @@ from broker_integration.log import get_logger
 from broker_integration.models import OrderResult, OrderStatus, PriceTick, UnifiedOrder
 from broker_integration.resilience import BreakerState
 from broker_integration.store import Store
-from broker_integration.unified_errors import BrokerError, StandardErrorCode
+from broker_integration.unified_errors import BrokerError, StandardErrorCode, describe_validation_error
 
 __all__ = ["BrokerABTestingFramework"]
 
@@ -103,13 +103,6 @@ def _safe_elsewhere(result: OrderResult) -> bool:
         and not result.metadata.get("resolved_by_lookup", False)
         and (error is None or error.error_code is not StandardErrorCode.DUPLICATE_ORDER)
     )
-
-
-def _problem(loc: tuple[int | str, ...], message: str) -> str:
-    """One validation problem as "field: message" (no field for rules that span several)."""
-    text = message.removeprefix("Value error, ")
-    where = ".".join(str(part) for part in loc)
-    return f"{where}: {text}" if where else text
 
 
 class BrokerABTestingFramework:
@@ -173,8 +166,11 @@ class BrokerABTestingFramework:
         fetch_arrival_quote: bool = True,
         performance: PerformanceRouting | None = None,
         require_registered: bool = True,
+        start: bool = True,
     ) -> str:
-        """Define an experiment (status draft) and return its test id; ``start_test`` starts it.
+        """Define an experiment and return its test id; it routes orders at once, as in the seed.
+
+        ``start=False`` keeps it a draft until ``start_test`` (for tools that define tests ahead).
 
         Splits must add up to 100 over at least two distinct brokers, each registered unless
         ``require_registered=False`` (for tools that define tests a trading process will run). The
@@ -207,8 +203,9 @@ class BrokerABTestingFramework:
         try:
             config = ExperimentConfig.model_validate(options)
         except ValidationError as exc:
-            problems = "; ".join(_problem(err["loc"], err["msg"]) for err in exc.errors())
-            raise ABTestConfigError(f"invalid A/B test {test_name!r}: {problems}") from None
+            raise ABTestConfigError(
+                f"invalid A/B test {test_name!r}: {describe_validation_error(exc)}"
+            ) from None
         if require_registered:
             missing = [arm for arm in config.arms if arm not in self._adapters]
             if missing:
@@ -216,11 +213,13 @@ class BrokerABTestingFramework:
                     f"brokers not registered: {', '.join(missing)}; call register_broker_adapter(name, "
                     f"adapter) first (registered: {', '.join(self._adapters) or 'none'})"
                 )
+        now = self._clock.now()
         experiment = Experiment(
             test_id=f"ab-{uuid.uuid4().hex[:20]}",
             config=config,
-            status=ExperimentStatus.DRAFT,
-            created_at=self._clock.now(),
+            status=ExperimentStatus.RUNNING if start else ExperimentStatus.DRAFT,
+            created_at=now,
+            started_at=now if start else None,
         )
         self._tests[experiment.test_id] = self._live(experiment)
         self._save(experiment)

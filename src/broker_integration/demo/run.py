@@ -87,7 +87,6 @@ def _create_test(ab: BrokerABTestingFramework, options: DemoOptions, arms: Seque
         guardrail_metrics=(Metric.SUCCESS_RATE, Metric.FILL_RATE, Metric.TOTAL_COST_BPS),
         minimum_sample_size=MINIMUM_SAMPLE,
     )
-    ab.start_test(test_id)
     return test_id
 
 

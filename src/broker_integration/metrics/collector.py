@@ -136,6 +136,8 @@ class PerformanceMetricsCollector:
         self._totals: dict[tuple[str, str], OpStats] = {}
         self._started_at = self._clock.now()
         self._flush_lock = asyncio.Lock()
+        self._ready_lock = asyncio.Lock()
+        self._starting: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_purge: float | None = None
@@ -234,17 +236,27 @@ class PerformanceMetricsCollector:
     def is_collecting(self) -> bool:
         return any(not t.done() for t in self._tasks)
 
-    async def start_collection(self) -> None:
-        """Start probing and flushing in the background; the first probe runs at once."""
-        if self.is_collecting:
-            return
-        await self._ready()
-        self._loop = asyncio.get_running_loop()
+    def start_collection(self) -> asyncio.Task[None]:
+        """Start probing and flushing in the background; the first probe runs at once.
+
+        Works with or without ``await`` (the seed calls it plainly): the loops are scheduled now, and the
+        returned task, when awaited, waits until the store is open (and raises if it cannot be opened).
+        """
+        loop = asyncio.get_running_loop()
+        if self.is_collecting and self._starting is not None:
+            return self._starting
+        self._loop = loop
+        self._starting = loop.create_task(self._ready(), name="metrics-open-store")
         self._config_watch = self.alerts.watch_configuration()
         self._tasks = [
-            asyncio.create_task(self._probe_loop(), name="metrics-probes"),
-            asyncio.create_task(self._flush_loop(), name="metrics-flush"),
+            loop.create_task(self._once_ready(self._probe_loop), name="metrics-probes"),
+            loop.create_task(self._once_ready(self._flush_loop), name="metrics-flush"),
         ]
+        return self._starting
+
+    async def _once_ready(self, body: Callable[[], Awaitable[None]]) -> None:
+        await self._ready()
+        await body()
 
     async def stop_collection(self) -> None:
         """Cancel the background loops, wait for them to end, then flush the pending buckets."""
@@ -320,9 +332,12 @@ class PerformanceMetricsCollector:
     # ------------------------------------------------------------------ persistence
 
     async def _ready(self) -> None:
-        if not self._store_ready and self._store is not None:
-            self._owns_store = await self._store.open_unless_open()
-            self._store_ready = True
+        if self._store_ready or self._store is None:
+            return
+        async with self._ready_lock:
+            if not self._store_ready:
+                self._owns_store = await self._store.open_unless_open()
+                self._store_ready = True
 
     async def flush(self) -> int:
         """Merge the pending buckets into the store (or memory); returns how many buckets were written.

@@ -163,7 +163,7 @@ class MockBrokerAdapter(BrokerAdapter):
 
     def __init__(
         self,
-        config: BrokerConfiguration | None = None,
+        config: BrokerConfiguration | Mapping[str, Any] | None = None,
         *,
         prices: Mapping[str, tuple[PriceInput, PriceInput]] | None = None,
         balance: PriceInput = Decimal(100_000),
@@ -173,6 +173,7 @@ class MockBrokerAdapter(BrokerAdapter):
         clock: Clock | None = None,
     ) -> None:
         super().__init__(config, event_bus=event_bus, clock=clock)
+        config = self.config  # a dict given as in the seed is a BrokerConfiguration now
         if len(currency) != 3 or not currency.isalpha():
             raise ValueError(f"currency must be a three-letter code such as USD, not {currency!r}")
         #: Every call that reached the mock, as ``(operation, args, kwargs)`` exactly as made.

@@ -87,14 +87,18 @@ async def test_create_needs_registered_brokers_and_valid_splits(clock: ManualClo
     with pytest.raises(TypeError, match="BrokerAdapter"):
         ab.register_broker_adapter("c", object())  # type: ignore[arg-type]
     test_id = ab.create_ab_test("t", "", SPLITS)
-    assert ab.get_test(test_id).status is ExperimentStatus.DRAFT
+    assert ab.get_test(test_id).status is ExperimentStatus.RUNNING  # as in the seed: created, then routed
+    assert ab.get_test(test_id).started_at is not None
+    draft = ab.create_ab_test("t", "", SPLITS, start=False)
+    assert ab.get_test(draft).status is ExperimentStatus.DRAFT
+    assert ab.get_test(draft).started_at is None
     await ab.close()
 
 
 async def test_orders_flow_only_while_the_test_runs(clock: ManualClock) -> None:
     brokers = await venues(clock, a=10, b=10)
     ab = framework(clock, brokers)
-    test_id = ab.create_ab_test("t", "", SPLITS)
+    test_id = ab.create_ab_test("t", "", SPLITS, start=False)
     with pytest.raises(ABTestError, match="draft; only a running test routes orders"):
         await ab.execute_order_with_test(order(1), test_id)
     assert ab.start_test(test_id) is ExperimentStatus.RUNNING

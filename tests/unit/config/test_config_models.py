@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from config_helpers import CANARY
 from pydantic import SecretStr, ValidationError
@@ -53,13 +55,48 @@ def test_seed_json_round_trip() -> None:
     }
 
 
-def test_to_dict_masks_secrets_and_secret_options_unless_asked() -> None:
+def test_to_dict_carries_secrets_that_print_masked() -> None:
     config = BrokerConfiguration.from_dict({**SEED_JSON, "options": {"webhook_token": CANARY, "seed": 3}})
-    masked = config.to_dict()
+    data = config.to_dict()
+    assert CANARY not in str(data)
+    assert CANARY not in repr(data)
+    api_key = data["credentials"]["api_key"]
+    assert isinstance(api_key, SecretStr)
+    assert api_key.get_secret_value() == SEED_JSON["credentials"]["api_key"]  # type: ignore[index]
+    assert isinstance(data["options"]["webhook_token"], SecretStr)
+    assert data["options"]["seed"] == 3
+    # What the seed does with it: the same configuration, secrets included, comes back.
+    back = BrokerConfiguration.from_dict(data)
+    assert back == config
+    assert back.options["webhook_token"] == CANARY
+
+
+def test_masked_to_dict_is_for_printing_and_is_refused_as_a_configuration() -> None:
+    config = BrokerConfiguration.from_dict({**SEED_JSON, "options": {"webhook_token": CANARY, "seed": 3}})
+    masked = config.to_dict(masked=True)
     assert CANARY not in str(masked)
     assert masked["credentials"]["api_key"] == "**********"
-    assert masked["options"]["seed"] == 3
+    assert masked["options"]["webhook_token"] == "***"
+    json.dumps(masked)  # printable and exportable as it is
+    with pytest.raises(ValidationError, match=r"credentials\.api_key[\s\S]*holds the mask"):
+        BrokerConfiguration.from_dict(masked)
+    unmasked_options = {**masked, "credentials": config.to_dict()["credentials"]}
+    with pytest.raises(ValidationError, match=r"options\.webhook_token holds the mask"):
+        BrokerConfiguration.from_dict(unmasked_options)
     assert CANARY in str(config.to_dict(reveal_secrets=True))
+    with pytest.raises(ValueError, match="exclude each other"):
+        config.to_dict(masked=True, reveal_secrets=True)
+
+
+def test_configuration_models_read_like_the_seeds_dicts() -> None:
+    config = BrokerConfiguration.from_dict(SEED_JSON)
+    assert config["broker_name"] == "oanda"
+    assert config["endpoints"]["base_url"] == SEED_JSON["endpoints"]["base_url"]  # type: ignore[index]
+    assert config["credentials"]["api_key"].get_secret_value() == SEED_JSON["credentials"]["api_key"]  # type: ignore[index]
+    assert config.get("options") == {}
+    assert config.get("colour", "none") == "none"
+    with pytest.raises(KeyError, match="colour"):
+        config["colour"]
 
 
 def test_repr_and_str_never_show_secrets() -> None:

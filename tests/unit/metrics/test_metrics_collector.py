@@ -200,7 +200,7 @@ async def test_background_loops_probe_flush_and_stop_cleanly(clock: ManualClock,
     )
     a = await _broker(clock, bus)
     collector.register_broker("oanda", a)
-    await collector.start_collection()
+    collector.start_collection()  # as the seed calls it: not awaited, yet the loops run
     assert collector.is_collecting
     await asyncio.wait_for(gate.wait(), timeout=5)
     await collector.stop_collection()
@@ -216,6 +216,22 @@ async def test_background_loops_probe_flush_and_stop_cleanly(clock: ManualClock,
     assert health.state is HealthState.HEALTHY
     assert health.feed_age_seconds is not None
     assert collector.quotes.last_tick("oanda") is not None
+
+
+async def test_start_collection_awaited_opens_the_store_and_a_second_start_is_the_same(
+    clock: ManualClock, bus: EventBus, tmp_path: Path
+) -> None:
+    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'm.sqlite3'}")
+    collector = PerformanceMetricsCollector(
+        store=store, clock=clock, probe_interval=3600, flush_interval=3600
+    )
+    collector.register_broker("oanda", await _broker(clock, bus))
+    started = collector.start_collection()
+    assert not store.is_open
+    await started
+    assert store.is_open
+    assert collector.start_collection() is started
+    await collector.stop_collection()
 
 
 async def test_health_events_and_failed_checks_set_availability_and_uptime(

@@ -151,8 +151,16 @@ class OandaSimulator:
         """The first credential's first account."""
         return self.credentials[0].account_ids[0]
 
-    def configuration(self, broker_name: str = "oanda", **options: Any) -> BrokerConfiguration:
-        """A configuration for the OANDA adapter pointing here, with the first token and account.
+    @property
+    def account_ids(self) -> tuple[str, ...]:
+        """Every account the first credential's token reaches."""
+        return self.credentials[0].account_ids
+
+    def configuration(
+        self, broker_name: str = "oanda", *, account_id: str | None = None, **options: Any
+    ) -> BrokerConfiguration:
+        """A configuration for the OANDA adapter pointing here, with the first token and ``account_id``
+        (default: its first account).
 
         The client-side rate limits are set far above the simulator's, so the simulator's limit is
         the one a client meets. ``options`` go to the adapter (``stream_heartbeat_timeout`` …).
@@ -160,7 +168,9 @@ class OandaSimulator:
         return BrokerConfiguration(
             broker_name=broker_name,
             credentials=BrokerCredentials(
-                api_key=SecretStr(self.token), account_id=self.account_id, environment=Environment.PRACTICE
+                api_key=SecretStr(self.token),
+                account_id=account_id or self.account_id,
+                environment=Environment.PRACTICE,
             ),
             endpoints=BrokerEndpoints(base_url=self.base_url, stream_url=self.stream_url),
             limits=BrokerLimits(requests_per_second=10_000, max_orders_per_second=10_000),

@@ -57,6 +57,8 @@ class SimulatorSettings:
     connection is dropped. ``read_after_write_lag`` makes ``GET …/orders/{id}`` answer 404 NO_SUCH_ORDER
     for that many seconds after the order last changed, as OANDA was seen to for 0.25 to 0.5 s after a
     fill (reference §1.5 [rec]); 0 turns it off. ``user_id`` is the OANDA user id in account ids and transactions.
+    ``accounts`` is how many accounts the generated token reaches when ``credentials`` is empty (several
+    accounts under one login, as an OANDA user can have).
     """
 
     host: str = "127.0.0.1"
@@ -69,12 +71,15 @@ class SimulatorSettings:
     hang_seconds: float = 30.0
     read_after_write_lag: float = 0.0
     user_id: int = 1435156
+    accounts: int = 1
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65_535:
             raise ValueError("port must be between 0 (any free port) and 65535")
         if self.heartbeat_interval <= 0:
             raise ValueError("heartbeat_interval must be positive")
+        if not 1 <= self.accounts <= 999:
+            raise ValueError("accounts must be between 1 and 999")
         if self.price_interval < 0:
             raise ValueError("price_interval cannot be negative")
         if self.max_requests_per_second is not None and self.max_requests_per_second <= 0:
@@ -91,4 +96,5 @@ class SimulatorSettings:
         """The credentials to serve: the configured ones, or one generated token and account."""
         if self.credentials:
             return self.credentials
-        return (Credential(new_token(), (new_account_id(self.user_id, 1),)),)
+        ids = tuple(new_account_id(self.user_id, number) for number in range(1, self.accounts + 1))
+        return (Credential(new_token(), ids),)
