@@ -45,6 +45,8 @@ from broker_integration.models import (
     OrderModification,
     OrderResult,
     OrderStatus,
+    OrderTrace,
+    OrderTraceStatus,
     OrderType,
     Position,
     PriceTick,
@@ -78,6 +80,7 @@ __all__ = [
     "InterceptorPriority",
     "Operation",
     "construct_adapter",
+    "note_request_sent",
 ]
 
 
@@ -138,6 +141,7 @@ class Operation(StrEnum):
     GET_ACCOUNT_SUMMARY = "get_account_summary"
     GET_ACCOUNTS = "get_accounts"
     GET_INSTRUMENTS = "get_instruments"
+    TRACE_ORDER = "trace_order"
 
     @property
     def is_order_action(self) -> bool:
@@ -166,12 +170,14 @@ _READ_ONLY = frozenset(
         Operation.GET_ACCOUNT_SUMMARY,
         Operation.GET_ACCOUNTS,
         Operation.GET_INSTRUMENTS,
+        Operation.TRACE_ORDER,
     }
 )
 
 #: Base-class defaults that work as soon as the subclass implements any one of the listed calls.
 DERIVED_DEFAULTS: dict[Operation, frozenset[Operation]] = {
     Operation.GET_ORDER: frozenset({Operation.GET_ORDERS}),
+    Operation.TRACE_ORDER: frozenset({Operation.GET_ORDER, Operation.GET_ORDERS}),
     Operation.GET_CURRENT_PRICES: frozenset({Operation.GET_CURRENT_PRICE}),
     Operation.HEALTH_CHECK: frozenset({Operation.GET_ACCOUNT_SUMMARY, Operation.GET_ACCOUNTS}),
     Operation.DISCONNECT: frozenset(Operation),
@@ -241,6 +247,10 @@ class CallContext:
     started_ns: int
     order: UnifiedOrder | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    #: Made by the adapter's own code inside another of its calls (a derived default such as
+    #: ``health_check`` reading ``get_account_summary``): timed, mapped and reported, but not passed through
+    #: the stages again — the outer call already holds its rate-limit slot, breaker permit and deadline.
+    nested: bool = False
 
 
 Proceed = Callable[[], Awaitable[Any]]
@@ -270,6 +280,9 @@ class _Wiring:
 #: What :func:`construct_adapter` hands to ``BrokerAdapter.__init__`` past a subclass's own ``__init__``.
 _WIRING: ContextVar[_Wiring | None] = ContextVar("broker_integration_adapter_wiring", default=None)
 
+#: The adapter whose own protocol code is running in this task (inside the innermost pipeline step).
+_INSIDE: ContextVar[BrokerAdapter | None] = ContextVar("broker_integration_inside_adapter", default=None)
+
 #: The order action running in this task, so protocol code can build its complete result in one go.
 _ORDER_CALL: ContextVar[CallContext | None] = ContextVar("broker_integration_order_call", default=None)
 
@@ -291,6 +304,13 @@ class BrokerAdapter:
     default_limits: ClassVar[BrokerLimits | None] = None
     capabilities: ClassVar[frozenset[BrokerCapability] | None] = None
     supported_time_in_force: ClassVar[frozenset[TimeInForce] | None] = None
+    #: How long after an order was sent the broker's record may still lack it (a request queued at the
+    #: venue, read-after-write lag). An ABSENT trace proves "never placed" only once this has passed.
+    absence_grace_seconds: float = 60.0
+    #: True when the protocol code calls :func:`note_request_sent` just before a request leaves the process,
+    #: so a failure before that is known not to have reached the broker. Otherwise an order counts as sent
+    #: as soon as the adapter's code runs (the cautious assumption).
+    reports_sending: ClassVar[bool] = False
 
     # Instance state has class-level defaults, so a subclass that forgets super().__init__() still works.
     config: BrokerConfiguration | None = None
@@ -502,6 +522,35 @@ class BrokerAdapter:
                 return order
         raise OrderNotFoundError(f"no order with id {order_id!r}", broker_name=self.name)
 
+    async def trace_order(self, client_order_id: str, since: str | None = None) -> OrderTrace:
+        """What the broker's own record says of the order sent with ``client_order_id``.
+
+        ``since`` is the :meth:`history_marker` taken before the order was sent. This default looks the order
+        up; a lookup that finds nothing is ``UNKNOWN``, never ``ABSENT``: silence is not evidence. Adapters
+        that can search the broker's history (OANDA's transactions) or hold the venue's complete record
+        (the paper broker) override it.
+        """
+        try:
+            order = await self.get_order(client_order_id)
+        except OrderNotFoundError:
+            return OrderTrace(
+                status=OrderTraceStatus.UNKNOWN,
+                evidence=f"{self.name} did not find {client_order_id} by lookup; it keeps no history to search",
+            )
+        return OrderTrace(
+            status=OrderTraceStatus.PLACED, order=order, broker_order_id=order.broker_order_id
+        )
+
+    def history_marker(self) -> str | None:
+        """The newest point of the broker's own history this adapter has seen (OANDA: the last transaction
+        id); an order sent from now on appears after it. Stored with a journaled intent. No I/O."""
+        return None
+
+    def known_instruments(self) -> Mapping[str, Instrument] | None:
+        """The broker's complete instrument listing, keyed by canonical symbol, when the adapter has loaded
+        it (no I/O); ``None`` otherwise. Orders its rules forbid are refused before sending."""
+        return None
+
     async def get_positions(self, instrument: str | None = None) -> list[Position]:
         """Open positions, optionally for one instrument."""
         raise _unsupported(self, Operation.GET_POSITIONS)
@@ -565,6 +614,48 @@ class BrokerAdapter:
 
     # ------------------------------------------------------------------ pipeline internals
 
+    def _refusal(self, op: Operation, ctx: CallContext) -> StandardizedError | None:
+        """Why an order action must not be sent: an invalid order or modification, an order the adapter's
+        declaration excludes, or one the broker's instrument rules forbid. Nothing is sent then."""
+        refusal = _checked_order(op, ctx)
+        order = ctx.order
+        if refusal is None and order is not None:
+            refusal = self._check_declared(order) or self._check_instrument(order)
+        if refusal is not None and not refusal.broker_name:
+            refusal = refusal.model_copy(update={"broker_name": self.name})
+        return refusal
+
+    def _check_instrument(self, order: UnifiedOrder) -> StandardizedError | None:
+        """Refuse, from the instruments the adapter has loaded, an instrument the broker does not list or an
+        order its rules forbid; and an expiry already past."""
+        if order.expire_time is not None and order.expire_time <= self.clock.now():
+            return make_error(
+                StandardErrorCode.INVALID_ORDER,
+                f"expire_time {order.expire_time.isoformat()} is already past",
+                broker_name=self.name,
+                context={"field": "expire_time"},
+            )
+        listing = self.known_instruments()
+        if listing is None:
+            return None
+        instrument = listing.get(order.instrument)
+        if instrument is None:
+            return make_error(
+                StandardErrorCode.INVALID_INSTRUMENT,
+                f"{self.name} does not list {order.instrument}",
+                broker_name=self.name,
+                context={"field": "instrument", "instrument": order.instrument},
+            )
+        refusal = instrument.order_refusal(order)
+        if refusal is None:
+            return None
+        return make_error(
+            StandardErrorCode.INVALID_ORDER,
+            f"{self.name}: {refusal}",
+            broker_name=self.name,
+            context={"instrument": order.instrument},
+        )
+
     def _check_declared(self, order: UnifiedOrder) -> StandardizedError | None:
         """Refuse an order type or time in force that the adapter's declaration excludes."""
         declared = type(self).capabilities
@@ -594,10 +685,17 @@ class BrokerAdapter:
         return None
 
     async def _run(self, ctx: CallContext, impl: Callable[..., Any]) -> Any:
+        reports_sending = type(self).reports_sending
+
         async def call_impl() -> Any:
-            ctx.detail["sent"] = True
-            value = impl(self, *ctx.args, **ctx.kwargs)
-            return await value if inspect.isawaitable(value) else value
+            if not reports_sending:
+                ctx.detail["sent"] = True
+            inside = _INSIDE.set(self)
+            try:
+                value = impl(self, *ctx.args, **ctx.kwargs)
+                return await value if inspect.isawaitable(value) else value
+            finally:
+                _INSIDE.reset(inside)
 
         return await self._chained(ctx, call_impl)()
 
@@ -616,12 +714,26 @@ class BrokerAdapter:
     def _chained(self, ctx: CallContext, innermost: Proceed) -> Proceed:
         """``innermost`` wrapped in the stages of ``ctx``'s operation, ready to be awaited."""
         proceed: Proceed = innermost
+        if ctx.nested:
+            return proceed
         for interceptor in reversed(self._chain(ctx.operation)):
             proceed = functools.partial(interceptor, ctx, proceed)
         return proceed
 
 
 _log = get_logger("broker_integration.adapter")
+
+
+def note_request_sent() -> None:
+    """Say that the order action running in this task is about to send its request to the broker.
+
+    Protocol code of an adapter with ``reports_sending = True`` calls it just before the request leaves the
+    process; a failure before that is known not to have reached the broker (nothing to look up, safe to
+    route elsewhere).
+    """
+    ctx = _ORDER_CALL.get()
+    if ctx is not None:
+        ctx.detail["sent"] = True
 
 
 def construct_adapter(
@@ -676,13 +788,47 @@ def _credentials_argument(
     return args, {**kwargs, "credentials": credentials}
 
 
-def _order_argument(op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any]) -> UnifiedOrder | None:
-    if op is not Operation.PLACE_ORDER:
+def _checked_order(op: Operation, ctx: CallContext) -> StandardizedError | None:
+    """Validate the order argument of ``place_order`` (and the modification of ``modify_order``) again, as
+    the model would on construction: a copied (``model_copy(update=...)``) or constructed
+    (``model_construct``) model is not trusted. The validated value replaces the argument."""
+    model: type[UnifiedOrder] | type[OrderModification]
+    if op is Operation.PLACE_ORDER:
+        position, name, model = 0, "order", UnifiedOrder
+    elif op is Operation.MODIFY_ORDER:
+        position, name, model = 1, "modification", OrderModification
+    else:
         return None
-    order = args[0] if args else kwargs.get("order")
-    if not isinstance(order, UnifiedOrder):
-        raise TypeError(f"place_order takes a UnifiedOrder, got {type(order).__name__}")
-    return order
+    args, kwargs = ctx.args, ctx.kwargs
+    given = args[position] if len(args) > position else kwargs.get(name)
+    try:
+        if isinstance(given, model):
+            checked = type(given).__pydantic_validator__.validate_python(given.__dict__)
+            # Validation from every field would mark all of them as given; keep what the caller set.
+            object.__setattr__(checked, "__pydantic_fields_set__", set(given.model_fields_set))
+        elif isinstance(given, Mapping):
+            checked = model.model_validate(given)
+        else:
+            return make_error(
+                StandardErrorCode.INVALID_ORDER,
+                f"{op.value} takes a {model.__name__}, got {type(given).__name__}",
+                context={"field": name},
+            )
+    except ValidationError as exc:
+        fields = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
+        code = StandardErrorCode.INVALID_INSTRUMENT if fields == ["instrument"] else StandardErrorCode.INVALID_ORDER
+        return make_error(
+            code,
+            f"invalid {name}: {describe_validation_error(exc)}",
+            context={"field": ", ".join(fields) or name},
+        )
+    if len(args) > position:
+        ctx.args = (*args[:position], checked, *args[position + 1 :])
+    else:
+        ctx.kwargs = {**kwargs, name: checked}
+    if isinstance(checked, UnifiedOrder):
+        ctx.order = checked
+    return None
 
 
 def _failed_result(
@@ -792,16 +938,16 @@ def _wrap(op: Operation, impl: Callable[..., Any]) -> Callable[..., Any]:
             kwargs=kwargs,
             started_at=clock.now(),
             started_ns=clock.monotonic_ns(),
-            order=_order_argument(op, args, kwargs),
+            nested=_INSIDE.get() is self,
         )
         success, error, result = False, None, None
         order_action = op.is_order_action
-        token = _ORDER_CALL.set(ctx) if order_action else None
+        token = _ORDER_CALL.set(ctx if order_action else None)
         try:
             if op is Operation.AUTHENTICATE:
                 ctx.args, ctx.kwargs = _credentials_argument(self, args, kwargs)
-            if ctx.order is not None and (refusal := self._check_declared(ctx.order)) is not None:
-                raise UnsupportedOperationError(refusal)
+            elif order_action and (refusal := self._refusal(op, ctx)) is not None:
+                raise error_class_for(refusal.error_code)(refusal)
             result = await self._run(ctx, impl)
             if order_action:
                 latency = (clock.monotonic_ns() - ctx.started_ns) / 1e6
@@ -822,8 +968,7 @@ def _wrap(op: Operation, impl: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             raise error_class_for(error.error_code)(error) from exc
         finally:
-            if token is not None:
-                _ORDER_CALL.reset(token)
+            _ORDER_CALL.reset(token)
             _emit(self, ctx, success=success, error=error, result=result)
 
     functools.update_wrapper(call, impl)
@@ -851,6 +996,7 @@ def _wrap_stream(impl: Callable[..., Any]) -> Callable[..., AsyncIterator[PriceT
             kwargs=kwargs,
             started_at=clock.now(),
             started_ns=clock.monotonic_ns(),
+            nested=_INSIDE.get() is self,
         )
         ticks = 0
         success, error = False, None

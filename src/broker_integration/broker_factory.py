@@ -258,7 +258,7 @@ class BrokerFactory:
         install_journal(adapter, self._journal)
         if adapter.is_authenticated:
             # an intent of the last run too young to call never placed is settled in the background
-            settled = await self._journal.reconcile(adapter, min_age_seconds=self._journal.never_placed_after)
+            settled = await self._journal.reconcile(adapter)
             if settled:
                 _log.info("reconciled %d in-flight orders of %s", len(settled), adapter.name)
 

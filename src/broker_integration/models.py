@@ -43,6 +43,8 @@ __all__ = [
     "OrderResult",
     "OrderSide",
     "OrderStatus",
+    "OrderTrace",
+    "OrderTraceStatus",
     "OrderType",
     "Position",
     "PriceTick",
@@ -465,6 +467,33 @@ class Order(_Frozen):
         return self.quantity - self.filled_quantity
 
 
+class OrderTraceStatus(StrEnum):
+    """What the broker's own record says of an order sent with a client order id."""
+
+    #: The broker holds the order (``OrderTrace.order`` has it when it could be read).
+    PLACED = "placed"
+    #: The broker's record shows it refused the order: nothing executed.
+    REFUSED = "refused"
+    #: The broker's record from before the order was sent up to now holds no trace of it.
+    ABSENT = "absent"
+    #: The broker cannot tell now (no history to search, or the search failed).
+    UNKNOWN = "unknown"
+
+
+class OrderTrace(_Frozen):
+    """The evidence :meth:`BrokerAdapter.trace_order` found for one client order id.
+
+    Only ``ABSENT`` past the adapter's ``absence_grace_seconds`` lets the journal record an order as never
+    placed; a lookup that merely missed it is ``UNKNOWN``.
+    """
+
+    status: OrderTraceStatus
+    order: Order | None = None
+    broker_order_id: str | None = None
+    error: StandardizedError | None = None
+    evidence: str = ""
+
+
 class Position(_Frozen):
     """A net position in one instrument. ``quantity`` is signed: positive long, negative short."""
 
@@ -624,19 +653,45 @@ class Instrument(_Frozen):
         return price % self.tick_size == 0
 
     def is_valid_quantity(self, quantity: Decimal) -> bool:
+        return self.quantity_refusal(quantity) is None
+
+    def quantity_refusal(self, quantity: Decimal) -> str | None:
+        """Why the broker's published size rules forbid ``quantity``, or ``None``."""
+        symbol = self.symbol
         if quantity < self.min_quantity:
-            return False
+            return f"{quantity} {symbol} is below the minimum order size {self.min_quantity}"
         if self.max_quantity is not None and quantity > self.max_quantity:
-            return False
-        return quantity % self.quantity_increment == 0
+            return f"{quantity} {symbol} is above the maximum order size {self.max_quantity}"
+        if quantity % self.quantity_increment:
+            return f"{symbol} trades in steps of {self.quantity_increment}; {quantity} is not one"
+        return None
+
+    def order_refusal(self, order: UnifiedOrder) -> str | None:
+        """Why the instrument's rules forbid ``order`` (its size, or a price off the tick), or ``None``."""
+        refusal = self.quantity_refusal(order.quantity)
+        if refusal is not None:
+            return refusal
+        levels: dict[str, Decimal | None] = {
+            "price": order.price,
+            "stop_price": order.stop_price,
+            "trailing_distance": order.trailing_distance,
+            "take_profit": order.take_profit,
+            "stop_loss": order.stop_loss,
+        }
+        for name, level in levels.items():
+            if level is not None and not self.is_on_tick(level):
+                return f"{name} {level} is off the {self.symbol} tick size {self.tick_size}"
+        return None
 
 
 # -------------------------------------------------------------------------------------- accounts
 
 
 class Account(_Frozen):
+    """An account the credentials reach. ``currency`` is ``None`` when the broker would not say."""
+
     account_id: str
-    currency: str = "USD"
+    currency: str | None = None
     alias: str = ""
     environment: str | None = None
     tags: tuple[str, ...] = ()

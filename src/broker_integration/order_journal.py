@@ -7,8 +7,12 @@ call pipeline just outside the timeout, so it sees a timed-out order as an unkno
 * a client order id already in the journal is never sent a second time; its current state is looked up;
 * a definitive answer (filled, resting, refused) is recorded;
 * an ambiguous one (timeout, connection lost after sending, 5xx, "executed but the answer was lost") is
-  recorded as UNKNOWN and resolved by lookups with backoff; only when every lookup says the broker has
-  never heard of the order is it recorded as not placed;
+  recorded as UNKNOWN and settled on evidence from the broker's own record
+  (:meth:`~broker_integration.broker_adapter.BrokerAdapter.trace_order`): found, refused, or — only when
+  the broker's history since the marker taken before sending holds no trace of it and the adapter's
+  ``absence_grace_seconds`` have passed — not placed. A lookup that merely missed the order settles nothing;
+* a failure before the request left the process (an adapter with ``reports_sending`` says when) is
+  recorded as not placed at once: nothing was sent;
 * an outcome still unknown when its call returns (the broker cannot be asked just then: it is down, or
   the breaker is open) is settled in the background: the order is looked up again with a longer backoff
   while the adapter stays connected, and an :class:`~broker_integration.events.OrderSettledEvent` says
@@ -35,12 +39,19 @@ from broker_integration.broker_adapter import CallContext, InterceptorPriority, 
 from broker_integration.clock import SYSTEM_CLOCK, Clock
 from broker_integration.events import OrderSettledEvent
 from broker_integration.log import get_logger
-from broker_integration.models import Order, OrderResult, OrderSide, OrderStatus, UnifiedOrder
+from broker_integration.models import (
+    Order,
+    OrderResult,
+    OrderSide,
+    OrderStatus,
+    OrderTrace,
+    OrderTraceStatus,
+    UnifiedOrder,
+)
 from broker_integration.resilience import Sleep
 from broker_integration.store import Store, order_journal_table
 from broker_integration.unified_errors import (
     BrokerError,
-    OrderNotFoundError,
     StandardErrorCode,
     StandardizedError,
     classify_exception,
@@ -83,6 +94,8 @@ class JournalEntry:
     created_at: datetime
     updated_at: datetime
     intent: str
+    #: The broker's history marker taken just before sending: where the search for the order starts.
+    history_marker: str | None = None
 
     def to_order(self) -> UnifiedOrder:
         return UnifiedOrder.model_validate_json(self.intent)
@@ -104,17 +117,19 @@ def _entry(row: Any) -> JournalEntry:
         created_at=row.created_at,
         updated_at=row.updated_at,
         intent=row.intent,
+        history_marker=row.history_marker,
     )
 
 
 class OrderJournal:
     """Order intents in the store, and the pipeline stage that keeps them honest.
 
-    ``lookup_delays`` are the waits before each lookup of an unknown outcome while its call is still
-    running (seconds). ``settle_delays`` are the waits before each background lookup once the call has
-    returned UNKNOWN (empty: no background settling). An order the broker has never heard of is recorded
-    as not placed by a background lookup only once its intent is ``never_placed_after`` seconds old, well
-    past any request still on its way. Call :meth:`aclose` to stop background settling.
+    ``lookup_delays`` are the waits before each look at the broker's record of an unknown outcome while its
+    call is still running (seconds). ``settle_delays`` are the waits before each background look once the
+    call has returned UNKNOWN (empty: no background settling). An order whose trace at the broker is
+    ABSENT is recorded as not placed only once its intent is older than the adapter's
+    ``absence_grace_seconds`` and than ``never_placed_after`` (a floor for every adapter). Call
+    :meth:`aclose` to stop background settling.
     """
 
     def __init__(
@@ -124,7 +139,7 @@ class OrderJournal:
         clock: Clock = SYSTEM_CLOCK,
         lookup_delays: Sequence[float] = (0.05, 0.1, 0.2, 0.4, 0.8),
         settle_delays: Sequence[float] = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0),
-        never_placed_after: float = 60.0,
+        never_placed_after: float = 0.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if not lookup_delays:
@@ -191,8 +206,10 @@ class OrderJournal:
         """Intents whose outcome is not known yet."""
         return await self.entries(broker_name, _IN_FLIGHT)
 
-    async def record_intent(self, broker_name: str, order: UnifiedOrder) -> None:
-        """Write the intent as SUBMITTED; called just before the order is sent."""
+    async def record_intent(
+        self, broker_name: str, order: UnifiedOrder, *, history_marker: str | None = None
+    ) -> None:
+        """Write the intent as SUBMITTED, with the broker's history marker; called just before sending."""
         now = self.clock.now()
         async with self.store.begin() as conn:
             await conn.execute(
@@ -207,6 +224,7 @@ class OrderJournal:
                     attempts=1,
                     created_at=now,
                     updated_at=now,
+                    history_marker=history_marker,
                 )
             )
 
@@ -311,8 +329,10 @@ class OrderJournal:
     ) -> Any:
         broker = adapter.name
         existing: JournalEntry | None = None
+        marker = adapter.history_marker()
         try:
-            await self.record_intent(broker, order)  # the intent is written before anything is sent
+            # the intent is written before anything is sent
+            await self.record_intent(broker, order, history_marker=marker)
         except IntegrityError:  # this client order id was journaled before (or races in from another task)
             existing = await self.get(broker, order.order_id)
             if existing is None:  # no intent on record: never send without one
@@ -329,20 +349,24 @@ class OrderJournal:
                 )
                 return _unknown_or_rejected(adapter, order, refusal, OrderStatus.REJECTED)
             _log.info("%s: client order id %s was sent before; looking it up instead", broker, order.order_id)
-            return await self._resolve(adapter, order, None, not_sent_allowed=False)
+            return await self._resolve(adapter, existing, None, absence_settles=False)
+        entry = _sent_entry(broker, order, marker, self.clock.now())
         try:
             result = await proceed()
         except BrokerError as exc:
-            if is_ambiguous(exc.error):
-                return await self._resolve(adapter, order, exc.error, not_sent_allowed=True)
+            if _may_have_executed(ctx, exc.error):
+                return await self._resolve(adapter, entry, exc.error)
             await self._record_safely(broker, order.order_id, OrderStatus.REJECTED, error=exc.error)
             raise
         except Exception as exc:
             error = classify_exception(exc, broker_name=broker, operation=ctx.operation.value)
-            return await self._resolve(adapter, order, error, not_sent_allowed=True)
+            if not _may_have_executed(ctx, error):
+                await self._record_safely(broker, order.order_id, OrderStatus.REJECTED, error=error)
+                raise
+            return await self._resolve(adapter, entry, error)
         failed = isinstance(result, OrderResult) and not result.success and result.error is not None
-        if failed and is_ambiguous(result.error):
-            return await self._resolve(adapter, order, result.error, not_sent_allowed=True)
+        if failed and _may_have_executed(ctx, result.error):
+            return await self._resolve(adapter, entry, result.error)
         if isinstance(result, OrderResult):
             await self._record_result(broker, order, result)
         return result
@@ -350,50 +374,44 @@ class OrderJournal:
     async def _resolve(
         self,
         adapter: BrokerAdapter,
-        order: UnifiedOrder,
+        entry: JournalEntry,
         error: StandardizedError | None,
         *,
-        not_sent_allowed: bool,
+        absence_settles: bool = True,
     ) -> OrderResult:
-        """Find out what became of ``order`` by looking it up; never send it again."""
+        """Find out what became of ``entry``'s order from the broker's record; never send it again.
+
+        ``absence_settles`` false: an ABSENT trace does not settle it now (another call of this process may
+        still be sending the same intent); the background settling decides later.
+        """
         broker = adapter.name
+        order = entry.to_order()
         if error is not None:
             await self._record_safely(broker, order.order_id, OrderStatus.UNKNOWN, error=error)
-        not_found = 0
         last_error = error
+        evidence = ""
         for delay in self.lookup_delays:
             await self.sleep(delay)
             try:
-                found = await adapter.get_order(order.order_id)
-            except OrderNotFoundError:
-                not_found += 1
-                continue
+                trace = await adapter.trace_order(order.order_id, since=entry.history_marker)
             except BrokerError as exc:
                 last_error = exc.error
                 continue
-            result = _result_from_order(adapter, order, found)
-            await self._record_result(broker, order, result)
-            return result
-        if not_sent_allowed and not_found == len(self.lookup_delays):
-            cause = error or last_error
-            refusal = make_error(
-                cause.error_code if cause is not None else StandardErrorCode.UNKNOWN,
-                f"order {order.order_id} never reached {broker}: {not_found} lookups found nothing",
-                broker_name=broker,
-                retryable=False,
-                context={"sent": False, "resolved_by_lookup": True},
-            )
-            await self._record_safely(broker, order.order_id, OrderStatus.REJECTED, error=refusal)
-            return _unknown_or_rejected(adapter, order, refusal, OrderStatus.REJECTED)
+            evidence = trace.evidence
+            settled = self._settlement(adapter, entry, trace, absence_settles=absence_settles)
+            if settled is not None:
+                await self._record_result(broker, order, settled)
+                return settled
         what_next = (
             "it is looked up again in the background (an OrderSettledEvent follows)"
             if self.settle_delays
             else "reconcile() settles it"
         )
+        known = f"; {evidence}" if evidence else f"; the broker could not be asked ({last_error})" if last_error else ""
         unresolved = make_error(
             StandardErrorCode.OUTCOME_UNKNOWN,
-            f"outcome of order {order.order_id} at {broker} is still unknown after "
-            f"{len(self.lookup_delays)} lookups; {what_next}; do not resend it",
+            f"outcome of order {order.order_id} at {broker} is not known yet{known}; {what_next}; "
+            "do not resend it",
             broker_name=broker,
             context={"last_error": str(last_error) if last_error else ""},
         )
@@ -402,21 +420,51 @@ class OrderJournal:
         self._settle_later(adapter, order.order_id)
         return _unknown_or_rejected(adapter, order, unresolved, OrderStatus.UNKNOWN)
 
-    async def reconcile(self, adapter: BrokerAdapter, *, min_age_seconds: float = 0.0) -> list[JournalEntry]:
-        """Settle this broker's in-flight intents (e.g. after a restart) by looking each one up.
+    def _settlement(
+        self, adapter: BrokerAdapter, entry: JournalEntry, trace: OrderTrace, *, absence_settles: bool = True
+    ) -> OrderResult | None:
+        """The outcome ``trace`` proves for ``entry``, or ``None`` while it proves nothing final."""
+        intent = entry.to_order()
+        if trace.status is OrderTraceStatus.PLACED:
+            if trace.order is None:
+                return None  # placed for certain, but its state could not be read yet
+            result = _result_from_order(adapter, intent, trace.order)
+            return None if result.status in _IN_FLIGHT else result
+        if trace.status is OrderTraceStatus.REFUSED:
+            refusal = trace.error or make_error(
+                StandardErrorCode.UNKNOWN, f"{adapter.name} refused order {intent.order_id}: {trace.evidence}"
+            )
+            return _unknown_or_rejected(adapter, intent, refusal, OrderStatus.REJECTED, sent=True)
+        if trace.status is OrderTraceStatus.ABSENT and absence_settles:
+            grace = max(adapter.absence_grace_seconds, self.never_placed_after)
+            age = (self.clock.now() - entry.created_at).total_seconds()
+            if age < grace:
+                return None  # a request still on its way could yet arrive
+            refusal = make_error(
+                StandardErrorCode.UNKNOWN,
+                f"order {intent.order_id} was not placed at {adapter.name}: {trace.evidence} "
+                f"({age:.1f} s after it was sent)",
+                broker_name=adapter.name,
+                retryable=False,
+                context={"sent": False, "resolved_by_lookup": True},
+            )
+            return _unknown_or_rejected(adapter, intent, refusal, OrderStatus.REJECTED)
+        return None
 
-        An intent the broker has never heard of, older than ``min_age_seconds``, is recorded as not
-        placed. One that cannot be settled now (too young to call never placed, or the broker cannot
-        answer) is settled in the background like an unknown outcome. Intents whose ``place_order`` call
-        is still running in this process are left to it. Returns the entries looked at, as they are after
-        reconciliation.
+    async def reconcile(self, adapter: BrokerAdapter, *, min_age_seconds: float = 0.0) -> list[JournalEntry]:
+        """Settle this broker's in-flight intents (e.g. after a restart) from the broker's record.
+
+        An intent the broker's record proves was never placed (and older than ``min_age_seconds`` and the
+        adapter's grace) is recorded as not placed. One that cannot be settled now is settled in the
+        background like an unknown outcome. Intents whose ``place_order`` call is still running in this
+        process are left to it. Returns the entries looked at, as they are after reconciliation.
         """
         settled: list[JournalEntry] = []
         for entry in await self.in_flight(adapter.name):
             if (adapter.name, entry.client_order_id) in self._placing:
                 continue
             try:
-                known = await self._settle_once(adapter, entry, never_placed_after=min_age_seconds)
+                known = await self._settle_once(adapter, entry, min_age_seconds=min_age_seconds)
             except BrokerError as exc:
                 _log.warning("reconcile %s/%s failed: %s", adapter.name, entry.client_order_id, exc)
                 known = False
@@ -428,32 +476,20 @@ class OrderJournal:
         return settled
 
     async def _settle_once(
-        self, adapter: BrokerAdapter, entry: JournalEntry, *, never_placed_after: float
+        self, adapter: BrokerAdapter, entry: JournalEntry, *, min_age_seconds: float = 0.0
     ) -> bool:
-        """Look ``entry`` up once and record what the broker says; true when its outcome is now known.
+        """Ask the broker's record about ``entry`` once and record what it proves; true when the outcome is
+        now known.
 
         Raises the lookup's ``BrokerError`` when the broker cannot tell. The entry moves only out of an
         in-flight status, and whoever moves it publishes the :class:`OrderSettledEvent`.
         """
         broker = adapter.name
-        intent = entry.to_order()
-        try:
-            found = await adapter.get_order(entry.client_order_id)
-        except OrderNotFoundError:
-            if (self.clock.now() - entry.created_at).total_seconds() < never_placed_after:
-                return False  # a request still on its way could yet arrive
-            refusal = make_error(
-                StandardErrorCode.UNKNOWN,
-                f"order {entry.client_order_id} was not found at {broker} when settled: never placed",
-                broker_name=broker,
-                retryable=False,
-                context={"sent": False, "resolved_by_lookup": True},
-            )
-            result = _unknown_or_rejected(adapter, intent, refusal, OrderStatus.REJECTED)
-        else:
-            result = _result_from_order(adapter, intent, found)
-            if result.status in _IN_FLIGHT:
-                return False
+        trace = await adapter.trace_order(entry.client_order_id, since=entry.history_marker)
+        old_enough = (self.clock.now() - entry.created_at).total_seconds() >= min_age_seconds
+        result = self._settlement(adapter, entry, trace, absence_settles=old_enough)
+        if result is None:
+            return False
         moved = await self.record_outcome(
             broker, entry.client_order_id, result.status, **_outcome_of(result), only_from=_IN_FLIGHT
         )
@@ -467,7 +503,7 @@ class OrderJournal:
                     client_order_id=entry.client_order_id,
                     previous_status=entry.status,
                     result=result,
-                    order=intent,
+                    order=entry.to_order(),
                 )
             )
         return True
@@ -505,7 +541,7 @@ class OrderJournal:
                 entry = await self.get(broker, client_order_id)
                 if entry is None or entry.status not in _IN_FLIGHT:
                     return  # settled meanwhile (reconcile, or another process)
-                if await self._settle_once(adapter, entry, never_placed_after=self.never_placed_after):
+                if await self._settle_once(adapter, entry):
                     return
             except BrokerError as exc:
                 _log.debug("settling %s/%s: lookup failed: %s", broker, client_order_id, exc.error)
@@ -552,8 +588,40 @@ def _result_from_order(adapter: BrokerAdapter, order: UnifiedOrder, found: Order
     )
 
 
+def _sent_entry(broker: str, order: UnifiedOrder, marker: str | None, now: datetime) -> JournalEntry:
+    """The journal entry of an intent just sent, as :meth:`OrderJournal.record_intent` wrote it."""
+    return JournalEntry(
+        broker_name=broker,
+        client_order_id=order.order_id,
+        instrument=order.instrument,
+        side=order.side,
+        quantity=order.quantity,
+        status=OrderStatus.SUBMITTED,
+        broker_order_id=None,
+        filled_quantity=None,
+        average_fill_price=None,
+        attempts=1,
+        last_error=None,
+        created_at=now,
+        updated_at=now,
+        intent=order.model_dump_json(),
+        history_marker=marker,
+    )
+
+
+def _may_have_executed(ctx: CallContext, error: StandardizedError) -> bool:
+    """Whether a failed placement may have executed: its request left the process and the error leaves the
+    outcome open. A failure before sending (``reports_sending`` adapters say when) never does."""
+    return bool(ctx.detail.get("sent")) and is_ambiguous(error)
+
+
 def _unknown_or_rejected(
-    adapter: BrokerAdapter, order: UnifiedOrder, error: StandardizedError, status: OrderStatus
+    adapter: BrokerAdapter,
+    order: UnifiedOrder,
+    error: StandardizedError,
+    status: OrderStatus,
+    *,
+    sent: bool | None = None,
 ) -> OrderResult:
     return OrderResult(
         success=False,
@@ -566,7 +634,10 @@ def _unknown_or_rejected(
         completed_at=adapter.clock.now(),
         error=error,
         message=error.message,
-        metadata={"resolved_by_lookup": True, "sent": status is not OrderStatus.REJECTED},
+        metadata={
+            "resolved_by_lookup": True,
+            "sent": status is not OrderStatus.REJECTED if sent is None else sent,
+        },
     )
 
 

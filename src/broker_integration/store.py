@@ -34,7 +34,9 @@ from sqlalchemy import (
     TypeDecorator,
     event,
     func,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -105,6 +107,8 @@ order_journal_table = Table(
     Column("last_error", Text),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    #: The broker's history marker taken just before sending (``BrokerAdapter.history_marker``).
+    Column("history_marker", String(64)),
 )
 
 
@@ -229,6 +233,20 @@ def _create(*tables: Table) -> Callable[[Connection], None]:
     return upgrade
 
 
+def _add_columns(table: Table, *names: str) -> Callable[[Connection], None]:
+    """Add ``names`` to an existing ``table`` (a table created at a later step has them already)."""
+
+    def upgrade(conn: Connection) -> None:
+        present = {column["name"] for column in inspect(conn).get_columns(table.name)}
+        for name in names:
+            if name not in present:
+                column = table.c[name]
+                type_ = column.type.compile(dialect=conn.dialect)
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {type_}'))
+
+    return upgrade
+
+
 #: Every schema step in order. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "key-value state", _create(kv_table)),
@@ -237,6 +255,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "performance metrics buckets", _create(metrics_buckets_table)),
     Migration(5, "A/B tests: experiments and order outcomes", _create(ab_experiments_table, ab_orders_table)),
     Migration(6, "capability profiles", _create(capability_profiles_table)),
+    Migration(7, "order journal: history marker", _add_columns(order_journal_table, "history_marker")),
 )
 
 

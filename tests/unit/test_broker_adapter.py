@@ -242,6 +242,22 @@ async def test_calls_made_inside_a_call_emit_their_own_events(h: Harness) -> Non
     assert h.events[1].error.error_code is StandardErrorCode.ORDER_NOT_FOUND
 
 
+async def test_calls_made_inside_a_call_do_not_pass_the_stages_again(h: Harness) -> None:
+    venue = h.make(Venue)
+    staged: list[str] = []
+
+    async def stage(ctx: CallContext, proceed: Any) -> Any:
+        staged.append(ctx.operation.value)
+        return await proceed()
+
+    venue.add_interceptor(stage, priority=InterceptorPriority.RATE_LIMIT, name="count")
+    await venue.health_check()  # the base default reads get_account_summary
+    assert h.ops() == ["get_account_summary", "health_check"]  # both reported
+    assert staged == ["health_check"]  # one rate-limit slot, one breaker permit, one deadline
+    await venue.get_account_summary()
+    assert staged == ["health_check", "get_account_summary"]
+
+
 async def test_a_broker_error_is_raised_as_is_with_one_failed_event(h: Harness) -> None:
     venue = h.make(Venue)
     denied = venue.fail = PermissionDeniedError("not yours")
@@ -394,9 +410,103 @@ async def test_an_order_action_returning_the_wrong_type_is_a_failed_result(h: Ha
     assert h.ops() == ["cancel_order"]
 
 
-async def test_place_order_takes_only_a_unified_order(h: Harness) -> None:
-    with pytest.raises(TypeError, match="UnifiedOrder"):
-        await h.make(Venue).place_order(cast(UnifiedOrder, {"instrument": "EUR/USD"}))
+# ------------------------------------------------------------------ the order boundary
+
+
+def _refused_unsent(result: OrderResult, code: StandardErrorCode, field: str) -> None:
+    assert not result.success
+    assert result.status is OrderStatus.REJECTED
+    assert result.error is not None
+    assert result.error.error_code is code, result.error
+    assert field in result.error.message
+    assert result.error.broker_name == "venue"
+    assert result.metadata["sent"] is False
+
+
+async def test_place_order_takes_a_unified_order_or_its_dict(h: Harness) -> None:
+    venue = h.make(Venue)
+    result = await venue.place_order(cast(UnifiedOrder, {"instrument": "EUR/USD"}))
+    _refused_unsent(result, StandardErrorCode.INVALID_ORDER, "side: Field required")
+    result = await venue.place_order(cast(UnifiedOrder, 42))
+    _refused_unsent(result, StandardErrorCode.INVALID_ORDER, "takes a UnifiedOrder, got int")
+    assert venue.log == []  # nothing reached the adapter's code
+    placed = await venue.place_order(
+        cast(UnifiedOrder, {"instrument": "EUR/USD", "side": "buy", "quantity": "5"})
+    )
+    assert placed.success
+    assert placed.requested_quantity == D(5)
+    assert venue.log == ["place_order"]
+
+
+@pytest.mark.parametrize(
+    ("build", "code", "field"),
+    [
+        (
+            lambda: market().model_copy(update={"quantity": D("NaN")}),
+            StandardErrorCode.INVALID_ORDER,
+            "quantity",
+        ),
+        (lambda: market().model_copy(update={"quantity": D(0)}), StandardErrorCode.INVALID_ORDER, "quantity"),
+        (
+            lambda: market().model_copy(update={"quantity": D(-3)}),
+            StandardErrorCode.INVALID_ORDER,
+            "quantity",
+        ),
+        (
+            lambda: market().model_copy(update={"instrument": "$$$"}),
+            StandardErrorCode.INVALID_INSTRUMENT,
+            "instrument",
+        ),
+        (lambda: limit().model_copy(update={"price": None}), StandardErrorCode.INVALID_ORDER, "price"),
+        (
+            lambda: UnifiedOrder.model_construct(instrument="EUR/USD", side="buy"),
+            StandardErrorCode.INVALID_ORDER,
+            "quantity",
+        ),
+        (
+            lambda: market(time_in_force=TimeInForce.GTD, expire_time=START).model_copy(
+                update={"order_type": OrderType.LIMIT}
+            ),
+            StandardErrorCode.INVALID_ORDER,
+            "price",
+        ),
+    ],
+    ids=["nan", "zero", "negative", "bad-symbol", "limit-without-price", "constructed", "copied-type"],
+)
+async def test_an_order_built_around_validation_is_refused_unsent(
+    h: Harness, build: Any, code: StandardErrorCode, field: str
+) -> None:
+    venue = h.make(Venue)
+    result = await venue.place_order(build())
+    _refused_unsent(result, code, field)
+    assert venue.log == []
+    (event,) = h.events
+    assert event.error is not None
+    assert event.error.error_code is code
+
+
+async def test_an_expiry_already_past_is_refused_unsent(h: Harness) -> None:
+    venue = h.make(Venue)
+    past = limit(time_in_force=TimeInForce.GTD, expire_time=datetime(2024, 1, 31, tzinfo=UTC))
+    _refused_unsent(await venue.place_order(past), StandardErrorCode.INVALID_ORDER, "expire_time")
+    future = limit(time_in_force=TimeInForce.GTD, expire_time=datetime(2024, 2, 2, tzinfo=UTC))
+    assert (await venue.place_order(future)).success
+    assert venue.log == ["place_order"]
+
+
+async def test_a_modification_built_around_validation_is_refused_unsent(h: Harness) -> None:
+    class Modifiable(Venue):
+        async def modify_order(self, order_id: str, modification: OrderModification) -> OrderResult:
+            self._enter("modify_order")
+            return OrderResult(success=True, broker_order_id=order_id, status=OrderStatus.ACCEPTED)
+
+    venue = h.make(Modifiable)
+    empty = OrderModification(price=D(1)).model_copy(update={"price": None})
+    result = await venue.modify_order("B1", empty)
+    _refused_unsent(result, StandardErrorCode.INVALID_ORDER, "changes nothing")
+    assert venue.log == []
+    assert (await venue.modify_order("B1", {"price": "1.2"})).success  # type: ignore[arg-type]
+    assert venue.log == ["modify_order"]
 
 
 # ------------------------------------------------------------------ unsupported operations

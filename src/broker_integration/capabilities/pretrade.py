@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from decimal import Decimal
 from typing import Any
 
 from broker_integration.broker_adapter import (
@@ -133,32 +132,8 @@ class PreTradeGuard:
                     context={"instrument": symbol},
                 )
             return None
-        quantity = order.quantity
-        if quantity < instrument.min_quantity:
-            return self._invalid(
-                order, f"{quantity} {symbol} is below the minimum order size {instrument.min_quantity}"
-            )
-        if instrument.max_quantity is not None and quantity > instrument.max_quantity:
-            return self._invalid(
-                order, f"{quantity} {symbol} is above the maximum order size {instrument.max_quantity}"
-            )
-        if quantity % instrument.quantity_increment:
-            return self._invalid(
-                order, f"{symbol} trades in steps of {instrument.quantity_increment}; {quantity} is not one"
-            )
-        levels: dict[str, Decimal | None] = {
-            "price": order.price,
-            "stop_price": order.stop_price,
-            "trailing_distance": order.trailing_distance,
-            "take_profit": order.take_profit,
-            "stop_loss": order.stop_loss,
-        }
-        for name, level in levels.items():
-            if level is not None and not instrument.is_on_tick(level):
-                return self._invalid(
-                    order, f"{name} {level} is off the {symbol} tick size {instrument.tick_size}"
-                )
-        return None
+        refusal = instrument.order_refusal(order)
+        return None if refusal is None else self._invalid(order, refusal)
 
     def _invalid(self, order: UnifiedOrder, message: str) -> StandardizedError:
         return self._error(

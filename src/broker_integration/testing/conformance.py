@@ -676,6 +676,7 @@ def _probe(adapter: BrokerAdapter, op: Operation, instrument: str, quantity: Dec
         Operation.GET_ACCOUNT_SUMMARY: adapter.get_account_summary,
         Operation.GET_ACCOUNTS: adapter.get_accounts,
         Operation.GET_INSTRUMENTS: adapter.get_instruments,
+        Operation.TRACE_ORDER: lambda: adapter.trace_order("probe"),
     }
     return calls[op]()
 

@@ -45,6 +45,8 @@ from broker_integration.models import (
     OrderResult,
     OrderSide,
     OrderStatus,
+    OrderTrace,
+    OrderTraceStatus,
     OrderType,
     Position,
     PriceTick,
@@ -136,6 +138,8 @@ class MockBrokerAdapter(BrokerAdapter):
     """
 
     broker_name = "mock"
+    #: In process: an order is in the mock's book the moment it is placed, or never.
+    absence_grace_seconds = 0.0
     capabilities: ClassVar[frozenset[BrokerCapability] | None] = frozenset(
         {
             BrokerCapability.MARKET_ORDERS,
@@ -419,6 +423,18 @@ class MockBrokerAdapter(BrokerAdapter):
         if order is None:
             raise OrderNotFoundError(f"no order with id {order_id!r}", context={"order_id": order_id})
         return order
+
+    @_broker_call
+    async def trace_order(self, client_order_id: str, since: str | None = None) -> OrderTrace:
+        """The mock is the venue: its own record settles whether an order was placed."""
+        try:
+            order = await self.get_order(client_order_id)
+        except OrderNotFoundError:
+            return OrderTrace(
+                status=OrderTraceStatus.ABSENT,
+                evidence=f"the mock's order book holds no order with client id {client_order_id}",
+            )
+        return OrderTrace(status=OrderTraceStatus.PLACED, order=order, broker_order_id=order.broker_order_id)
 
     @_broker_call
     async def get_positions(self, instrument: str | None = None) -> list[Position]:

@@ -158,7 +158,19 @@ async def test_price_precision_exceeded_is_400_with_a_reject_transaction(
     )
     assert answer.body["relatedTransactionIDs"] == [reject["id"]] == [answer.body["lastTransactionID"]]
 
+    # The adapter knows EUR/USD's tick from the instruments it loaded at login: refused before sending.
+    served = sum(sim.counts.requests.values())
     order = buy(order_type=OrderType.LIMIT, price=Decimal("1.000001"))
+    result = await adapter.place_order(order)
+    assert result.status is OrderStatus.REJECTED
+    assert result.error is not None
+    assert result.error.error_code is C.INVALID_ORDER
+    assert "off the EUR/USD tick size 0.00001" in result.error.message
+    assert result.metadata["sent"] is False
+    assert sum(sim.counts.requests.values()) == served
+
+    # Without the listing (rules it has not loaded), OANDA's own answer is mapped.
+    adapter._instruments = None
     result = await adapter.place_order(order)
     assert result.status is OrderStatus.REJECTED
     assert result.error is not None
@@ -175,6 +187,11 @@ async def test_units_minimum_not_met_is_400_with_oandas_spelling() -> None:
     ):
         result = await adapter.place_order(buy("10"))
         assert result.status is OrderStatus.REJECTED
+        assert result.error is not None
+        assert "10 EUR/USD is below the minimum order size 1000" in result.error.message  # refused unsent
+        assert result.metadata["sent"] is False
+        adapter._instruments = None  # without the listing, OANDA's answer is mapped
+        result = await adapter.place_order(buy("10"))
         assert result.error is not None
         assert result.error.broker_error_code == "UNITS_MIMIMUM_NOT_MET"  # sic: OANDA's typo
         assert result.error.error_code is C.INVALID_ORDER

@@ -9,7 +9,16 @@ from typing import Any
 
 from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.broker_config import BrokerCredentials
-from broker_integration.models import Order, OrderResult, OrderStatus, OrderType, TimeInForce, UnifiedOrder
+from broker_integration.models import (
+    Order,
+    OrderResult,
+    OrderStatus,
+    OrderTrace,
+    OrderTraceStatus,
+    OrderType,
+    TimeInForce,
+    UnifiedOrder,
+)
 from broker_integration.unified_errors import (
     DuplicateOrderError,
     InsufficientFundsError,
@@ -36,6 +45,7 @@ class ScriptedVenue(BrokerAdapter):
     """
 
     broker_name = "venue"
+    absence_grace_seconds = 0.0  # the scripted venue's record is complete at once
 
     def __init__(self, *args: Any, faults: list[str | None] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -101,3 +111,11 @@ class ScriptedVenue(BrokerAdapter):
             if order_id in (order.broker_order_id, order.client_order_id):
                 return order
         raise OrderNotFoundError(f"no order {order_id}")
+
+    async def trace_order(self, client_order_id: str, since: str | None = None) -> OrderTrace:
+        """The venue's own record: every order it ever executed."""
+        try:
+            order = await self.get_order(client_order_id)
+        except OrderNotFoundError:
+            return OrderTrace(status=OrderTraceStatus.ABSENT, evidence=f"no order {client_order_id} executed")
+        return OrderTrace(status=OrderTraceStatus.PLACED, order=order, broker_order_id=order.broker_order_id)

@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 from scripted_venue import ScriptedVenue, an_order
 
+from broker_integration.broker_adapter import BrokerAdapter, note_request_sent
 from broker_integration.broker_config import BrokerConfiguration, BrokerSettings
 from broker_integration.clock import ManualClock
-from broker_integration.models import OrderStatus
+from broker_integration.models import OrderResult, OrderStatus, OrderTrace, UnifiedOrder
 from broker_integration.order_journal import OrderJournal, install_journal
 from broker_integration.store import Store, sqlite_url
 from broker_integration.unified_errors import StandardErrorCode
@@ -60,7 +61,7 @@ async def test_never_executed_is_recorded_as_not_placed(store: Store, fault: str
     assert result.error is not None
     assert result.error.context["sent"] is False
     assert venue.executions == 0
-    assert venue.lookups == 3
+    assert venue.lookups == 1  # one look at the venue's complete record proves it
     assert (await journal.get("venue", intent.order_id)).status is OrderStatus.REJECTED  # type: ignore[union-attr]
 
 
@@ -130,3 +131,57 @@ async def test_reconcile_after_restart(tmp_path: Path) -> None:
         settled = {e.client_order_id: e.status for e in await journal.reconcile(venue)}
         assert settled == {placed.order_id: OrderStatus.FILLED, lost.order_id: OrderStatus.REJECTED}
         assert await journal.in_flight("venue") == []
+
+
+class SendingVenue(ScriptedVenue):
+    """Says when its request leaves the process; ``crash_before_sending`` fails before that."""
+
+    reports_sending = True
+    crash_before_sending = False
+
+    async def place_order(self, order: UnifiedOrder) -> OrderResult:
+        if self.crash_before_sending:
+            raise KeyError("a bug while building the request")
+        note_request_sent()
+        return await super().place_order(order)
+
+
+async def test_a_failure_before_the_request_left_is_not_sent_and_not_looked_up(store: Store) -> None:
+    config = BrokerConfiguration(broker_name="venue")
+    venue = SendingVenue(config)
+    journal = OrderJournal(store, lookup_delays=(0.001,), settle_delays=())
+    install_journal(venue, journal)
+    venue.crash_before_sending = True
+    intent = an_order()
+    result = await venue.place_order(intent)
+    assert result.status is OrderStatus.REJECTED
+    assert result.metadata["sent"] is False
+    assert venue.lookups == 0  # nothing to look up: nothing left
+    assert (await journal.get("venue", intent.order_id)).status is OrderStatus.REJECTED  # type: ignore[union-attr]
+    venue.crash_before_sending = False
+    venue.faults.append("after")  # sent, executed, answer lost: that one is looked up
+    lost = an_order()
+    assert (await venue.place_order(lost)).status is OrderStatus.FILLED
+    assert venue.lookups == 1
+
+
+class SilentVenue(ScriptedVenue):
+    """Answers lookups but keeps no history: it cannot prove an order absent."""
+
+    async def trace_order(self, client_order_id: str, since: str | None = None) -> OrderTrace:
+        return await BrokerAdapter.trace_order(self, client_order_id, since)
+
+
+async def test_a_lookup_that_finds_nothing_is_not_evidence(store: Store) -> None:
+    clock = ManualClock()
+    venue = SilentVenue(BrokerConfiguration(broker_name="venue"), faults=["before"], clock=clock)
+    journal = OrderJournal(store, clock=clock, lookup_delays=(0.001,) * 3, settle_delays=())
+    install_journal(venue, journal)
+    intent = an_order()
+    result = await venue.place_order(intent)
+    assert result.status is OrderStatus.UNKNOWN  # three lookups found nothing: still unknown
+    assert venue.lookups == 3
+    assert result.error is not None
+    assert "keeps no history to search" in result.error.message
+    clock.advance(3600)
+    assert [e.status for e in await journal.reconcile(venue)] == [OrderStatus.UNKNOWN]

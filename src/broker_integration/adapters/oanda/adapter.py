@@ -36,6 +36,8 @@ from broker_integration.models import (
     OrderModification,
     OrderResult,
     OrderStatus,
+    OrderTrace,
+    OrderTraceStatus,
     Position,
     PriceTick,
     TimeInForce,
@@ -46,6 +48,7 @@ from broker_integration.unified_errors import (
     BrokerConnectionError,
     BrokerError,
     InvalidOrderError,
+    OrderNotFoundError,
     PositionNotFoundError,
     StandardizedError,
     map_broker_error,
@@ -60,11 +63,19 @@ HOSTS: Mapping[Environment, tuple[str, str]] = {
 }
 
 MAX_CANDLES_PER_REQUEST = 5000
+#: Transactions read per ``sinceid`` page before asking from the last one again (OANDA answers at most
+#: 1,000 transactions to one request; spec: TransactionEndpoints).
+MAX_TRANSACTIONS_PER_REQUEST = 1000
 
 
 class OandaAdapter(BrokerAdapter):
     """OANDA v20. Options (``config.options``): ``stream_heartbeat_timeout`` (s, default 10),
-    ``stream_max_reconnects`` (default 5), ``connections`` (pool size, default 64)."""
+    ``stream_max_reconnects`` (default 5), ``connections`` (pool size, default 64),
+    ``absence_grace_seconds`` (default 30: how long after sending an order's absence from the account's
+    transaction history is not yet proof that it was never placed; OANDA's documented read-after-write lag
+    is 0.25-0.5 s, and a request still queued at the venue is covered too)."""
+
+    reports_sending: ClassVar[bool] = True
 
     broker_name: ClassVar[str] = BROKER_NAME
     #: OANDA's published guidance: about 100 requests per second on a persistent connection.
@@ -110,7 +121,9 @@ class OandaAdapter(BrokerAdapter):
         options = config.options
         self.heartbeat_timeout = float(options.get("stream_heartbeat_timeout", 10.0))
         self.max_stream_reconnects = int(options.get("stream_max_reconnects", 5))
+        self.absence_grace_seconds = float(options.get("absence_grace_seconds", 30.0))
         self.account_id: str | None = config.credentials.account_id
+        self._instruments: dict[str, Instrument] | None = None
         self._client = OandaClient(
             self.base_url,
             self.stream_url,
@@ -148,7 +161,17 @@ class OandaAdapter(BrokerAdapter):
                 f"account {wanted} is not reachable with this token", broker_name=self.name
             )
         self.account_id = wanted
+        # The account's instruments, for refusing orders their rules forbid before sending; the answer's
+        # lastTransactionID is also the first history marker.
+        self._instruments = {i.symbol: i for i in await self._fetch_instruments()}
         return True
+
+    def history_marker(self) -> str | None:
+        last = self._client.last_transaction_id
+        return None if last is None else str(last)
+
+    def known_instruments(self) -> Mapping[str, Instrument] | None:
+        return self._instruments
 
     async def disconnect(self) -> None:
         await self._client.close()
@@ -235,7 +258,59 @@ class OandaAdapter(BrokerAdapter):
         """OANDA ids are numeric; anything else is our client order id, addressed as ``@id``."""
         return order_id if order_id.isdigit() else f"@{quote(order_id, safe='')}"
 
+    async def trace_order(self, client_order_id: str, since: str | None = None) -> OrderTrace:
+        """The order by ``@clientID``; when OANDA does not know it (yet), the account's transaction history
+        after ``since`` (``/transactions/sinceid``), which holds every order created or refused."""
+        try:
+            order = await self._lookup_order(client_order_id)
+        except OrderNotFoundError:
+            pass
+        else:
+            return OrderTrace(status=OrderTraceStatus.PLACED, order=order, broker_order_id=order.broker_order_id)
+        if since is None or not since.isdigit():
+            return OrderTrace(
+                status=OrderTraceStatus.UNKNOWN,
+                evidence="no history marker was recorded when it was sent, so the history cannot be searched",
+            )
+        cursor, last = since, since
+        while True:
+            _, body = await self._client.request(
+                "GET", self._account_path("/transactions/sinceid"), params={"id": cursor}
+            )
+            transactions = body.get("transactions") or []
+            last = str(body.get("lastTransactionID", last))
+            found = parsing.find_order_transaction(transactions, client_order_id)
+            if found is not None:
+                return self._traced(client_order_id, *found)
+            if len(transactions) < MAX_TRANSACTIONS_PER_REQUEST or not transactions:
+                break
+            cursor = str(transactions[-1]["id"])
+        return OrderTrace(
+            status=OrderTraceStatus.ABSENT,
+            evidence=f"OANDA's transactions {since} to {last} hold no order with client id {client_order_id}",
+        )
+
+    def _traced(self, client_order_id: str, created: bool, transaction: Mapping[str, Any]) -> OrderTrace:
+        transaction_id = str(transaction.get("id"))
+        if created:
+            return OrderTrace(
+                status=OrderTraceStatus.PLACED,
+                broker_order_id=transaction_id,
+                evidence=f"transaction {transaction_id} created it; its state could not be read yet",
+            )
+        reason = str(transaction.get("rejectReason", "UNKNOWN"))
+        return OrderTrace(
+            status=OrderTraceStatus.REFUSED,
+            error=map_broker_error(
+                self.name, reason, f"OANDA refused order {client_order_id}: {reason}", context={"sent": True}
+            ),
+            evidence=f"transaction {transaction_id} refused it: {reason}",
+        )
+
     async def get_order(self, order_id: str) -> Order:
+        return await self._lookup_order(order_id)
+
+    async def _lookup_order(self, order_id: str) -> Order:
         _, body = await self._client.request(
             "GET", self._account_path(f"/orders/{self._specifier(order_id)}")
         )
@@ -478,18 +553,27 @@ class OandaAdapter(BrokerAdapter):
         return parsing.parse_account_summary(body["account"], self.clock.now())
 
     async def get_accounts(self) -> list[Account]:
+        """Every account the token reaches, each with its currency where its summary could be read (a
+        summary OANDA refuses, say 403 for a locked account, leaves only that account's currency out)."""
         _, body = await self._client.request("GET", "/v3/accounts")
+        listed = body.get("accounts", [])
         summaries = await asyncio.gather(
-            *(
-                self._client.request("GET", f"/v3/accounts/{a['id']}/summary")
-                for a in body.get("accounts", [])
-            )
+            *(self._client.request("GET", f"/v3/accounts/{a['id']}/summary") for a in listed),
+            return_exceptions=True,
         )
-        return [
-            parsing.parse_account(account, summary["account"].get("currency"))
-            for account, (_, summary) in zip(body.get("accounts", []), summaries, strict=True)
-        ]
+        accounts = []
+        for account, answer in zip(listed, summaries, strict=True):
+            if isinstance(answer, BaseException) and not isinstance(answer, BrokerError):
+                raise answer
+            currency = None if isinstance(answer, BaseException) else answer[1]["account"].get("currency")
+            accounts.append(parsing.parse_account(account, currency))
+        return accounts
 
     async def get_instruments(self) -> list[Instrument]:
+        instruments = await self._fetch_instruments()
+        self._instruments = {i.symbol: i for i in instruments}
+        return instruments
+
+    async def _fetch_instruments(self) -> list[Instrument]:
         _, body = await self._client.request("GET", self._account_path("/instruments"))
         return [parsing.parse_instrument(i) for i in body.get("instruments", [])]

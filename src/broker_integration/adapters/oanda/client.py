@@ -15,6 +15,7 @@ import aiohttp
 import orjson
 from pydantic import SecretStr
 
+from broker_integration.broker_adapter import note_request_sent
 from broker_integration.log import get_logger, register_secret
 from broker_integration.unified_errors import (
     BrokerConnectionError,
@@ -78,6 +79,8 @@ class OandaClient:
         self._token = token
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
+        #: The highest ``lastTransactionID`` any answer carried: the account's history up to now.
+        self.last_transaction_id: int | None = None
         register_secret(token.get_secret_value())
 
     def _headers(self) -> dict[str, str]:
@@ -127,8 +130,10 @@ class OandaClient:
         """Send one request; returns (status, decoded body) for 2xx, raises a BrokerError otherwise."""
         url = f"{self.base_url}{path}"
         data = orjson.dumps(body) if body is not None else None
+        session = self.session
+        note_request_sent()
         try:
-            async with self.session.request(method, url, params=params, data=data) as response:
+            async with session.request(method, url, params=params, data=data) as response:
                 raw = await response.read()
                 status, headers = response.status, response.headers
         except aiohttp.ClientConnectorError as exc:
@@ -144,6 +149,8 @@ class OandaClient:
                 context={"path": path},
             ) from exc
         decoded = _decode(raw)
+        if isinstance(decoded, dict):
+            self._note_history(decoded.get("lastTransactionID"))
         if 200 <= status < 300:
             return status, decoded
         raise error_from_response(
@@ -153,6 +160,12 @@ class OandaClient:
             context={"method": method, "path": path},
             may_have_executed=method != "GET",
         )
+
+    def _note_history(self, last: Any) -> None:
+        if isinstance(last, str) and last.isdigit():
+            seen = int(last)
+            if self.last_transaction_id is None or seen > self.last_transaction_id:
+                self.last_transaction_id = seen
 
     @asynccontextmanager
     async def stream(

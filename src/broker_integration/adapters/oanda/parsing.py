@@ -9,7 +9,7 @@ Parsers are lenient where real servers were seen to vary (numbers as JSON number
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -35,6 +35,7 @@ from broker_integration.symbols import SymbolMapper, SymbolStyle
 
 __all__ = [
     "SYMBOLS",
+    "find_order_transaction",
     "format_decimal",
     "format_time",
     "order_request",
@@ -172,6 +173,25 @@ def order_request(order: UnifiedOrder) -> dict[str, Any]:
     return body
 
 
+#: The transaction types that create an entry order, and those that refuse one (spec: TransactionType).
+_ORDER_CREATES = frozenset(f"{kind}_ORDER" for kind in ORDER_TYPE_FROM_OANDA)
+_ORDER_REJECTS = frozenset(f"{kind}_ORDER_REJECT" for kind in ORDER_TYPE_FROM_OANDA)
+
+
+def find_order_transaction(
+    transactions: Sequence[Mapping[str, Any]], client_order_id: str
+) -> tuple[bool, Mapping[str, Any]] | None:
+    """The transaction that created (``True``) or refused (``False``) the entry order sent with
+    ``client_order_id`` in its ``clientExtensions.id``, or ``None`` when ``transactions`` hold neither."""
+    for transaction in transactions:
+        kind = transaction.get("type")
+        if kind not in _ORDER_CREATES and kind not in _ORDER_REJECTS:
+            continue
+        if (transaction.get("clientExtensions") or {}).get("id") == client_order_id:
+            return kind in _ORDER_CREATES, transaction
+    return None
+
+
 def is_entry_order(data: Mapping[str, Any]) -> bool:
     """Entry orders have an instrument and units; TAKE_PROFIT/STOP_LOSS orders hang off a trade instead."""
     return "instrument" in data and "units" in data and data.get("type") in ORDER_TYPE_FROM_OANDA
@@ -285,7 +305,7 @@ def parse_account_summary(data: Mapping[str, Any], time: datetime) -> AccountSum
 def parse_account(data: Mapping[str, Any], currency: str | None = None) -> Account:
     return Account(
         account_id=data["id"],
-        currency=currency or data.get("currency", "USD"),
+        currency=currency or data.get("currency"),
         alias=data.get("alias", ""),
         tags=tuple(str(t.get("name", t)) if isinstance(t, Mapping) else str(t) for t in data.get("tags", [])),
     )

@@ -41,6 +41,8 @@ from broker_integration.models import (
     OrderModification,
     OrderResult,
     OrderStatus,
+    OrderTrace,
+    OrderTraceStatus,
     Position,
     PriceTick,
     TimeInForce,
@@ -97,6 +99,8 @@ class PaperBrokerAdapter(BrokerAdapter):
     """
 
     broker_name: ClassVar[str] = "paper"
+    #: The venue runs in this process: an order is in its book the moment the engine took it, or never.
+    absence_grace_seconds = 0.0
     #: In-process: nothing to protect from overload, so the limits only stop runaway loops.
     default_limits: ClassVar[BrokerLimits | None] = BrokerLimits(
         requests_per_second=100_000, max_orders_per_second=100_000
@@ -265,6 +269,19 @@ class PaperBrokerAdapter(BrokerAdapter):
         if view is None:
             raise OrderNotFoundError(f"no order with id {order_id!r}", broker_name=self.name)
         return _order(view)
+
+    async def trace_order(self, client_order_id: str, since: str | None = None) -> OrderTrace:
+        """The engine is the venue, in this process: its order book settles whether an order was placed."""
+        await self._enter(Operation.TRACE_ORDER)
+        with self._translated():
+            view = self.engine.find_order(self.account_id, client_order_id=client_order_id)
+        if view is None:
+            return OrderTrace(
+                status=OrderTraceStatus.ABSENT,
+                evidence=f"the paper venue's order book holds no order with client id {client_order_id}",
+            )
+        order = _order(view)
+        return OrderTrace(status=OrderTraceStatus.PLACED, order=order, broker_order_id=order.broker_order_id)
 
     async def get_positions(self, instrument: str | None = None) -> list[Position]:
         await self._enter(Operation.GET_POSITIONS)
