@@ -51,7 +51,7 @@ async def get_account(request: web.Request) -> web.Response:
     body = _summary(state, renderer, account_id)
     account = body["account"]
     account["orders"] = [renderer.order(view) for view in newest_first(state.engine.orders(account_id))]
-    account["trades"] = [renderer.trade(trade, account_id) for trade in state.history.open_trades(account_id)]
+    account["trades"] = [renderer.trade(trade) for trade in state.engine.trades(account_id)]
     account["positions"] = positions_of(state, renderer, account_id, only_open=False)
     return respond(request, 200, body)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from enum import StrEnum
 
 from broker_integration.sim.instruments import InstrumentSpec
@@ -36,6 +36,7 @@ _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?
 _UNIX = re.compile(r"^(\d{1,12})(?:\.(\d{1,9}))?$")
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _QUANTA = {places: Decimal(1).scaleb(-places) for places in range(13)}
+_MAX_DECIMAL_TEXT = 64  # characters: a longer number in a request is refused, not computed with
 
 
 class TimeFormat(StrEnum):
@@ -79,7 +80,7 @@ def parse_decimal(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"not a decimal number: {value!r}")
     text = value.strip() if isinstance(value, str) else repr(value)
-    if not _DECIMAL.match(text):
+    if len(text) > _MAX_DECIMAL_TEXT or not _DECIMAL.match(text):
         raise ValueError(f"not a decimal number: {value!r}")
     try:
         return Decimal(text)
@@ -88,10 +89,12 @@ def parse_decimal(value: object) -> Decimal:
 
 
 def decimal_text(value: Decimal, places: int) -> str:
-    """``value`` rounded to ``places`` decimals, as a plain string without exponent or negative zero."""
-    rounded = (
-        value.quantize(_QUANTA[places]) if places in _QUANTA else value.quantize(Decimal(1).scaleb(-places))
-    )
+    """``value`` rounded to ``places`` decimals, as a plain string without exponent or negative zero
+    (exactly, however many digits it has above the point)."""
+    quantum = _QUANTA[places] if places in _QUANTA else Decimal(1).scaleb(-places)
+    with localcontext() as exact:
+        exact.prec = max(exact.prec, value.adjusted() + places + 2)
+        rounded = value.quantize(quantum)
     if not rounded:
         rounded = abs(rounded)
     return format(rounded, "f")

@@ -18,7 +18,6 @@ from broker_integration.sim.oanda.formats import (
     price,
     units,
 )
-from broker_integration.sim.oanda.history import FillTrades, TradeChange
 from broker_integration.sim.oanda.parse import OrderExtras
 from broker_integration.sim.oanda.render_base import (
     FACTOR_PLACES,
@@ -33,6 +32,8 @@ from broker_integration.sim.oanda.render_base import (
     reason_name,
 )
 from broker_integration.sim.records import (
+    TradeChange,
+    TradeEffect,
     Transaction,
     TransactionType,
 )
@@ -204,13 +205,13 @@ class TransactionRenderer(RenderContext):
                 "halfSpreadCost": money(half_spread),
             }
         )
-        self._trade_changes(body, self._history.fill_trades(t.id), spec, t.units, half_spread, rates.mid)
+        self._trade_changes(body, t.trades or TradeEffect(), spec, t.units, half_spread, rates.mid)
         return body
 
     def _trade_changes(
         self,
         body: dict[str, Any],
-        trades: FillTrades,
+        trades: TradeEffect,
         spec: InstrumentSpec,
         filled: Decimal,
         cost: Decimal,
