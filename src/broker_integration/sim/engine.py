@@ -387,12 +387,27 @@ class VenueEngine:
             self._account(account_id)
             return self._trades[account_id].get(trade_id)
 
-    def transactions(self, *, account_id: str | None = None, since_id: int = 0) -> list[Transaction]:
-        """Log entries with ids above ``since_id``, optionally for one account."""
+    def transactions(
+        self,
+        *,
+        account_id: str | None = None,
+        since_id: int = 0,
+        until_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[Transaction]:
+        """Log entries with ids above ``since_id`` (and up to ``until_id``), optionally for one account;
+        the first ``limit`` of them when given."""
         with self._lock:
             self.sync()
             start = max(0, since_id)  # ids start at 1 and have no gaps, so id n sits at index n - 1
-            return [t for t in self._log[start:] if account_id is None or t.account_id == account_id]
+            end = len(self._log) if until_id is None else max(start, min(len(self._log), until_id))
+            found: list[Transaction] = []
+            for t in self._log[start:end]:
+                if account_id is None or t.account_id == account_id:
+                    found.append(t)
+                    if limit is not None and len(found) >= limit:
+                        break
+            return found
 
     @property
     def last_transaction_id(self) -> int:
@@ -402,7 +417,8 @@ class VenueEngine:
         self, book: AccountBook, order_id: str | None, client_order_id: str | None
     ) -> LiveOrder | None:
         if order_id is not None:
-            order = self._orders.get(int(order_id)) if order_id.isdigit() else None
+            key = int(order_id) if order_id.isascii() and order_id.isdigit() and len(order_id) < 19 else None
+            order = None if key is None else self._orders.get(key)
             return order if order is not None and order.account_id == book.account_id else None
         if client_order_id is not None:
             return self._client_ids[book.account_id].get(client_order_id)

@@ -23,6 +23,7 @@ __all__ = [
     "TimeFormat",
     "decimal_text",
     "money",
+    "numeric",
     "parse_decimal",
     "parse_time",
     "price",
@@ -32,10 +33,13 @@ __all__ = [
 
 MONEY_PLACES = 4
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$")
-_UNIX = re.compile(r"^(\d{1,12})(?:\.(\d{1,9}))?$")
-_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_RFC3339 = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$", re.ASCII
+)
+_UNIX = re.compile(r"^(\d{1,12})(?:\.(\d{1,9}))?$", re.ASCII)
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$", re.ASCII)
 _QUANTA = {places: Decimal(1).scaleb(-places) for places in range(13)}
+_NUMERIC = re.compile(r"[0-9]{1,18}")
 _MAX_DECIMAL_TEXT = 64  # characters: a longer number in a request is refused, not computed with
 
 
@@ -59,8 +63,22 @@ class TimeFormat(StrEnum):
         return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond:06d}000Z"
 
 
+def numeric(text: str) -> int | None:
+    """A non-negative integer written in ASCII digits (an id, a count), or ``None``; at most 18 digits, so
+    what a client sends never becomes an unbounded number."""
+    return int(text) if _NUMERIC.fullmatch(text) else None
+
+
 def parse_time(text: str) -> datetime:
-    """An RFC 3339 or UNIX time from a request (query parameter or ``gtdTime``); ``ValueError`` if neither."""
+    """An RFC 3339 or UNIX time from a request (query parameter or ``gtdTime``); ``ValueError`` if neither
+    (or if it is outside what a ``datetime`` can hold)."""
+    try:
+        return _parse_time(text)
+    except OverflowError:
+        raise ValueError(f"time out of range: {text!r}") from None
+
+
+def _parse_time(text: str) -> datetime:
     match = _RFC3339.match(text)
     if match is not None:
         day, clock, fraction, zone = match.groups()

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from broker_integration.sim.instruments import InstrumentSpec
 from broker_integration.sim.oanda.errors import V20Error, invalid_value, missing_data
-from broker_integration.sim.oanda.formats import parse_time
+from broker_integration.sim.oanda.formats import numeric, parse_time
 from broker_integration.sim.oanda.state import STATE, SimulatorState
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "order_specifier",
     "path_instrument",
     "read_json",
+    "specifier",
     "state_of",
     "time_param",
 ]
@@ -64,22 +65,32 @@ def path_instrument(request: web.Request, state: SimulatorState) -> InstrumentSp
     return spec
 
 
-def order_specifier(request: web.Request) -> tuple[str | None, str | None]:
-    """``orderSpecifier``: an OANDA order id (``2304``) or ``@`` and a client order id (``@my_id``)."""
-    text = request.match_info["orderSpecifier"]
-    if text.isdigit():
-        return text, None
+def specifier(text: str) -> tuple[str | None, str | None] | None:
+    """An order or trade specifier: an OANDA id (``2304``) or ``@`` and a client id (``@my_id``) [spec];
+    ``None`` when it is neither."""
+    number = numeric(text)
+    if number is not None:
+        return str(number), None
     if text.startswith("@") and len(text) > 1:
         return None, text[1:]
-    raise invalid_value("orderSpecifier")
+    return None
+
+
+def order_specifier(request: web.Request) -> tuple[str | None, str | None]:
+    """``orderSpecifier``: an OANDA order id (``2304``) or ``@`` and a client order id (``@my_id``)."""
+    parsed = specifier(request.match_info["orderSpecifier"])
+    if parsed is None:
+        raise invalid_value("orderSpecifier")
+    return parsed
 
 
 def int_param(text: str | None, field: str, default: int | None, maximum: int | None) -> int | None:
     if text is None:
         return default
-    if not text.isdigit() or int(text) < 1 or (maximum is not None and int(text) > maximum):
+    number = numeric(text)
+    if number is None or number < 1 or (maximum is not None and number > maximum):
         raise invalid_value(field)
-    return int(text)
+    return number
 
 
 def time_param(text: str | None, field: str) -> datetime | None:

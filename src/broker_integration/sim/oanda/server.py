@@ -91,7 +91,12 @@ class OandaSimulator:
             raise RuntimeError("the simulator is already running")
         self.state.open_accounts()
         self.state.closing.clear()
-        runner = web.AppRunner(build_app(self.state), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
+        runner = web.AppRunner(
+            build_app(self.state),
+            access_log=None,
+            shutdown_timeout=_SHUTDOWN_TIMEOUT,
+            handler_cancellation=False,  # a request fully received executes even if its client has gone
+        )
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
