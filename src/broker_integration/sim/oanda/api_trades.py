@@ -183,5 +183,7 @@ async def close_trade(request: web.Request) -> web.Response:
     if outcome.order is not None:  # closed, or cancelled at once (a shut market): 200 all the same [rec]
         return respond(request, 200, body)
     assert outcome.reject_reason is not None
-    status = 404 if outcome.reject_reason is TradeRejectReason.TRADE_DOESNT_EXIST else 400
-    return respond(request, status, with_reject_error(body, outcome.reject_reason, outcome.message))
+    if outcome.reject_reason is TradeRejectReason.TRADE_DOESNT_EXIST:
+        return respond(request, 404, with_reject_error(body, outcome.reject_reason, outcome.message))
+    del body["relatedTransactionIDs"]  # [spec] the 400 names the reject, not the batch
+    return respond(request, 400, with_reject_error(body, outcome.reject_reason, outcome.message))
