@@ -120,6 +120,8 @@ _NUMBER_TEXTS = st.sampled_from(
 )  # fmt: skip
 _NUMBERS = (
     _NUMBER_TEXTS
+    | st.from_regex(r"-?[0-9]{1,70}(\.[0-9]{1,40})?", fullmatch=True)
+    | st.text(alphabet="0123456789", min_size=25, max_size=70)  # more digits than a 28-digit context holds
     | st.integers(min_value=-(10**40), max_value=10**40)
     | st.floats(allow_nan=True, allow_infinity=True)
 )
@@ -152,11 +154,26 @@ _ORDER_FIELDS: dict[str, Any] = {
     "stopLossOnFill": _JSON,
     "trailingStopLossOnFill": _JSON,
 }
-_ORDERS = st.fixed_dictionaries({}, optional=_ORDER_FIELDS).flatmap(
-    lambda fields: st.dictionaries(st.text(max_size=10), _JSON, max_size=2).map(
-        lambda extra: {**extra, **fields}
-    )
+_WELL_FORMED = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(["MARKET", "LIMIT", "STOP", "MARKET_IF_TOUCHED"]),
+        "instrument": st.sampled_from(["EUR_USD", "USD_JPY"]),
+        "units": st.sampled_from(["10", "-10"]),
+        "price": st.sampled_from(["1.10000", "150.000"]),
+    }
 )
+#: Mostly a well-formed order with one or two fields changed or dropped (so the venue itself judges it),
+#: sometimes anything at all.
+_ORDERS = st.tuples(
+    _WELL_FORMED,
+    st.lists(st.sampled_from(sorted(_ORDER_FIELDS)), max_size=2, unique=True).flatmap(
+        lambda keys: st.fixed_dictionaries({key: _ORDER_FIELDS[key] for key in keys})
+    ),
+    st.sets(st.sampled_from(["type", "instrument", "units", "price"]), max_size=1),
+    st.dictionaries(st.text(max_size=10), _JSON, max_size=1),
+).map(
+    lambda parts: {k: v for k, v in {**parts[3], **parts[0], **parts[1]}.items() if k not in parts[2]}
+) | st.fixed_dictionaries({}, optional=_ORDER_FIELDS)
 _BODIES = (
     _ORDERS.map(lambda order: json.dumps({"order": order}, allow_nan=True).encode())
     | _JSON.map(lambda value: json.dumps(value, allow_nan=True).encode())
@@ -221,6 +238,23 @@ def test_order_and_close_bodies_never_give_500(
     method, template = route
     target = _target(served, template, segment)
     check(send(served, method, target, body), f"{method} {target} with {body[:80]!r}")
+
+
+@_FUZZ
+@given(
+    order=_WELL_FORMED,
+    field=st.sampled_from(["units", "price", "priceBound", "stopLossOnFill", "takeProfitOnFill"]),
+    value=_NUMBERS,
+    route=st.sampled_from([("POST", "orders"), ("PUT", "orders/{}"), ("PUT", "trades/{}/close")]),
+)
+def test_numbers_in_orders_never_give_500(
+    served: Served, order: dict[str, Any], field: str, value: Any, route: tuple[str, str]
+) -> None:
+    """A well-formed order with one number made absurd, so that the venue itself has to judge it."""
+    nested = {"price": value} if field.endswith("OnFill") else value
+    body = {"order": {**order, field: nested}} if route[1] != "trades/{}/close" else {"units": value}
+    target = _target(served, route[1], "2")
+    check(send(served, route[0], target, json.dumps(body, allow_nan=True).encode()), f"{target} {body}")
 
 
 @_FUZZ
