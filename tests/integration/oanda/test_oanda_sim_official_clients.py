@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
-from oanda_fixtures import ALWAYS_OPEN
 
-from broker_integration.sim.oanda import OandaSimulator, SimulatorSettings
+from broker_integration.sim.oanda import OandaSimulator
 
 v20 = pytest.importorskip("v20")
 oanda_api = pytest.importorskip("oandapyV20")
@@ -24,14 +23,6 @@ from oandapyV20.endpoints import transactions as oanda_transactions  # noqa: E40
 from oandapyV20.exceptions import StreamTerminated, V20Error  # noqa: E402
 
 T = TypeVar("T")
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[OandaSimulator]:
-    async with OandaSimulator(
-        profile=ALWAYS_OPEN, settings=SimulatorSettings(heartbeat_interval=0.2)
-    ) as simulator:
-        yield simulator
 
 
 def context(sim: OandaSimulator) -> Any:

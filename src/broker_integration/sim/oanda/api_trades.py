@@ -16,36 +16,27 @@ from typing import Any
 
 from aiohttp import web
 
-from broker_integration.sim.oanda.errors import V20Error, invalid_value
+from broker_integration.sim.oanda.answers import action_body
+from broker_integration.sim.oanda.errors import invalid_value, no_such_trade
 from broker_integration.sim.oanda.formats import parse_decimal
-from broker_integration.sim.oanda.middleware import account_of, renderer_of, request_id_of, respond
+from broker_integration.sim.oanda.middleware import account_of, renderer_of, respond
 from broker_integration.sim.oanda.parse import OrderExtras, TradeClose
-from broker_integration.sim.oanda.reading import int_param, last_id, read_json, specifier, state_of
+from broker_integration.sim.oanda.reading import (
+    instrument_filter,
+    int_param,
+    last_id,
+    read_json,
+    specifier,
+    state_of,
+)
 from broker_integration.sim.oanda.rejections import with_reject_error
 from broker_integration.sim.oanda.state import SimulatorState
-from broker_integration.sim.records import TradeRejectReason, TradeView, TransactionType
+from broker_integration.sim.records import TradeRejectReason, TradeView
 
 __all__ = ["close_trade", "get_trade", "list_trades", "open_trades"]
 
 _STATES = frozenset({"OPEN", "CLOSED", "CLOSE_WHEN_TRADEABLE", "ALL"})  # [spec TradeStateFilter]
 _DEFAULT_COUNT, _MAX_COUNT = 50, 500  # [doc] count: default 50, maximum 500
-_KEYS = {
-    TransactionType.ORDER_CREATE: "orderCreateTransaction",
-    TransactionType.ORDER_FILL: "orderFillTransaction",
-    TransactionType.ORDER_CANCEL: "orderCancelTransaction",
-    TransactionType.ORDER_REJECT: "orderRejectTransaction",
-}
-
-
-def _no_such_trade(state: SimulatorState) -> V20Error:
-    return V20Error(
-        404,
-        {
-            "lastTransactionID": last_id(state),
-            "errorMessage": "The trade ID specified does not exist",
-            "errorCode": "NO_SUCH_TRADE",
-        },
-    )
 
 
 def _newest_first(trades: list[TradeView]) -> list[TradeView]:
@@ -95,12 +86,7 @@ async def list_trades(request: web.Request) -> web.Response:
     count = int_param(query.get("count"), "count", _DEFAULT_COUNT, _MAX_COUNT)
     assert count is not None
     before = None if query.get("beforeID") is None else int_param(query["beforeID"], "beforeID", None, None)
-    symbol = None
-    if "instrument" in query:
-        spec = state.names.spec(query["instrument"])
-        if spec is None:
-            raise invalid_value("instrument")
-        symbol = spec.symbol
+    symbol = instrument_filter(request, state)
     matched = [
         trade
         for trade in _newest_first(state.engine.trades(account_id, instrument=symbol, include_closed=True))
@@ -127,7 +113,7 @@ async def get_trade(request: web.Request) -> web.Response:
     state, account_id = state_of(request), account_of(request)
     trade = _resolve(state, account_id, request.match_info["tradeSpecifier"])
     if trade is None:
-        raise _no_such_trade(state)
+        raise no_such_trade(state.engine.last_transaction_id)
     body = {"trade": renderer_of(request).trade(trade), "lastTransactionID": last_id(state)}
     return respond(request, 200, body)
 
@@ -170,16 +156,7 @@ async def close_trade(request: web.Request) -> web.Response:
         account_id, trade.trade_id if trade is not None else text, None if units == "ALL" else Decimal(units)
     )
     extras = OrderExtras(position_fill="REDUCE_ONLY", trade_close=close)
-    transactions = outcome.transactions
-    for t in transactions:
-        if t.type is TransactionType.ORDER_CREATE and t.order_id is not None:
-            state.extras[t.order_id] = extras
-    state.history.catch_up()
-    renderer = renderer_of(request)
-    batch = state.batch(request_id_of(request), transactions, extras=extras)
-    body: dict[str, Any] = {_KEYS[t.type]: renderer.transaction(t, batch) for t in transactions}
-    body["relatedTransactionIDs"] = [str(t.id) for t in transactions]
-    body["lastTransactionID"] = str(transactions[-1].id)
+    body = action_body(request, state, outcome.transactions, extras)
     if outcome.order is not None:  # closed, or cancelled at once (a shut market): 200 all the same [rec]
         return respond(request, 200, body)
     assert outcome.reject_reason is not None

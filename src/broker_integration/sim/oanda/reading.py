@@ -16,6 +16,7 @@ from broker_integration.sim.oanda.state import STATE, SimulatorState
 
 __all__ = [
     "flag",
+    "instrument_filter",
     "instrument_list",
     "int_param",
     "last_id",
@@ -56,6 +57,17 @@ def instrument_list(state: SimulatorState, text: str, field: str) -> list[Instru
             raise invalid_value(field)
         specs.append(spec)
     return specs
+
+
+def instrument_filter(request: web.Request, state: SimulatorState) -> str | None:
+    """The engine symbol of the ``instrument`` query parameter, ``None`` when absent (a list filter)."""
+    name = request.query.get("instrument")
+    if name is None:
+        return None
+    spec = state.names.spec(name)
+    if spec is None:
+        raise invalid_value("instrument")
+    return spec.symbol
 
 
 def path_instrument(request: web.Request, state: SimulatorState) -> InstrumentSpec:
