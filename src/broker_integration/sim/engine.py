@@ -7,7 +7,9 @@ first catches up, checking the resting orders against each second since the last
 long jumps, see :meth:`VenueEngine.sync`), so stops and limits trigger when the price crossed them.
 
 Identifiers follow OANDA: one integer transaction sequence per engine, and an order's id is the id of
-the transaction that created it. Client order ids are unique per account for the account's lifetime;
+the transaction that created it; a trade's id is the id of the fill that opened it (see
+:mod:`broker_integration.sim.trades`: fills reduce the oldest opposite trades, a trade close the one it
+names). Client order ids are unique per account for the account's lifetime;
 replacing an order carries the client id over to the new order and links the two both ways.
 """
 

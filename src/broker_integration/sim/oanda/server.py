@@ -180,11 +180,12 @@ class OandaSimulator:
         self.engine.faults.inject(fault, operations=operations, count=count)
 
     def silence_streams(self, silent: bool = True) -> None:
-        """Stop every open price stream from sending anything (heartbeats included), or let new ones talk."""
+        """Stop every open stream (prices and transactions) from sending anything, heartbeats included, or
+        let them talk again."""
         self.state.silenced = silent
 
     def drop_streams(self) -> int:
-        """Cut every open price stream's connection; returns how many were cut."""
+        """Cut every open stream's connection (prices and transactions); returns how many were cut."""
         dropped = 0
         for request in list(self.state.streams.values()):
             transport = request.transport
