@@ -7,7 +7,9 @@ first catches up, checking the resting orders against each second since the last
 long jumps, see :meth:`VenueEngine.sync`), so stops and limits trigger when the price crossed them.
 
 Identifiers follow OANDA: one integer transaction sequence per engine, and an order's id is the id of
-the transaction that created it. Client order ids are unique per account for the account's lifetime;
+the transaction that created it; a trade's id is the id of the fill that opened it (see
+:mod:`broker_integration.sim.trades`: fills reduce the oldest opposite trades, a trade close the one it
+names). Client order ids are unique per account for the account's lifetime;
 replacing an order carries the client id over to the new order and links the two both ways.
 """
 
@@ -57,10 +59,14 @@ from broker_integration.sim.records import (
     PositionSnapshot,
     Quote,
     RejectReason,
+    TradeCloseOutcome,
+    TradeRejectReason,
+    TradeView,
     Transaction,
     TransactionType,
 )
 from broker_integration.sim.rng import derive_key, exponential, uniform
+from broker_integration.sim.trades import Fill, TradeLedger
 from broker_integration.sim.validation import Refusal, check_request, check_units
 from broker_integration.sim.valuation import MONEY_QUANTUM, Valuer
 from broker_integration.symbols import canonical_symbol
@@ -81,6 +87,12 @@ _FILL_REASONS: dict[OrderType, FillReason] = {
     OrderType.STOP_LIMIT: FillReason.STOP_LIMIT_ORDER,
     OrderType.MARKET_IF_TOUCHED: FillReason.MARKET_IF_TOUCHED_ORDER,
     OrderType.TRAILING_STOP: FillReason.TRAILING_STOP_ORDER,
+}
+
+#: Orders that only reduce what is held: no margin check, and their own fill reason.
+_REDUCING: dict[CreateReason, FillReason] = {
+    CreateReason.POSITION_CLOSEOUT: FillReason.MARKET_ORDER_POSITION_CLOSEOUT,
+    CreateReason.TRADE_CLOSE: FillReason.MARKET_ORDER_TRADE_CLOSE,
 }
 
 
@@ -143,6 +155,7 @@ class VenueEngine:
         self._orders: dict[int, LiveOrder] = {}
         self._account_orders: dict[str, list[LiveOrder]] = {}
         self._client_ids: dict[str, dict[str, LiveOrder]] = {}
+        self._trades: dict[str, TradeLedger] = {}
         self._open: dict[int, LiveOrder] = {}
         self._log: list[Transaction] = []
         self._next_id = 1
@@ -260,6 +273,7 @@ class VenueEngine:
             self._accounts[account_id] = book
             self._account_orders[account_id] = []
             self._client_ids[account_id] = {}
+            self._trades[account_id] = TradeLedger(account_id)
             self._record(
                 TransactionType.ACCOUNT_OPEN, account_id, when, balance=funds, details={"currency": currency}
             )
@@ -358,12 +372,44 @@ class VenueEngine:
                 if (include_closed or order.is_open) and (symbol is None or order.instrument == symbol)
             ]
 
-    def transactions(self, *, account_id: str | None = None, since_id: int = 0) -> list[Transaction]:
-        """Log entries with ids above ``since_id``, optionally for one account."""
+    def trades(
+        self, account_id: str, *, instrument: str | None = None, include_closed: bool = False
+    ) -> list[TradeView]:
+        """Open trades (every trade with ``include_closed``), oldest first; see :mod:`.trades`."""
+        with self._lock:
+            self.sync()
+            self._account(account_id)
+            symbol = None if instrument is None else self.instrument(instrument).symbol
+            return self._trades[account_id].trades(include_closed=include_closed, instrument=symbol)
+
+    def find_trade(self, account_id: str, trade_id: str) -> TradeView | None:
+        """A trade (open or closed) by id, or ``None``."""
+        with self._lock:
+            self.sync()
+            self._account(account_id)
+            return self._trades[account_id].get(trade_id)
+
+    def transactions(
+        self,
+        *,
+        account_id: str | None = None,
+        since_id: int = 0,
+        until_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[Transaction]:
+        """Log entries with ids above ``since_id`` (and up to ``until_id``), optionally for one account;
+        the first ``limit`` of them when given."""
         with self._lock:
             self.sync()
             start = max(0, since_id)  # ids start at 1 and have no gaps, so id n sits at index n - 1
-            return [t for t in self._log[start:] if account_id is None or t.account_id == account_id]
+            end = len(self._log) if until_id is None else max(start, min(len(self._log), until_id))
+            found: list[Transaction] = []
+            for t in self._log[start:end]:
+                if account_id is None or t.account_id == account_id:
+                    found.append(t)
+                    if limit is not None and len(found) >= limit:
+                        break
+            return found
 
     @property
     def last_transaction_id(self) -> int:
@@ -373,7 +419,8 @@ class VenueEngine:
         self, book: AccountBook, order_id: str | None, client_order_id: str | None
     ) -> LiveOrder | None:
         if order_id is not None:
-            order = self._orders.get(int(order_id)) if order_id.isdigit() else None
+            key = int(order_id) if order_id.isascii() and order_id.isdigit() and len(order_id) < 19 else None
+            order = None if key is None else self._orders.get(key)
             return order if order is not None and order.account_id == book.account_id else None
         if client_order_id is not None:
             return self._client_ids[book.account_id].get(client_order_id)
@@ -505,6 +552,56 @@ class VenueEngine:
                 self._fill(order, order.units, self._market_ticks(order, bid, ask), step, when)
             return self._outcome(order, mark)
 
+    def close_trade(self, account_id: str, trade_id: str, units: Decimal | None = None) -> TradeCloseOutcome:
+        """Close an open trade, all of it or ``units`` of it, with a market order at the touch that
+        reduces that trade (not the oldest). TRADE_DOESNT_EXIST for an unknown or closed trade."""
+        with self._lock:
+            step, when = self._now()
+            book = self._account(account_id)
+            mark = len(self._log)
+            trade = self._trades[account_id].get(trade_id)
+            if trade is None or not trade.is_open:
+                self._record(
+                    TransactionType.ORDER_REJECT,
+                    account_id,
+                    when,
+                    order_type=OrderType.MARKET,
+                    time_in_force=TimeInForce.FOK,
+                    reason=TradeRejectReason.TRADE_DOESNT_EXIST,
+                    details={"message": f"trade {trade_id!r} does not exist", "trade_id": trade_id},
+                )
+                return TradeCloseOutcome(
+                    None,
+                    TradeRejectReason.TRADE_DOESNT_EXIST,
+                    f"trade {trade_id!r} does not exist",
+                    self._since(mark),
+                )
+            spec = self._specs[trade.instrument]
+            size = abs(trade.current_units)
+            side = OrderSide.SELL if trade.current_units > 0 else OrderSide.BUY
+            request = OrderRequest(
+                spec.symbol, side, units if units is not None else size, time_in_force=TimeInForce.FOK
+            )
+            refusal = None if units is None else check_units(units, spec)
+            reason: RejectReason | TradeRejectReason | None = None if refusal is None else refusal.reason
+            message = "" if refusal is None else refusal.message
+            if reason is None and units is not None and units > size:
+                reason = TradeRejectReason.CLOSE_TRADE_UNITS_EXCEED_TRADE_SIZE
+                message = f"cannot close {units} of a {size}-unit trade"
+            if reason is not None:
+                self._log_reject(book, request, reason, message, when, details={"trade_id": trade_id})
+                return TradeCloseOutcome(None, reason, message, self._since(mark))
+            order = self._create(book, request, spec, when, CreateReason.TRADE_CLOSE)
+            order.close_trade_id = trade_id
+            if not self._market_open(spec, when):
+                self._kill(order, RejectReason.MARKET_HALTED, when, f"the {spec.symbol} market is closed")
+            else:
+                bid, ask = self._paths[spec.symbol].quote_at(step)
+                order.live_step = step
+                self._fill(order, order.units, self._market_ticks(order, bid, ask), step, when)
+            done = self._outcome(order, mark)
+            return TradeCloseOutcome(done.order, done.reject_reason, done.message, done.transactions)
+
     # ================================================================== orders: internals
 
     def _market_open(self, spec: InstrumentSpec, when: datetime) -> bool:
@@ -521,6 +618,21 @@ class VenueEngine:
         replacing: LiveOrder | None = None,
     ) -> OrderOutcome:
         """Log an ORDER_REJECT for a request that never becomes an order (a replacement's old order stays)."""
+        self._log_reject(book, request, refusal.reason, refusal.message, when, replacing=replacing)
+        previous = None if replacing is None else replacing.view()
+        return OrderOutcome(None, refusal.reason, refusal.message, self._since(mark), previous=previous)
+
+    def _log_reject(
+        self,
+        book: AccountBook,
+        request: OrderRequest,
+        reason: RejectReason | TradeRejectReason,
+        message: str,
+        when: datetime,
+        *,
+        replacing: LiveOrder | None = None,
+        details: dict[str, object] | None = None,
+    ) -> None:
         self._record(
             TransactionType.ORDER_REJECT,
             book.account_id,
@@ -531,12 +643,10 @@ class VenueEngine:
             units=request.units,
             order_type=request.order_type,
             time_in_force=request.effective_time_in_force,
-            reason=refusal.reason,
+            reason=reason,
             replaces_order_id=None if replacing is None else replacing.key,
-            details={"message": refusal.message},
+            details={"message": message, **(details or {})},
         )
-        previous = None if replacing is None else replacing.view()
-        return OrderOutcome(None, refusal.reason, refusal.message, self._since(mark), previous=previous)
 
     def _cancel_refused(
         self, book: AccountBook, order: LiveOrder | None, reference: str | None, when: datetime, mark: int
@@ -724,7 +834,7 @@ class VenueEngine:
         signed = units if order.is_buy else -units
         position = book.position(spec.symbol)
         rate = self._valuer.to_account(spec, book, step)
-        if order.create_reason is not CreateReason.POSITION_CLOSEOUT:
+        if order.create_reason not in _REDUCING:
             shortfall = self._valuer.margin_shortfall(book, spec, signed, step)
             if shortfall > 0:
                 self._kill(
@@ -745,10 +855,10 @@ class VenueEngine:
             order.state = OrderState.FILLED
             self._open.pop(order.id, None)
         bid, ask = path.quote_at(step)
-        reason = (
-            FillReason.MARKET_ORDER_POSITION_CLOSEOUT
-            if order.create_reason is CreateReason.POSITION_CLOSEOUT
-            else _FILL_REASONS[order.order_type]
+        reason = _REDUCING.get(order.create_reason, _FILL_REASONS[order.order_type])
+        trades = self._trades[book.account_id].apply(
+            Fill(self._next_id, order.key, spec.symbol, signed, price, when, realized),
+            target=order.close_trade_id,
         )
         transaction = self._record(
             TransactionType.ORDER_FILL,
@@ -765,6 +875,7 @@ class VenueEngine:
             pl=realized,
             commission=commission,
             balance=book.balance,
+            trades=trades,
             details={
                 "bid": path.price(bid),
                 "ask": path.price(ask),

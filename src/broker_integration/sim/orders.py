@@ -46,6 +46,7 @@ class LiveOrder:
     note: str = ""  # why it ended, in words
     replaces_order_id: str | None = None
     replaced_by_order_id: str | None = None
+    close_trade_id: str | None = None  # the trade a trade-close order reduces
     live_step: int = 0  # the second it began to rest (or a stop-limit was triggered)
     trail_extreme: int | None = None  # best bid (sell) or ask (buy) seen since placement, in ticks
     liquidity_draws: int = 0

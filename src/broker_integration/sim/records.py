@@ -30,6 +30,12 @@ __all__ = [
     "PositionSnapshot",
     "Quote",
     "RejectReason",
+    "TradeChange",
+    "TradeCloseOutcome",
+    "TradeEffect",
+    "TradeRejectReason",
+    "TradeState",
+    "TradeView",
     "Transaction",
     "TransactionReason",
     "TransactionType",
@@ -68,6 +74,14 @@ class RejectReason(StrEnum):
     IOC_NOT_FILLED = "IOC_NOT_FILLED"  # an IOC order that found nothing to fill
 
 
+class TradeRejectReason(StrEnum):
+    """Why the venue refused to close a trade (kept apart from :class:`RejectReason`, the order refusals
+    every face maps, since only a face that exposes trades can meet these)."""
+
+    TRADE_DOESNT_EXIST = "TRADE_DOESNT_EXIST"
+    CLOSE_TRADE_UNITS_EXCEED_TRADE_SIZE = "CLOSE_TRADE_UNITS_EXCEED_TRADE_SIZE"
+
+
 class CancelReason(StrEnum):
     """Why a live order was cancelled when that is not a refusal."""
 
@@ -81,6 +95,7 @@ class CreateReason(StrEnum):
     CLIENT_ORDER = "CLIENT_ORDER"
     REPLACEMENT = "REPLACEMENT"
     POSITION_CLOSEOUT = "POSITION_CLOSEOUT"
+    TRADE_CLOSE = "TRADE_CLOSE"
 
 
 class FillReason(StrEnum):
@@ -91,9 +106,10 @@ class FillReason(StrEnum):
     MARKET_IF_TOUCHED_ORDER = "MARKET_IF_TOUCHED_ORDER"
     TRAILING_STOP_ORDER = "TRAILING_STOP_ORDER"
     MARKET_ORDER_POSITION_CLOSEOUT = "MARKET_ORDER_POSITION_CLOSEOUT"
+    MARKET_ORDER_TRADE_CLOSE = "MARKET_ORDER_TRADE_CLOSE"
 
 
-TransactionReason = RejectReason | CancelReason | CreateReason | FillReason
+TransactionReason = RejectReason | TradeRejectReason | CancelReason | CreateReason | FillReason
 
 
 class TransactionType(StrEnum):
@@ -103,6 +119,13 @@ class TransactionType(StrEnum):
     ORDER_FILL = "ORDER_FILL"
     ORDER_CANCEL = "ORDER_CANCEL"
     ORDER_CANCEL_REJECT = "ORDER_CANCEL_REJECT"
+
+
+class TradeState(StrEnum):
+    """A trade's state, as OANDA names them."""
+
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
 
 
 class OrderState(StrEnum):
@@ -173,11 +196,58 @@ class Quote:
 
 
 @dataclass(frozen=True, slots=True)
+class TradeChange:
+    """A trade a fill touched: ``units`` is signed as the fill (negative when a sell reduces a long);
+    ``realized_pl`` is in the account's currency."""
+
+    trade_id: str
+    units: Decimal
+    price: Decimal
+    realized_pl: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class TradeEffect:
+    """What one fill did to the account's trades: reduced one, closed some, and/or opened one."""
+
+    opened: TradeChange | None = None
+    reduced: TradeChange | None = None
+    closed: tuple[TradeChange, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TradeView:
+    """A trade as the venue holds it: the fill that opened units, and what later fills did to it.
+
+    ``trade_id`` is the id of the opening fill transaction, ``order_id`` the order that fill belonged to;
+    units are signed (positive long); ``realized_pl`` is in the account's currency.
+    """
+
+    trade_id: str
+    account_id: str
+    instrument: str
+    order_id: str
+    price: Decimal
+    opened_at: datetime
+    initial_units: Decimal
+    current_units: Decimal
+    realized_pl: Decimal
+    state: TradeState
+    closed_at: datetime | None = None
+    average_close_price: Decimal | None = None
+    closing_transaction_ids: tuple[int, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is TradeState.OPEN
+
+
+@dataclass(frozen=True, slots=True)
 class Transaction:
     """One entry of the venue's log. Ids increase by one per engine, in the order things happened.
 
     ``units`` is positive (``side`` gives the direction); money (``pl``, ``commission``, ``balance``) is
-    in the account's currency.
+    in the account's currency. A fill carries ``trades``: the trades it opened, reduced or closed.
     """
 
     id: int
@@ -198,6 +268,7 @@ class Transaction:
     balance: Decimal | None = None
     replaces_order_id: str | None = None
     replaced_by_order_id: str | None = None
+    trades: TradeEffect | None = None
     details: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
 
 
@@ -261,6 +332,17 @@ class OrderOutcome:
     @property
     def ok(self) -> bool:
         return self.reject_reason is None
+
+
+@dataclass(frozen=True, slots=True)
+class TradeCloseOutcome:
+    """What a trade close did: the closing order (filled, or cancelled at once) or why it was refused,
+    and the log entries it wrote."""
+
+    order: OrderView | None
+    reject_reason: RejectReason | TradeRejectReason | None = None
+    message: str = ""
+    transactions: tuple[Transaction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from broker_integration.models import OrderType, TimeInForce
 from broker_integration.sim.instruments import InstrumentSpec
@@ -32,6 +32,24 @@ ALLOWED_TIME_IN_FORCE: dict[OrderType, frozenset[TimeInForce]] = {
 }
 
 
+#: Digits above the step a value may have before it is refused as too large (prices and units alike):
+#: far beyond any real size, and small enough that exact arithmetic on it stays cheap.
+_MAX_DIGITS = 24
+
+
+def _off_grid(value: Decimal, step: Decimal) -> bool:
+    """Whether ``value`` is not a whole multiple of ``step``, computed exactly (the default 28-digit
+    context cannot divide ``1e30`` by ``0.00001``). ``value`` must be within :func:`_too_large`."""
+    with localcontext() as exact:
+        exact.prec = 2 * _MAX_DIGITS + len(value.as_tuple().digits) + len(step.as_tuple().digits)
+        return bool(value % step)
+
+
+def _too_large(value: Decimal, step: Decimal) -> bool:
+    """More than :data:`_MAX_DIGITS` digits above ``step``'s place."""
+    return value.adjusted() - step.adjusted() > _MAX_DIGITS
+
+
 @dataclass(frozen=True, slots=True)
 class Refusal:
     reason: RejectReason
@@ -43,7 +61,9 @@ def check_units(units: Decimal, spec: InstrumentSpec) -> Refusal | None:
     info = spec.instrument
     if not units.is_finite() or units <= 0:
         return Refusal(RejectReason.UNITS_INVALID, f"units must be positive, got {units}")
-    if units % info.quantity_increment:
+    if _too_large(units, info.quantity_increment):
+        return Refusal(RejectReason.UNITS_LIMIT_EXCEEDED, f"{units} units is more than {spec.symbol} allows")
+    if _off_grid(units, info.quantity_increment):
         return Refusal(
             RejectReason.UNITS_PRECISION_EXCEEDED,
             f"{spec.symbol} trades in steps of {info.quantity_increment}; {units} is not one",
@@ -75,9 +95,9 @@ def _check_level(
         return Refusal(missing, f"this order type needs a {name}") if needed else None
     if not needed:
         return Refusal(invalid, f"this order type takes no {name}")
-    if not value.is_finite() or value <= 0:
-        return Refusal(invalid, f"{name} must be positive, got {value}")
-    if value % spec.tick_size:
+    if not value.is_finite() or value <= 0 or _too_large(value, spec.tick_size):
+        return Refusal(invalid, f"{name} must be a positive price {spec.symbol} can trade at, got {value}")
+    if _off_grid(value, spec.tick_size):
         return Refusal(
             precision,
             f"{name} {value} has more precision than {spec.symbol} allows (tick size {spec.tick_size})",

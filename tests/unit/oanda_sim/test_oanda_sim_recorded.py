@@ -19,7 +19,14 @@ from broker_integration.sim.oanda import OandaSimulator, SimulatorSettings
 from broker_integration.sim.profile import VenueProfile
 
 recorded = pytest.importorskip("oandapyV20.endpoints.responses.orders")
-from oandapyV20.endpoints.responses import accounts, instruments, positions, pricing  # noqa: E402
+from oandapyV20.endpoints.responses import (  # noqa: E402
+    accounts,
+    instruments,
+    positions,
+    pricing,
+    trades,
+    transactions,
+)
 
 #: Order fields of 2016 that API v3.0.25 no longer defines (reference §1.4: legacy spellings).
 LEGACY = frozenset({"partialFill"})
@@ -144,3 +151,49 @@ async def test_account_pricing_and_candles_as_recorded(sim: OandaSimulator) -> N
     real_beat = next(m for m in real if m["type"] == "HEARTBEAT")
     assert_same_shape(real_price, next(m for m in lines if m["type"] == "PRICE"))
     assert_same_shape(real_beat, next(m for m in lines if m["type"] == "HEARTBEAT"))
+
+
+async def test_trades_as_recorded(sim: OandaSimulator) -> None:
+    await send(sim, "POST", "/orders", {"order": {"type": "MARKET", "instrument": "EUR_USD", "units": "100"}})
+    listed = await send(sim, "GET", "/trades", instrument="EUR_USD")
+    assert_same_shape(recording(trades, "_v3_accounts_accountID_trades"), listed)
+    assert_same_shape(
+        recording(trades, "_v3_accounts_accountID_opentrades"), await send(sim, "GET", "/openTrades")
+    )
+    trade_id = listed["trades"][0]["id"]
+    details = await send(sim, "GET", f"/trades/{trade_id}")
+    assert_same_shape(recording(trades, "_v3_account_accountID_trades_details"), details)
+    body = trades.responses["_v3_account_accountID_trades_close"]["body"]
+    closed = await send(sim, "PUT", f"/trades/{trade_id}/close", body)
+    assert_same_shape(recording(trades, "_v3_account_accountID_trades_close"), closed)
+
+
+async def test_transactions_as_recorded(sim: OandaSimulator) -> None:
+    limit = {
+        "order": {
+            "type": "LIMIT",
+            "instrument": "EUR_USD",
+            "units": "-100",
+            "price": "1.2",
+            "stopLossOnFill": {"timeInForce": "GTC", "price": "1.22"},
+            "clientExtensions": {"id": "myID", "comment": "myComment"},
+        }
+    }
+    limit_id = (await send(sim, "POST", "/orders", limit))["orderCreateTransaction"]["id"]
+    details = await send(sim, "GET", f"/transactions/{limit_id}")
+    assert_same_shape(recording(transactions, "_v3_accounts_transaction_details"), details)
+    ranged = await send(sim, "GET", "/transactions/idrange", **{"from": limit_id, "to": limit_id})
+    assert_same_shape(recording(transactions, "_v3_accounts_transaction_idrange"), ranged)
+    replaced = await send(
+        sim, "PUT", f"/orders/{limit_id}", {"order": {**limit["order"], "units": "-500000"}}
+    )
+    first_new = int(replaced["relatedTransactionIDs"][0])
+    since = await send(sim, "GET", "/transactions/sinceid", id=str(first_new))
+    assert_same_shape(recording(transactions, "_v3_accounts_transaction_sinceid"), since)
+    listed = await send(sim, "GET", "/transactions", pageSize="200")
+    assert_same_shape(recording(transactions, "_v3_accounts_accountID_transactions"), listed)
+    headers = {"Authorization": f"Bearer {sim.token}"}
+    stream = f"{sim.stream_url}/v3/accounts/{sim.account_id}/transactions/stream"
+    async with aiohttp.ClientSession(headers=headers) as session, session.get(stream) as answer:
+        beat = orjson.loads(await answer.content.readline())
+    assert_same_shape(recording(transactions, "_v3_accounts_transactions_stream")[0], beat)

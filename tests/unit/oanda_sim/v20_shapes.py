@@ -291,7 +291,36 @@ FIELDS: dict[str, frozenset[str]] = {
             "distance", "timeInForce", "gtdTime", "clientExtensions"
         }
     ),
+    "Trade": frozenset(
+        {
+            "id", "instrument", "price", "openTime", "state", "initialUnits",
+            "initialMarginRequired", "currentUnits", "realizedPL", "unrealizedPL", "marginUsed",
+            "averageClosePrice", "closingTransactionIDs", "financing", "closeTime",
+            "clientExtensions", "takeProfitOrder", "stopLossOrder", "trailingStopLossOrder"
+        }
+    ),
+    "MarketOrderTradeClose": frozenset(
+        {
+            "tradeID", "clientTradeID", "units"
+        }
+    ),
+    "CreateTransaction": frozenset(
+        {
+            "id", "time", "userID", "accountID", "batchID", "requestID", "type", "divisionID",
+            "siteID", "accountUserID", "accountNumber", "homeCurrency"
+        }
+    ),
+    "TransactionHeartbeat": frozenset(
+        {
+            "type", "lastTransactionID", "time"
+        }
+    ),
 }
+TRADE_STATES = frozenset(
+    {
+        "OPEN", "CLOSED", "CLOSE_WHEN_TRADEABLE"
+    }
+)
 TRANSACTION_REJECT_REASONS = frozenset(
     {
         "INTERNAL_SERVER_ERROR", "INSTRUMENT_PRICE_UNKNOWN", "ACCOUNT_NOT_ACTIVE", "ACCOUNT_LOCKED",
@@ -575,6 +604,62 @@ RESPONSES: dict[tuple[str, str], dict[int, frozenset[str]]] = {
         404: frozenset({"errorCode", "errorMessage"}),
         405: frozenset({"errorCode", "errorMessage"}),
     },
+    ("GET", "/v3/accounts/{accountID}/transactions"): {
+        200: frozenset({"from", "to", "pageSize", "type", "count", "pages", "lastTransactionID"}),
+        400: frozenset({"errorCode", "errorMessage"}),
+        401: frozenset({"errorCode", "errorMessage"}),
+        403: frozenset({"errorCode", "errorMessage"}),
+        404: frozenset({"errorCode", "errorMessage"}),
+        405: frozenset({"errorCode", "errorMessage"}),
+        416: frozenset({"errorCode", "errorMessage"}),
+    },
+    ("GET", "/v3/accounts/{accountID}/transactions/idrange"): {
+        200: frozenset({"transactions", "lastTransactionID"}),
+        400: frozenset({"errorCode", "errorMessage"}),
+        401: frozenset({"errorCode", "errorMessage"}),
+        404: frozenset({"errorCode", "errorMessage"}),
+        405: frozenset({"errorCode", "errorMessage"}),
+        416: frozenset({"errorCode", "errorMessage"}),
+    },
+    ("GET", "/v3/accounts/{accountID}/transactions/sinceid"): {
+        200: frozenset({"transactions", "lastTransactionID"}),
+        400: frozenset({"errorCode", "errorMessage"}),
+        401: frozenset({"errorCode", "errorMessage"}),
+        404: frozenset({"errorCode", "errorMessage"}),
+        405: frozenset({"errorCode", "errorMessage"}),
+        416: frozenset({"errorCode", "errorMessage"}),
+    },
+    ("GET", "/v3/accounts/{accountID}/transactions/stream"): {
+        400: frozenset({"errorCode", "errorMessage"}),
+        401: frozenset({"errorCode", "errorMessage"}),
+        404: frozenset({"errorCode", "errorMessage"}),
+        405: frozenset({"errorCode", "errorMessage"}),
+    },
+    ("GET", "/v3/accounts/{accountID}/trades"): {
+        200: frozenset({"trades", "lastTransactionID"}),
+        401: frozenset({"errorCode", "errorMessage"}),
+        404: frozenset({"errorCode", "errorMessage"}),
+        405: frozenset({"errorCode", "errorMessage"}),
+    },
+    ("GET", "/v3/accounts/{accountID}/openTrades"): {
+        200: frozenset({"trades", "lastTransactionID"}),
+        401: frozenset({"errorCode", "errorMessage"}),
+        404: frozenset({"errorCode", "errorMessage"}),
+        405: frozenset({"errorCode", "errorMessage"}),
+    },
+    ("GET", "/v3/accounts/{accountID}/trades/{tradeSpecifier}"): {
+        200: frozenset({"trade", "lastTransactionID"}),
+        401: frozenset({"errorCode", "errorMessage"}),
+        404: frozenset({"errorCode", "errorMessage"}),
+        405: frozenset({"errorCode", "errorMessage"}),
+    },
+    ("PUT", "/v3/accounts/{accountID}/trades/{tradeSpecifier}/close"): {
+        200: frozenset({"orderCreateTransaction", "orderFillTransaction", "orderCancelTransaction", "relatedTransactionIDs", "lastTransactionID"}),
+        400: frozenset({"orderRejectTransaction", "errorCode", "errorMessage"}),
+        401: frozenset({"errorCode", "errorMessage"}),
+        404: frozenset({"orderRejectTransaction", "lastTransactionID", "relatedTransactionIDs", "errorCode", "errorMessage"}),
+        405: frozenset({"errorCode", "errorMessage"}),
+    },
 }
 
 # ------------------------------------------------------------------------------------------ value formats
@@ -590,6 +675,7 @@ NESTED: Mapping[str, str] = {
     "unitsAvailable": "UnitsAvailable",
     "longPositionCloseout": "MarketOrderPositionCloseout",
     "shortPositionCloseout": "MarketOrderPositionCloseout",
+    "tradeClose": "MarketOrderTradeClose",
     "takeProfitOnFill": "TakeProfitDetails",
     "stopLossOnFill": "StopLossDetails",
     "trailingStopLossOnFill": "TrailingStopLossDetails",
@@ -646,7 +732,7 @@ IDS = frozenset(
 )
 INTEGERS = frozenset(
     {
-        "createdByUserID", "displayPrecision", "liquidity", "marginCallExtensionCount", "mt4AccountID",
+        "accountUserID", "createdByUserID", "displayPrecision", "liquidity", "marginCallExtensionCount", "mt4AccountID",
         "openPositionCount", "openTradeCount", "pendingOrderCount", "pipLocation",
         "tradeUnitsPrecision", "userID", "volume"
     }
@@ -655,6 +741,8 @@ BOOLEANS = frozenset({"complete", "guaranteed", "hedgingEnabled", "tradeable"})
 ID_LISTS = frozenset({"tradeIDs", "tradeClosedIDs", "closingTransactionIDs", "relatedTransactionIDs"})
 # fmt: on
 
+#: Objects whose ``units`` may be ``"ALL"``: the closeouts of a position and of a trade.
+_ALL_UNITS = frozenset({"MarketOrderPositionCloseout", "MarketOrderTradeClose"})
 #: Objects whose ``id`` is an account id; in ClientExtensions it is the client's own text.
 _ACCOUNT_OBJECTS = frozenset({"AccountSummary", "Account", "AccountProperties"})
 
@@ -720,7 +808,7 @@ def check_value(key: str, value: Any, definition: str, *, digits: int | None, un
             places = len(value.partition(".")[2])
             assert places == digits, f"{path}: {value!r} has {places} decimals, the instrument {digits}"
     elif key in DECIMALS:
-        closeout_units = definition == "MarketOrderPositionCloseout" and value == "ALL"
+        closeout_units = definition in _ALL_UNITS and value == "ALL"
         assert closeout_units or _matches(value, DECIMAL), f"{path}: {value!r} is not a decimal string"
     elif key in IDS or (
         key == "id" and definition not in _ACCOUNT_OBJECTS and definition != "ClientExtensions"
@@ -750,6 +838,7 @@ TRANSACTION_DEFINITIONS: Mapping[str, str] = {
     "LIMIT_ORDER_REJECT": "LimitOrderRejectTransaction",
     "STOP_ORDER_REJECT": "StopOrderRejectTransaction",
     "MARKET_IF_TOUCHED_ORDER_REJECT": "MarketIfTouchedOrderRejectTransaction",
+    "CREATE": "CreateTransaction",
 }
 ORDER_DEFINITIONS: Mapping[str, str] = {
     "MARKET": "MarketOrder",
@@ -774,6 +863,8 @@ def check_transaction(obj: Any, *, digits: int | None = None, unix: bool = False
         assert obj["reason"] in ORDER_FILL_REASONS, f"{path}: unknown fill reason {obj['reason']}"
     if kind in ("MARKET_ORDER", "MARKET_ORDER_REJECT"):
         assert obj["reason"] in MARKET_ORDER_REASONS
+        if obj["reason"] == "TRADE_CLOSE":
+            assert "tradeClose" in obj, f"{path}: a trade close names the trade it closes"
     if kind in ("LIMIT_ORDER", "LIMIT_ORDER_REJECT"):
         assert obj["reason"] in LIMIT_ORDER_REASONS
     for key, allowed in (
@@ -783,6 +874,16 @@ def check_transaction(obj: Any, *, digits: int | None = None, unix: bool = False
     ):
         if key in obj:
             assert obj[key] in allowed, f"{path}: {key} {obj[key]!r} is not in the spec's enum"
+
+
+def check_trade(obj: Any, *, digits: int | None = None, path: str = "") -> None:
+    """A ``Trade``: spec fields, a spec ``state``; an open trade is valued, a closed one says how it closed."""
+    check(obj, "Trade", digits=digits, path=path)
+    assert obj["state"] in TRADE_STATES
+    if obj["state"] == "OPEN":
+        assert {"unrealizedPL", "marginUsed"} <= set(obj), f"{path}: an open trade is valued"
+    else:
+        assert {"closeTime", "averageClosePrice", "closingTransactionIDs"} <= set(obj), path
 
 
 def check_order(obj: Any, *, digits: int | None = None, path: str = "") -> None:

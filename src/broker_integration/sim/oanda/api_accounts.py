@@ -1,5 +1,5 @@
-"""The account endpoints: the token's accounts, an account's summary and full state, its instruments,
-and one transaction by id (reference §1.3)."""
+"""The account endpoints: the token's accounts, an account's summary and full state, and its instruments
+(reference §1.3)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from aiohttp import web
 
 from broker_integration.sim.oanda.api_orders import newest_first
 from broker_integration.sim.oanda.api_positions import positions_of
-from broker_integration.sim.oanda.errors import V20Error, invalid_value
 from broker_integration.sim.oanda.middleware import (
     account_of,
     reachable_accounts,
@@ -21,10 +20,10 @@ from broker_integration.sim.oanda.reading import (
     last_id,
     state_of,
 )
-from broker_integration.sim.oanda.render import Batch, V20Renderer
+from broker_integration.sim.oanda.render import V20Renderer
 from broker_integration.sim.oanda.state import SimulatorState
 
-__all__ = ["account_instruments", "account_summary", "get_account", "get_transaction", "list_accounts"]
+__all__ = ["account_instruments", "account_summary", "get_account", "list_accounts"]
 
 
 async def list_accounts(request: web.Request) -> web.Response:
@@ -51,7 +50,7 @@ async def get_account(request: web.Request) -> web.Response:
     body = _summary(state, renderer, account_id)
     account = body["account"]
     account["orders"] = [renderer.order(view) for view in newest_first(state.engine.orders(account_id))]
-    account["trades"] = [renderer.trade(trade, account_id) for trade in state.history.open_trades(account_id)]
+    account["trades"] = [renderer.trade(trade) for trade in state.engine.trades(account_id)]
     account["positions"] = positions_of(state, renderer, account_id, only_open=False)
     return respond(request, 200, body)
 
@@ -67,27 +66,6 @@ async def account_instruments(request: web.Request) -> web.Response:
     )
     body = {
         "instruments": [renderer.instrument(spec) for spec in specs],
-        "lastTransactionID": last_id(state),
-    }
-    return respond(request, 200, body)
-
-
-async def get_transaction(request: web.Request) -> web.Response:
-    """``GET …/transactions/{transactionID}``: one transaction of the account, as it was first rendered."""
-    state, account_id = state_of(request), account_of(request)
-    text = request.match_info["transactionID"]
-    if not text.isdigit():
-        raise invalid_value("transactionID")
-    wanted = int(text)
-    found = [
-        t for t in state.engine.transactions(account_id=account_id, since_id=wanted - 1)[:1] if t.id == wanted
-    ]
-    if not found:
-        raise V20Error(404, {"errorMessage": "The transaction ID specified does not exist"})
-    state.history.catch_up()
-    batch = state.batches.get(wanted, Batch("", wanted))
-    body = {
-        "transaction": renderer_of(request).transaction(found[0], batch),
         "lastTransactionID": last_id(state),
     }
     return respond(request, 200, body)

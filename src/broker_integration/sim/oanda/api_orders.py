@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from broker_integration.models import OrderSide
+from broker_integration.sim.oanda.answers import TRANSACTION_KEYS, action_body
 from broker_integration.sim.oanda.errors import V20Error, invalid_value, no_such_order
 from broker_integration.sim.oanda.middleware import (
     account_of,
@@ -23,6 +24,7 @@ from broker_integration.sim.oanda.parse import (
     replacement_changes,
 )
 from broker_integration.sim.oanda.reading import (
+    instrument_filter,
     int_param,
     last_id,
     order_specifier,
@@ -31,7 +33,7 @@ from broker_integration.sim.oanda.reading import (
 )
 from broker_integration.sim.oanda.rejections import with_reject_error
 from broker_integration.sim.oanda.state import SimulatorState
-from broker_integration.sim.records import OrderOutcome, OrderView, RejectReason, TransactionType
+from broker_integration.sim.records import OrderOutcome, OrderView, RejectReason, Transaction, TransactionType
 
 __all__ = [
     "cancel_order",
@@ -45,13 +47,6 @@ __all__ = [
 
 _ORDER_STATES = frozenset({"PENDING", "FILLED", "TRIGGERED", "CANCELLED", "ALL"})
 _DEFAULT_ORDER_COUNT, _MAX_ORDER_COUNT = 50, 500  # [obs?] the developer site's defaults
-_CREATE_KEYS = {
-    TransactionType.ORDER_CREATE: "orderCreateTransaction",
-    TransactionType.ORDER_FILL: "orderFillTransaction",
-    TransactionType.ORDER_CANCEL: "orderCancelTransaction",
-    TransactionType.ORDER_REJECT: "orderRejectTransaction",
-    TransactionType.ORDER_CANCEL_REJECT: "orderCancelRejectTransaction",
-}
 
 
 async def place_order(request: web.Request) -> web.Response:
@@ -73,24 +68,17 @@ def _order_answer(
 ) -> web.Response:
     """The answer to a create or replace: every transaction it wrote, under its v20 key."""
     transactions = outcome.transactions
-    for t in transactions:
-        if t.type is TransactionType.ORDER_CREATE and t.order_id is not None:
-            state.extras[t.order_id] = extras
-    state.history.catch_up()
-    renderer = renderer_of(request)
-    batch = state.batch(request_id_of(request), transactions, extras=extras)
-    body: dict[str, Any] = {}
-    for t in transactions:
-        key = _CREATE_KEYS[t.type]
+
+    def key(t: Transaction) -> str:
         if (
             t.type is TransactionType.ORDER_CANCEL
             and replaced is not None
             and t.order_id != replaced.order_id
         ):
-            key = "replacingOrderCancelTransaction"  # [spec] the replacement itself was cancelled at once
-        body[key] = renderer.transaction(t, batch)
-    body["relatedTransactionIDs"] = [str(t.id) for t in transactions]
-    body["lastTransactionID"] = str(transactions[-1].id)
+            return "replacingOrderCancelTransaction"  # [spec] the replacement itself was cancelled at once
+        return TRANSACTION_KEYS[t.type]
+
+    body = action_body(request, state, transactions, extras, key)
     created = next((t for t in transactions if t.type is TransactionType.ORDER_CREATE), None)
     if outcome.reject_reason is not None and created is None:
         status = 404 if outcome.reject_reason is RejectReason.ORDER_DOESNT_EXIST else 400
@@ -126,12 +114,7 @@ async def list_orders(request: web.Request) -> web.Response:
     if wanted_state not in _ORDER_STATES:
         raise invalid_value("state")
     count = int_param(query.get("count"), "count", _DEFAULT_ORDER_COUNT, _MAX_ORDER_COUNT)
-    symbol = None
-    if "instrument" in query:
-        spec = state.names.spec(query["instrument"])
-        if spec is None:
-            raise invalid_value("instrument")
-        symbol = spec.symbol
+    symbol = instrument_filter(request, state)
     before = int_param(query.get("beforeID"), "beforeID", None, None)
     ids = set(query["ids"].split(",")) if query.get("ids") else None
     views = state.engine.orders(account_id, instrument=symbol, include_closed=wanted_state != "PENDING")

@@ -8,11 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
+from broker_integration.sim.oanda.answers import TRANSACTION_KEYS, action_body
 from broker_integration.sim.oanda.errors import V20Error
 from broker_integration.sim.oanda.middleware import (
     account_of,
     renderer_of,
-    request_id_of,
     respond,
 )
 from broker_integration.sim.oanda.parse import (
@@ -29,7 +29,7 @@ from broker_integration.sim.oanda.reading import (
 from broker_integration.sim.oanda.rejections import REJECT_MESSAGES, with_reject_error
 from broker_integration.sim.oanda.render import V20Renderer
 from broker_integration.sim.oanda.state import SimulatorState
-from broker_integration.sim.records import OrderOutcome, TransactionType
+from broker_integration.sim.records import OrderOutcome, Transaction
 
 __all__ = ["all_positions", "close_position", "one_position", "open_positions", "positions_of"]
 
@@ -96,24 +96,12 @@ def _close_answer(
     request: web.Request, state: SimulatorState, outcome: OrderOutcome, closeout: Closeout
 ) -> web.Response:
     extras = OrderExtras(position_fill="REDUCE_ONLY", closeout=closeout)
-    transactions = outcome.transactions
-    for t in transactions:
-        if t.type is TransactionType.ORDER_CREATE and t.order_id is not None:
-            state.extras[t.order_id] = extras
-    state.history.catch_up()
-    renderer = renderer_of(request)
-    batch = state.batch(request_id_of(request), transactions, extras=extras)
-    names = {
-        TransactionType.ORDER_CREATE: "OrderCreateTransaction",
-        TransactionType.ORDER_FILL: "OrderFillTransaction",
-        TransactionType.ORDER_CANCEL: "OrderCancelTransaction",
-        TransactionType.ORDER_REJECT: "OrderRejectTransaction",
-    }
-    body: dict[str, Any] = {
-        f"{closeout.side}{names[t.type]}": renderer.transaction(t, batch) for t in transactions
-    }
-    body["relatedTransactionIDs"] = [str(t.id) for t in transactions]
-    body["lastTransactionID"] = str(transactions[-1].id)
+
+    def key(t: Transaction) -> str:  # longOrderCreateTransaction, shortOrderFillTransaction …
+        name = TRANSACTION_KEYS[t.type]
+        return f"{closeout.side}{name[0].upper()}{name[1:]}"
+
+    body = action_body(request, state, outcome.transactions, extras, key)
     if outcome.order is None and outcome.reject_reason is not None:
         return respond(request, 400, with_reject_error(body, outcome.reject_reason, outcome.message))
     return respond(request, 200, body)

@@ -18,6 +18,8 @@ __all__ = [
     "invalid_value",
     "missing_data",
     "no_such_order",
+    "no_such_trade",
+    "no_such_transaction",
     "not_found",
     "rate_limited",
     "unauthorized",
@@ -65,12 +67,26 @@ def missing_data() -> V20Error:
 
 def no_such_order(last_transaction_id: int) -> V20Error:
     """[rec, hootnot/oanda-api-v20#204] GET of an unknown order."""
+    return _no_such("order", last_transaction_id)
+
+
+def no_such_trade(last_transaction_id: int) -> V20Error:
+    """[doc troubleshooting-errors, worded as the recorded NO_SUCH_ORDER] GET of an unknown trade."""
+    return _no_such("trade", last_transaction_id)
+
+
+def no_such_transaction(last_transaction_id: int) -> V20Error:
+    """[doc troubleshooting-errors, worded as the recorded NO_SUCH_ORDER] GET of an unknown transaction."""
+    return _no_such("transaction", last_transaction_id)
+
+
+def _no_such(entity: str, last_transaction_id: int) -> V20Error:
     return V20Error(
         404,
         {
             "lastTransactionID": str(last_transaction_id),
-            "errorMessage": "The order ID specified does not exist",
-            "errorCode": "NO_SUCH_ORDER",
+            "errorMessage": f"The {entity} ID specified does not exist",
+            "errorCode": f"NO_SUCH_{entity.upper()}",
         },
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from enum import StrEnum
 
 from broker_integration.sim.instruments import InstrumentSpec
@@ -23,6 +23,7 @@ __all__ = [
     "TimeFormat",
     "decimal_text",
     "money",
+    "numeric",
     "parse_decimal",
     "parse_time",
     "price",
@@ -32,10 +33,14 @@ __all__ = [
 
 MONEY_PLACES = 4
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$")
-_UNIX = re.compile(r"^(\d{1,12})(?:\.(\d{1,9}))?$")
-_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_RFC3339 = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$", re.ASCII
+)
+_UNIX = re.compile(r"^(\d{1,12})(?:\.(\d{1,9}))?$", re.ASCII)
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$", re.ASCII)
 _QUANTA = {places: Decimal(1).scaleb(-places) for places in range(13)}
+_NUMERIC = re.compile(r"[0-9]{1,18}")
+_MAX_DECIMAL_TEXT = 64  # characters: a longer number in a request is refused, not computed with
 
 
 class TimeFormat(StrEnum):
@@ -58,8 +63,22 @@ class TimeFormat(StrEnum):
         return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond:06d}000Z"
 
 
+def numeric(text: str) -> int | None:
+    """A non-negative integer written in ASCII digits (an id, a count), or ``None``; at most 18 digits, so
+    what a client sends never becomes an unbounded number."""
+    return int(text) if _NUMERIC.fullmatch(text) else None
+
+
 def parse_time(text: str) -> datetime:
-    """An RFC 3339 or UNIX time from a request (query parameter or ``gtdTime``); ``ValueError`` if neither."""
+    """An RFC 3339 or UNIX time from a request (query parameter or ``gtdTime``); ``ValueError`` if neither
+    (or if it is outside what a ``datetime`` can hold)."""
+    try:
+        return _parse_time(text)
+    except OverflowError:
+        raise ValueError(f"time out of range: {text!r}") from None
+
+
+def _parse_time(text: str) -> datetime:
     match = _RFC3339.match(text)
     if match is not None:
         day, clock, fraction, zone = match.groups()
@@ -79,7 +98,7 @@ def parse_decimal(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"not a decimal number: {value!r}")
     text = value.strip() if isinstance(value, str) else repr(value)
-    if not _DECIMAL.match(text):
+    if len(text) > _MAX_DECIMAL_TEXT or not _DECIMAL.match(text):
         raise ValueError(f"not a decimal number: {value!r}")
     try:
         return Decimal(text)
@@ -88,10 +107,12 @@ def parse_decimal(value: object) -> Decimal:
 
 
 def decimal_text(value: Decimal, places: int) -> str:
-    """``value`` rounded to ``places`` decimals, as a plain string without exponent or negative zero."""
-    rounded = (
-        value.quantize(_QUANTA[places]) if places in _QUANTA else value.quantize(Decimal(1).scaleb(-places))
-    )
+    """``value`` rounded to ``places`` decimals, as a plain string without exponent or negative zero
+    (exactly, however many digits it has above the point)."""
+    quantum = _QUANTA[places] if places in _QUANTA else Decimal(1).scaleb(-places)
+    with localcontext() as exact:
+        exact.prec = max(exact.prec, value.adjusted() + places + 2)
+        rounded = value.quantize(quantum)
     if not rounded:
         rounded = abs(rounded)
     return format(rounded, "f")

@@ -8,6 +8,11 @@
    no answer (held, then the connection dropped), a connection reset before the request is read, or
    the request executed and its connection dropped before the answer (a lost response).
 
+A request whose body was fully received runs to the end even when its client has gone: the body is read
+before any wait, and the server does not cancel handlers when a client disconnects (aiohttp's
+``handler_cancellation`` is off, set so in :class:`OandaSimulator`), as a broker executes an order whose
+client timed out after sending it.
+
 Every response carries a ``RequestID`` header (§1.1); an error body with an ``errorCode`` also carries
 ``lastTransactionID``, as OANDA's do.
 """
@@ -21,6 +26,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
+import aiohttp
 import orjson
 from aiohttp import web
 
@@ -69,12 +75,24 @@ ROUTE_OPERATIONS: Mapping[str, tuple[str, bool]] = {
     "open_positions": ("get_positions", False),
     "position": ("get_positions", False),
     "close_position": ("close_position", True),
+    "trades": ("get_trades", False),
+    "open_trades": ("get_trades", False),
+    "trade": ("get_trade", False),
+    "close_trade": ("close_trade", True),
+    "transactions": ("get_transactions", False),
+    "transactions_idrange": ("get_transactions", False),
+    "transactions_since": ("get_transactions", False),
+    "transaction_stream": ("stream_transactions", False),
     "transaction": ("get_transaction", False),
     "pricing": ("get_current_prices", False),
     "pricing_stream": ("stream_prices", False),
     "candles": ("get_historical_data", False),
     "account_candles": ("get_historical_data", False),
 }
+
+
+#: Operations answered with a stream: a TIMEOUT makes them silent, a lost answer drops them unexecuted.
+_STREAMS = frozenset({"stream_prices", "stream_transactions"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +199,13 @@ async def _admit(request: web.Request, handler: Handler, state: SimulatorState) 
         raise forbidden()
     operation, mutating = ROUTE_OPERATIONS.get(match.route.name or "", ("unknown", False))
     state.counts.requests[operation] += 1
+    if request.can_read_body:
+        # Take the whole body now: a request fully received executes even if its client goes away
+        # during a latency wait (aiohttp keeps it; handlers read it from there).
+        try:
+            await request.read()
+        except (ConnectionError, aiohttp.ClientPayloadError):
+            return drop_connection(request)  # the body never arrived whole: nothing to execute
     fault = state.engine.faults.next_fault(operation, mutating=mutating)
     delay = state.engine.faults.latency_seconds() + (fault.delay_s if fault is not None else 0.0)
     if delay > 0:
@@ -203,7 +228,7 @@ async def _misbehave(
         retry_after = max(0, round(fault.retry_after_s or 0.0))
         raise rate_limited(state.settings.max_requests_per_second or 100.0, retry_after)
     if kind is FaultKind.TIMEOUT:
-        if operation == "stream_prices":
+        if operation in _STREAMS:
             _note(silent_stream=True)
             return await handler(request)
         with contextlib.suppress(TimeoutError):
@@ -212,7 +237,7 @@ async def _misbehave(
     if kind is FaultKind.CONNECTION_RESET:
         return drop_connection(request)
     # RESPONSE_LOST: the request runs to the end, then the connection drops before the answer.
-    if operation == "stream_prices":
+    if operation in _STREAMS:
         return drop_connection(request)
     with contextlib.suppress(V20Error):  # a refusal is an answer too, and it is lost all the same
         await handler(request)

@@ -31,6 +31,7 @@ __all__ = [
     "Closeout",
     "OrderExtras",
     "ParsedOrder",
+    "TradeClose",
     "parse_closeout",
     "parse_order",
     "replacement_changes",
@@ -69,6 +70,16 @@ class Closeout:
 
 
 @dataclass(frozen=True, slots=True)
+class TradeClose:
+    """Which trade a trade-close order closes (``tradeID``, or ``clientTradeID`` when named by client id),
+    and how much: ``"ALL"`` or a number of units, as requested."""
+
+    trade_id: str | None
+    client_trade_id: str | None
+    units: str
+
+
+@dataclass(frozen=True, slots=True)
 class OrderExtras:
     """What a request said that the engine does not keep, for echoing in the v20 answers."""
 
@@ -81,6 +92,7 @@ class OrderExtras:
     trade_client_extensions: Mapping[str, str] | None = None
     on_fill: Mapping[str, Mapping[str, str]] | None = None
     closeout: Closeout | None = None
+    trade_close: TradeClose | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,17 +11,19 @@ from aiohttp import web
 
 from broker_integration.sim.instruments import InstrumentSpec
 from broker_integration.sim.oanda.errors import V20Error, invalid_value, missing_data
-from broker_integration.sim.oanda.formats import parse_time
+from broker_integration.sim.oanda.formats import numeric, parse_time
 from broker_integration.sim.oanda.state import STATE, SimulatorState
 
 __all__ = [
     "flag",
+    "instrument_filter",
     "instrument_list",
     "int_param",
     "last_id",
     "order_specifier",
     "path_instrument",
     "read_json",
+    "specifier",
     "state_of",
     "time_param",
 ]
@@ -57,6 +59,17 @@ def instrument_list(state: SimulatorState, text: str, field: str) -> list[Instru
     return specs
 
 
+def instrument_filter(request: web.Request, state: SimulatorState) -> str | None:
+    """The engine symbol of the ``instrument`` query parameter, ``None`` when absent (a list filter)."""
+    name = request.query.get("instrument")
+    if name is None:
+        return None
+    spec = state.names.spec(name)
+    if spec is None:
+        raise invalid_value("instrument")
+    return spec.symbol
+
+
 def path_instrument(request: web.Request, state: SimulatorState) -> InstrumentSpec:
     spec = state.names.spec(request.match_info["instrument"])
     if spec is None:
@@ -64,22 +77,32 @@ def path_instrument(request: web.Request, state: SimulatorState) -> InstrumentSp
     return spec
 
 
-def order_specifier(request: web.Request) -> tuple[str | None, str | None]:
-    """``orderSpecifier``: an OANDA order id (``2304``) or ``@`` and a client order id (``@my_id``)."""
-    text = request.match_info["orderSpecifier"]
-    if text.isdigit():
-        return text, None
+def specifier(text: str) -> tuple[str | None, str | None] | None:
+    """An order or trade specifier: an OANDA id (``2304``) or ``@`` and a client id (``@my_id``) [spec];
+    ``None`` when it is neither."""
+    number = numeric(text)
+    if number is not None:
+        return str(number), None
     if text.startswith("@") and len(text) > 1:
         return None, text[1:]
-    raise invalid_value("orderSpecifier")
+    return None
+
+
+def order_specifier(request: web.Request) -> tuple[str | None, str | None]:
+    """``orderSpecifier``: an OANDA order id (``2304``) or ``@`` and a client order id (``@my_id``)."""
+    parsed = specifier(request.match_info["orderSpecifier"])
+    if parsed is None:
+        raise invalid_value("orderSpecifier")
+    return parsed
 
 
 def int_param(text: str | None, field: str, default: int | None, maximum: int | None) -> int | None:
     if text is None:
         return default
-    if not text.isdigit() or int(text) < 1 or (maximum is not None and int(text) > maximum):
+    number = numeric(text)
+    if number is None or number < 1 or (maximum is not None and number > maximum):
         raise invalid_value(field)
-    return int(text)
+    return number
 
 
 def time_param(text: str | None, field: str) -> datetime | None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from broker_integration.sim.oanda.render import reason_name
-from broker_integration.sim.records import RejectReason
+from broker_integration.sim.records import RejectReason, TradeRejectReason
 
 __all__ = ["REJECT_MESSAGES", "with_reject_error"]
 
@@ -28,10 +28,14 @@ REJECT_MESSAGES: Mapping[str, str] = {
     "CLIENT_ORDER_ID_ALREADY_EXISTS": "The client Order ID specified is already assigned to another pending Order",
     "CLOSEOUT_POSITION_DOESNT_EXIST": "The Position requested to be closed out does not exist",
     "CLOSEOUT_POSITION_UNITS_EXCEED_POSITION_SIZE": "The Position closeout units exceed the size of the Position",
+    "TRADE_DOESNT_EXIST": "The Trade specified does not exist",
+    "CLOSE_TRADE_UNITS_EXCEED_TRADE_SIZE": "The units specified for closing the Trade exceed the Trade's size",
 }
 
 
-def with_reject_error(body: dict[str, Any], reason: RejectReason, message: str) -> dict[str, Any]:
+def with_reject_error(
+    body: dict[str, Any], reason: RejectReason | TradeRejectReason, message: str
+) -> dict[str, Any]:
     """``body`` with the reject reason as ``errorCode`` and OANDA's wording (or the engine's) as ``errorMessage``."""
     code = reason_name(reason)
     body["errorCode"] = code

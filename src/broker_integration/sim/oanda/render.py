@@ -20,7 +20,6 @@ from broker_integration.sim.oanda.formats import (
     units,
     units_places,
 )
-from broker_integration.sim.oanda.history import Trade
 from broker_integration.sim.oanda.render_base import (
     FACTOR_PLACES,
     LIQUIDITY,
@@ -41,6 +40,8 @@ from broker_integration.sim.records import (
     OrderView,
     PositionSnapshot,
     Quote,
+    TradeEffect,
+    TradeView,
 )
 
 __all__ = ["LIQUIDITY", "ORDER_TYPE_NAMES", "Batch", "V20Renderer", "reason_name"]
@@ -102,7 +103,7 @@ class V20Renderer(TransactionRenderer):
             if filled is not None:
                 body["fillingTransactionID"] = str(filled.transaction_id)
                 body["filledTime"] = self.time(filled.time)
-                trades = self._history.fill_trades(filled.transaction_id)
+                trades = filled.trades or TradeEffect()
                 if trades.opened is not None:
                     body["tradeOpenedID"] = trades.opened.trade_id
                 if trades.reduced is not None:
@@ -117,25 +118,40 @@ class V20Renderer(TransactionRenderer):
 
     # ============================================================== positions, trades and accounts
 
-    def trade(self, trade: Trade, account_id: str) -> dict[str, Any]:
-        """A v20 ``TradeSummary`` of an open trade (the full account's ``trades`` list)."""
+    def trade(self, trade: TradeView) -> dict[str, Any]:
+        """A v20 ``Trade`` (the ``…/trades`` endpoints and, as ``TradeSummary``, the full account's list):
+        an open trade is valued at the current quote; a closed one shows how it was closed."""
         spec = self._specs[trade.instrument]
-        quote = self._engine.quote(trade.instrument)
-        exit_price = quote.bid if trade.units > 0 else quote.ask
-        rate = self._rates.rates(spec.quote_currency, self._engine_currency(account_id)).mid
-        return {
+        body: dict[str, Any] = {
             "id": trade.trade_id,
             "instrument": self._names.name(trade.instrument),
             "price": price(trade.price, spec),
             "openTime": self.time(trade.opened_at),
-            "state": "OPEN",
+            "state": trade.state.value,
             "initialUnits": units(trade.initial_units, spec),
-            "currentUnits": units(trade.units, spec),
+            "currentUnits": units(trade.current_units, spec),
             "realizedPL": money(trade.realized_pl),
-            "unrealizedPL": money((exit_price - trade.price) * trade.units * rate),
-            "marginUsed": money(spec.margin_rate * abs(trade.units) * quote.mid * rate),
             "financing": NOTHING,
         }
+        rate = self._rates.rates(spec.quote_currency, self._engine_currency(trade.account_id)).mid
+        body["initialMarginRequired"] = money(
+            spec.margin_rate * abs(trade.initial_units) * trade.price * rate
+        )
+        if trade.is_open:
+            quote = self._engine.quote(trade.instrument)
+            exit_price = quote.bid if trade.current_units > 0 else quote.ask
+            body["unrealizedPL"] = money((exit_price - trade.price) * trade.current_units * rate)
+            body["marginUsed"] = money(spec.margin_rate * abs(trade.current_units) * quote.mid * rate)
+        if trade.average_close_price is not None:
+            body["averageClosePrice"] = price(trade.average_close_price, spec)
+        if trade.closing_transaction_ids:
+            body["closingTransactionIDs"] = [str(i) for i in trade.closing_transaction_ids]
+        if trade.closed_at is not None:
+            body["closeTime"] = self.time(trade.closed_at)
+        extensions = self._extras.get(trade.order_id, NO_EXTRAS).trade_client_extensions
+        if extensions:
+            body["clientExtensions"] = dict(extensions)
+        return body
 
     def position(
         self, account_id: str, instrument: str, open_position: PositionSnapshot | None
@@ -146,7 +162,7 @@ class V20Renderer(TransactionRenderer):
         net = open_position.units if open_position is not None else ZERO
         unrealized = open_position.unrealized_pl if open_position is not None else ZERO
         average = open_position.average_price if open_position is not None else None
-        trade_ids = [trade.trade_id for trade in ledger.trades]
+        trade_ids = [trade.trade_id for trade in self._engine.trades(account_id, instrument=instrument)]
         sides: dict[str, dict[str, Any]] = {}
         for side, is_long, pl in (("long", True, ledger.long_pl), ("short", False, ledger.short_pl)):
             held = net if (net > 0) == is_long and net else ZERO
@@ -203,7 +219,7 @@ class V20Renderer(TransactionRenderer):
             "commission": money(snapshot.commission),
             "guaranteedExecutionFees": NOTHING,
             "marginRate": self.account_margin_rate(),
-            "openTradeCount": len(self._history.open_trades(snapshot.account_id)),
+            "openTradeCount": len(self._engine.trades(snapshot.account_id)),
             "openPositionCount": snapshot.open_position_count,
             "pendingOrderCount": snapshot.pending_order_count,
             "hedgingEnabled": False,

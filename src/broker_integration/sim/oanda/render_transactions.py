@@ -18,8 +18,7 @@ from broker_integration.sim.oanda.formats import (
     price,
     units,
 )
-from broker_integration.sim.oanda.history import FillTrades, TradeChange
-from broker_integration.sim.oanda.parse import OrderExtras
+from broker_integration.sim.oanda.parse import OrderExtras, TradeClose
 from broker_integration.sim.oanda.render_base import (
     FACTOR_PLACES,
     NO_EXTRAS,
@@ -33,11 +32,39 @@ from broker_integration.sim.oanda.render_base import (
     reason_name,
 )
 from broker_integration.sim.records import (
+    TradeChange,
+    TradeEffect,
     Transaction,
     TransactionType,
 )
 
-__all__ = ["Batch", "TransactionRenderer"]
+__all__ = ["Batch", "TransactionRenderer", "trade_close", "v20_type"]
+
+#: The v20 transaction type of each engine log entry that is not an order's create or reject.
+_TYPE_NAMES = {
+    TransactionType.ORDER_FILL: "ORDER_FILL",
+    TransactionType.ORDER_CANCEL: "ORDER_CANCEL",
+    TransactionType.ORDER_CANCEL_REJECT: "ORDER_CANCEL_REJECT",
+    TransactionType.ACCOUNT_OPEN: "CREATE",
+}
+
+
+def v20_type(t: Transaction) -> str:
+    """The v20 ``TransactionType`` an engine log entry is rendered as (``LIMIT_ORDER``, ``ORDER_FILL`` …)."""
+    if t.type is TransactionType.ORDER_CREATE and t.order_type is not None:
+        return f"{ORDER_TYPE_NAMES[t.order_type]}_ORDER"
+    if t.type is TransactionType.ORDER_REJECT and t.order_type is not None:
+        return f"{ORDER_TYPE_NAMES[t.order_type]}_ORDER_REJECT"
+    return _TYPE_NAMES[t.type]
+
+
+def trade_close(close: TradeClose) -> dict[str, str]:
+    """A v20 ``MarketOrderTradeClose``: the trade (by id, or by client id when it was named so) and units."""
+    body = {"tradeID": close.trade_id} if close.trade_id is not None else {}
+    if close.client_trade_id is not None:
+        body["clientTradeID"] = close.client_trade_id
+    body["units"] = close.units
+    return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +94,14 @@ class TransactionRenderer(RenderContext):
         if kind is TransactionType.ORDER_FILL:
             return self._order_fill(t, batch)
         if kind is TransactionType.ORDER_CANCEL:
-            body = self._header(t, batch, "ORDER_CANCEL")
+            body = self._header(t, batch)
             self._order_ids(body, t.order_id, t.client_order_id)
             body["reason"] = reason_name(t.reason)
             if t.replaced_by_order_id is not None:
                 body["replacedByOrderID"] = t.replaced_by_order_id
             return body
         if kind is TransactionType.ORDER_CANCEL_REJECT:
-            body = self._header(t, batch, "ORDER_CANCEL_REJECT")
+            body = self._header(t, batch)
             order_id, client_id = t.order_id, t.client_order_id
             if order_id is None and client_id is None and batch.reference is not None:
                 order_id, client_id = (
@@ -85,19 +112,19 @@ class TransactionRenderer(RenderContext):
             return body
         if kind is TransactionType.ORDER_REJECT:
             return self._order_reject(t, batch)
-        body = self._header(t, batch, "CREATE")  # ACCOUNT_OPEN: v20's account CREATE transaction
+        body = self._header(t, batch)  # ACCOUNT_OPEN: v20's account CREATE transaction
         body["accountUserID"] = self._user_id
         body["homeCurrency"] = str(t.details.get("currency", ""))
         return body
 
-    def _header(self, t: Transaction, batch: Batch, type_name: str) -> dict[str, Any]:
+    def _header(self, t: Transaction, batch: Batch) -> dict[str, Any]:
         header: dict[str, Any] = {
             "id": str(t.id),
             "time": self.time(t.time),
             "userID": self._user_id,
             "accountID": t.account_id,
             "batchID": str(batch.batch_id),
-            "type": type_name,
+            "type": v20_type(t),
         }
         if batch.request_id:  # a fill of a resting order was caused by the market, not by a request
             header["requestID"] = batch.request_id
@@ -111,13 +138,14 @@ class TransactionRenderer(RenderContext):
             body["clientOrderID"] = client_id
 
     def _request_fields(self, t: Transaction, extras: OrderExtras, body: dict[str, Any]) -> None:
-        """The order request's fields, shared by create and reject transactions."""
-        assert t.instrument is not None
+        """The order request's fields, shared by create and reject transactions (a trade close of an
+        unknown trade names no instrument and no units)."""
         assert t.order_type is not None
-        spec = self._specs.get(t.instrument)
+        spec = self._specs.get(t.instrument or "")
         kind = ORDER_TYPE_NAMES[t.order_type]
-        body["instrument"] = self._names.name(t.instrument)
-        if t.units is not None:
+        if t.instrument is not None:
+            body["instrument"] = self._names.name(t.instrument)
+        if t.units is not None and t.instrument is not None:
             signed = t.units if t.side is not OrderSide.SELL else -t.units
             body["units"] = units(signed, spec) if spec is not None else format(signed, "f")
         if t.time_in_force is not None:
@@ -139,11 +167,13 @@ class TransactionRenderer(RenderContext):
                 "instrument": body["instrument"],
                 "units": extras.closeout.units,
             }
+        if extras.trade_close is not None:
+            body["tradeClose"] = trade_close(extras.trade_close)
 
     def _order_create(self, t: Transaction, batch: Batch) -> dict[str, Any]:
         assert t.order_type is not None
         extras = self._extras.get(t.order_id or "", batch.extras or NO_EXTRAS)
-        body = self._header(t, batch, f"{ORDER_TYPE_NAMES[t.order_type]}_ORDER")
+        body = self._header(t, batch)
         self._request_fields(t, extras, body)
         spec = self._specs.get(t.instrument or "")
         if t.order_type is not OrderType.MARKET and t.price is not None and spec is not None:
@@ -159,12 +189,14 @@ class TransactionRenderer(RenderContext):
     def _order_reject(self, t: Transaction, batch: Batch) -> dict[str, Any]:
         assert t.order_type is not None
         extras = batch.extras or NO_EXTRAS
-        body = self._header(t, batch, f"{ORDER_TYPE_NAMES[t.order_type]}_ORDER_REJECT")
+        body = self._header(t, batch)
         self._request_fields(t, extras, body)
         if extras.price_text is not None:
             body["price"] = extras.price_text  # echoed as sent: the reject may be about its precision
         if extras.closeout is not None:
             body["reason"] = "POSITION_CLOSEOUT"
+        elif extras.trade_close is not None:
+            body["reason"] = "TRADE_CLOSE"
         elif t.replaces_order_id is not None:
             body["reason"] = "REPLACEMENT"
             body["intendedReplacesOrderID"] = t.replaces_order_id
@@ -184,7 +216,7 @@ class TransactionRenderer(RenderContext):
         bid = decimal_or(t.details.get("bid"), t.price)
         ask = decimal_or(t.details.get("ask"), t.price)
         half_spread = abs(signed) * (ask - bid) / 2 * rates.mid
-        body = self._header(t, batch, "ORDER_FILL")
+        body = self._header(t, batch)
         self._order_ids(body, t.order_id, t.client_order_id)
         body.update(
             {
@@ -204,13 +236,13 @@ class TransactionRenderer(RenderContext):
                 "halfSpreadCost": money(half_spread),
             }
         )
-        self._trade_changes(body, self._history.fill_trades(t.id), spec, t.units, half_spread, rates.mid)
+        self._trade_changes(body, t.trades or TradeEffect(), spec, t.units, half_spread, rates.mid)
         return body
 
     def _trade_changes(
         self,
         body: dict[str, Any],
-        trades: FillTrades,
+        trades: TradeEffect,
         spec: InstrumentSpec,
         filled: Decimal,
         cost: Decimal,

@@ -1,7 +1,8 @@
 """The v20 REST endpoints the simulator serves (reference §1.3), named for the middleware's fault plan.
 
 The handlers live by area: :mod:`.api_accounts`, :mod:`.api_orders`, :mod:`.api_positions`,
-:mod:`.api_market` and the price stream in :mod:`.stream`.
+:mod:`.api_trades`, :mod:`.api_transactions`, :mod:`.api_market`, the price stream in :mod:`.stream` and
+the transaction stream in :mod:`.stream_transactions`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from broker_integration.sim.oanda.api_accounts import (
     account_instruments,
     account_summary,
     get_account,
-    get_transaction,
     list_accounts,
 )
 from broker_integration.sim.oanda.api_market import candles, pricing
@@ -32,7 +32,15 @@ from broker_integration.sim.oanda.api_positions import (
     one_position,
     open_positions,
 )
+from broker_integration.sim.oanda.api_trades import close_trade, get_trade, list_trades, open_trades
+from broker_integration.sim.oanda.api_transactions import (
+    get_transaction,
+    id_range,
+    list_transactions,
+    since_id,
+)
 from broker_integration.sim.oanda.stream import pricing_stream
+from broker_integration.sim.oanda.stream_transactions import transaction_stream
 
 __all__ = ["add_routes"]
 
@@ -55,6 +63,14 @@ def add_routes(app: web.Application) -> None:
         ("GET", f"{base}/openPositions", open_positions, "open_positions"),
         ("GET", f"{base}/positions/{{instrument}}", one_position, "position"),
         ("PUT", f"{base}/positions/{{instrument}}/close", close_position, "close_position"),
+        ("GET", f"{base}/trades", list_trades, "trades"),
+        ("GET", f"{base}/openTrades", open_trades, "open_trades"),
+        ("GET", f"{base}/trades/{{tradeSpecifier}}", get_trade, "trade"),
+        ("PUT", f"{base}/trades/{{tradeSpecifier}}/close", close_trade, "close_trade"),
+        ("GET", f"{base}/transactions", list_transactions, "transactions"),
+        ("GET", f"{base}/transactions/idrange", id_range, "transactions_idrange"),
+        ("GET", f"{base}/transactions/sinceid", since_id, "transactions_since"),
+        ("GET", f"{base}/transactions/stream", transaction_stream, "transaction_stream"),
         ("GET", f"{base}/transactions/{{transactionID}}", get_transaction, "transaction"),
         ("GET", f"{base}/pricing", pricing, "pricing"),
         ("GET", f"{base}/pricing/stream", pricing_stream, "pricing_stream"),

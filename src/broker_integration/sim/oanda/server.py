@@ -91,7 +91,12 @@ class OandaSimulator:
             raise RuntimeError("the simulator is already running")
         self.state.open_accounts()
         self.state.closing.clear()
-        runner = web.AppRunner(build_app(self.state), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
+        runner = web.AppRunner(
+            build_app(self.state),
+            access_log=None,
+            shutdown_timeout=_SHUTDOWN_TIMEOUT,
+            handler_cancellation=False,  # a request fully received executes even if its client has gone
+        )
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
@@ -185,11 +190,12 @@ class OandaSimulator:
         self.engine.faults.inject(fault, operations=operations, count=count)
 
     def silence_streams(self, silent: bool = True) -> None:
-        """Stop every open price stream from sending anything (heartbeats included), or let new ones talk."""
+        """Stop every open stream (prices and transactions) from sending anything, heartbeats included, or
+        let them talk again."""
         self.state.silenced = silent
 
     def drop_streams(self) -> int:
-        """Cut every open price stream's connection; returns how many were cut."""
+        """Cut every open stream's connection (prices and transactions); returns how many were cut."""
         dropped = 0
         for request in list(self.state.streams.values()):
             transport = request.transport

@@ -51,14 +51,20 @@ class SimulatorSettings:
 
     ``credentials`` empty means one generated token reaching one new account. ``max_requests_per_second``
     is per TCP connection (``None`` turns the limit off, e.g. for benchmarks of the client side).
-    ``price_interval`` is the stream's price window; ``send_unchanged_prices`` sends every instrument
-    every window even when its price did not move (a firehose for throughput tests, not OANDA's
-    behaviour). ``hang_seconds`` is how long a request that suffers a TIMEOUT fault is held before its
-    connection is dropped. ``read_after_write_lag`` makes ``GET …/orders/{id}`` answer 404 NO_SUCH_ORDER
-    for that many seconds after the order last changed, as OANDA was seen to for 0.25 to 0.5 s after a
-    fill (reference §1.5 [rec]); 0 turns it off. ``user_id`` is the OANDA user id in account ids and transactions.
+    ``heartbeat_interval`` paces the heartbeats of both streams, prices and transactions (5 s at OANDA;
+    shorter in tests). ``price_interval`` is the price stream's window; ``send_unchanged_prices`` sends
+    every instrument every window even when its price did not move (a firehose for throughput tests, not
+    OANDA's behaviour). ``hang_seconds`` is how long a request that suffers a TIMEOUT fault is held
+    before its connection is dropped. ``user_id`` is the OANDA user id in account ids and transactions.
     ``accounts`` is how many accounts the generated token reaches when ``credentials`` is empty (several
     accounts under one login, as an OANDA user can have).
+
+    ``read_after_write_lag`` makes ``GET …/orders/{orderSpecifier}`` answer 404 NO_SUCH_ORDER for that
+    many seconds after the order last changed, as OANDA was seen to for 0.25 to 0.5 s after a fill
+    (reference §1.5 [rec]); 0 turns it off. It applies to that order lookup only. What never lags: the
+    transaction history (``…/transactions``, ``/idrange``, ``/sinceid``, ``/transactions/{id}`` and the
+    transaction stream: OANDA documents no delay there, and a client proves what happened to an order
+    from it), the order lists (``…/orders``, ``…/pendingOrders``), trades, positions and the account.
     """
 
     host: str = "127.0.0.1"

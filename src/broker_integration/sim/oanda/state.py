@@ -1,8 +1,8 @@
 """The simulator's state, shared by its middleware, routes and streams: one per running server.
 
-It holds the venue engine and the OANDA-only bookkeeping around it (trades and order endings, the
+It holds the venue engine and the OANDA-only bookkeeping around it (order endings and P&L by side, the
 request fields the engine does not keep, who may reach which account), the renderers for both time
-formats, the connection limits, the open price streams, and counts of what was served (for tests).
+formats, the connection limits, the open streams, and counts of what was served (for tests).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class SimulatorState:
         rate = settings.max_requests_per_second
         self.limiter = ConnectionRateLimiter(rate) if rate is not None else None
         self.counts = ServedCounts()
-        self.streams: dict[int, web.Request] = {}  # open price streams by id(request)
+        self.streams: dict[int, web.Request] = {}  # open streams (prices, transactions) by id(request)
         self.silenced = False
         self.closing = asyncio.Event()
         self._request_ids = itertools.count(int(engine.clock.now().timestamp()) * 1_000_000)

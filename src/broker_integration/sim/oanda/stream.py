@@ -25,7 +25,7 @@ from broker_integration.sim.oanda.middleware import renderer_of, request_id_of, 
 from broker_integration.sim.oanda.render import V20Renderer
 from broker_integration.sim.oanda.state import STATE, SimulatorState
 
-__all__ = ["pricing_stream"]
+__all__ = ["connected", "open_stream", "pricing_stream", "stay_silent"]
 
 _SILENT_POLL = 0.05  # how often a silent stream checks whether its client or the server went away
 _FIREHOSE_LINES = 64  # lines per write when every window sends every price
@@ -45,18 +45,13 @@ async def pricing_stream(request: web.Request) -> web.StreamResponse:
     snapshot = request.query.get("snapshot", "true").lower()
     if snapshot not in ("true", "false"):
         raise invalid_value("snapshot")
-    response = web.StreamResponse(status=200, headers={"Content-Type": "application/octet-stream"})
-    response.headers["RequestID"] = request_id_of(request)
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-    state.counts.streams_opened += 1
-    state.streams[id(request)] = request
+    response = await open_stream(request, state)
     stream = _PriceStream(state, renderer_of(request), response, specs)
     try:
         if snapshot == "true":
             await stream.send_prices(force=True)
         if silent_stream_requested(request):
-            await _stay_silent(request, state)
+            await stay_silent(request, state)
         else:
             await stream.run(request)
     except ConnectionError:
@@ -66,14 +61,25 @@ async def pricing_stream(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _stay_silent(request: web.Request, state: SimulatorState) -> None:
+async def open_stream(request: web.Request, state: SimulatorState) -> web.StreamResponse:
+    """Start a chunked 200 answer and register it among the open streams (the caller unregisters it)."""
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/octet-stream"})
+    response.headers["RequestID"] = request_id_of(request)
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    state.counts.streams_opened += 1
+    state.streams[id(request)] = request
+    return response
+
+
+async def stay_silent(request: web.Request, state: SimulatorState) -> None:
     """Hold the connection open without a byte until the client or the server gives up."""
-    while not state.closing.is_set() and _connected(request):
+    while not state.closing.is_set() and connected(request):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(state.closing.wait(), _SILENT_POLL)
 
 
-def _connected(request: web.Request) -> bool:
+def connected(request: web.Request) -> bool:
     transport = request.transport
     return transport is not None and not transport.is_closing()
 
@@ -127,9 +133,9 @@ class _PriceStream:
         window, beat = settings.price_interval, settings.heartbeat_interval
         next_window, next_beat = loop.time() + window, loop.time() + beat
         firehose = window == 0 and settings.send_unchanged_prices
-        while not state.closing.is_set() and _connected(request):
+        while not state.closing.is_set() and connected(request):
             if state.silenced:
-                await _stay_silent(request, state)
+                await stay_silent(request, state)
                 return
             wait = min(next_window, next_beat) - loop.time()
             if wait > 0:
