@@ -53,6 +53,7 @@ class MarketOnlyMock(MockBrokerAdapter):
     get_historical_data = BrokerAdapter.get_historical_data
     get_accounts = BrokerAdapter.get_accounts
     get_instruments = BrokerAdapter.get_instruments
+    trace_order = BrokerAdapter.trace_order
 
 
 def test_market_only_mock_derives_a_small_capability_set() -> None:

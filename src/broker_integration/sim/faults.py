@@ -11,6 +11,7 @@ venue, so a faulted order was never placed.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -58,6 +59,8 @@ class FaultPlan:
     def __init__(self, profile: VenueProfile) -> None:
         self.profile = profile
         self.random_faults_enabled = True
+        #: Faults dealt so far, by (operation, kind).
+        self.dealt: Counter[tuple[str, FaultKind]] = Counter()
         self._scripted: list[_Scripted] = []
         self._fault_rng = random.Random(derive_key(profile.seed, "faults"))
         self._latency_rng = random.Random(derive_key(profile.seed, "latency"))
@@ -80,15 +83,21 @@ class FaultPlan:
 
     def next_fault(self, operation: str, *, mutating: bool) -> Fault | None:
         """The fault for this call of ``operation``, if any. ``mutating`` calls may lose their response."""
+        fault = self._scripted_fault(operation)
+        if fault is None and self.random_faults_enabled and self.profile.has_random_faults:
+            fault = self._random_fault(mutating=mutating)
+        if fault is not None:
+            self.dealt[(operation, fault.kind)] += 1
+        return fault
+
+    def _scripted_fault(self, operation: str) -> Fault | None:
         for scripted in self._scripted:
             if scripted.operations is None or operation in scripted.operations:
                 scripted.remaining -= 1
                 if scripted.remaining == 0:
                     self._scripted.remove(scripted)
                 return scripted.fault
-        if not (self.random_faults_enabled and self.profile.has_random_faults):
-            return None
-        return self._random_fault(mutating=mutating)
+        return None
 
     def latency_seconds(self) -> float:
         """One draw of the profile's normal response latency."""

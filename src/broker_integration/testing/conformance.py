@@ -53,6 +53,7 @@ from broker_integration.models import (
     OrderResult,
     OrderSide,
     OrderStatus,
+    OrderTraceStatus,
     OrderType,
     PriceTick,
     TimeInForce,
@@ -291,6 +292,33 @@ class AdapterConformanceSuite:
                 assert by_client.broker_order_id == result.broker_order_id
         finally:
             await _cancel_quietly(adapter, result.broker_order_id)
+
+    @_bounded
+    async def test_trace_finds_a_placed_order_and_never_invents_one(
+        self, adapter: BrokerAdapter, instrument: str, order_quantity: Decimal, recorder: CallRecorder
+    ) -> None:
+        """``trace_order`` is what settles an unknown outcome: it must find an order the broker holds, and
+        for one never sent it may say ABSENT (with the broker's record as evidence) or UNKNOWN, never PLACED."""
+        self._require(adapter, C.MARKET_ORDERS)
+        if not _can_get_order(adapter) and Operation.TRACE_ORDER not in type(adapter).implemented_operations():
+            pytest.skip("the adapter can neither look orders up nor search the broker's record")
+        marker = adapter.history_marker()
+        never_sent = UnifiedOrder(instrument=instrument, side=OrderSide.BUY, quantity=order_quantity)
+        absent = await recorder.call(Operation.TRACE_ORDER, adapter.trace_order(never_sent.order_id, marker))
+        assert absent.status in (OrderTraceStatus.ABSENT, OrderTraceStatus.UNKNOWN), absent
+        assert absent.order is None
+        order = UnifiedOrder(instrument=instrument, side=OrderSide.BUY, quantity=order_quantity)
+        result = await recorder.call(Operation.PLACE_ORDER, adapter.place_order(order))
+        try:
+            assert result.success, result.error
+            found = await recorder.call(Operation.TRACE_ORDER, adapter.trace_order(order.order_id, marker))
+            assert found.status is OrderTraceStatus.PLACED, found
+            assert found.order is not None
+            assert found.order.client_order_id == order.order_id
+            assert found.order.broker_order_id == result.broker_order_id
+        finally:
+            if result.success and result.filled_quantity > 0:
+                await _offset(adapter, instrument, OrderSide.SELL, result.filled_quantity)
 
     @_bounded
     async def test_unknown_order_id_is_order_not_found(

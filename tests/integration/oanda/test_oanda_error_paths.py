@@ -451,3 +451,16 @@ async def test_a_put_whose_answer_was_lost_is_not_sent_again(
     assert result.status is OrderStatus.UNKNOWN
     assert sim.counts.requests["close_position"] == 1, "the HTTP client resent a non-idempotent PUT"
     assert sim.engine.positions(sim.account_id) == [], "the close executed although its answer was lost"
+
+
+async def test_get_accounts_lists_every_account_when_one_summary_is_refused() -> None:
+    async with (
+        OandaSimulator(profile=ALWAYS_OPEN, settings=SimulatorSettings(accounts=3)) as sim,
+        OandaAdapter(sim.configuration(), event_bus=EventBus()) as adapter,
+    ):
+        sim.inject(Fault(FaultKind.SERVICE_UNAVAILABLE), operations=["get_account_summary"], count=1)
+        accounts = await adapter.get_accounts()
+        assert [a.account_id for a in accounts] == list(sim.account_ids)
+        currencies = [a.currency for a in accounts]
+        assert currencies.count(None) == 1  # the one whose summary was refused: currency unknown, not USD
+        assert currencies.count("USD") == 2
