@@ -17,11 +17,11 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import SecretStr, ValidationError
 
@@ -40,7 +40,9 @@ from broker_integration.config.snapshot import (
     build_document,
     content_hash,
     diff_documents,
+    empty_document,
     fingerprint,
+    legacy_fingerprint,
     secret_leaves,
 )
 from broker_integration.config.versions import (
@@ -63,7 +65,8 @@ __all__ = ["ConfigManager", "get_global_config_manager"]
 
 _log = get_logger("broker_integration.config")
 
-_SECRET_CACHE_SIZE = 256
+_SECRET_CACHE_SIZE = 512  # entries: each held secret is found under two fingerprints
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +114,10 @@ class ConfigManager:
         self._lock = threading.Lock()
         self._roots: dict[Path, None] = {}
         self._secrets: OrderedDict[str, SecretStr] = OrderedDict()
+        self._fingerprint_key: bytes | None = None
         self._watchers: list[ConfigWatcher] = []
         self._bindings: list[AdapterBinding] = []
-        empty = build_document({}, {}, self._environment.value)
+        empty = empty_document(self._environment.value)
         self._snapshot = ConfigSnapshot(
             version=None,
             environment=self._environment.value,
@@ -457,10 +461,13 @@ class ConfigManager:
         rollback_of: int | None = None,
     ) -> _Outcome:
         """Validate, check, record and swap; the only place the snapshot changes."""
+        key = self._key()
         with self._lock:
             current = self._snapshot
             candidate = build(current)
-            document = build_document(candidate.configs, candidate.secret_sources, self._environment.value)
+            document = build_document(
+                candidate.configs, candidate.secret_sources, self._environment.value, fingerprint_key=key
+            )
             digest = content_hash(document)
             if digest == current.content_hash:
                 return current, None
@@ -490,7 +497,7 @@ class ConfigManager:
                 content_hash=digest,
                 secret_sources=MappingProxyType(dict(candidate.secret_sources)),
             )
-            self._hold_secrets(candidate.configs)
+            self._hold_secrets(candidate.configs, key)
             self._snapshot = snapshot
         changes = diff_documents(current.document if current.version is not None else None, document)
         _log.info(
@@ -513,8 +520,17 @@ class ConfigManager:
         return snapshot, event
 
     def _record(self, entry: NewVersion) -> ConfigVersion:
+        return self._in_store(lambda: self._log.record(entry))
+
+    def _key(self) -> bytes:
+        """The version log's fingerprint key, fetched once (a store that cannot give it cannot record either)."""
+        if self._fingerprint_key is None:
+            self._fingerprint_key = self._in_store(self._log.fingerprint_key)
+        return self._fingerprint_key
+
+    def _in_store(self, factory: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
         try:
-            return run_blocking(lambda: self._log.record(entry))
+            return run_blocking(factory)
         except ConfigError:
             raise
         except Exception as exc:
@@ -523,15 +539,20 @@ class ConfigManager:
                 f"could not record the version in {self._log.description}: {type(exc).__name__}: {first_line}"
             ) from None
 
-    def _hold_secrets(self, configs: Mapping[str, BrokerConfiguration]) -> None:
-        """Remember applied secrets by fingerprint (memory only), so a rollback can restore plaintext ones."""
+    def _hold_secrets(self, configs: Mapping[str, BrokerConfiguration], key: bytes) -> None:
+        """Remember applied secrets by fingerprint (memory only), so a rollback can restore plaintext ones.
+
+        Each is found by its keyed fingerprint and by the unkeyed one versions recorded before keyed
+        fingerprints carry, so rolling back to such a version still restores it.
+        """
         for config in configs.values():
             for value in secret_leaves(config).values():
                 if isinstance(value, str):
                     register_secret(value)
-                key = fingerprint(value)
-                self._secrets[key] = SecretStr(json.dumps(value))
-                self._secrets.move_to_end(key)
+                held = SecretStr(json.dumps(value))
+                for print_ in (fingerprint(value, key), legacy_fingerprint(value)):
+                    self._secrets[print_] = held
+                    self._secrets.move_to_end(print_)
         while len(self._secrets) > _SECRET_CACHE_SIZE:
             self._secrets.popitem(last=False)
 
