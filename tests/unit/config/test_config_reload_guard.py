@@ -8,7 +8,7 @@ import pytest
 from config_helpers import write
 
 from broker_integration.broker_config import BrokerConfiguration
-from broker_integration.config import ConfigChangedEvent, ConfigManager, ConfigReloadHeldEvent
+from broker_integration.config import ConfigChangedEvent, ConfigManager, ConfigReloadHeldEvent, ReloadSettings
 from broker_integration.config.policy import ReloadHeld, dropped_paths, set_paths
 from broker_integration.events import EventBus
 
@@ -80,3 +80,7 @@ async def test_code_set_brokers_are_not_the_files_to_drop(tmp_path: Path) -> Non
     snapshot = await manager.reload_sources(file, {file: file.read_bytes()}, hold_drops_s=1.0)
     assert snapshot.names() == ["from_code", "x"]
 
+
+def test_reload_settings_refuse_a_negative_hold() -> None:
+    with pytest.raises(ValueError, match="hold_ms >= 0"):
+        ReloadSettings(hold_ms=-1)
