@@ -6,7 +6,12 @@ so that credential changes reach them, and inspect or roll back the recorded ver
 """
 
 from broker_integration.config.errors import ConfigError, ConfigIssue
-from broker_integration.config.events import ConfigChangedEvent, ConfigFailedEvent, CredentialRotationEvent
+from broker_integration.config.events import (
+    ConfigChangedEvent,
+    ConfigFailedEvent,
+    ConfigReloadHeldEvent,
+    CredentialRotationEvent,
+)
 from broker_integration.config.loader import ENVIRONMENT_VAR, LoadedConfig, load_path
 from broker_integration.config.manager import ConfigManager, get_global_config_manager
 from broker_integration.config.parsing import DeploymentEnvironment, deep_merge
@@ -28,6 +33,7 @@ __all__ = [
     "ConfigFailedEvent",
     "ConfigIssue",
     "ConfigManager",
+    "ConfigReloadHeldEvent",
     "ConfigSnapshot",
     "ConfigSource",
     "ConfigVersion",

@@ -1,13 +1,16 @@
 """``broker-integration config ...``: validate, inspect, version and encrypt broker configuration.
 
 Mounted by the top-level command as ``app.add_typer(config_app, name="config")``. Nothing here prints a
-secret: shown configurations are the secret-masked documents versions store.
+secret, nor anything that would confirm a guessed one: shown configurations are the secret-masked documents
+versions store with their secrets' fingerprints masked too, and the history shows no content hash of an
+old version whose fingerprints were unkeyed (a hash over a plain SHA-256 of the secret can test a guess).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 import tempfile
 from enum import StrEnum
@@ -25,7 +28,14 @@ from broker_integration.clock import utc_now
 from broker_integration.config.errors import ConfigError
 from broker_integration.config.loader import check_document, config_files, load_path, resolve_environment
 from broker_integration.config.secrets import KeyRing
-from broker_integration.config.snapshot import ConfigChange, ConfigSource, build_document, diff_documents
+from broker_integration.config.snapshot import (
+    ConfigChange,
+    ConfigSource,
+    build_document,
+    diff_documents,
+    has_unkeyed_fingerprints,
+    printable,
+)
 from broker_integration.config.versions import NewVersion, StoreVersionLog, run_blocking
 
 __all__ = ["config_app"]
@@ -113,12 +123,17 @@ def show(
             )
         elif path is not None:
             loaded = load_path(path, environment=env)
-            document = build_document(loaded.configs, loaded.secret_sources, resolve_environment(env).value)
+            document = build_document(
+                loaded.configs,
+                loaded.secret_sources,
+                resolve_environment(env).value,
+                fingerprint_key=secrets.token_bytes(32),  # a throwaway: fingerprints are not shown
+            )
         else:
             raise ConfigError("give a file or folder, or --version N")
     except ConfigError as exc:
         raise _fail(exc) from None
-    _print_document(document, output)
+    _print_document(printable(document), output)
 
 
 @config_app.command()
@@ -127,7 +142,7 @@ def history(
     store: _StoreUrl = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 20,
 ) -> None:
-    """List recorded versions, newest first."""
+    """List recorded versions, newest first (no hash for a version recorded with unkeyed fingerprints)."""
     versions = run_blocking(lambda: StoreVersionLog(store, scope).history(limit))
     if not versions:
         _say(f"no configuration versions recorded (scope {scope!r})")
@@ -143,7 +158,7 @@ def history(
             f"{v.created_at:%Y-%m-%d %H:%M:%S}",
             source,
             v.environment,
-            v.content_hash[:12],
+            "-" if has_unkeyed_fingerprints(v.document) else v.content_hash[:12],
             paths,
             v.detail,
         )

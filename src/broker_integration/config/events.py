@@ -12,7 +12,7 @@ from broker_integration.config.errors import ConfigError
 from broker_integration.config.snapshot import ConfigChange, ConfigSource
 from broker_integration.events import Event
 
-__all__ = ["ConfigChangedEvent", "ConfigFailedEvent", "CredentialRotationEvent"]
+__all__ = ["ConfigChangedEvent", "ConfigFailedEvent", "ConfigReloadHeldEvent", "CredentialRotationEvent"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +47,20 @@ class ConfigFailedEvent(Event):
     source: ConfigSource
     error: ConfigError
     active_version: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigReloadHeldEvent(Event):
+    """A watched file's reload was held back: it would drop the key paths in ``dropped``, which the active
+    configuration sets (a writer may still be adding them). It is re-checked after ``recheck_after_s`` and
+    applied then if the files are unchanged; ``active_version`` stays active meanwhile."""
+
+    manager_id: str
+    scope: str
+    root: str
+    dropped: tuple[str, ...]
+    active_version: int | None
+    recheck_after_s: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,21 +17,21 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import SecretStr, ValidationError
 
 from broker_integration.broker_config import BrokerConfiguration
 from broker_integration.clock import SYSTEM_CLOCK, Clock
 from broker_integration.config.errors import ConfigError, ConfigIssue
-from broker_integration.config.events import ConfigChangedEvent, ConfigFailedEvent
+from broker_integration.config.events import ConfigChangedEvent, ConfigFailedEvent, ConfigReloadHeldEvent
 from broker_integration.config.loader import load_sources, read_sources, resolve_environment, restore_document
 from broker_integration.config.parsing import DeploymentEnvironment
-from broker_integration.config.policy import CODE_ORIGIN, check_fixed_fields
+from broker_integration.config.policy import CODE_ORIGIN, ReloadHeld, check_fixed_fields, dropped_paths
 from broker_integration.config.secrets import KeyRing
 from broker_integration.config.snapshot import (
     ConfigChange,
@@ -40,7 +40,9 @@ from broker_integration.config.snapshot import (
     build_document,
     content_hash,
     diff_documents,
+    empty_document,
     fingerprint,
+    legacy_fingerprint,
     secret_leaves,
 )
 from broker_integration.config.versions import (
@@ -63,7 +65,8 @@ __all__ = ["ConfigManager", "get_global_config_manager"]
 
 _log = get_logger("broker_integration.config")
 
-_SECRET_CACHE_SIZE = 256
+_SECRET_CACHE_SIZE = 512  # entries: each held secret is found under two fingerprints
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class _Candidate:
 
 
 _Build = Callable[[ConfigSnapshot], _Candidate]
+_Guard = Callable[[ConfigSnapshot, _Candidate], None]
 _Outcome = tuple[ConfigSnapshot, ConfigChangedEvent | None]
 
 
@@ -111,9 +115,10 @@ class ConfigManager:
         self._lock = threading.Lock()
         self._roots: dict[Path, None] = {}
         self._secrets: OrderedDict[str, SecretStr] = OrderedDict()
+        self._fingerprint_key: bytes | None = None
         self._watchers: list[ConfigWatcher] = []
         self._bindings: list[AdapterBinding] = []
-        empty = build_document({}, {}, self._environment.value)
+        empty = empty_document(self._environment.value)
         self._snapshot = ConfigSnapshot(
             version=None,
             environment=self._environment.value,
@@ -227,11 +232,24 @@ class ConfigManager:
             snapshot = await self.reload_sources(root, None)
         return snapshot
 
-    async def reload_sources(self, root: Path, sources: Mapping[Path, bytes] | None) -> ConfigSnapshot:
-        """Apply ``root`` from ``sources`` (bytes already read and settled), or re-read it when ``None``."""
-        return await self._arun(
-            ConfigSource.RELOAD, lambda: self._load_blocking(root, sources, ConfigSource.RELOAD)
-        )
+    async def reload_sources(
+        self, root: Path, sources: Mapping[Path, bytes] | None, *, hold_drops_s: float | None = None
+    ) -> ConfigSnapshot:
+        """Apply ``root`` from ``sources`` (bytes already read and complete), or re-read it when ``None``.
+
+        With ``hold_drops_s`` (the watcher's guard against files still being written), a reload that
+        would drop keys the active configuration sets for brokers of ``root`` is not applied: it is logged,
+        a :class:`ConfigReloadHeldEvent` says it will be re-checked in ``hold_drops_s`` seconds, and
+        :class:`~broker_integration.config.policy.ReloadHeld` is raised.
+        """
+        hold = hold_drops_s is not None
+        try:
+            return await self._arun(
+                ConfigSource.RELOAD, lambda: self._load_blocking(root, sources, ConfigSource.RELOAD, hold)
+            )
+        except ReloadHeld as held:
+            self._publish_held(root, held, hold_drops_s or 0.0)
+            raise
 
     def watch(
         self, path: str | os.PathLike[str] | None = None, settings: ReloadSettings | None = None
@@ -365,6 +383,31 @@ class ConfigManager:
             )
         )
 
+    def _publish_held(self, root: Path, held: ReloadHeld, recheck_after_s: float) -> None:
+        active = self._snapshot.version
+        shown = ", ".join(held.dropped[:10]) + (
+            f" (+{len(held.dropped) - 10})" if len(held.dropped) > 10 else ""
+        )
+        _log.warning(
+            "configuration reload of %s held back: it drops %s, which version %s sets; a writer may still be "
+            "adding them, so it is re-checked in %.1f s and applied then if the files are unchanged",
+            root,
+            shown,
+            active,
+            recheck_after_s,
+        )
+        self.event_bus.publish(
+            ConfigReloadHeldEvent(
+                time=self._clock.now(),
+                manager_id=self.manager_id,
+                scope=self._scope,
+                root=str(root),
+                dropped=held.dropped,
+                active_version=active,
+                recheck_after_s=recheck_after_s,
+            )
+        )
+
     def _set_blocking(
         self, name: str, config: BrokerConfiguration | Mapping[str, Any], force: bool
     ) -> _Outcome:
@@ -402,7 +445,7 @@ class ConfigManager:
         return self._commit(build, source=ConfigSource.CODE, detail=f"remove {name}", force=False)
 
     def _load_blocking(
-        self, root: Path, sources: Mapping[Path, bytes] | None, source: ConfigSource
+        self, root: Path, sources: Mapping[Path, bytes] | None, source: ConfigSource, hold_drops: bool = False
     ) -> _Outcome:
         loaded = load_sources(
             read_sources(root) if sources is None else sources,
@@ -424,7 +467,19 @@ class ConfigManager:
                 },
             )
 
-        outcome = self._commit(build, source=source, detail=", ".join(loaded.files), force=False)
+        def keeps_keys(current: ConfigSnapshot, _candidate: _Candidate) -> None:
+            mine = {k: v for k, v in current.configs.items() if _within(current.origins.get(k), root)}
+            dropped = dropped_paths(mine, loaded.configs)
+            if dropped:
+                raise ReloadHeld(dropped)
+
+        outcome = self._commit(
+            build,
+            source=source,
+            detail=", ".join(loaded.files),
+            force=False,
+            guard=keeps_keys if hold_drops else None,
+        )
         self._roots[root] = None
         return outcome
 
@@ -455,15 +510,24 @@ class ConfigManager:
         detail: str,
         force: bool,
         rollback_of: int | None = None,
+        guard: _Guard | None = None,
     ) -> _Outcome:
-        """Validate, check, record and swap; the only place the snapshot changes."""
+        """Validate, check, record and swap; the only place the snapshot changes.
+
+        ``guard`` may refuse a candidate that changes something (by raising) before anything is recorded.
+        """
+        key = self._key()
         with self._lock:
             current = self._snapshot
             candidate = build(current)
-            document = build_document(candidate.configs, candidate.secret_sources, self._environment.value)
+            document = build_document(
+                candidate.configs, candidate.secret_sources, self._environment.value, fingerprint_key=key
+            )
             digest = content_hash(document)
             if digest == current.content_hash:
                 return current, None
+            if guard is not None:
+                guard(current, candidate)
             if not force:
                 check_fixed_fields(current.configs, candidate.configs, candidate.origins)
             now = self._clock.now()
@@ -490,7 +554,7 @@ class ConfigManager:
                 content_hash=digest,
                 secret_sources=MappingProxyType(dict(candidate.secret_sources)),
             )
-            self._hold_secrets(candidate.configs)
+            self._hold_secrets(candidate.configs, key)
             self._snapshot = snapshot
         changes = diff_documents(current.document if current.version is not None else None, document)
         _log.info(
@@ -513,8 +577,17 @@ class ConfigManager:
         return snapshot, event
 
     def _record(self, entry: NewVersion) -> ConfigVersion:
+        return self._in_store(lambda: self._log.record(entry))
+
+    def _key(self) -> bytes:
+        """The version log's fingerprint key, fetched once (a store that cannot give it cannot record either)."""
+        if self._fingerprint_key is None:
+            self._fingerprint_key = self._in_store(self._log.fingerprint_key)
+        return self._fingerprint_key
+
+    def _in_store(self, factory: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
         try:
-            return run_blocking(lambda: self._log.record(entry))
+            return run_blocking(factory)
         except ConfigError:
             raise
         except Exception as exc:
@@ -523,15 +596,20 @@ class ConfigManager:
                 f"could not record the version in {self._log.description}: {type(exc).__name__}: {first_line}"
             ) from None
 
-    def _hold_secrets(self, configs: Mapping[str, BrokerConfiguration]) -> None:
-        """Remember applied secrets by fingerprint (memory only), so a rollback can restore plaintext ones."""
+    def _hold_secrets(self, configs: Mapping[str, BrokerConfiguration], key: bytes) -> None:
+        """Remember applied secrets by fingerprint (memory only), so a rollback can restore plaintext ones.
+
+        Each is found by its keyed fingerprint and by the unkeyed one versions recorded before keyed
+        fingerprints carry, so rolling back to such a version still restores it.
+        """
         for config in configs.values():
             for value in secret_leaves(config).values():
                 if isinstance(value, str):
                     register_secret(value)
-                key = fingerprint(value)
-                self._secrets[key] = SecretStr(json.dumps(value))
-                self._secrets.move_to_end(key)
+                held = SecretStr(json.dumps(value))
+                for print_ in (fingerprint(value, key), legacy_fingerprint(value)):
+                    self._secrets[print_] = held
+                    self._secrets.move_to_end(print_)
         while len(self._secrets) > _SECRET_CACHE_SIZE:
             self._secrets.popitem(last=False)
 

@@ -3,13 +3,20 @@
 A :class:`ConfigSnapshot` is swapped in as a whole, so a reader that takes one snapshot sees one version.
 Its *document* is what versions store and what diffs compare: every broker's ``to_dict()`` with each secret
 replaced by its *source* when that source holds no secret itself (``${VAR}`` or ``ENC[...]``) and by
-``**********`` otherwise, plus a short SHA-256 fingerprint per secret so a changed secret still changes the
-content hash.
+``**********`` otherwise, plus a keyed fingerprint per secret so a changed secret still changes the content
+hash.
+
+The fingerprint is an HMAC-SHA256 under a random key of the store's own (see
+:meth:`~broker_integration.config.versions.StoreVersionLog.fingerprint_key`), so a fingerprint, or a content
+hash over it, cannot be used to confirm a guessed secret by anyone who cannot read that key. Versions
+recorded before keyed fingerprints carry the first 8 hex digits of a plain SHA-256 instead; they still load
+and roll back, but nothing printed shows such a fingerprint (see :func:`printable`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,11 +39,18 @@ __all__ = [
     "build_document",
     "content_hash",
     "diff_documents",
+    "empty_document",
     "fingerprint",
+    "has_unkeyed_fingerprints",
+    "legacy_fingerprint",
+    "printable",
     "secret_leaves",
 ]
 
 MASK = "**********"
+
+#: How a keyed fingerprint starts; an unkeyed one (recorded by earlier versions) is 8 bare hex digits.
+KEYED_PREFIX = "hmac:"
 
 
 class ConfigSource(StrEnum):
@@ -92,9 +106,41 @@ class ConfigSnapshot:
         return sorted(self.configs)
 
 
-def fingerprint(value: Any) -> str:
-    """First 8 hex digits of the SHA-256 of a secret: tells secrets apart without revealing them."""
+def fingerprint(value: Any, key: bytes) -> str:
+    """``hmac:`` and 16 hex digits of the HMAC-SHA256 of a secret under ``key`` (the store's).
+
+    Tells two secrets apart, so a changed secret changes the content hash, without letting anyone who lacks
+    the key test a guess against it (a plain hash would: hash the guess and compare).
+    """
+    if not key:
+        raise ValueError("a secret's fingerprint needs a key")
+    digest = hmac.new(key, _canonical(value).encode(), hashlib.sha256).hexdigest()
+    return f"{KEYED_PREFIX}{digest[:16]}"
+
+
+def legacy_fingerprint(value: Any) -> str:
+    """The unkeyed fingerprint versions recorded before keyed ones carry (8 hex digits of a SHA-256).
+
+    Never written any more: a process computes it only in memory, to recognise a plaintext secret it holds
+    when rolling back to such a version.
+    """
     return hashlib.sha256(_canonical(value).encode()).hexdigest()[:8]
+
+
+def _is_keyed(print_: str) -> bool:
+    return print_.startswith(KEYED_PREFIX)
+
+
+def has_unkeyed_fingerprints(document: Mapping[str, Any]) -> bool:
+    """Whether a stored document holds a fingerprint of the old, unkeyed kind (a recorded old version)."""
+    return any(not _is_keyed(str(p)) for p in (document.get("secrets") or {}).values())
+
+
+def printable(document: Mapping[str, Any]) -> dict[str, Any]:
+    """``document`` for showing: each secret's fingerprint replaced by the mask (the paths stay listed)."""
+    shown = dict(document)
+    shown["secrets"] = {path: MASK for path in document.get("secrets") or {}}
+    return shown
 
 
 def content_hash(document: Mapping[str, Any]) -> str:
@@ -120,8 +166,17 @@ def is_secret_source(raw: str) -> bool:
     return is_pure_reference(raw) or is_encrypted(raw)
 
 
+def empty_document(environment: str | None) -> dict[str, Any]:
+    """The document of no brokers."""
+    return {"environment": environment, "brokers": {}, "secrets": {}}
+
+
 def build_document(
-    configs: Mapping[str, BrokerConfiguration], secret_sources: Mapping[str, str], environment: str
+    configs: Mapping[str, BrokerConfiguration],
+    secret_sources: Mapping[str, str],
+    environment: str,
+    *,
+    fingerprint_key: bytes,
 ) -> dict[str, Any]:
     """The storable, secret-free form of ``configs`` (see the module docstring)."""
     brokers: dict[str, Any] = {}
@@ -131,7 +186,7 @@ def build_document(
         data = config.to_dict()
         for rel, plain in secret_leaves(config).items():
             full = f"{name}.{rel}"
-            secrets[full] = fingerprint(plain)
+            secrets[full] = fingerprint(plain, fingerprint_key)
             raw = secret_sources.get(full)
             _set_path(data, rel.split("."), raw if raw is not None and is_secret_source(raw) else MASK)
         brokers[name] = data
@@ -139,8 +194,12 @@ def build_document(
 
 
 def diff_documents(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> tuple[ConfigChange, ...]:
-    """Changes from ``old`` (``None``: nothing) to ``new``; secrets compare by source and fingerprint."""
-    old = old or {"environment": new.get("environment"), "brokers": {}, "secrets": {}}
+    """Changes from ``old`` (``None``: nothing) to ``new``; secrets compare by source and fingerprint.
+
+    An unkeyed fingerprint (an old version) cannot be compared with a keyed one: such a secret counts as
+    changed only when its source changed.
+    """
+    old = old or empty_document(new.get("environment"))
     changes: list[ConfigChange] = []
     if old.get("environment") != new.get("environment"):
         changes.append(
@@ -165,8 +224,14 @@ def _diff(
             yield ConfigChange(path, ChangeKind.ADDED, new=new[key])
         elif isinstance(old[key], Mapping) and isinstance(new[key], Mapping):
             yield from _diff(old[key], new[key], path, secrets)
-        elif old[key] != new[key] or secrets[0].get(path) != secrets[1].get(path):
+        elif old[key] != new[key] or _secret_changed(secrets[0].get(path), secrets[1].get(path)):
             yield ConfigChange(path, ChangeKind.CHANGED, old=old[key], new=new[key])
+
+
+def _secret_changed(old: str | None, new: str | None) -> bool:
+    if old is not None and new is not None and _is_keyed(old) != _is_keyed(new):
+        return False
+    return old != new
 
 
 def _secret_options(

@@ -6,11 +6,16 @@
 unchanged files adds nothing and a process that loads what another process (the CLI) just recorded adopts
 that version instead of writing a copy. Rollback is a roll-forward: it records the old content as a new
 version with ``rollback_of`` set.
+
+Each log also holds the key secrets' fingerprints are made with (:meth:`VersionLog.fingerprint_key`):
+random, made once per store and kept in its ``kv_state`` table, so every process sharing a store (the
+service and the CLI) fingerprints a secret alike and their content hashes agree; a memory log makes its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +32,9 @@ __all__ = ["ConfigVersion", "MemoryVersionLog", "NewVersion", "StoreVersionLog",
 
 T = TypeVar("T")
 _RETRIES = 5
+_KEY_NAMESPACE = "config"
+_KEY_NAME = "fingerprint_key"
+_KEY_BYTES = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +91,10 @@ class VersionLog(Protocol):
         """Versions, newest first."""
         ...
 
+    async def fingerprint_key(self) -> bytes:
+        """The key secrets' fingerprints are made with; the same for every caller of this log's store."""
+        ...
+
 
 def _next(latest: ConfigVersion | None, entry: NewVersion) -> ConfigVersion:
     return ConfigVersion(
@@ -106,6 +118,7 @@ class MemoryVersionLog:
         self._scope = scope
         self._versions: list[ConfigVersion] = []
         self._lock = threading.Lock()
+        self._key = secrets.token_bytes(_KEY_BYTES)
 
     @property
     def description(self) -> str:
@@ -136,6 +149,9 @@ class MemoryVersionLog:
             newest_first = list(reversed(self._versions))
         return newest_first if limit is None else newest_first[:limit]
 
+    async def fingerprint_key(self) -> bytes:
+        return self._key
+
 
 class StoreVersionLog:
     """Versions in the store. Each call opens the store briefly, so no connection outlives it.
@@ -146,6 +162,7 @@ class StoreVersionLog:
     def __init__(self, url: str | None = None, scope: str = "default") -> None:
         self._url = url
         self._scope = scope
+        self._key: bytes | None = None
 
     @property
     def description(self) -> str:
@@ -196,6 +213,37 @@ class StoreVersionLog:
 
     async def history(self, limit: int | None = None) -> list[ConfigVersion]:
         return await self._select(limit=limit)
+
+    async def fingerprint_key(self) -> bytes:
+        """The store's key, made on first use: inserted only if absent, so two processes that start together
+        agree on the one that was stored first."""
+        if self._key is None:
+            from sqlalchemy import select
+            from sqlalchemy.exc import IntegrityError
+
+            from broker_integration.clock import utc_now
+            from broker_integration.store import Store, kv_table
+
+            where = (kv_table.c.namespace == _KEY_NAMESPACE, kv_table.c.key == _KEY_NAME)
+            async with Store(self._url) as store:
+                try:
+                    async with store.begin() as conn:
+                        stored = (await conn.execute(select(kv_table.c.value).where(*where))).scalar()
+                        if stored is None:
+                            stored = orjson.dumps(secrets.token_hex(_KEY_BYTES)).decode()
+                            await conn.execute(
+                                kv_table.insert().values(
+                                    namespace=_KEY_NAMESPACE,
+                                    key=_KEY_NAME,
+                                    value=stored,
+                                    updated_at=utc_now(),
+                                )
+                            )
+                except IntegrityError:  # another process stored its key between our read and our insert
+                    async with store.connect() as conn:
+                        stored = (await conn.execute(select(kv_table.c.value).where(*where))).scalar_one()
+            self._key = bytes.fromhex(orjson.loads(stored))
+        return self._key
 
     async def _select(self, *, version: int | None = None, limit: int | None = None) -> list[ConfigVersion]:
         from sqlalchemy import select

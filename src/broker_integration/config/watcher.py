@@ -1,12 +1,22 @@
-"""Hot reload: watch a config file's folder with watchfiles, wait for the files to settle, then reload.
+"""Hot reload: watch a config root's folder, apply its files once their writers are done with them.
 
 The folder is watched, not the file: editors save by writing a temporary file and renaming it over the
-original, which a watch on the file itself stops seeing after the first save. A batch of changes is
-followed by a *settle* phase: the files are read, read again after ``settle_ms``, and only bytes that did
-not change in between (and no empty file) go on to be parsed, so a half-written file is not mistaken for
-the new configuration. Parsing, validation and the store write happen in a worker thread; the snapshot
-swap is atomic. A failure keeps the last good configuration (the manager logs it and publishes a
-:class:`~broker_integration.config.events.ConfigFailedEvent`); the next change is tried again.
+original, which a watch on the file itself stops seeing after the first save. *When* files are complete is
+the :mod:`~broker_integration.config.changes` feed's business: on Linux, once each writer has closed its file
+or renamed it into place (inotify), so a writer that pauses mid-file, for however long, never gets its half
+applied; elsewhere (or with ``force_polling``) once two reads ``settle_ms`` apart agree. Parsing, validation
+and the store write happen in a worker thread; the snapshot swap is atomic. A failure keeps the last good
+configuration (the manager logs it and publishes a :class:`~broker_integration.config.events.ConfigFailedEvent`);
+the next change is tried again.
+
+A reload that would drop keys the active configuration sets (a broker, or a key of one, that the files no
+longer mention) is *held back*: a writer that closed its file half-written and reopens it to append the rest
+looks exactly like that for a moment. The manager logs why and publishes a
+:class:`~broker_integration.config.events.ConfigReloadHeldEvent`; ``hold_ms`` later the files are read again
+and, if they are unchanged, the reload is applied: that is how an intended removal takes effect (save the
+file without the key and leave it; or call ``manager.reload()``, which applies at once). If the files
+changed meanwhile, the new content is taken instead, held back again only if it too drops keys. (A rollback
+applies a configuration that sets every key, so the first edit of a file after one is held once.)
 
 A Kubernetes ConfigMap volume is handled too: it changes by swapping its ``..data`` symlink, which the
 watcher treats as a change of every file.
@@ -19,17 +29,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
-from watchfiles import Change, awatch
-
+from broker_integration.config.changes import ChangeFeed, Sources, open_feed
 from broker_integration.config.errors import ConfigError
-from broker_integration.config.loader import config_files
 from broker_integration.config.parsing import is_config_file_name
+from broker_integration.config.policy import ReloadHeld
 from broker_integration.config.snapshot import ConfigSource
 from broker_integration.config.versions import MemoryVersionLog
 from broker_integration.log import get_logger
@@ -47,20 +56,27 @@ _K8S_DATA_LINK = "..data"
 
 @dataclass(frozen=True, slots=True)
 class ReloadSettings:
-    """How the watcher batches and settles changes. The defaults keep write-to-applied well under 500 ms.
+    """How the watcher batches changes and decides files are complete. On Linux the defaults apply a
+    normal save well within 500 ms.
 
-    ``step_ms``: a batch ends after this long without a new change (watchfiles' ``step``).
-    ``debounce_ms``: ... or at the latest this long after its first change (watchfiles' ``debounce``).
-    ``settle_ms``: files must read the same twice this far apart before they are parsed.
-    ``settle_timeout_s``: stop waiting for files that keep changing (or stay empty) after this long.
-    ``force_polling`` / ``poll_delay_ms``: poll instead of OS notifications (network and container mounts).
+    ``step_ms``: a batch ends after this long without a new change.
+    ``debounce_ms``: ... or at the latest this long after its first change.
+    ``settle_ms``: without inotify (not Linux, or ``force_polling``), files must read the same twice this
+    far apart before they are parsed; with inotify a writer's close says it instead.
+    ``settle_timeout_s``: stop waiting after this long for a file still open for writing, for files that
+    keep changing, or for an empty file or a missing root; what is there is then parsed as it is.
+    ``hold_ms``: how long a reload that would drop keys the active configuration sets is held back before
+    it is re-checked (and applied if the files did not change); 0 applies such reloads at once.
+    ``force_polling`` / ``poll_delay_ms``: poll with watchfiles instead of OS notifications (network and
+    container mounts whose writes the kernel does not report).
     ``store_poll_s``: how often to look for rollbacks recorded by another process; ``None`` to not look.
     """
 
     step_ms: int = 50
     debounce_ms: int = 1600
-    settle_ms: int = 100
+    settle_ms: int = 1000
     settle_timeout_s: float = 5.0
+    hold_ms: int = 2000
     force_polling: bool | None = None
     poll_delay_ms: int = 300
     store_poll_s: float | None = 2.0
@@ -71,10 +87,20 @@ class ReloadSettings:
             or self.debounce_ms < self.step_ms
             or self.settle_ms < 0
             or self.settle_timeout_s <= 0
+            or self.hold_ms < 0
         ):
             raise ValueError(
-                "ReloadSettings needs step_ms > 0, debounce_ms >= step_ms, settle_ms >= 0, settle_timeout_s > 0"
+                "ReloadSettings needs step_ms > 0, debounce_ms >= step_ms, settle_ms >= 0, "
+                "settle_timeout_s > 0, hold_ms >= 0"
             )
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A reload held back: the files it read, and when to look at them again."""
+
+    sources: Sources | None
+    due: float
 
 
 class ConfigWatcher:
@@ -87,9 +113,11 @@ class ConfigWatcher:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._follower: asyncio.Task[None] | None = None
+        self._feed: ChangeFeed | None = None
         self._ready = asyncio.Event()
         self.reloads = 0
         self.failures = 0
+        self.held = 0
 
     @property
     def root(self) -> Path:
@@ -123,6 +151,8 @@ class ConfigWatcher:
     async def stop(self) -> None:
         """Stop watching; waits for a reload in progress to finish."""
         self._stop.set()
+        if self._feed is not None:
+            self._feed.interrupt()
         for task in (self._follower, self._task):
             if task is not None and not task.done():
                 if task is self._follower:
@@ -142,8 +172,7 @@ class ConfigWatcher:
 
     # ------------------------------------------------------------------ internals
 
-    def _accepts(self, _change: Change, path: str) -> bool:
-        name = Path(path).name
+    def _accepts(self, name: str) -> bool:
         if name == _K8S_DATA_LINK:
             return True
         if self._root.is_dir():
@@ -151,48 +180,67 @@ class ConfigWatcher:
         return name == self._root.name
 
     async def _watch(self) -> None:
-        folder = self._root if self._root.is_dir() else self._root.parent
-        s = self._settings
         while not self._stop.is_set():
-            changes = awatch(
-                folder,
-                watch_filter=self._accepts,
-                debounce=s.debounce_ms,
-                step=s.step_ms,
-                stop_event=self._stop,
-                recursive=False,
-                force_polling=s.force_polling,
-                poll_delay_ms=s.poll_delay_ms,
-            )
-            # The generator's first step sets up the OS watch before it first waits: run that step, then
-            # report ready, so a write made as soon as start() returns is seen.
-            pending: asyncio.Future[Any] = asyncio.ensure_future(anext(changes))
             try:
-                await asyncio.sleep(0)
-                self._ready.set()
-                while True:
-                    await pending
-                    await self._reload()
-                    pending = asyncio.ensure_future(anext(changes))
+                self._feed = feed = open_feed(self._root, self._accepts, self._settings)
+            except OSError as exc:
+                await self._retry_after(exc)
+                continue
+            try:
+                await feed.start()
+                await self._follow(feed)
             except StopAsyncIteration:
                 return
             except (OSError, RuntimeError) as exc:
-                self._ready.set()
-                _log.error("watching %s failed (%s: %s); retrying in 1 s", folder, type(exc).__name__, exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), 1.0)
+                await self._retry_after(exc)
             finally:
-                if not pending.done():
-                    self._stop.set()
-                    with contextlib.suppress(BaseException):
-                        await pending
-                await changes.aclose()
+                self._feed = None
+                await feed.aclose()
 
-    async def _reload(self) -> None:
+    async def _follow(self, feed: ChangeFeed) -> None:
+        """Apply each complete change; re-check a held-back reload when it is due (see the module docstring)."""
+        loop = asyncio.get_running_loop()
+        pending = asyncio.ensure_future(feed.next())
+        self._ready.set()
+        held: _Held | None = None
         try:
-            sources = await self._settled_sources()
-            await self._manager.reload_sources(self._root, sources)
+            while True:
+                timeout = None if held is None else max(0.0, held.due - loop.time())
+                done, _ = await asyncio.wait({pending}, timeout=timeout)
+                if pending in done:
+                    sources = pending.result()
+                    pending = asyncio.ensure_future(feed.next())
+                    held = await self._apply(sources, guarded=True)
+                elif held is not None:
+                    now = await feed.current()
+                    if now is None:
+                        held = None  # a change is under way: its own reload decides
+                    elif now == held.sources:
+                        _log.info(
+                            "applying the reload of %s held back %.1f s ago: the files did not change since",
+                            self._root,
+                            self._settings.hold_ms / 1000,
+                        )
+                        held = await self._apply(now, guarded=False)
+                    else:
+                        held = await self._apply(now, guarded=True)
+        finally:
+            if not pending.done():
+                feed.interrupt()
+                with contextlib.suppress(BaseException):
+                    await pending
+
+    async def _apply(self, sources: Mapping[Path, bytes] | None, *, guarded: bool) -> _Held | None:
+        """Reload from ``sources``; the hold to keep if ``guarded`` and it would drop keys."""
+        hold_s = self._settings.hold_ms / 1000 if guarded and self._settings.hold_ms > 0 else None
+        try:
+            await self._manager.reload_sources(self._root, sources, hold_drops_s=hold_s)
             self.reloads += 1
+        except ReloadHeld:
+            self.held += 1  # the manager logged why and published ConfigReloadHeldEvent
+            return _Held(
+                None if sources is None else dict(sources), asyncio.get_running_loop().time() + (hold_s or 0)
+            )
         except ConfigError:
             self.failures += 1  # the manager logged it and published ConfigFailedEvent
         except Exception as exc:  # the watcher must outlive any surprise
@@ -200,25 +248,13 @@ class ConfigWatcher:
             _log.exception(
                 "configuration reload of %s failed unexpectedly: %s", self._root, type(exc).__name__
             )
+        return None
 
-    async def _settled_sources(self) -> dict[Path, bytes] | None:
-        """The files' bytes once two reads ``settle_ms`` apart agree and none is empty.
-
-        ``None`` when the root cannot be read (the reload then reports why); after ``settle_timeout_s``
-        the latest read is returned as it is, and parsing reports what is wrong with it.
-        """
-        s = self._settings
-        deadline = time.monotonic() + s.settle_timeout_s
-        previous = await asyncio.to_thread(_read_all, self._root)
-        while True:
-            await asyncio.sleep(s.settle_ms / 1000)
-            current = await asyncio.to_thread(_read_all, self._root)
-            settled = (
-                current == previous and current is not None and all(data.strip() for data in current.values())
-            )
-            if settled or time.monotonic() >= deadline:
-                return current
-            previous = current
+    async def _retry_after(self, exc: BaseException) -> None:
+        self._ready.set()
+        _log.error("watching %s failed (%s: %s); retrying in 1 s", self._root, type(exc).__name__, exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), 1.0)
 
     async def _follow_store(self) -> None:
         interval = self._settings.store_poll_s or 2.0
@@ -246,11 +282,3 @@ class ConfigWatcher:
                 await self._manager.adopt(latest)
             except ConfigError:
                 refused = latest.version
-
-
-def _read_all(root: Path) -> dict[Path, bytes] | None:
-    try:
-        files = config_files(root)
-        return {file: file.read_bytes() for file in files} if files else None
-    except (OSError, ConfigError):
-        return None

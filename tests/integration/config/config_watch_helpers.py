@@ -16,7 +16,9 @@ E = TypeVar("E", bound=Event)
 CANARY = "CANARY-7f3a9c1e-do-not-leak"
 
 #: Small batching and settling delays keep the tests fast; defaults are measured by the benchmark.
-FAST = ReloadSettings(step_ms=10, debounce_ms=400, settle_ms=20, settle_timeout_s=5.0, store_poll_s=None)
+FAST = ReloadSettings(
+    step_ms=10, debounce_ms=400, settle_ms=20, settle_timeout_s=5.0, hold_ms=200, store_poll_s=None
+)
 
 
 def save_atomically(path: Path, text: str) -> None:
