@@ -53,6 +53,7 @@ from broker_integration.models import (
     TimeInForce,
     UnifiedOrder,
 )
+from broker_integration.tca import current_arrival_quote
 from broker_integration.unified_errors import (
     AuthenticationError,
     BrokerError,
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CAPABILITY_OPERATIONS",
     "DERIVED_DEFAULTS",
+    "AdapterDeclaration",
     "BrokerAdapter",
     "BrokerCapability",
     "CallContext",
@@ -222,6 +224,15 @@ CAPABILITY_OPERATIONS: dict[BrokerCapability, frozenset[Operation]] = {
         {Operation.HEALTH_CHECK, Operation.GET_ACCOUNT_SUMMARY, Operation.GET_ACCOUNTS}
     ),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterDeclaration:
+    """What one adapter instance says it supports. ``capabilities`` ``None`` or ``time_in_force`` ``None``:
+    nothing declared, so the pipeline refuses nothing on that ground."""
+
+    capabilities: frozenset[BrokerCapability] | None
+    time_in_force: frozenset[TimeInForce] | None
 
 
 class InterceptorPriority:
@@ -460,6 +471,13 @@ class BrokerAdapter:
             op for op in Operation if not getattr(getattr(cls, op.value), _BASE_DEFAULT_MARK, False)
         )
 
+    @property
+    def declaration(self) -> AdapterDeclaration:
+        """What this adapter instance declares: the class's ``capabilities`` and ``supported_time_in_force``
+        by default. An adapter whose broker varies per instance (CCXT: per exchange) overrides it."""
+        cls = type(self)
+        return AdapterDeclaration(cls.capabilities, cls.supported_time_in_force)
+
     @classmethod
     def declared_capabilities(cls) -> frozenset[BrokerCapability]:
         """``capabilities`` if the class declares them, else what its implemented methods imply."""
@@ -658,7 +676,8 @@ class BrokerAdapter:
 
     def _check_declared(self, order: UnifiedOrder) -> StandardizedError | None:
         """Refuse an order type or time in force that the adapter's declaration excludes."""
-        declared = type(self).capabilities
+        declaration = self.declaration
+        declared = declaration.capabilities
         if declared is not None and ORDER_TYPE_CAPABILITY[order.order_type] not in declared:
             return make_error(
                 StandardErrorCode.UNSUPPORTED_OPERATION,
@@ -666,7 +685,7 @@ class BrokerAdapter:
                 broker_name=self.name,
                 context={"order_type": order.order_type.value},
             )
-        tifs = type(self).supported_time_in_force
+        tifs = declaration.time_in_force
         if tifs is not None and order.time_in_force not in tifs:
             tif = order.time_in_force.value if order.time_in_force else None
             return make_error(
@@ -905,6 +924,7 @@ def _emit(
         error=error,
         order=ctx.order,
         order_result=result if isinstance(result, OrderResult) else None,
+        arrival=current_arrival_quote() if ctx.order is not None else None,
         detail=ctx.detail,
     )
     if debug:

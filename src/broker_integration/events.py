@@ -17,7 +17,7 @@ from broker_integration.log import get_logger
 from broker_integration.unified_errors import StandardizedError
 
 if TYPE_CHECKING:
-    from broker_integration.models import HealthState, OrderResult, OrderStatus, UnifiedOrder
+    from broker_integration.models import HealthState, OrderResult, OrderStatus, PriceTick, UnifiedOrder
 
 __all__ = [
     "CallEvent",
@@ -46,7 +46,8 @@ class CallEvent(Event):
     """One public adapter call, emitted exactly once when it ends, however it ended.
 
     ``adapter_id`` tells apart two adapters of the same broker (two paper venues, say).
-    ``order`` and ``order_result`` are set for order actions.
+    ``order`` and ``order_result`` are set for order actions; ``arrival`` is the quote the caller measured the
+    order against (:func:`broker_integration.tca.arrival_quote`), when it gave one.
     """
 
     broker_name: str
@@ -57,6 +58,7 @@ class CallEvent(Event):
     error: StandardizedError | None = None
     order: UnifiedOrder | None = None
     order_result: OrderResult | None = None
+    arrival: PriceTick | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
     @property
