@@ -34,7 +34,7 @@ from broker_integration.broker_config import BrokerSettings
 from broker_integration.broker_factory import BrokerFactory
 from broker_integration.events import EventBus
 from broker_integration.models import OrderSide, UnifiedOrder, new_client_order_id
-from broker_integration.resilience import CircuitBreaker, RetryPolicy
+from broker_integration.pipeline import CircuitBreaker, RetryPolicy
 from broker_integration.sim import VenueProfile
 from broker_integration.sim.oanda import OandaSimulator, SimulatorSettings
 from broker_integration.sim.records import OrderState

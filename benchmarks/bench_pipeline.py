@@ -32,7 +32,8 @@ from broker_integration import (
     PriceTick,
     UnifiedOrder,
 )
-from broker_integration.order_journal import OrderJournal, install_journal
+from broker_integration.journal import OrderJournal
+from broker_integration.pipeline import attach
 from broker_integration.store import Store, sqlite_url
 
 
@@ -117,7 +118,7 @@ async def main(calls: int, repeats: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         async with Store(sqlite_url(Path(folder) / "journal.sqlite3")) as store:
             journaled = Instant(BrokerConfiguration(broker_name="journaled", limits=unlimited), event_bus=bus)
-            install_journal(journaled, OrderJournal(store))
+            attach(journaled, journal=OrderJournal(store))
             durations = []
             for _ in range(max(1, repeats)):
                 batch = [

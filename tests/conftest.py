@@ -1,12 +1,15 @@
-"""Shared test set-up: keep every test's store in a temporary folder, never in the user's data dir."""
+"""Shared test set-up: keep every test's store in a temporary folder, never in the user's data dir; the
+fixtures many test modules use (an open store)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from broker_integration import log
+from broker_integration.store import Store, sqlite_url
 
 
 @pytest.fixture(autouse=True)
@@ -18,3 +21,10 @@ def _isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _isolated_secret_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """Secrets registered by one test (fuzzed configs register arbitrary values) must not redact another's text."""
     monkeypatch.setattr(log, "_secrets", set(log._secrets))
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """An open store in a real SQLite file of the test's own."""
+    async with Store(sqlite_url(tmp_path / "journal.sqlite3")) as opened:
+        yield opened

@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from broker_integration.broker_adapter import BrokerAdapter, construct_adapter
 from broker_integration.broker_config import BrokerConfiguration
 from broker_integration.clock import SYSTEM_CLOCK, Clock
 from broker_integration.events import EventBus, HealthEvent, get_event_bus
 from broker_integration.log import get_logger
 from broker_integration.models import HealthState
+from broker_integration.pipeline import BrokerAdapter, attach, construct_adapter
 from broker_integration.unified_errors import AuthenticationError, BrokerError, describe_validation_error
 
 if TYPE_CHECKING:
-    from broker_integration.order_journal import OrderJournal
+    from broker_integration.journal import OrderJournal
     from broker_integration.store import Store
 
 __all__ = ["ENTRY_POINT_GROUP", "AdapterHealth", "BrokerFactory", "FactoryError"]
@@ -249,14 +249,15 @@ class BrokerFactory:
         return self._journal
 
     async def _attach_journal(self, adapter: BrokerAdapter) -> None:
-        from broker_integration.order_journal import OrderJournal, install_journal
+        from broker_integration.journal import OrderJournal
 
         assert self._store is not None
         await self._store.open()
         if self._journal is None:
             self._journal = OrderJournal(self._store, clock=self._clock)
-        install_journal(adapter, self._journal)
+        attach(adapter, journal=self._journal)
         if adapter.is_authenticated:
+            self._journal.watch(adapter)  # resting orders filled later are recorded when they fill
             # an intent of the last run too young to call never placed is settled in the background
             settled = await self._journal.reconcile(adapter)
             if settled:

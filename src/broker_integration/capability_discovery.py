@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Self
 from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability
 from broker_integration.capabilities.diff import CapabilityChangedEvent, ProfileDiff, StatusChange
 from broker_integration.capabilities.options import DiscoveryOptions
-from broker_integration.capabilities.pretrade import PreTradeGuard, discovery_calls, install_pre_trade_checks
 from broker_integration.capabilities.probes import run_dynamic_probes
 from broker_integration.capabilities.profile import (
     CapabilityFinding,
@@ -48,6 +47,8 @@ from broker_integration.capabilities.static import ORDER_CAPABILITIES, analyse_s
 from broker_integration.capabilities.synthetic import run_synthetic_tests
 from broker_integration.log import get_logger
 from broker_integration.models import TimeInForce
+from broker_integration.pipeline import attach
+from broker_integration.pipeline.stages.profile import PreTradeGuard, discovery_calls
 from broker_integration.unified_errors import PermissionDeniedError, StandardErrorCode, make_error
 
 if TYPE_CHECKING:
@@ -234,7 +235,8 @@ class CapabilityDiscoveryEngine:
         chosen = profile or self.latest(adapter)
         if chosen is None:
             raise ValueError(f"no capability profile of {adapter.name} yet: discover it first")
-        guard = install_pre_trade_checks(adapter, chosen)
+        guard = attach(adapter, profile=chosen)
+        assert guard is not None
         self._guards[adapter] = guard
         return guard
 

@@ -17,7 +17,14 @@ from broker_integration.log import get_logger
 from broker_integration.unified_errors import StandardizedError
 
 if TYPE_CHECKING:
-    from broker_integration.models import HealthState, OrderResult, OrderStatus, PriceTick, UnifiedOrder
+    from broker_integration.models import (
+        HealthState,
+        OrderResult,
+        OrderStatus,
+        OrderUpdate,
+        PriceTick,
+        UnifiedOrder,
+    )
 
 __all__ = [
     "CallEvent",
@@ -25,6 +32,7 @@ __all__ = [
     "EventBus",
     "HealthEvent",
     "OrderSettledEvent",
+    "OrderUpdateEvent",
     "Subscription",
     "get_event_bus",
 ]
@@ -103,6 +111,16 @@ class OrderSettledEvent(Event):
     @property
     def status(self) -> OrderStatus:
         return self.result.status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderUpdateEvent(Event):
+    """One change of an order at the broker, from an adapter's shared order-update feed
+    (:class:`~broker_integration.feeds.OrderUpdateFeed`): what the journal and the metrics consume."""
+
+    broker_name: str
+    adapter_id: str
+    update: OrderUpdate
 
 
 Handler = Callable[[Any], None]

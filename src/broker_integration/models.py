@@ -32,6 +32,7 @@ __all__ = [
     "Account",
     "AccountSummary",
     "Candle",
+    "Delivery",
     "Granularity",
     "HealthState",
     "HealthStatus",
@@ -46,6 +47,8 @@ __all__ = [
     "OrderTrace",
     "OrderTraceStatus",
     "OrderType",
+    "OrderUpdate",
+    "OrderUpdateKind",
     "Position",
     "PriceTick",
     "TimeInForce",
@@ -385,11 +388,30 @@ class OrderModification(_Frozen):
         return self
 
 
+class Delivery(StrEnum):
+    """Whether an order action reached the broker, as far as is known.
+
+    The fact decides what may happen next: only a ``NOT_SENT`` order may go to another broker; an
+    ``UNKNOWN`` one is never sent again but settled from the broker's record.
+    """
+
+    #: The broker never took it in: refused before sending, breaker open, connection refused, or turned away
+    #: unexecuted at the broker's door (a maintenance page, a 429).
+    NOT_SENT = "not_sent"
+    #: The broker took it in and its answer says what became of it.
+    SENT = "sent"
+    #: It may have reached the broker and nobody knows yet what became of it.
+    UNKNOWN = "unknown"
+    #: Its answer was lost; the broker's own record settled it afterwards (the journal's lookups).
+    SETTLED = "settled"
+
+
 class OrderResult(_Frozen):
     """What became of one order action (place, modify, cancel, close).
 
     ``success`` is false when the broker refused or the call failed; ``error`` then says why in
-    standard terms. ``status`` UNKNOWN means the outcome could not be established yet.
+    standard terms. ``status`` UNKNOWN means the outcome could not be established yet. ``delivery`` says
+    whether the request reached the broker (:class:`Delivery`).
 
     Prices are in the instrument's quote currency; ``commission`` and ``fees`` are in the account's
     currency, as brokers charge them. ``quote_home_rate``, when the adapter knows it, is what one unit of
@@ -414,6 +436,7 @@ class OrderResult(_Frozen):
     latency_ms: Annotated[float, Field(ge=0)] | None = None
     quote_home_rate: PositiveDecimal | None = None
     replaces_order_id: str | None = None
+    delivery: Delivery = Delivery.SENT
     error: StandardizedError | None = None
     message: str = ""
     metadata: Mapping[str, Any] = Field(default_factory=dict)
@@ -435,6 +458,11 @@ class OrderResult(_Frozen):
     def total_cost(self) -> Decimal:
         """Commission plus fees."""
         return self.commission + self.fees
+
+    @property
+    def resolved_by_lookup(self) -> bool:
+        """Its answer was lost and the broker's record settled it afterwards."""
+        return self.delivery is Delivery.SETTLED
 
 
 class Order(_Frozen):
@@ -492,6 +520,80 @@ class OrderTrace(_Frozen):
     broker_order_id: str | None = None
     error: StandardizedError | None = None
     evidence: str = ""
+
+
+class OrderUpdateKind(StrEnum):
+    """What happened to an order at the broker."""
+
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    REPLACED = "replaced"
+
+    @property
+    def is_fill(self) -> bool:
+        return self in (OrderUpdateKind.PARTIALLY_FILLED, OrderUpdateKind.FILLED)
+
+    @property
+    def status(self) -> OrderStatus:
+        """The order's status after this update."""
+        return _UPDATE_STATUS[self]
+
+
+class OrderUpdate(_Frozen):
+    """One change of an order at the broker, as it happens (``BrokerAdapter.stream_order_updates``).
+
+    A fill update carries that fill's quantity and price (``fill_quantity``, ``fill_price``) and its costs in
+    the account currency; ``filled_quantity`` is the order's cumulative fill when the broker says it.
+    ``replaced_by_order_id`` names the new order of a REPLACED one. ``reason`` is the broker's own word for a
+    cancel, reject or expiry.
+    """
+
+    kind: OrderUpdateKind
+    broker_order_id: str
+    client_order_id: str | None = None
+    instrument: Symbol | None = None
+    side: OrderSide | None = None
+    time: UtcDatetime
+    fill_quantity: NonNegativeDecimal = Decimal(0)
+    fill_price: PositiveDecimal | None = None
+    commission: NonNegativeDecimal = Decimal(0)
+    fees: NonNegativeDecimal = Decimal(0)
+    quote_home_rate: PositiveDecimal | None = None
+    filled_quantity: NonNegativeDecimal | None = None
+    remaining_quantity: NonNegativeDecimal | None = None
+    replaced_by_order_id: str | None = None
+    reason: str = ""
+    account_id: str | None = None
+
+    @model_validator(mode="after")
+    def _fills_have_a_price(self) -> Self:
+        name = type(self).__name__
+        if self.kind.is_fill and (self.fill_quantity <= 0 or self.fill_price is None):
+            raise _field_error(
+                name, "fill_price", None, f"a {self.kind.value} update needs a quantity and a price"
+            )
+        if not self.kind.is_fill and self.fill_quantity > 0:
+            raise _field_error(
+                name, "fill_quantity", str(self.fill_quantity), f"a {self.kind.value} update has no fill"
+            )
+        if self.kind is OrderUpdateKind.REPLACED and self.replaced_by_order_id is None:
+            raise _field_error(name, "replaced_by_order_id", None, "a replaced order names its replacement")
+        return self
+
+
+_UPDATE_STATUS: dict[OrderUpdateKind, OrderStatus] = {
+    OrderUpdateKind.ACCEPTED: OrderStatus.ACCEPTED,
+    OrderUpdateKind.PARTIALLY_FILLED: OrderStatus.PARTIALLY_FILLED,
+    OrderUpdateKind.FILLED: OrderStatus.FILLED,
+    OrderUpdateKind.CANCELLED: OrderStatus.CANCELLED,
+    OrderUpdateKind.REJECTED: OrderStatus.REJECTED,
+    OrderUpdateKind.EXPIRED: OrderStatus.EXPIRED,
+    OrderUpdateKind.REPLACED: OrderStatus.CANCELLED,
+}
 
 
 class Position(_Frozen):

@@ -54,6 +54,7 @@ class MarketOnlyMock(MockBrokerAdapter):
     get_accounts = BrokerAdapter.get_accounts
     get_instruments = BrokerAdapter.get_instruments
     trace_order = BrokerAdapter.trace_order
+    stream_order_updates = BrokerAdapter.stream_order_updates
 
 
 def test_market_only_mock_derives_a_small_capability_set() -> None:

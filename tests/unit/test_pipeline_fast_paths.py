@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from broker_integration import broker_adapter
 from broker_integration.broker_adapter import BrokerAdapter, CallContext, Operation, Proceed
 from broker_integration.clock import ManualClock
 from broker_integration.events import CallEvent, Event, EventBus, HealthEvent
 from broker_integration.models import OrderResult, OrderSide, OrderStatus, PriceTick, UnifiedOrder
+from broker_integration.pipeline import adapter as pipeline_adapter
 
 START = datetime(2024, 2, 1, 9, 0, tzinfo=UTC)
 
@@ -155,7 +155,7 @@ class _Counted(CallEvent):
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> type[_Counted]:
     _Counted.built = 0
-    monkeypatch.setattr(broker_adapter, "CallEvent", _Counted)
+    monkeypatch.setattr(pipeline_adapter, "CallEvent", _Counted)
     return _Counted
 
 

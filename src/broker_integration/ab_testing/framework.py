@@ -56,7 +56,7 @@ from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.clock import SYSTEM_CLOCK, Clock
 from broker_integration.log import get_logger
 from broker_integration.models import OrderResult, OrderStatus, PriceTick, UnifiedOrder
-from broker_integration.resilience import BreakerState
+from broker_integration.pipeline import BreakerState
 from broker_integration.store import Store
 from broker_integration.unified_errors import BrokerError, StandardErrorCode, describe_validation_error
 
@@ -85,8 +85,7 @@ class _LiveTest:
 
 
 def _breaker_open(adapter: BrokerAdapter) -> bool:
-    resilience = adapter.resilience
-    return resilience is not None and resilience.breaker.state is BreakerState.OPEN
+    return adapter.breaker_state is BreakerState.OPEN
 
 
 def _safe_elsewhere(result: OrderResult) -> bool:

@@ -22,7 +22,7 @@ from broker_integration.unified_errors import StandardErrorCode
 
 if TYPE_CHECKING:
     from broker_integration.broker_adapter import BrokerAdapter
-    from broker_integration.capabilities.pretrade import PreTradeGuard
+    from broker_integration.pipeline.stages.profile import PreTradeGuard
 
 __all__ = [
     "CapabilityFinding",
@@ -267,9 +267,11 @@ class CapabilityProfile(_Frozen):
 
     def install_pre_trade_checks(self, adapter: BrokerAdapter) -> PreTradeGuard:
         """Make ``adapter``'s call pipeline refuse, before sending, orders this profile says it cannot take."""
-        from broker_integration.capabilities.pretrade import install_pre_trade_checks
+        from broker_integration.pipeline import attach
 
-        return install_pre_trade_checks(adapter, self)
+        guard = attach(adapter, profile=self)
+        assert guard is not None
+        return guard
 
     def summary(self) -> str:
         """A few lines: who, when, how, and how many findings of each status."""

@@ -15,82 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import threading
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from broker_integration.broker_adapter import BrokerAdapter, CallContext, InterceptorPriority, Proceed
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials
 from broker_integration.config.events import ConfigChangedEvent, CredentialRotationEvent
 from broker_integration.log import get_logger, redact
+from broker_integration.pipeline import BrokerAdapter, attach
+from broker_integration.pipeline.stages.credentials import CredentialGate
 from broker_integration.unified_errors import AuthenticationError
 
 if TYPE_CHECKING:
     from broker_integration.config.manager import ConfigManager
 
-__all__ = ["CREDENTIAL_GATE_PRIORITY", "AdapterBinding", "CredentialGate"]
+__all__ = ["AdapterBinding", "CredentialGate"]
 
 _log = get_logger("broker_integration.config.rotation")
-
-#: Outside every other stage (pre-trade checks are 100), so a call waiting at the rate limiter is in flight.
-CREDENTIAL_GATE_PRIORITY = InterceptorPriority.PRE_TRADE - 90
-_GATE_NAME = "config-credential-gate"
-
-# Set inside a gated call (so nested calls, e.g. health_check -> get_account_summary, pass) and during a
-# rotation's own authenticate call.
-_PASS_THROUGH: contextvars.ContextVar[bool] = contextvars.ContextVar("broker_config_gate_pass", default=False)
-
-
-class CredentialGate:
-    """A pipeline stage that counts calls in flight and can hold new ones while credentials change."""
-
-    def __init__(self) -> None:
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._open = asyncio.Event()
-        self._open.set()
-
-    @property
-    def in_flight(self) -> int:
-        """Calls inside the pipeline now."""
-        return self._in_flight
-
-    @property
-    def is_open(self) -> bool:
-        """False while a credential change holds new calls."""
-        return self._open.is_set()
-
-    async def __call__(self, ctx: CallContext, proceed: Proceed) -> Any:
-        if _PASS_THROUGH.get():
-            return await proceed()
-        while not self._open.is_set():
-            await self._open.wait()
-        self._in_flight += 1
-        self._idle.clear()
-        token = _PASS_THROUGH.set(True)
-        try:
-            return await proceed()
-        finally:
-            _PASS_THROUGH.reset(token)
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
-
-    @contextlib.asynccontextmanager
-    async def closed(self, drain_timeout: float) -> AsyncIterator[None]:
-        """Hold new calls, wait (up to ``drain_timeout``) for calls in flight, and let the body run alone."""
-        self._open.clear()
-        try:
-            await asyncio.wait_for(self._idle.wait(), drain_timeout)
-            token = _PASS_THROUGH.set(True)
-            try:
-                yield
-            finally:
-                _PASS_THROUGH.reset(token)
-        finally:
-            self._open.set()
 
 
 class AdapterBinding:
@@ -115,7 +55,7 @@ class AdapterBinding:
         self._again = False
         self._refused: BrokerCredentials | None = None  # not offered to the broker again
         self._thread = threading.get_ident()
-        adapter.add_interceptor(self._gate, priority=CREDENTIAL_GATE_PRIORITY, name=_GATE_NAME)
+        attach(adapter, gate=self._gate)
         self._subscription = manager.event_bus.subscribe(
             ConfigChangedEvent,
             self._on_change,
@@ -141,7 +81,7 @@ class AdapterBinding:
         """Stop following the configuration and take the gate out of the adapter's pipeline."""
         self._manager.event_bus.unsubscribe(self._subscription)
         await self.settled()
-        self._adapter.remove_interceptor(_GATE_NAME)
+        self._adapter.remove_interceptor("credentials")
 
     def _on_change(self, _event: ConfigChangedEvent) -> None:
         if threading.get_ident() == self._thread:

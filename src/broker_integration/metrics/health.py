@@ -119,7 +119,7 @@ def snapshot_health(
         last_auth_failure=tracker.last_auth_failure,
         rate_limit_utilization=requests.utilization if requests is not None else None,
         order_rate_limit_utilization=orders.utilization if orders is not None else None,
-        breaker_state=resilience.breaker.state.value if resilience is not None else None,
+        breaker_state=adapter.breaker_state.value if adapter.breaker_state is not None else None,
         last_tick_at=tick.time if tick is not None else None,
         feed_age_seconds=max(0.0, (now - tick.time).total_seconds()) if tick is not None else None,
         uptime_seconds=tracker.uptime_seconds(now),

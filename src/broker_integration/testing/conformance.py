@@ -55,6 +55,8 @@ from broker_integration.models import (
     OrderStatus,
     OrderTraceStatus,
     OrderType,
+    OrderUpdate,
+    OrderUpdateKind,
     PriceTick,
     TimeInForce,
     UnifiedOrder,
@@ -197,10 +199,10 @@ class AdapterConformanceSuite:
         if not missing:
             pytest.skip(f"{type(adapter).__name__} implements every operation")
         for op in missing:
-            if op is Operation.STREAM_PRICES:
+            if op.spec.streaming:
                 since = len(recorder.events)
                 with pytest.raises(UnsupportedOperationError):
-                    async with contextlib.aclosing(_stream(adapter, instrument)) as stream:
+                    async with contextlib.aclosing(_open_stream(adapter, op, instrument)) as stream:
                         await anext(stream)
                 event = recorder.only_event(op, since)
                 assert event.error is not None
@@ -300,7 +302,10 @@ class AdapterConformanceSuite:
         """``trace_order`` is what settles an unknown outcome: it must find an order the broker holds, and
         for one never sent it may say ABSENT (with the broker's record as evidence) or UNKNOWN, never PLACED."""
         self._require(adapter, C.MARKET_ORDERS)
-        if not _can_get_order(adapter) and Operation.TRACE_ORDER not in type(adapter).implemented_operations():
+        if (
+            not _can_get_order(adapter)
+            and Operation.TRACE_ORDER not in type(adapter).implemented_operations()
+        ):
             pytest.skip("the adapter can neither look orders up nor search the broker's record")
         marker = adapter.history_marker()
         never_sent = UnifiedOrder(instrument=instrument, side=OrderSide.BUY, quantity=order_quantity)
@@ -394,6 +399,49 @@ class AdapterConformanceSuite:
                 assert after.status is OrderStatus.CANCELLED
         again = await recorder.call(Operation.CANCEL_ORDER, adapter.cancel_order(order_id))
         assert not again.success, "cancelling a cancelled order cannot succeed"
+
+    @_bounded
+    async def test_order_updates_tell_acceptance_fill_and_cancel(
+        self, adapter: BrokerAdapter, instrument: str, order_quantity: Decimal, recorder: CallRecorder
+    ) -> None:
+        """A resting limit order is told ACCEPTED then CANCELLED, a market order ACCEPTED then FILLED with
+        its price and quantity, each carrying the client order id."""
+        self._require(
+            adapter, C.ORDER_UPDATES, C.MARKET_ORDERS, C.LIMIT_ORDERS, C.CANCEL_ORDERS, C.CURRENT_PRICES
+        )
+        received: asyncio.Queue[OrderUpdate] = asyncio.Queue()
+
+        async def listen() -> None:
+            async for update in adapter.stream_order_updates():
+                received.put_nowait(update)
+
+        listener = asyncio.create_task(listen())
+        await asyncio.sleep(_STREAM_OPENING_S)
+        try:
+            order, placed = await self._place_resting_limit(adapter, recorder, instrument, order_quantity)
+            accepted = await _next_update(received, order.order_id)
+            assert accepted.kind is OrderUpdateKind.ACCEPTED, accepted
+            assert accepted.broker_order_id == placed.broker_order_id
+            assert placed.broker_order_id is not None
+            await recorder.call(Operation.CANCEL_ORDER, adapter.cancel_order(placed.broker_order_id))
+            cancelled = await _next_update(received, order.order_id)
+            assert cancelled.kind is OrderUpdateKind.CANCELLED, cancelled
+
+            market = UnifiedOrder(instrument=instrument, side=OrderSide.BUY, quantity=order_quantity)
+            result = await recorder.call(Operation.PLACE_ORDER, adapter.place_order(market))
+            assert result.success, result.error
+            try:
+                assert (await _next_update(received, market.order_id)).kind is OrderUpdateKind.ACCEPTED
+                filled = await _next_update(received, market.order_id)
+                assert filled.kind.is_fill, filled
+                assert filled.fill_quantity == result.filled_quantity
+                assert filled.fill_price == result.average_fill_price
+            finally:
+                await _offset(adapter, instrument, OrderSide.SELL, result.filled_quantity)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
 
     @_bounded
     async def test_close_position_flattens(
@@ -660,9 +708,29 @@ class AdapterConformanceSuite:
 # ---------------------------------------------------------------------------------- module helpers
 
 
+#: How long a newly started order-update stream is given to open before orders are placed.
+_STREAM_OPENING_S = 0.3
+
+
+async def _next_update(received: asyncio.Queue[OrderUpdate], client_order_id: str) -> OrderUpdate:
+    """The next update of the order sent with ``client_order_id`` (others, such as offsets, are skipped)."""
+    async with asyncio.timeout(10):
+        while True:
+            update = await received.get()
+            if update.client_order_id == client_order_id:
+                return update
+
+
 def _stream(adapter: BrokerAdapter, instrument: str) -> AsyncGenerator[PriceTick, None]:
     # The pipeline's stream wrapper is an async generator, so it can be closed with aclosing().
     return cast(AsyncGenerator[PriceTick, None], adapter.stream_prices([instrument]))
+
+
+def _open_stream(adapter: BrokerAdapter, op: Operation, instrument: str) -> AsyncGenerator[Any, None]:
+    """The streaming operation ``op``, opened with plausible arguments."""
+    if op is Operation.STREAM_PRICES:
+        return _stream(adapter, instrument)
+    return cast(AsyncGenerator[Any, None], adapter.stream_order_updates())
 
 
 def _can_get_order(adapter: BrokerAdapter) -> bool:

@@ -48,6 +48,8 @@ from broker_integration.models import (
     OrderTrace,
     OrderTraceStatus,
     OrderType,
+    OrderUpdate,
+    OrderUpdateKind,
     Position,
     PriceTick,
     TimeInForce,
@@ -109,6 +111,15 @@ def _broker_call(
     return call
 
 
+_UPDATE_OF_STATUS = {
+    OrderStatus.FILLED: OrderUpdateKind.FILLED,
+    OrderStatus.PARTIALLY_FILLED: OrderUpdateKind.PARTIALLY_FILLED,
+    OrderStatus.CANCELLED: OrderUpdateKind.CANCELLED,
+    OrderStatus.EXPIRED: OrderUpdateKind.EXPIRED,
+    OrderStatus.REJECTED: OrderUpdateKind.REJECTED,
+}
+
+
 @dataclass(slots=True)
 class _Net:
     """A net position: signed quantity, its average price, and P&L realized while it was open."""
@@ -153,6 +164,7 @@ class MockBrokerAdapter(BrokerAdapter):
             BrokerCapability.CLOSE_POSITION,
             BrokerCapability.CURRENT_PRICES,
             BrokerCapability.STREAMING_PRICES,
+            BrokerCapability.ORDER_UPDATES,
             BrokerCapability.HISTORICAL_DATA,
             BrokerCapability.ACCOUNT_SUMMARY,
             BrokerCapability.MULTIPLE_ACCOUNTS,
@@ -198,6 +210,7 @@ class MockBrokerAdapter(BrokerAdapter):
         self._latest_by_client_id: dict[str, str] = {}  # client id -> broker id of its newest order
         self._positions: dict[str, _Net] = {}
         self._streams: list[_Stream] = []
+        self._update_streams: list[asyncio.Queue[OrderUpdate | None]] = []
         self._failures: dict[Operation, deque[Callable[[], BrokerError]]] = {}
         self._sequence = 0
         for symbol, (bid, ask) in (DEFAULT_PRICES if prices is None else prices).items():
@@ -274,6 +287,8 @@ class MockBrokerAdapter(BrokerAdapter):
     async def disconnect(self) -> None:
         for stream in self._streams:
             stream.queue.put_nowait(None)  # ends the stream after the ticks already queued
+        for queue in self._update_streams:
+            queue.put_nowait(None)
 
     @_broker_call
     async def health_check(self) -> HealthStatus:
@@ -468,6 +483,18 @@ class MockBrokerAdapter(BrokerAdapter):
         finally:
             self._streams.remove(subscriber)
 
+    async def stream_order_updates(self) -> AsyncIterator[OrderUpdate]:
+        """Every change of the mock's orders from now on (accepted, filled, cancelled, replaced, expired);
+        ends at disconnect."""
+        self._arrive(Operation.STREAM_ORDER_UPDATES, (), {})
+        queue: asyncio.Queue[OrderUpdate | None] = asyncio.Queue()
+        self._update_streams.append(queue)
+        try:
+            while (update := await queue.get()) is not None:
+                yield update
+        finally:
+            self._update_streams.remove(queue)
+
     @_broker_call
     async def get_historical_data(
         self,
@@ -607,6 +634,7 @@ class MockBrokerAdapter(BrokerAdapter):
         self._orders[order.broker_order_id] = order
         if order.client_order_id is not None:
             self._latest_by_client_id[order.client_order_id] = order.broker_order_id
+        self._publish(order, OrderUpdateKind.ACCEPTED)
         price = self._crossing_price(order)
         if price is not None:
             return self._fill(order, price)
@@ -640,7 +668,33 @@ class MockBrokerAdapter(BrokerAdapter):
         status = order.status.transition_to(status)
         updated = order.model_copy(update={"status": status, "updated_at": self.clock.now(), **changes})
         self._orders[order.broker_order_id] = updated
+        kind = _UPDATE_OF_STATUS.get(status)
+        if updated.replaced_by_order_id is not None and status is OrderStatus.CANCELLED:
+            kind = OrderUpdateKind.REPLACED
+        if kind is not None:
+            self._publish(updated, kind, filled_now=updated.filled_quantity - order.filled_quantity)
         return updated
+
+    def _publish(self, order: Order, kind: OrderUpdateKind, *, filled_now: Decimal = Decimal(0)) -> None:
+        """Tell the order-update streams what just happened to ``order``."""
+        if not self._update_streams:
+            return
+        update = OrderUpdate(
+            kind=kind,
+            broker_order_id=order.broker_order_id,
+            client_order_id=order.client_order_id,
+            instrument=order.instrument,
+            side=order.side,
+            time=self.clock.now(),
+            fill_quantity=filled_now if kind.is_fill else Decimal(0),
+            fill_price=order.average_fill_price if kind.is_fill else None,
+            filled_quantity=order.filled_quantity,
+            remaining_quantity=order.remaining_quantity,
+            replaced_by_order_id=order.replaced_by_order_id,
+            account_id=order.account_id,
+        )
+        for queue in self._update_streams:
+            queue.put_nowait(update)
 
     def _expire_due(self) -> None:
         now = self.clock.now()

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from broker_integration.broker_adapter import BrokerAdapter
+from broker_integration.journal import OrderJournal
 from broker_integration.models import OrderResult, OrderSide, OrderStatus, UnifiedOrder
-from broker_integration.order_journal import OrderJournal
-from broker_integration.resilience import BreakerState
+from broker_integration.pipeline import BreakerState
 from broker_integration.sim.engine import VenueEngine
 from broker_integration.sim.faults import Fault, FaultKind
 from broker_integration.sim.records import OrderState, RejectReason, TransactionType
@@ -109,9 +109,7 @@ async def run_order_safety(
     engine.faults.clear()
     await _settle(adapter, journal, settle_timeout)
 
-    sent_attempts = {
-        r.client_order_id for r in (*first, *again) if r.client_order_id and not _turned_away(r)
-    }
+    sent_attempts = {r.client_order_id for r in (*first, *again) if r.client_order_id and not _turned_away(r)}
     venue_orders = engine.orders(account_id, include_closed=True)
     filled_at_venue = {v.client_order_id for v in venue_orders if v.state is OrderState.FILLED}
     submissions = Counter(
@@ -173,7 +171,7 @@ async def _settle(adapter: BrokerAdapter, journal: OrderJournal, timeout: float)
         await journal.wait_settled()
         await asyncio.sleep(max(adapter.absence_grace_seconds, journal.never_placed_after))
         resilience = adapter.resilience
-        if resilience is not None and resilience.breaker.state is BreakerState.OPEN:
+        if resilience is not None and adapter.breaker_state is BreakerState.OPEN:
             await asyncio.sleep(resilience.breaker.seconds_until_probe + 0.001)
         await journal.reconcile(adapter)
         await journal.wait_settled()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,12 +23,6 @@ from broker_integration.store import Store, capability_profiles_table, sqlite_ur
 
 C = BrokerCapability
 S = CapabilityStatus
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with Store(sqlite_url(tmp_path / "profiles.sqlite3")) as opened:
-        yield opened
 
 
 async def test_a_cached_profile_is_served_without_calling_the_broker(

@@ -18,10 +18,9 @@ from broker_integration.broker_config import BrokerConfiguration, BrokerLimits, 
 from broker_integration.broker_factory import BrokerFactory
 from broker_integration.clock import ManualClock
 from broker_integration.events import EventBus
+from broker_integration.journal import OrderJournal
 from broker_integration.models import OrderStatus, UnifiedOrder
-from broker_integration.order_journal import OrderJournal
-from broker_integration.resilience import BreakerState, CircuitBreaker
-from broker_integration.resilience_stages import install_resilience
+from broker_integration.pipeline import BreakerState, CircuitBreaker, build_pipeline
 from broker_integration.sim.faults import Fault, FaultKind
 from broker_integration.store import Store, sqlite_url
 from broker_integration.testing.order_safety import run_order_safety
@@ -74,7 +73,7 @@ async def test_no_duplicates_and_every_intent_known(tmp_path: Path, hair_trigger
         adapter = await factory.create_adapter("paper", config(FAULTY))
         assert isinstance(adapter, PaperBrokerAdapter)
         if hair_trigger:
-            install_resilience(adapter, breaker=CircuitBreaker(consecutive_failures=2, recovery_timeout=0.05))
+            build_pipeline(adapter, breaker=CircuitBreaker(consecutive_failures=2, recovery_timeout=0.05))
         adapter.resilience.sleep = _instant  # type: ignore[union-attr]
         report = await run_order_safety(
             adapter, journal, adapter.engine, adapter.account_id, orders=ORDERS, concurrency=32

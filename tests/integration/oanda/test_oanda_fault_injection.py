@@ -21,9 +21,9 @@ from broker_integration.adapters.oanda import OandaAdapter
 from broker_integration.broker_config import BrokerSettings
 from broker_integration.broker_factory import BrokerFactory
 from broker_integration.events import EventBus, OrderSettledEvent
+from broker_integration.journal import OrderJournal
 from broker_integration.models import OrderSide, OrderStatus, UnifiedOrder
-from broker_integration.order_journal import OrderJournal
-from broker_integration.resilience import BreakerState, CircuitBreaker, RetryPolicy
+from broker_integration.pipeline import BreakerState, CircuitBreaker, RetryPolicy
 from broker_integration.sim.faults import Fault, FaultKind
 from broker_integration.sim.oanda import OandaSimulator, SimulatorSettings
 from broker_integration.sim.records import TransactionType

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from broker_integration.broker_adapter import BrokerCapability
-from broker_integration.capabilities.pretrade import INTERCEPTOR_NAME, discovery_calls
 from broker_integration.capability_discovery import (
     CapabilityDiscoveryEngine,
     CapabilityFinding,
@@ -26,6 +25,7 @@ from broker_integration.models import (
     TimeInForce,
     UnifiedOrder,
 )
+from broker_integration.pipeline.stages.profile import INTERCEPTOR_NAME, discovery_calls
 from broker_integration.testing import MockBrokerAdapter
 from broker_integration.unified_errors import StandardErrorCode
 

@@ -173,9 +173,9 @@ async def test_drain_timeout_keeps_the_old_credentials(bus: EventBus) -> None:
 
 async def test_close_removes_the_gate(bus: EventBus) -> None:
     manager, adapter, _ = await _bound(bus, {"key-old"})
-    assert "config-credential-gate" in adapter.interceptor_names
+    assert "credentials" in adapter.interceptor_names
     await manager.aclose()
-    assert "config-credential-gate" not in adapter.interceptor_names
+    assert "credentials" not in adapter.interceptor_names
 
 
 def test_binding_needs_a_running_loop() -> None:

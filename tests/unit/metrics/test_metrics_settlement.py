@@ -11,9 +11,10 @@ from metrics_helpers import TimedBroker, market, place_many
 
 from broker_integration.clock import ManualClock
 from broker_integration.events import EventBus
+from broker_integration.journal import OrderJournal
 from broker_integration.models import Order, OrderResult, OrderStatus, UnifiedOrder
-from broker_integration.order_journal import OrderJournal, install_journal
 from broker_integration.performance_metrics import PerformanceMetricsCollector
+from broker_integration.pipeline import attach
 from broker_integration.store import Store, sqlite_url
 from broker_integration.unified_errors import OutcomeUnknownError, ServiceUnavailableError
 
@@ -55,7 +56,7 @@ async def test_a_lost_answer_counts_as_unknown_until_settled_then_as_its_fill(tm
         journal = OrderJournal(
             store, clock=clock, lookup_delays=(0.001,) * 3, settle_delays=(1.0, 10.0), sleep=sleep
         )
-        install_journal(broker, journal)
+        attach(broker, journal=journal)
         await place_many(broker, 3)
         broker.lose_next_answer = broker.down = True
         assert (await broker.place_order(market())).status is OrderStatus.UNKNOWN

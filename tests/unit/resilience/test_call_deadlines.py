@@ -14,10 +14,9 @@ import pytest
 
 from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.broker_config import BrokerConfiguration, BrokerLimits, BrokerSettings
-from broker_integration.call_deadlines import CallDeadlines
 from broker_integration.models import OrderResult, OrderStatus, PriceTick, UnifiedOrder
-from broker_integration.resilience import CircuitBreaker
-from broker_integration.resilience_stages import install_resilience
+from broker_integration.pipeline import CircuitBreaker, build_pipeline
+from broker_integration.pipeline.deadlines import CallDeadlines
 from broker_integration.unified_errors import BrokerTimeoutError, StandardErrorCode
 
 LONG = 5.0  # what an overrunning call would take if nothing cut it
@@ -412,7 +411,7 @@ def hanging_venue() -> Hanging:
     )
     venue = Hanging(config)
     # A breaker that never opens, so every call reaches the timeout stage.
-    install_resilience(venue, breaker=CircuitBreaker(consecutive_failures=10**6, minimum_calls=10**6))
+    build_pipeline(venue, breaker=CircuitBreaker(consecutive_failures=10**6, minimum_calls=10**6))
     return venue
 
 

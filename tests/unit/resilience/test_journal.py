@@ -9,8 +9,9 @@ from scripted_venue import ScriptedVenue, an_order
 from broker_integration.broker_adapter import BrokerAdapter, note_request_sent
 from broker_integration.broker_config import BrokerConfiguration, BrokerSettings
 from broker_integration.clock import ManualClock
+from broker_integration.journal import OrderJournal
 from broker_integration.models import OrderResult, OrderStatus, OrderTrace, UnifiedOrder
-from broker_integration.order_journal import OrderJournal, install_journal
+from broker_integration.pipeline import attach
 from broker_integration.store import Store, sqlite_url
 from broker_integration.unified_errors import StandardErrorCode
 
@@ -22,7 +23,7 @@ def venue_with_journal(
     venue = ScriptedVenue(config, faults=faults, clock=clock)
     # no background settling: these tests look at what one call does (test_journal_settling covers it)
     journal = OrderJournal(store, lookup_delays=(0.001, 0.001, 0.001), settle_delays=())
-    install_journal(venue, journal)
+    attach(venue, journal=journal)
     return venue, journal
 
 
@@ -150,7 +151,7 @@ async def test_a_failure_before_the_request_left_is_not_sent_and_not_looked_up(s
     config = BrokerConfiguration(broker_name="venue")
     venue = SendingVenue(config)
     journal = OrderJournal(store, lookup_delays=(0.001,), settle_delays=())
-    install_journal(venue, journal)
+    attach(venue, journal=journal)
     venue.crash_before_sending = True
     intent = an_order()
     result = await venue.place_order(intent)
@@ -176,7 +177,7 @@ async def test_a_lookup_that_finds_nothing_is_not_evidence(store: Store) -> None
     clock = ManualClock()
     venue = SilentVenue(BrokerConfiguration(broker_name="venue"), faults=["before"], clock=clock)
     journal = OrderJournal(store, clock=clock, lookup_delays=(0.001,) * 3, settle_delays=())
-    install_journal(venue, journal)
+    attach(venue, journal=journal)
     intent = an_order()
     result = await venue.place_order(intent)
     assert result.status is OrderStatus.UNKNOWN  # three lookups found nothing: still unknown

@@ -15,8 +15,9 @@ from broker_integration.broker_config import BrokerConfiguration, BrokerSettings
 from broker_integration.broker_factory import BrokerFactory
 from broker_integration.clock import ManualClock
 from broker_integration.events import EventBus, OrderSettledEvent
+from broker_integration.journal import OrderJournal
 from broker_integration.models import Order, OrderStatus, UnifiedOrder
-from broker_integration.order_journal import OrderJournal, install_journal
+from broker_integration.pipeline import attach
 from broker_integration.store import Store, sqlite_url
 
 #: More failing lookups than the in-call lookups can use up (the breaker opens and stops them first).
@@ -56,7 +57,7 @@ def setup(
         never_placed_after=never_placed_after,
         sleep=sleep or advancing(clock),
     )
-    install_journal(venue, journal)
+    attach(venue, journal=journal)
     events: list[OrderSettledEvent] = []
     venue.event_bus.subscribe(OrderSettledEvent, events.append)
     return venue, journal, events

@@ -18,9 +18,9 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from scripted_venue import ScriptedVenue
 
 from broker_integration.broker_config import BrokerConfiguration, BrokerSettings
+from broker_integration.journal import OrderJournal
 from broker_integration.models import OrderStatus, UnifiedOrder
-from broker_integration.order_journal import OrderJournal, install_journal
-from broker_integration.resilience import CircuitBreaker
+from broker_integration.pipeline import CircuitBreaker, attach
 from broker_integration.store import Store, sqlite_url
 
 FAULTS = st.sampled_from([None, None, "after", "reset", "before", "hang", "refuse"])
@@ -59,7 +59,7 @@ class JournalMachine(RuleBasedStateMachine):
         self.journal = OrderJournal(
             self.store, lookup_delays=(0.0, 0.0), never_placed_after=0.0, sleep=_no_sleep
         )
-        install_journal(self.venue, self.journal)
+        attach(self.venue, journal=self.journal)
 
     @rule(target=intents)
     def new_intent(self) -> UnifiedOrder:

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from broker_integration.clock import ManualClock
-from broker_integration.resilience import BreakerState, CircuitBreaker, RateLimiter, RetryBudget, RetryPolicy
+from broker_integration.pipeline import BreakerState, CircuitBreaker, RateLimiter, RetryBudget, RetryPolicy
 
 
 class SleepRecorder:

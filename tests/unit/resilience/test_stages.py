@@ -8,8 +8,7 @@ from broker_integration.broker_config import BrokerConfiguration, BrokerLimits, 
 from broker_integration.clock import ManualClock
 from broker_integration.events import CallEvent, EventBus
 from broker_integration.models import OrderResult, OrderStatus, UnifiedOrder
-from broker_integration.resilience import BreakerState
-from broker_integration.resilience_stages import install_resilience
+from broker_integration.pipeline import BreakerState, build_pipeline
 from broker_integration.unified_errors import ServiceUnavailableError, StandardErrorCode
 
 
@@ -107,7 +106,7 @@ async def test_429_retry_after_cools_the_limiter_down() -> None:
 async def test_reinstalling_replaces_stages() -> None:
     venue = ScriptedVenue(configured())
     first = venue.resilience
-    second = install_resilience(venue, configured(requests_per_second=5))
+    second = build_pipeline(venue, configured(requests_per_second=5))
     assert venue.resilience is second
     assert second is not first
     assert venue.interceptor_names.count("rate_limit") == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -38,6 +38,7 @@ from broker_integration.models import (
     OrderStatus,
     OrderTrace,
     OrderTraceStatus,
+    OrderUpdate,
     Position,
     PriceTick,
     TimeInForce,
@@ -97,6 +98,7 @@ class OandaAdapter(BrokerAdapter):
             BrokerCapability.CLOSE_POSITION,
             BrokerCapability.CURRENT_PRICES,
             BrokerCapability.STREAMING_PRICES,
+            BrokerCapability.ORDER_UPDATES,
             BrokerCapability.HISTORICAL_DATA,
             BrokerCapability.ACCOUNT_SUMMARY,
             BrokerCapability.MULTIPLE_ACCOUNTS,
@@ -266,7 +268,9 @@ class OandaAdapter(BrokerAdapter):
         except OrderNotFoundError:
             pass
         else:
-            return OrderTrace(status=OrderTraceStatus.PLACED, order=order, broker_order_id=order.broker_order_id)
+            return OrderTrace(
+                status=OrderTraceStatus.PLACED, order=order, broker_order_id=order.broker_order_id
+            )
         if since is None or not since.isdigit():
             return OrderTrace(
                 status=OrderTraceStatus.UNKNOWN,
@@ -444,33 +448,96 @@ class OandaAdapter(BrokerAdapter):
             "instruments": ",".join(parsing.SYMBOLS.to_broker(i) for i in instruments),
             "snapshot": "true",
         }
-        path = self._account_path("/pricing/stream")
+        parse_price = parsing.parse_price
+        async for batch in self._stream_batches(self._account_path("/pricing/stream"), params, "price"):
+            for message in batch:
+                if message.get("type") == "PRICE":
+                    yield parse_price(message)
+
+    async def stream_order_updates(self) -> AsyncIterator[OrderUpdate]:
+        """The account's order changes from OANDA's transaction stream (``…/transactions/stream``). After a
+        reconnect the transactions missed meanwhile are read from the history (``sinceid``) first, so none is
+        lost, and none is told twice."""
+        last = self._client.last_transaction_id
+        filled: dict[str, Decimal] = {}
+        sizes: dict[str, Decimal] = {}
+
+        async def missed() -> list[dict[str, Any]]:
+            if last is None:
+                return []
+            _, body = await self._client.request(
+                "GET", self._account_path("/transactions/sinceid"), params={"id": str(last)}
+            )
+            return list(body.get("transactions") or [])
+
+        path = self._account_path("/transactions/stream")
+        async for batch in self._stream_batches(path, {}, "transaction", catch_up=missed):
+            for message in batch:
+                kind = message.get("type")
+                if kind == "HEARTBEAT" or "id" not in message:
+                    continue
+                number = int(message["id"])
+                if last is not None and number <= last:
+                    continue  # already told (the history and the stream overlap after a reconnect)
+                last = number
+                update = self._order_update(message, filled, sizes)
+                if update is not None:
+                    yield update
+
+    def _order_update(
+        self, transaction: Mapping[str, Any], filled: dict[str, Decimal], sizes: dict[str, Decimal]
+    ) -> OrderUpdate | None:
+        """One transaction as an order update, keeping each order's size and fills to tell partial from full."""
+        order_id = str(transaction.get("orderID", transaction.get("id")))
+        if transaction.get("type") != "ORDER_FILL" and "units" in transaction:
+            sizes[order_id] = abs(parsing.parse_decimal(transaction["units"]))
+        update = parsing.order_update(transaction, filled.get(order_id, Decimal(0)), sizes.get(order_id))
+        if update is not None and update.kind.is_fill and update.filled_quantity is not None:
+            filled[order_id] = update.filled_quantity
+        if update is not None and update.kind.status.is_terminal:
+            filled.pop(order_id, None)
+            sizes.pop(order_id, None)
+        return update
+
+    async def _stream_batches(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        what: str,
+        *,
+        catch_up: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """The messages of one chunked v20 stream (heartbeats included), a batch per chunk that arrived.
+
+        A stream silent for longer than the heartbeat timeout, or one that drops, is reopened with jittered
+        backoff (up to ``max_stream_reconnects`` times in a row); before each reopening ``catch_up`` supplies
+        what was missed meanwhile.
+        """
         failures = 0
         rng = random.Random()
         while True:
             try:
+                if failures and catch_up is not None:
+                    yield await catch_up()
                 async with self._client.stream(path, params, idle_timeout=self.heartbeat_timeout) as response:
                     # Whatever has arrived is read at once and split into lines here: one await per chunk
                     # instead of one per line. Silence is caught by the stream's socket-read timeout (a
                     # TimeoutError from the read), which costs nothing per line.
-                    read, parse_price = response.content.readany, parsing.parse_price
+                    read = response.content.readany
                     partial = b""
                     while chunk := await read():
                         lines = (partial + chunk if partial else chunk).split(b"\n")
                         partial = lines.pop()  # the start of a line still on its way, or b""
-                        for line in lines:
-                            if not line or line.isspace():
-                                continue  # a blank line between messages
-                            message = orjson.loads(line)
-                            if message.get("type") == "PRICE":
-                                failures = 0
-                                yield parse_price(message)
-                    raise BrokerConnectionError("the price stream ended", broker_name=self.name)
+                        batch = [orjson.loads(line) for line in lines if line and not line.isspace()]
+                        if batch:
+                            failures = 0
+                            yield batch
+                    raise BrokerConnectionError(f"the {what} stream ended", broker_name=self.name)
             except (TimeoutError, BrokerConnectionError, aiohttp.ClientError) as exc:
                 failures += 1
                 if failures > self.max_stream_reconnects:
                     raise BrokerConnectionError(
-                        f"price stream failed {failures} times in a row: {exc}", broker_name=self.name
+                        f"{what} stream failed {failures} times in a row: {exc}", broker_name=self.name
                     ) from exc
                 await asyncio.sleep(rng.uniform(0, min(5.0, 0.1 * 2**failures)))
 

@@ -25,6 +25,8 @@ from broker_integration.models import (
     OrderSide,
     OrderStatus,
     OrderType,
+    OrderUpdate,
+    OrderUpdateKind,
     Position,
     PriceTick,
     TimeInForce,
@@ -39,6 +41,7 @@ __all__ = [
     "format_decimal",
     "format_time",
     "order_request",
+    "order_update",
     "parse_account",
     "parse_account_summary",
     "parse_candle",
@@ -190,6 +193,96 @@ def find_order_transaction(
         if (transaction.get("clientExtensions") or {}).get("id") == client_order_id:
             return kind in _ORDER_CREATES, transaction
     return None
+
+
+#: An ORDER_CANCEL's reason, as our update kind (spec: OrderCancelReason); any other reason is a cancel.
+_CANCEL_KIND: Mapping[str, OrderUpdateKind] = {
+    "CLIENT_REQUEST_REPLACED": OrderUpdateKind.REPLACED,
+    "TIME_IN_FORCE_EXPIRED": OrderUpdateKind.EXPIRED,
+}
+
+
+def order_update(
+    transaction: Mapping[str, Any], filled_before: Decimal, units: Decimal | None
+) -> OrderUpdate | None:
+    """A v20 transaction as an :class:`OrderUpdate`, or ``None`` for one that changes no entry order.
+
+    ``filled_before`` is what the order had filled before this transaction and ``units`` its size, when
+    known, to tell a partial fill from a full one (an ``ORDER_FILL`` does not say).
+    """
+    kind = transaction.get("type")
+    time = parse_time(transaction["time"])
+    account = transaction.get("accountID")
+    if kind in _ORDER_CREATES:
+        return OrderUpdate(
+            kind=OrderUpdateKind.ACCEPTED,
+            broker_order_id=str(transaction["id"]),
+            client_order_id=(transaction.get("clientExtensions") or {}).get("id"),
+            instrument=SYMBOLS.from_broker(transaction["instrument"])
+            if "instrument" in transaction
+            else None,
+            side=_side(transaction.get("units")),
+            time=time,
+            remaining_quantity=abs(parse_decimal(transaction["units"])) if "units" in transaction else None,
+            reason=str(transaction.get("reason", "")),
+            account_id=account,
+        )
+    if kind in _ORDER_REJECTS:
+        return OrderUpdate(
+            kind=OrderUpdateKind.REJECTED,
+            broker_order_id=str(transaction["id"]),
+            client_order_id=(transaction.get("clientExtensions") or {}).get("id"),
+            instrument=SYMBOLS.from_broker(transaction["instrument"])
+            if "instrument" in transaction
+            else None,
+            side=_side(transaction.get("units")),
+            time=time,
+            reason=str(transaction.get("rejectReason", "")),
+            account_id=account,
+        )
+    if kind == "ORDER_FILL":
+        filled = abs(parse_decimal(transaction.get("units", "0")))
+        total = filled_before + filled
+        full = units is None or total >= units
+        price = transaction.get("price") or transaction.get("fullVWAP")
+        return OrderUpdate(
+            kind=OrderUpdateKind.FILLED if full else OrderUpdateKind.PARTIALLY_FILLED,
+            broker_order_id=str(transaction["orderID"]),
+            client_order_id=transaction.get("clientOrderID"),
+            instrument=SYMBOLS.from_broker(transaction["instrument"])
+            if "instrument" in transaction
+            else None,
+            side=_side(transaction.get("units")),
+            time=time,
+            fill_quantity=filled,
+            fill_price=parse_decimal(price) if price else None,
+            commission=abs(parse_decimal(transaction.get("commission", "0"))),
+            quote_home_rate=quote_home_factor(transaction),
+            filled_quantity=total,
+            remaining_quantity=max(units - total, Decimal(0)) if units is not None else None,
+            reason=str(transaction.get("reason", "")),
+            account_id=account,
+        )
+    if kind == "ORDER_CANCEL":
+        reason = str(transaction.get("reason", ""))
+        cancel_kind = _CANCEL_KIND.get(reason, OrderUpdateKind.CANCELLED)
+        replaced_by = transaction.get("replacedByOrderID")
+        return OrderUpdate(
+            kind=cancel_kind,
+            broker_order_id=str(transaction["orderID"]),
+            client_order_id=transaction.get("clientOrderID"),
+            time=time,
+            replaced_by_order_id=str(replaced_by) if replaced_by is not None else None,
+            reason=reason,
+            account_id=account,
+        )
+    return None
+
+
+def _side(units: Any) -> OrderSide | None:
+    if units is None:
+        return None
+    return OrderSide.SELL if str(units).startswith("-") else OrderSide.BUY
 
 
 def is_entry_order(data: Mapping[str, Any]) -> bool:

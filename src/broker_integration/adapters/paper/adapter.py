@@ -43,6 +43,8 @@ from broker_integration.models import (
     OrderStatus,
     OrderTrace,
     OrderTraceStatus,
+    OrderUpdate,
+    OrderUpdateKind,
     Position,
     PriceTick,
     TimeInForce,
@@ -121,6 +123,7 @@ class PaperBrokerAdapter(BrokerAdapter):
             BrokerCapability.CLOSE_POSITION,
             BrokerCapability.CURRENT_PRICES,
             BrokerCapability.STREAMING_PRICES,
+            BrokerCapability.ORDER_UPDATES,
             BrokerCapability.HISTORICAL_DATA,
             BrokerCapability.ACCOUNT_SUMMARY,
             BrokerCapability.MULTIPLE_ACCOUNTS,
@@ -320,6 +323,78 @@ class PaperBrokerAdapter(BrokerAdapter):
                     last[symbol] = state
                     yield _tick(quote)
             await asyncio.sleep(self._poll_interval)
+
+    async def stream_order_updates(self) -> AsyncIterator[OrderUpdate]:
+        """The account's order changes from the venue's log, polled every ``poll_interval`` seconds, until
+        the consumer stops or the adapter disconnects."""
+        await self._enter(Operation.STREAM_ORDER_UPDATES)
+        session = self._disconnects
+        since = self.engine.last_transaction_id
+        filled: dict[str, Decimal] = {}
+        while session == self._disconnects:
+            for transaction in self.engine.transactions(account_id=self.account_id, since_id=since):
+                since = transaction.id
+                update = self._order_update(transaction, filled)
+                if update is not None:
+                    yield update
+            await asyncio.sleep(self._poll_interval)
+
+    def _order_update(self, t: Transaction, filled: dict[str, Decimal]) -> OrderUpdate | None:
+        """One log entry as an order update; ``filled`` keeps each order's fills to tell partial from full."""
+        if t.order_id is None:
+            return None
+        common = {"broker_order_id": t.order_id, "client_order_id": t.client_order_id, "time": t.time}
+        if t.type is TransactionType.ORDER_CREATE:
+            return OrderUpdate(
+                kind=OrderUpdateKind.ACCEPTED,
+                instrument=t.instrument,
+                side=t.side,
+                remaining_quantity=t.units,
+                reason=t.reason.value if t.reason else "",
+                account_id=t.account_id,
+                **common,
+            )
+        if t.type is TransactionType.ORDER_REJECT:
+            return OrderUpdate(
+                kind=OrderUpdateKind.REJECTED,
+                instrument=t.instrument,
+                side=t.side,
+                reason=t.reason.value if t.reason else "",
+                account_id=t.account_id,
+                **common,
+            )
+        if t.type is TransactionType.ORDER_FILL and t.units and t.price:
+            view = self.engine.find_order(self.account_id, t.order_id)
+            total = filled.get(t.order_id, Decimal(0)) + t.units
+            full = view is None or total >= view.units
+            filled[t.order_id] = total
+            return OrderUpdate(
+                kind=OrderUpdateKind.FILLED if full else OrderUpdateKind.PARTIALLY_FILLED,
+                instrument=t.instrument,
+                side=t.side,
+                fill_quantity=t.units,
+                fill_price=t.price,
+                commission=t.commission or Decimal(0),
+                quote_home_rate=_home_rate(t),
+                filled_quantity=total,
+                remaining_quantity=max(view.units - total, Decimal(0)) if view is not None else None,
+                account_id=t.account_id,
+                **common,
+            )
+        if t.type is TransactionType.ORDER_CANCEL:
+            kind = (
+                _CANCEL_KIND.get(t.reason, OrderUpdateKind.CANCELLED)
+                if t.reason
+                else OrderUpdateKind.CANCELLED
+            )
+            return OrderUpdate(
+                kind=kind,
+                replaced_by_order_id=t.replaced_by_order_id,
+                reason=t.reason.value if t.reason else "",
+                account_id=t.account_id,
+                **common,
+            )
+        return None
 
     async def get_historical_data(
         self,
@@ -552,6 +627,18 @@ def _position(snapshot: PositionSnapshot) -> Position:
         long_quantity=max(units, Decimal(0)),
         short_quantity=max(-units, Decimal(0)),
     )
+
+
+#: The cancel reasons that are not a plain cancel.
+_CANCEL_KIND: dict[object, OrderUpdateKind] = {
+    CancelReason.CLIENT_REQUEST_REPLACED: OrderUpdateKind.REPLACED,
+    CancelReason.TIME_IN_FORCE_EXPIRED: OrderUpdateKind.EXPIRED,
+}
+
+
+def _home_rate(t: Transaction) -> Decimal | None:
+    rate = t.details.get("quote_home_rate")
+    return rate if isinstance(rate, Decimal) and rate > 0 else None
 
 
 def _tick(quote: Quote) -> PriceTick:

@@ -14,19 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from broker_integration.broker_adapter import (
-    ORDER_TYPE_CAPABILITY,
-    BrokerAdapter,
-    BrokerCapability,
-    CallContext,
-    InterceptorPriority,
-    Operation,
-    Proceed,
-)
-from broker_integration.capabilities.profile import CapabilityFinding, CapabilityProfile
 from broker_integration.models import OrderModification, UnifiedOrder
+from broker_integration.pipeline.context import CallContext, Proceed
+from broker_integration.pipeline.operations import ORDER_TYPE_CAPABILITY, BrokerCapability, Operation
 from broker_integration.unified_errors import (
     StandardErrorCode,
     StandardizedError,
@@ -34,7 +26,10 @@ from broker_integration.unified_errors import (
     make_error,
 )
 
-__all__ = ["INTERCEPTOR_NAME", "PreTradeGuard", "discovery_calls", "install_pre_trade_checks"]
+if TYPE_CHECKING:
+    from broker_integration.capabilities.profile import CapabilityFinding, CapabilityProfile
+
+__all__ = ["INTERCEPTOR_NAME", "PreTradeGuard", "discovery_calls"]
 
 #: The name the stage is installed under (``adapter.interceptor_names`` shows it).
 INTERCEPTOR_NAME = "capability_profile"
@@ -151,13 +146,3 @@ class PreTradeGuard:
             broker_name=self.profile.broker_name,
             context={"sent": False, "source": "capability profile", **(context or {})},
         )
-
-
-def install_pre_trade_checks(adapter: BrokerAdapter, profile: CapabilityProfile) -> PreTradeGuard:
-    """Install (or replace) the profile's pre-trade stage on ``adapter`` at ``InterceptorPriority.PRE_TRADE``."""
-    if profile.broker_name != adapter.name:
-        raise ValueError(f"the profile is for {profile.broker_name!r}, not for {adapter.name!r}")
-    guard = PreTradeGuard(profile)
-    adapter.remove_interceptor(INTERCEPTOR_NAME)
-    adapter.add_interceptor(guard, priority=InterceptorPriority.PRE_TRADE, name=INTERCEPTOR_NAME)
-    return guard

@@ -1,8 +1,10 @@
-"""Rate limiting, retries with a budget, and a circuit breaker: the resilience stages of the call pipeline.
+"""Rate limiting, retries with a budget, a circuit breaker and call deadlines: one adapter's resilience.
 
 Each primitive is a small clock-driven object with no I/O, so it can be tested with a manual clock;
-:mod:`broker_integration.resilience_stages` turns them into pipeline interceptors configured from a
-broker's limits and settings. Facts and defaults: ``shared/reference/config_resilience.md`` §4.
+:class:`Resilience` bundles one adapter's, and the stages in :mod:`broker_integration.pipeline.stages` read it
+at call time (so a breaker or policy swapped in takes effect at once). Defaults follow common practice
+(full-jitter backoff, a retry budget, a consecutive-failure and failure-rate breaker; AWS Architecture Blog,
+"Exponential Backoff And Jitter"; Polly / resilience4j circuit breakers).
 """
 
 from __future__ import annotations
@@ -11,17 +13,20 @@ import asyncio
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from broker_integration.clock import SYSTEM_CLOCK, Clock
+from broker_integration.pipeline.deadlines import CallDeadlines
 
 __all__ = [
     "BreakerState",
     "CircuitBreaker",
     "RateLimiter",
+    "Resilience",
     "RetryBudget",
     "RetryPolicy",
+    "Sleep",
 ]
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -275,3 +280,22 @@ class CircuitBreaker:
 
     def __repr__(self) -> str:
         return f"CircuitBreaker(state={self.state.value}, opened={self.open_count})"
+
+
+@dataclass
+class Resilience:
+    """One adapter's limiters, breaker, retry policy and budget, and call deadlines."""
+
+    requests: RateLimiter | None
+    orders: RateLimiter | None
+    breaker: CircuitBreaker
+    retry: RetryPolicy
+    budget: RetryBudget
+    timeout_seconds: float
+    sleep: Sleep = asyncio.sleep
+    rng: random.Random = field(default_factory=random.Random)
+    deadlines: CallDeadlines = field(default_factory=CallDeadlines)
+
+    @property
+    def breaker_open(self) -> bool:
+        return self.breaker.state is BreakerState.OPEN

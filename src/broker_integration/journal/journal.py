@@ -26,7 +26,7 @@ import asyncio
 import contextvars
 import functools
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -35,20 +35,24 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from broker_integration.broker_adapter import CallContext, InterceptorPriority, Operation, Proceed
 from broker_integration.clock import SYSTEM_CLOCK, Clock
-from broker_integration.events import OrderSettledEvent
+from broker_integration.events import EventBus, OrderSettledEvent, OrderUpdateEvent, Subscription
+from broker_integration.feeds import OrderUpdateFeed
 from broker_integration.log import get_logger
 from broker_integration.models import (
-    Order,
+    Delivery,
     OrderResult,
     OrderSide,
     OrderStatus,
     OrderTrace,
     OrderTraceStatus,
+    OrderUpdate,
+    OrderUpdateKind,
     UnifiedOrder,
 )
-from broker_integration.resilience import Sleep
+from broker_integration.pipeline import results
+from broker_integration.pipeline.context import CallContext, Proceed
+from broker_integration.pipeline.resilience import Sleep
 from broker_integration.store import Store, order_journal_table
 from broker_integration.unified_errors import (
     BrokerError,
@@ -60,9 +64,9 @@ from broker_integration.unified_errors import (
 )
 
 if TYPE_CHECKING:
-    from broker_integration.broker_adapter import BrokerAdapter
+    from broker_integration.pipeline import BrokerAdapter
 
-__all__ = ["JournalEntry", "OrderJournal", "install_journal"]
+__all__ = ["JournalEntry", "OrderJournal"]
 
 _log = get_logger("broker_integration.journal")
 
@@ -155,6 +159,10 @@ class OrderJournal:
         #: (broker, client order id) of intents with place_order calls running in this process, and how many.
         self._placing: Counter[tuple[str, str]] = Counter()
         self._settlers: dict[tuple[str, str], asyncio.Task[None]] = {}
+        #: Adapters whose order-update feed this journal follows: how to stop following each.
+        self._watching: dict[str, tuple[Callable[[], Awaitable[None]], EventBus, Subscription]] = {}
+        self._updates: asyncio.Queue[tuple[BrokerAdapter, OrderUpdate]] | None = None
+        self._applier: asyncio.Task[None] | None = None
 
     @property
     def settling(self) -> frozenset[tuple[str, str]]:
@@ -170,11 +178,92 @@ class OrderJournal:
             await asyncio.gather(*self._settlers.values(), return_exceptions=True)
 
     async def aclose(self) -> None:
-        """Stop background settling; what is still unknown stays in flight for :meth:`reconcile`."""
+        """Stop background settling and following order updates; what is still unknown stays in flight
+        for :meth:`reconcile`."""
         settlers = list(self._settlers.values())
         for task in settlers:
             task.cancel()
         await asyncio.gather(*settlers, return_exceptions=True)
+        watching, self._watching = self._watching, {}
+        for release, bus, subscription in watching.values():
+            bus.unsubscribe(subscription)
+            await release()
+        if self._updates is not None:
+            await self._updates.join()  # what arrived is recorded before the journal stops
+        applier, self._applier = self._applier, None
+        if applier is not None:
+            applier.cancel()
+            await asyncio.gather(applier, return_exceptions=True)
+
+    # ------------------------------------------------------------------ order updates
+
+    def watch(self, adapter: BrokerAdapter) -> bool:
+        """Follow ``adapter``'s order updates (its shared feed) and record what they tell of journaled
+        intents: a resting order that fills later, an unknown outcome the broker's own update settles.
+        True when the adapter offers order updates; following twice is following once."""
+        if not OrderUpdateFeed.available(adapter):
+            return False
+        if adapter.adapter_id in self._watching:
+            return True
+        release = OrderUpdateFeed.of(adapter).acquire()
+        subscription = adapter.event_bus.subscribe(
+            OrderUpdateEvent,
+            lambda event: self._on_update(adapter, event.update),
+            where=lambda event: event.adapter_id == adapter.adapter_id,
+        )
+        self._watching[adapter.adapter_id] = (release, adapter.event_bus, subscription)
+        return True
+
+    def _on_update(self, adapter: BrokerAdapter, update: OrderUpdate) -> None:
+        if update.client_order_id is None or update.kind is OrderUpdateKind.REPLACED:
+            return  # not ours to record; a replaced order's intent lives on in its replacement
+        if self._updates is None:
+            self._updates = asyncio.Queue()
+        if self._applier is None or self._applier.done():
+            self._applier = asyncio.get_running_loop().create_task(self._apply_in_order(self._updates))
+        self._updates.put_nowait((adapter, update))
+
+    async def _apply_in_order(self, updates: asyncio.Queue[tuple[BrokerAdapter, OrderUpdate]]) -> None:
+        """Record updates one at a time, in the order the broker told them."""
+        while True:
+            adapter, update = await updates.get()
+            try:
+                await self._apply(adapter, update)
+            finally:
+                updates.task_done()
+
+    async def _apply(self, adapter: BrokerAdapter, update: OrderUpdate) -> None:
+        broker, client_order_id = adapter.name, update.client_order_id
+        assert client_order_id is not None
+        try:
+            entry = await self.get(broker, client_order_id)
+            if entry is None:
+                return  # an order this journal did not place
+            filled, average = entry.filled_quantity, entry.average_fill_price
+            if update.kind.is_fill and update.fill_price is not None:
+                before = filled or Decimal(0)
+                filled = update.filled_quantity or before + update.fill_quantity
+                paid = (average or Decimal(0)) * before + update.fill_price * update.fill_quantity
+                average = paid / (before + update.fill_quantity)
+            status = update.kind.status
+            moved = await self.record_outcome(
+                broker,
+                client_order_id,
+                status,
+                broker_order_id=update.broker_order_id,
+                filled_quantity=filled,
+                average_fill_price=average,
+                only_from=frozenset(OrderStatus),
+            )
+        except SQLAlchemyError as exc:
+            _log.warning("journal %s/%s: could not record an order update: %s", broker, client_order_id, exc)
+            return
+        open_answer = entry.status is OrderStatus.UNKNOWN or (
+            entry.status in _IN_FLIGHT and (broker, client_order_id) not in self._placing
+        )
+        if moved and open_answer:
+            result = results.from_update(adapter, entry.to_order(), update, filled, average)
+            self._announce(adapter, entry, result)
 
     # ------------------------------------------------------------------ table access
 
@@ -306,13 +395,17 @@ class OrderJournal:
                 await self.sleep(0.01 * 2**attempt)
 
     async def _record_result(self, broker_name: str, order: UnifiedOrder, result: OrderResult) -> None:
-        await self._record_safely(broker_name, order.order_id, result.status, **_outcome_of(result))
+        # Only over an outcome still open: the broker's order updates may already have moved it on.
+        await self._record_safely(
+            broker_name, order.order_id, result.status, **_outcome_of(result), only_from=_IN_FLIGHT
+        )
 
     # ------------------------------------------------------------------ the pipeline stage
 
-    async def stage(self, ctx: CallContext, proceed: Proceed) -> Any:
-        """Journal ``place_order`` calls; every other call passes straight through."""
-        if ctx.operation is not Operation.PLACE_ORDER or ctx.order is None:
+    async def place(self, ctx: CallContext, proceed: Proceed) -> Any:
+        """Journal one ``place_order`` call: its intent first, then what became of it (the pipeline's
+        journal stage calls this)."""
+        if ctx.order is None:
             return await proceed()
         adapter, order = ctx.adapter, ctx.order
         key = (adapter.name, order.order_id)
@@ -347,7 +440,7 @@ class OrderJournal:
                     broker_name=broker,
                     context={"sent": False},
                 )
-                return _unknown_or_rejected(adapter, order, refusal, OrderStatus.REJECTED)
+                return results.unresolved(adapter, order, refusal, OrderStatus.REJECTED, Delivery.NOT_SENT)
             _log.info("%s: client order id %s was sent before; looking it up instead", broker, order.order_id)
             return await self._resolve(adapter, existing, None, absence_settles=False)
         entry = _sent_entry(broker, order, marker, self.clock.now())
@@ -407,7 +500,13 @@ class OrderJournal:
             if self.settle_delays
             else "reconcile() settles it"
         )
-        known = f"; {evidence}" if evidence else f"; the broker could not be asked ({last_error})" if last_error else ""
+        known = (
+            f"; {evidence}"
+            if evidence
+            else f"; the broker could not be asked ({last_error})"
+            if last_error
+            else ""
+        )
         unresolved = make_error(
             StandardErrorCode.OUTCOME_UNKNOWN,
             f"outcome of order {order.order_id} at {broker} is not known yet{known}; {what_next}; "
@@ -418,7 +517,7 @@ class OrderJournal:
         if error is None:
             await self._record_safely(broker, order.order_id, OrderStatus.UNKNOWN, error=unresolved)
         self._settle_later(adapter, order.order_id)
-        return _unknown_or_rejected(adapter, order, unresolved, OrderStatus.UNKNOWN)
+        return results.unresolved(adapter, order, unresolved, OrderStatus.UNKNOWN, Delivery.UNKNOWN)
 
     def _settlement(
         self, adapter: BrokerAdapter, entry: JournalEntry, trace: OrderTrace, *, absence_settles: bool = True
@@ -428,13 +527,13 @@ class OrderJournal:
         if trace.status is OrderTraceStatus.PLACED:
             if trace.order is None:
                 return None  # placed for certain, but its state could not be read yet
-            result = _result_from_order(adapter, intent, trace.order)
+            result = results.from_broker_order(adapter, intent, trace.order)
             return None if result.status in _IN_FLIGHT else result
         if trace.status is OrderTraceStatus.REFUSED:
             refusal = trace.error or make_error(
                 StandardErrorCode.UNKNOWN, f"{adapter.name} refused order {intent.order_id}: {trace.evidence}"
             )
-            return _unknown_or_rejected(adapter, intent, refusal, OrderStatus.REJECTED, sent=True)
+            return results.unresolved(adapter, intent, refusal, OrderStatus.REJECTED, Delivery.SETTLED)
         if trace.status is OrderTraceStatus.ABSENT and absence_settles:
             grace = max(adapter.absence_grace_seconds, self.never_placed_after)
             age = (self.clock.now() - entry.created_at).total_seconds()
@@ -448,7 +547,7 @@ class OrderJournal:
                 retryable=False,
                 context={"sent": False, "resolved_by_lookup": True},
             )
-            return _unknown_or_rejected(adapter, intent, refusal, OrderStatus.REJECTED)
+            return results.unresolved(adapter, intent, refusal, OrderStatus.REJECTED, Delivery.SETTLED)
         return None
 
     async def reconcile(self, adapter: BrokerAdapter, *, min_age_seconds: float = 0.0) -> list[JournalEntry]:
@@ -494,19 +593,23 @@ class OrderJournal:
             broker, entry.client_order_id, result.status, **_outcome_of(result), only_from=_IN_FLIGHT
         )
         if moved:
-            _log.info("%s/%s settled: %s", broker, entry.client_order_id, result.status.value)
-            adapter.event_bus.publish(
-                OrderSettledEvent(
-                    time=self.clock.now(),
-                    broker_name=broker,
-                    adapter_id=adapter.adapter_id,
-                    client_order_id=entry.client_order_id,
-                    previous_status=entry.status,
-                    result=result,
-                    order=entry.to_order(),
-                )
-            )
+            self._announce(adapter, entry, result)
         return True
+
+    def _announce(self, adapter: BrokerAdapter, entry: JournalEntry, result: OrderResult) -> None:
+        """Publish that ``entry``, whose outcome was open, is settled as ``result``."""
+        _log.info("%s/%s settled: %s", adapter.name, entry.client_order_id, result.status.value)
+        adapter.event_bus.publish(
+            OrderSettledEvent(
+                time=self.clock.now(),
+                broker_name=adapter.name,
+                adapter_id=adapter.adapter_id,
+                client_order_id=entry.client_order_id,
+                previous_status=entry.status,
+                result=result,
+                order=entry.to_order(),
+            )
+        )
 
     # ------------------------------------------------------------------ background settling
 
@@ -566,28 +669,6 @@ def _outcome_of(result: OrderResult) -> dict[str, Any]:
     }
 
 
-def _result_from_order(adapter: BrokerAdapter, order: UnifiedOrder, found: Order) -> OrderResult:
-    status = found.status
-    success = status not in (OrderStatus.REJECTED, OrderStatus.UNKNOWN)
-    error = None if success else make_error(StandardErrorCode.UNKNOWN, "broker reports the order as rejected")
-    return OrderResult(
-        success=success,
-        client_order_id=order.order_id,
-        broker_order_id=found.broker_order_id,
-        broker_name=adapter.name,
-        status=status,
-        instrument=order.instrument,
-        side=order.side,
-        requested_quantity=order.quantity,
-        filled_quantity=found.filled_quantity,
-        average_fill_price=found.average_fill_price,
-        completed_at=adapter.clock.now(),
-        error=error,
-        message="resolved by lookup",
-        metadata={"resolved_by_lookup": True, "sent": True},
-    )
-
-
 def _sent_entry(broker: str, order: UnifiedOrder, marker: str | None, now: datetime) -> JournalEntry:
     """The journal entry of an intent just sent, as :meth:`OrderJournal.record_intent` wrote it."""
     return JournalEntry(
@@ -612,41 +693,4 @@ def _sent_entry(broker: str, order: UnifiedOrder, marker: str | None, now: datet
 def _may_have_executed(ctx: CallContext, error: StandardizedError) -> bool:
     """Whether a failed placement may have executed: its request left the process and the error leaves the
     outcome open. A failure before sending (``reports_sending`` adapters say when) never does."""
-    return bool(ctx.detail.get("sent")) and is_ambiguous(error)
-
-
-def _unknown_or_rejected(
-    adapter: BrokerAdapter,
-    order: UnifiedOrder,
-    error: StandardizedError,
-    status: OrderStatus,
-    *,
-    sent: bool | None = None,
-) -> OrderResult:
-    return OrderResult(
-        success=False,
-        client_order_id=order.order_id,
-        broker_name=adapter.name,
-        status=status,
-        instrument=order.instrument,
-        side=order.side,
-        requested_quantity=order.quantity,
-        completed_at=adapter.clock.now(),
-        error=error,
-        message=error.message,
-        metadata={
-            "resolved_by_lookup": True,
-            "sent": status is not OrderStatus.REJECTED if sent is None else sent,
-        },
-    )
-
-
-def install_journal(adapter: BrokerAdapter, journal: OrderJournal) -> None:
-    """Put ``journal``'s stage into ``adapter``'s pipeline (replacing any earlier journal)."""
-    adapter.remove_interceptor("journal")
-    adapter.add_interceptor(
-        journal.stage,
-        priority=InterceptorPriority.JOURNAL,
-        name="journal",
-        operations=(Operation.PLACE_ORDER,),
-    )
+    return ctx.sent and is_ambiguous(error)

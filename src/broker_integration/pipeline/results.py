@@ -1,0 +1,161 @@
+"""The one way an :class:`~broker_integration.models.OrderResult` is built: from protocol code's answer,
+from a failed call, or from what the broker's record says of an order whose answer was lost.
+
+Each builder fills in what the pipeline knows of the call — broker, client order id, instrument, side,
+quantity, when it was submitted, its latency, whether it reached the broker — so no result leaves the
+pipeline without them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from broker_integration.models import Delivery, Order, OrderResult, OrderStatus, OrderUpdate, UnifiedOrder
+from broker_integration.unified_errors import StandardErrorCode, StandardizedError, is_ambiguous, make_error
+
+if TYPE_CHECKING:
+    from broker_integration.pipeline.adapter import BrokerAdapter
+    from broker_integration.pipeline.context import CallContext
+
+__all__ = ["completed", "failed", "from_broker_order", "from_update", "known_fields", "unresolved"]
+
+
+def known_fields(adapter: BrokerAdapter, ctx: CallContext) -> dict[str, Any]:
+    """What the pipeline knows of the order action ``ctx`` when the broker's answer is in hand."""
+    known: dict[str, Any] = {
+        "broker_name": adapter.name,
+        "submitted_at": ctx.started_at,
+        "latency_ms": (adapter.clock.monotonic_ns() - ctx.started_ns) / 1e6,
+    }
+    order = ctx.order
+    if order is not None:
+        known["client_order_id"] = order.order_id
+        known["instrument"] = order.instrument
+        known["side"] = order.side
+        known["requested_quantity"] = order.quantity
+    return known
+
+
+def completed(adapter: BrokerAdapter, ctx: CallContext, result: Any) -> OrderResult:
+    """Protocol code's result with the call's facts filled in where it left them open."""
+    if not isinstance(result, OrderResult):
+        raise TypeError(
+            f"{adapter.name}.{ctx.operation.value} must return an OrderResult, got {type(result).__name__}"
+        )
+    update = {
+        name: value
+        for name, value in known_fields(adapter, ctx).items()
+        if getattr(result, name) in (None, "")
+    }
+    if result.error is not None and not result.error.broker_name:
+        update["error"] = result.error.model_copy(update={"broker_name": adapter.name})
+    return result.model_copy(update=update) if update else result
+
+
+def failed(adapter: BrokerAdapter, ctx: CallContext, error: StandardizedError) -> OrderResult:
+    """The result of an order action that raised ``error``: not sent, unknown, or refused by the broker."""
+    if not ctx.sent or error.context.get("sent") is False:
+        delivery, status = Delivery.NOT_SENT, OrderStatus.REJECTED
+    elif is_ambiguous(error):
+        delivery, status = Delivery.UNKNOWN, OrderStatus.UNKNOWN
+    else:
+        delivery, status = Delivery.SENT, OrderStatus.REJECTED
+    return OrderResult(
+        success=False,
+        status=status,
+        delivery=delivery,
+        completed_at=adapter.clock.now(),
+        error=error,
+        message=error.message,
+        metadata={"sent": delivery is not Delivery.NOT_SENT},
+        **known_fields(adapter, ctx),
+    )
+
+
+def from_broker_order(adapter: BrokerAdapter, intent: UnifiedOrder, found: Order) -> OrderResult:
+    """What the broker's record says of ``intent``, found after its answer was lost."""
+    status = found.status
+    success = status not in (OrderStatus.REJECTED, OrderStatus.UNKNOWN)
+    error = None if success else make_error(StandardErrorCode.UNKNOWN, "broker reports the order as rejected")
+    return OrderResult(
+        success=success,
+        client_order_id=intent.order_id,
+        broker_order_id=found.broker_order_id,
+        broker_name=adapter.name,
+        status=status,
+        delivery=Delivery.SETTLED,
+        instrument=intent.instrument,
+        side=intent.side,
+        requested_quantity=intent.quantity,
+        filled_quantity=found.filled_quantity,
+        average_fill_price=found.average_fill_price,
+        completed_at=adapter.clock.now(),
+        error=error,
+        message="resolved by lookup",
+        metadata={"resolved_by_lookup": True, "sent": True},
+    )
+
+
+def from_update(
+    adapter: BrokerAdapter,
+    intent: UnifiedOrder,
+    update: OrderUpdate,
+    filled: Decimal | None,
+    average: Decimal | None,
+) -> OrderResult:
+    """What the broker's own order update says of ``intent`` after its answer was lost (``filled`` and
+    ``average`` are the order's cumulative fill and average price so far)."""
+    status = update.kind.status
+    success = status not in (OrderStatus.REJECTED, OrderStatus.UNKNOWN)
+    error = (
+        None
+        if success
+        else make_error(StandardErrorCode.UNKNOWN, f"broker rejected the order: {update.reason}")
+    )
+    return OrderResult(
+        success=success,
+        client_order_id=intent.order_id,
+        broker_order_id=update.broker_order_id,
+        broker_name=adapter.name,
+        status=status,
+        delivery=Delivery.SETTLED,
+        instrument=intent.instrument,
+        side=intent.side,
+        requested_quantity=intent.quantity,
+        filled_quantity=filled or Decimal(0),
+        average_fill_price=average,
+        commission=update.commission,
+        quote_home_rate=update.quote_home_rate,
+        completed_at=update.time,
+        error=error,
+        message="settled by the broker's order update",
+        metadata={"resolved_by_lookup": True, "sent": True},
+    )
+
+
+def unresolved(
+    adapter: BrokerAdapter,
+    intent: UnifiedOrder,
+    error: StandardizedError,
+    status: OrderStatus,
+    delivery: Delivery,
+) -> OrderResult:
+    """A result without a fill: still UNKNOWN, refused, or proven never placed (``status`` REJECTED)."""
+    return OrderResult(
+        success=False,
+        client_order_id=intent.order_id,
+        broker_name=adapter.name,
+        status=status,
+        delivery=delivery,
+        instrument=intent.instrument,
+        side=intent.side,
+        requested_quantity=intent.quantity,
+        completed_at=adapter.clock.now(),
+        error=error,
+        message=error.message,
+        metadata={
+            "resolved_by_lookup": delivery is Delivery.SETTLED,
+            "sent": delivery is not Delivery.NOT_SENT,
+        },
+    )
