@@ -52,7 +52,7 @@ async def _discover(
     options: DiscoveryOptions,
     allow_live: bool,
 ) -> CapabilityProfile:
-    from broker_integration.capability_discovery import CapabilityDiscoveryEngine
+    from broker_integration.capabilities.engine import CapabilityDiscoveryEngine
 
     factory = BrokerFactory()
     try:
