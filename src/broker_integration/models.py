@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -103,6 +105,36 @@ def _field_error(model: str, field: str, value: Any, message: str) -> Validation
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False, validate_default=False)
+
+
+class _Validated:
+    """The field values (``__dict__``) of the most recent model instances that validation built.
+
+    ``model_copy`` and ``model_construct`` make a new ``__dict__`` without validating, so an instance whose
+    ``__dict__`` is held here is known valid (frozen models cannot change after construction) and the call
+    pipeline need not validate it again; any other is validated before it may reach a broker. Bounded, and
+    the dicts are held, so an id is never mistaken for a reused one.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._held: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, model: BaseModel) -> None:
+        values = model.__dict__
+        with self._lock:
+            self._held[id(values)] = values
+            if len(self._held) > self._size:
+                self._held.popitem(last=False)
+
+    def holds(self, model: BaseModel) -> bool:
+        values = model.__dict__
+        return self._held.get(id(values)) is values
+
+
+#: Instances built by validation (see :class:`_Validated`).
+VALIDATED = _Validated()
 
 
 # --------------------------------------------------------------------------------------------- enums
@@ -335,6 +367,7 @@ class UnifiedOrder(_Frozen):
         reference = self.price if kind is not OrderType.STOP else self.stop_price
         if reference is not None:
             self._check_exit_levels(name, reference)
+        VALIDATED.remember(self)
         return self
 
     def _check_exit_levels(self, name: str, reference: Decimal) -> None:
@@ -385,6 +418,7 @@ class OrderModification(_Frozen):
             raise _field_error(type(self).__name__, "quantity", None, "an OrderModification changes nothing")
         if self.time_in_force is TimeInForce.GTD and self.expire_time is None:
             raise _field_error(type(self).__name__, "expire_time", None, "GTD needs an expire_time")
+        VALIDATED.remember(self)
         return self
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -106,6 +107,11 @@ class _Wiring:
 
 #: What :func:`construct_adapter` hands to ``BrokerAdapter.__init__`` past a subclass's own ``__init__``.
 _WIRING: ContextVar[_Wiring | None] = ContextVar("broker_integration_adapter_wiring", default=None)
+
+#: Each adapter class's own declaration, built once (it is read on every order).
+_CLASS_DECLARATIONS: weakref.WeakKeyDictionary[type[BrokerAdapter], AdapterDeclaration] = (
+    weakref.WeakKeyDictionary()
+)
 
 _PIPELINE_MARK = "__broker_pipeline_operation__"
 _BASE_DEFAULT_MARK = "__broker_base_default__"
@@ -275,7 +281,16 @@ class BrokerAdapter:
         """What this adapter instance declares: the class's ``capabilities`` and ``supported_time_in_force``
         by default. An adapter whose broker varies per instance (CCXT: per exchange) overrides it."""
         cls = type(self)
-        return AdapterDeclaration(cls.capabilities, cls.supported_time_in_force)
+        cached = _CLASS_DECLARATIONS.get(cls)
+        if (
+            cached is None
+            or cached.capabilities is not cls.capabilities
+            or cached.time_in_force is not cls.supported_time_in_force
+        ):
+            cached = _CLASS_DECLARATIONS[cls] = AdapterDeclaration(
+                cls.capabilities, cls.supported_time_in_force
+            )
+        return cached
 
     @property
     def breaker_state(self) -> BreakerState | None:
@@ -445,15 +460,20 @@ class BrokerAdapter:
 
     async def _run(self, ctx: CallContext, impl: Callable[..., Any]) -> Any:
         reports_sending = type(self).reports_sending
+        order_action = ctx.operation.is_order_action
 
         async def call_impl() -> Any:
             if not reports_sending:
                 ctx.sent = True
             inside = _INSIDE.set(self)
+            # Only while the order action's own code runs: calls the journal makes around it are not it.
+            order_call = _ORDER_CALL.set(ctx) if order_action else None
             try:
                 value = impl(self, *ctx.args, **ctx.kwargs)
                 return await value if inspect.isawaitable(value) else value
             finally:
+                if order_call is not None:
+                    _ORDER_CALL.reset(order_call)
                 _INSIDE.reset(inside)
 
         return await self._chained(ctx, call_impl)()
@@ -576,7 +596,6 @@ def _wrap(op: Operation, impl: Callable[..., Any]) -> Callable[..., Any]:
         )
         success, error, result = False, None, None
         order_action = op.is_order_action
-        token = _ORDER_CALL.set(ctx if order_action else None)
         try:
             if op is Operation.AUTHENTICATE:
                 typed_credentials(self, ctx)
@@ -600,7 +619,6 @@ def _wrap(op: Operation, impl: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             raise error_class_for(error.error_code)(error) from exc
         finally:
-            _ORDER_CALL.reset(token)
             _emit(self, ctx, success=success, error=error, result=result)
 
     functools.update_wrapper(call, impl)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from broker_integration.broker_config import BrokerCredentials
-from broker_integration.models import OrderModification, UnifiedOrder
+from broker_integration.models import VALIDATED, OrderModification, UnifiedOrder
 from broker_integration.pipeline.context import CallContext
 from broker_integration.pipeline.operations import ORDER_TYPE_CAPABILITY, BrokerCapability, Operation
 from broker_integration.unified_errors import (
@@ -78,6 +78,9 @@ def _checked_argument(ctx: CallContext) -> StandardizedError | None:
     given = args[position] if len(args) > position else kwargs.get(name)
     checked: Any
     try:
+        if isinstance(given, model) and VALIDATED.holds(given):
+            _set_checked(ctx, position, name, given)
+            return None
         if isinstance(given, model):
             checked = type(given).__pydantic_validator__.validate_python(given.__dict__)
             # Validation from every field would mark all of them as given; keep what the caller set.
@@ -102,13 +105,19 @@ def _checked_argument(ctx: CallContext) -> StandardizedError | None:
             f"invalid {name}: {describe_validation_error(exc)}",
             context={"field": ", ".join(fields) or name},
         )
-    if len(args) > position:
-        ctx.args = (*args[:position], checked, *args[position + 1 :])
+    _set_checked(ctx, position, name, checked)
+    return None
+
+
+def _set_checked(ctx: CallContext, position: int, name: str, checked: Any) -> None:
+    """The checked value in place of the argument it came from."""
+    if len(ctx.args) > position:
+        if ctx.args[position] is not checked:
+            ctx.args = (*ctx.args[:position], checked, *ctx.args[position + 1 :])
     else:
-        ctx.kwargs = {**kwargs, name: checked}
+        ctx.kwargs = {**ctx.kwargs, name: checked}
     if isinstance(checked, UnifiedOrder):
         ctx.order = checked
-    return None
 
 
 def _declared(adapter: BrokerAdapter, order: UnifiedOrder) -> StandardizedError | None:
