@@ -212,7 +212,7 @@ def install_resilience(
     orders: RateLimiter | None = None
     if config is not None:
         settings = config.settings
-        published = type(adapter).default_limits
+        published = adapter.declaration.default_limits
         limits = config.limits if "limits" in config.model_fields_set or published is None else published
         requests = RateLimiter(limits.requests_per_second, clock=clock, sleep=sleep)
         orders = RateLimiter(limits.max_orders_per_second, clock=clock, sleep=sleep)
