@@ -3,8 +3,6 @@ when the adapter is made (directly or through the factory), never ignored; good 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from decimal import Decimal
 from typing import Any
 
@@ -130,15 +128,3 @@ def test_a_profile_wide_problem_names_the_options() -> None:
     error = refusal("paper", {"error_rate": 0.6, "timeout_rate": 0.6})
     assert error.path == "paper.options"
     assert "fault rates add up to 1.200" in error.problem
-
-
-def test_the_options_modules_do_not_load_the_http_client_or_the_engine() -> None:
-    code = (
-        "import sys\n"
-        "import broker_integration.adapters.oanda.config, broker_integration.adapters.oanda.hosts\n"
-        "import broker_integration.adapters.paper\n"
-        "print('aiohttp' in sys.modules, 'broker_integration.adapters.oanda.adapter' in sys.modules,"
-        " 'broker_integration.sim.engine' in sys.modules)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["False", "False", "False"]

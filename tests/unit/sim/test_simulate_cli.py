@@ -3,9 +3,6 @@ only when needed; an unknown or broken name is a usage error naming the known on
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -56,12 +53,6 @@ def test_a_simulator_that_cannot_be_loaded_is_a_usage_error(monkeypatch: pytest.
     assert refused.exit_code == 2
     assert isinstance(refused.exception, SystemExit)
     assert "the ghost simulator cannot be loaded" in refused.output
-
-
-def test_the_command_line_loads_no_simulator_until_one_runs() -> None:
-    code = "import sys, broker_integration.cli\nprint('broker_integration.sim.oanda.cli' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False"
 
 
 def test_the_old_import_path_still_gives_the_group() -> None:
