@@ -194,10 +194,12 @@ class BrokerConfiguration(_Strict):
         the words practice hosts carry."""
         live = self.credentials.environment.is_live
         for field_name in ("base_url", "stream_url"):
-            url = getattr(self.endpoints, field_name) or ""
-            host = (urlsplit(url).hostname or "").lower() if url else ""
+            url: str | None = getattr(self.endpoints, field_name)
+            if not url:
+                continue
+            host = (urlsplit(url).hostname or "").lower()
             hinted = any(hint in url.lower() for hint in _PRACTICE_HOST_HINTS)
-            if live and url and (hinted or host in practice_hosts()):
+            if live and (hinted or host in practice_hosts()):
                 raise ValueError(
                     f"endpoints.{field_name} is a practice/paper host but credentials.environment is 'live'"
                 )
