@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from broker_integration.adapters.hosts import live_hosts, practice_hosts
 from broker_integration.unified_errors import is_secret_key, mask_secrets
 
 __all__ = [
@@ -32,11 +33,8 @@ __all__ = [
 ]
 
 _BROKER_NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")
-_PRACTICE_HOST_HINTS = ("practice", "paper", "sandbox", "demo", "testnet", "fxtrade-practice")
-#: Hosts that trade real money; a non-live credential pointed at one of them is a mistake.
-_LIVE_HOSTS = frozenset(
-    {"api-fxtrade.oanda.com", "stream-fxtrade.oanda.com", "api.alpaca.markets", "stream.data.alpaca.markets"}
-)
+#: Words in an endpoint that mark a practice world at venues whose hosts are not declared.
+_PRACTICE_HOST_HINTS = ("practice", "paper", "sandbox", "demo", "testnet")
 _SECRET_MASK = "**********"  # noqa: S105 - the mask, not a password
 #: A secret made only of asterisks is a mask copied from printed or exported output, never a real secret.
 _MASKED = re.compile(r"^\*{3,}$")
@@ -191,14 +189,21 @@ class BrokerConfiguration(_Strict):
 
     @model_validator(mode="after")
     def _live_is_live(self) -> Self:
+        """Refuse live credentials on a practice host and practice credentials on a real-money host, from the
+        hosts each built-in venue declares (:mod:`broker_integration.adapters.hosts`) and, for other venues,
+        the words practice hosts carry."""
         live = self.credentials.environment.is_live
         for field_name in ("base_url", "stream_url"):
-            url = getattr(self.endpoints, field_name) or ""
-            if live and any(hint in url.lower() for hint in _PRACTICE_HOST_HINTS):
+            url: str | None = getattr(self.endpoints, field_name)
+            if not url:
+                continue
+            host = (urlsplit(url).hostname or "").lower()
+            hinted = any(hint in url.lower() for hint in _PRACTICE_HOST_HINTS)
+            if live and (hinted or host in practice_hosts()):
                 raise ValueError(
                     f"endpoints.{field_name} is a practice/paper host but credentials.environment is 'live'"
                 )
-            if not live and url and (urlsplit(url).hostname or "").lower() in _LIVE_HOSTS:
+            if not live and host in live_hosts():
                 raise ValueError(
                     f"endpoints.{field_name} is a live (real money) host but credentials.environment "
                     f"is {self.credentials.environment.value!r}"

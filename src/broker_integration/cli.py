@@ -28,7 +28,7 @@ from broker_integration.demo.options import (
 from broker_integration.error_cli import errors_app
 from broker_integration.log import configure_logging
 from broker_integration.metrics.cli import compare_command, metrics_app
-from broker_integration.sim.oanda.cli import simulate_app
+from broker_integration.sim.cli import simulate_app
 
 app = typer.Typer(
     name="broker-integration",

@@ -98,7 +98,9 @@ def test_the_graph_is_read_from_the_source() -> None:
     graph = import_graph()
     assert "broker_integration.pipeline.adapter" in graph
     assert "broker_integration.pipeline.operations" in graph["broker_integration.pipeline.adapter"]
-    assert "broker_integration.pipeline" in graph["broker_integration.journal.journal"]  # the package's __init__
+    assert (
+        "broker_integration.pipeline" in graph["broker_integration.journal.journal"]
+    )  # the package's __init__
 
 
 def test_a_cycle_is_found() -> None:

@@ -26,6 +26,34 @@ def test_the_command_line_starts_without_scipy_or_a_web_server() -> None:
     assert "broker_integration.demo.run" not in loaded
 
 
+def test_the_command_line_loads_no_simulator_until_one_runs() -> None:
+    assert "broker_integration.sim.oanda.cli" not in modules_loaded_by("import broker_integration.cli")
+
+
+def test_venue_options_and_hosts_do_not_load_the_http_client() -> None:
+    oanda = modules_loaded_by(
+        "import broker_integration.adapters.oanda.config, broker_integration.adapters.oanda.hosts"
+    )
+    assert "broker_integration.adapters.oanda.config" in oanda  # the probe works
+    assert "aiohttp" not in oanda
+    assert "broker_integration.adapters.oanda.adapter" not in oanda
+    assert "broker_integration.sim.engine" not in oanda
+    paper = modules_loaded_by("import broker_integration.adapters.paper.config")
+    assert "aiohttp" not in paper
+    assert "broker_integration.adapters.paper.adapter" not in paper
+
+
+def test_the_live_host_check_reads_the_venues_hosts_without_loading_an_adapter() -> None:
+    loaded = modules_loaded_by(
+        "from broker_integration.broker_config import BrokerConfiguration\n"
+        "BrokerConfiguration(broker_name='x', endpoints={'base_url': 'https://api-fxpractice.oanda.com'})"
+    )
+    assert "broker_integration.adapters.oanda.hosts" in loaded
+    assert "broker_integration.adapters.alpaca.hosts" in loaded
+    assert "aiohttp" not in loaded
+    assert "broker_integration.adapters.oanda.adapter" not in loaded
+
+
 def test_statistics_load_scipy_when_a_test_needs_it() -> None:
     loaded = modules_loaded_by(
         "from broker_integration.stats import welch_t_test\nwelch_t_test([1.0, 2.0, 3.0], [2.0, 3.0, 4.5])"

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 
-from broker_integration.symbols import SymbolMapper, SymbolStyle, canonical_symbol, split_pair
+from broker_integration.models import OrderSide, UnifiedOrder
+from broker_integration.symbols import (
+    OptionType,
+    SymbolMapper,
+    SymbolParts,
+    SymbolStyle,
+    canonical_symbol,
+    parse_symbol,
+    split_pair,
+)
 
 
 @pytest.mark.parametrize(
@@ -112,3 +124,88 @@ def test_from_broker_refuses_what_it_cannot_read() -> None:
         SymbolMapper(SymbolStyle.UNDERSCORE).from_broker("EUR USD")
     with pytest.raises(ValueError):
         SymbolMapper().to_broker("")
+
+
+# ------------------------------------------------------------------ contracts (CCXT unified symbols)
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [
+        ("BTC/USDT:USDT", "BTC/USDT:USDT"),  # linear perpetual swap
+        ("eth/usd:eth", "ETH/USD:ETH"),  # inverse perpetual swap
+        (" BTC/USDT:USDT-250627 ", "BTC/USDT:USDT-250627"),  # dated future
+        ("btc/usd:btc-250627-60000-c", "BTC/USD:BTC-250627-60000-C"),  # option
+        ("XRP/USDT:USDT-250627-0.55-P", "XRP/USDT:USDT-250627-0.55-P"),
+        ("1000PEPE/USDT:USDT", "1000PEPE/USDT:USDT"),
+    ],
+)
+def test_contract_symbols_are_canonical_in_ccxts_form(given: str, canonical: str) -> None:
+    assert canonical_symbol(given) == canonical
+    assert canonical_symbol(canonical) == canonical
+
+
+@pytest.mark.parametrize(
+    ("bad", "complaint"),
+    [
+        ("BTC/USDT:", "a contract is BASE/QUOTE:SETTLE"),
+        ("BTC_USDT:USDT", "a contract is BASE/QUOTE:SETTLE"),  # a contract is written with '/'
+        ("BTC/USDT:USDT-2506", "a contract is BASE/QUOTE:SETTLE"),
+        ("BTC/USDT:USDT-250631", "its expiry 250631 is not a date"),
+        ("BTC/USD:BTC-250627-60000", "a contract is BASE/QUOTE:SETTLE"),  # an option needs its right
+        ("BTC/USD:BTC-250627-60000-X", "a contract is BASE/QUOTE:SETTLE"),
+        ("BTC/USDT:USDT:USDT", "a contract is BASE/QUOTE:SETTLE"),
+    ],
+)
+def test_malformed_contracts_are_refused_by_name(bad: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match="is not a symbol") as info:
+        canonical_symbol(bad)
+    assert repr(bad) in str(info.value)
+    assert complaint in str(info.value)
+
+
+def test_a_symbol_is_taken_apart_into_its_parts() -> None:
+    option = parse_symbol("btc/usd:btc-250627-60000-c")
+    assert (option.base, option.quote, option.settle) == ("BTC", "USD", "BTC")
+    assert option.expiry == date(2025, 6, 27)
+    assert option.strike == Decimal(60000)
+    assert option.option_type is OptionType.CALL
+    assert option.is_contract
+    assert option.is_inverse
+    future = parse_symbol("BTC/USDT:USDT-250627")
+    assert future.expiry == date(2025, 6, 27)
+    assert future.strike is None
+    assert not future.is_inverse
+    swap = parse_symbol("BTC/USDT:USDT")
+    assert swap.expiry is None
+    assert swap.is_contract
+    assert parse_symbol("EUR_USD") == SymbolParts("EUR", "USD")
+    assert not parse_symbol("EUR/USD").is_contract
+    assert parse_symbol("aapl") == SymbolParts("AAPL")
+
+
+def test_a_contracts_pair_is_the_pair_it_is_quoted_in() -> None:
+    assert split_pair("BTC/USDT:USDT") == ("BTC", "USDT")
+    assert split_pair("ETH/USD:ETH-250627") == ("ETH", "USD")
+
+
+def test_the_slash_style_is_ccxts_spelling_both_ways() -> None:
+    mapper = SymbolMapper(SymbolStyle.SLASH)
+    for symbol in ("BTC/USDT:USDT", "ETH/USD:ETH", "BTC/USDT:USDT-250627", "BTC/USD:BTC-250627-60000-P"):
+        assert mapper.to_broker(symbol.lower()) == symbol
+        assert mapper.from_broker(symbol) == symbol
+    assert mapper.to_broker("btc/usdt") == "BTC/USDT"  # spot unchanged
+
+
+@pytest.mark.parametrize("style", [SymbolStyle.UNDERSCORE, SymbolStyle.CONCAT])
+def test_separator_styles_need_an_override_for_a_contract(style: SymbolStyle) -> None:
+    with pytest.raises(ValueError, match=r"'BTC/USDT:USDT' is a contract.*overrides"):
+        SymbolMapper(style).to_broker("BTC/USDT:USDT")
+    mapper = SymbolMapper(style, overrides={"BTC/USDT:USDT": "BTCUSDT_PERP"})
+    assert mapper.to_broker("btc/usdt:usdt") == "BTCUSDT_PERP"
+    assert mapper.from_broker("BTCUSDT_PERP") == "BTC/USDT:USDT"
+
+
+def test_an_order_accepts_a_contract_symbol() -> None:
+    order = UnifiedOrder(instrument="btc/usdt:usdt-250627", side=OrderSide.BUY, quantity=Decimal("0.01"))
+    assert order.instrument == "BTC/USDT:USDT-250627"

@@ -62,7 +62,12 @@ class TinyBroker(BrokerAdapter):
     async def get_account_summary(self, account_id: str | None = None) -> AccountSummary:
         one = Decimal(1)
         return AccountSummary(
-            account_id="t", currency="USD", balance=one, equity=one, margin_available=one, time=self.clock.now()
+            account_id="t",
+            currency="USD",
+            balance=one,
+            equity=one,
+            margin_available=one,
+            time=self.clock.now(),
         )
 
 

@@ -1,9 +1,10 @@
-"""Static discovery: findings from an adapter's class and configuration alone, without a single broker call.
+"""Static discovery: findings from an adapter and its configuration alone, without a single broker call.
 
-The class says what it declares (``capabilities``, ``supported_time_in_force``) and what it implements
-(:meth:`BrokerAdapter.implemented_operations`); the configuration says which limits apply and whether
-streaming is switched off. A capability declared without any method behind it is reported as FAILED
-here already: it is the class of bug CCXT's ``has`` flags show (``shared/reference/ccxt.md`` §1).
+The adapter instance says what it declares (:attr:`BrokerAdapter.declaration`: capabilities, time in
+force and published limits, which may differ per instance, e.g. per exchange), its class what it
+implements (:meth:`BrokerAdapter.implemented_operations`); the configuration says which limits apply and
+whether streaming is switched off. A capability declared without any method behind it is reported as
+FAILED here already: it is the class of bug CCXT's ``has`` flags show (CCXT manual, "Exchange Properties").
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from broker_integration.capabilities.profile import CapabilityFinding, Capabilit
 from broker_integration.capabilities.state import DiscoveryState
 from broker_integration.models import TimeInForce
 
-__all__ = ["ORDER_CAPABILITIES", "analyse_statically"]
+__all__ = ["ORDER_CAPABILITIES", "analyse_statically", "declared_capabilities"]
 
 C = BrokerCapability
 
@@ -29,13 +30,24 @@ ORDER_CAPABILITIES: frozenset[BrokerCapability] = frozenset(ORDER_TYPE_CAPABILIT
 }
 
 
+def declared_capabilities(adapter: BrokerAdapter) -> frozenset[BrokerCapability]:
+    """What ``adapter`` declares it can do; when it declares no capability set, what its implemented methods
+    imply."""
+    declared = adapter.declaration.capabilities
+    return declared if declared is not None else type(adapter).implied_capabilities()
+
+
 def analyse_statically(state: DiscoveryState) -> None:
-    """Fill ``state`` with the findings the adapter's class and configuration support."""
+    """Fill ``state`` with the findings the adapter's declaration, class and configuration support."""
     adapter = state.adapter
     cls = type(adapter)
     implemented = cls.implemented_operations()
+    declaration = adapter.declaration
+    implied = cls.implied_capabilities()
     for capability in BrokerCapability:
-        state.capabilities[capability] = _capability_finding(cls, capability, implemented)
+        state.capabilities[capability] = _capability_finding(
+            cls.__name__, declaration.capabilities, implied, capability, implemented
+        )
     config = adapter.config
     if config is not None and not config.settings.enable_streaming:
         state.capabilities[C.STREAMING_PRICES] = CapabilityFinding(
@@ -43,7 +55,9 @@ def analyse_statically(state: DiscoveryState) -> None:
             evidence="switched off in the configuration (settings.enable_streaming: false)",
         )
     for tif in TimeInForce:
-        state.time_in_force[tif] = _time_in_force_finding(cls, tif, implemented)
+        state.time_in_force[tif] = _time_in_force_finding(
+            cls.__name__, declaration.time_in_force, tif, implemented
+        )
     history = state.capabilities[C.HISTORICAL_DATA].status
     for granularity in state.options.granularities:
         state.granularities[granularity] = (
@@ -58,14 +72,17 @@ def analyse_statically(state: DiscoveryState) -> None:
 
 
 def _capability_finding(
-    cls: type[BrokerAdapter], capability: BrokerCapability, implemented: frozenset[Operation]
+    name: str,
+    declared: frozenset[BrokerCapability] | None,
+    implied: frozenset[BrokerCapability],
+    capability: BrokerCapability,
+    implemented: frozenset[Operation],
 ) -> CapabilityFinding:
     needed = CAPABILITY_OPERATIONS[capability]
     present = sorted(op.value for op in needed & implemented)
     wanted = " or ".join(sorted(op.value for op in needed))
-    name = cls.__name__
-    if cls.capabilities is not None:
-        if capability in cls.capabilities:
+    if declared is not None:
+        if capability in declared:
             if present:
                 return CapabilityFinding(status=CapabilityStatus.DECLARED, evidence=f"declared by {name}")
             return CapabilityFinding(
@@ -91,7 +108,7 @@ def _capability_finding(
             status=CapabilityStatus.UNSUPPORTED,
             evidence=f"not implemented: {name} does not override {wanted}",
         )
-    if capability in cls.declared_capabilities():
+    if capability in implied:
         return CapabilityFinding(
             status=CapabilityStatus.DECLARED,
             evidence=f"implied by {name} implementing {', '.join(present)} (it declares no capability set)",
@@ -103,14 +120,12 @@ def _capability_finding(
 
 
 def _time_in_force_finding(
-    cls: type[BrokerAdapter], tif: TimeInForce, implemented: frozenset[Operation]
+    name: str, declared: frozenset[TimeInForce] | None, tif: TimeInForce, implemented: frozenset[Operation]
 ) -> CapabilityFinding:
-    name = cls.__name__
     if Operation.PLACE_ORDER not in implemented:
         return CapabilityFinding(
             status=CapabilityStatus.UNSUPPORTED, evidence=f"{name} does not place orders"
         )
-    declared = cls.supported_time_in_force
     if declared is None:
         return CapabilityFinding(
             status=CapabilityStatus.UNKNOWN, evidence=f"{name} declares no time-in-force set"
@@ -125,7 +140,7 @@ def _time_in_force_finding(
 
 def _limits(adapter: BrokerAdapter) -> ProfileLimits:
     """The limits the pipeline enforces (read from its resilience stages) and those the adapter publishes."""
-    published = type(adapter).default_limits
+    published = adapter.declaration.default_limits
     resilience = adapter.resilience
     config = adapter.config
     if config is None:

@@ -84,10 +84,12 @@ __all__ = ["AdapterDeclaration", "BrokerAdapter", "construct_adapter"]
 @dataclass(frozen=True, slots=True)
 class AdapterDeclaration:
     """What one adapter instance says it supports. ``capabilities`` ``None`` or ``time_in_force`` ``None``:
-    nothing declared, so the pipeline refuses nothing on that ground."""
+    nothing declared, so the pipeline refuses nothing on that ground. ``default_limits``: the broker's own
+    published limits, used when the configuration sets none."""
 
     capabilities: frozenset[BrokerCapability] | None
     time_in_force: frozenset[TimeInForce] | None
+    default_limits: BrokerLimits | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,18 +280,20 @@ class BrokerAdapter:
 
     @property
     def declaration(self) -> AdapterDeclaration:
-        """What this adapter instance declares: the class's ``capabilities`` and ``supported_time_in_force``
-        by default. An adapter whose broker varies per instance (CCXT: per exchange) overrides it."""
+        """What this adapter instance declares: the class's ``capabilities``, ``supported_time_in_force`` and
+        ``default_limits`` by default. An adapter whose broker varies per instance (CCXT: per exchange)
+        overrides it; it is first read while ``BrokerAdapter.__init__`` runs (for the limits), so derive it
+        from ``self.config``."""
         cls = type(self)
         cached = _CLASS_DECLARATIONS.get(cls)
         if (
             cached is None
             or cached.capabilities is not cls.capabilities
             or cached.time_in_force is not cls.supported_time_in_force
+            or cached.default_limits is not cls.default_limits
         ):
-            cached = _CLASS_DECLARATIONS[cls] = AdapterDeclaration(
-                cls.capabilities, cls.supported_time_in_force
-            )
+            cached = AdapterDeclaration(cls.capabilities, cls.supported_time_in_force, cls.default_limits)
+            _CLASS_DECLARATIONS[cls] = cached
         return cached
 
     @property
@@ -302,6 +306,11 @@ class BrokerAdapter:
         """``capabilities`` if the class declares them, else what its implemented methods imply."""
         if cls.capabilities is not None:
             return cls.capabilities
+        return cls.implied_capabilities()
+
+    @classmethod
+    def implied_capabilities(cls) -> frozenset[BrokerCapability]:
+        """What the class's implemented methods imply, for an adapter that declares no capability set."""
         implemented = cls.implemented_operations()
         derived = {
             spec.capability

@@ -87,7 +87,7 @@ def build_pipeline(
     requests = orders = None
     retry, timeout = RetryPolicy(), _DEFAULT_TIMEOUT
     if config is not None:
-        published = adapter.default_limits
+        published = adapter.declaration.default_limits
         limits = config.limits if "limits" in config.model_fields_set or published is None else published
         requests = RateLimiter(limits.requests_per_second, clock=clock, sleep=sleep)
         orders = RateLimiter(limits.max_orders_per_second, clock=clock, sleep=sleep)

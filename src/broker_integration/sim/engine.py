@@ -1,16 +1,20 @@
 """The simulated venue: accounts, order matching and the transaction log over deterministic prices.
 
-One :class:`VenueEngine` is one broker's back end. Its faces (the in-process paper adapter, later an
-OANDA v20 HTTP simulator) translate requests into calls here and render the protocol-neutral records it
-returns. The engine has no threads and no timers: time comes from the injected clock, and every call
-first catches up, checking the resting orders against each second since the last call (coarser over
-long jumps, see :meth:`VenueEngine.sync`), so stops and limits trigger when the price crossed them.
+One :class:`VenueEngine` is one broker's back end. Its faces (the in-process paper adapter, the OANDA v20
+HTTP simulator) translate requests into calls here and render the protocol-neutral records it returns in
+their venue's words. The engine has no threads and no timers: time comes from the injected clock, and
+every call first catches up, checking the resting orders against each second since the last call
+(coarser over long jumps, see :meth:`VenueEngine.sync`), so stops and limits trigger when the price
+crossed them.
 
-Identifiers follow OANDA: one integer transaction sequence per engine, and an order's id is the id of
-the transaction that created it; a trade's id is the id of the fill that opened it (see
-:mod:`broker_integration.sim.trades`: fills reduce the oldest opposite trades, a trade close the one it
-names). Client order ids are unique per account for the account's lifetime;
-replacing an order carries the client id over to the new order and links the two both ways.
+Identifiers: one integer sequence per engine numbers the log, in the order things happened, with no
+gaps (so "everything after entry n" is a complete answer); an order's id is the id of the entry that
+created it and a trade's id the id of the fill that opened it (see :mod:`broker_integration.sim.trades`:
+fills reduce the oldest opposite trades, a trade close the one it names). Ids are decimal strings to the
+faces, which show them as their venue does: OANDA's v20 numbers orders and transactions the same way,
+so its face passes them through; a face whose venue uses UUIDs would derive them from these. Client
+order ids are unique per account for the account's lifetime; replacing an order carries the client id
+over to the new order and links the two both ways.
 """
 
 from __future__ import annotations

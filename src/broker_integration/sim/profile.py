@@ -16,7 +16,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["PRESETS", "CommissionModel", "LatencyModel", "VenueProfile"]
+__all__ = ["PRESETS", "CommissionModel", "LatencyModel", "VenueProfile", "with_preset"]
 
 _MONEY_QUANTUM = Decimal("0.0001")
 
@@ -123,13 +123,19 @@ class VenueProfile(_Frozen):
 
         Unknown keys are refused, so a misspelt option fails loudly instead of being ignored.
         """
-        values = dict(options)
-        preset = values.pop("preset", None)
-        if preset is not None:
-            if preset not in PRESETS:
-                raise ValueError(f"unknown venue preset {preset!r}; choose one of {sorted(PRESETS)}")
-            values = {**PRESETS[preset], **values}
-        return cls.model_validate(values)
+        return cls.model_validate(with_preset(options))
+
+
+def with_preset(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with its ``preset`` name (if any) replaced by that preset's fields, which the other
+    options override; ``ValueError`` for a name that is not in :data:`PRESETS`."""
+    values = dict(options)
+    preset = values.pop("preset", None)
+    if preset is None:
+        return values
+    if not isinstance(preset, str) or preset not in PRESETS:
+        raise ValueError(f"unknown venue preset {preset!r}; choose one of {sorted(PRESETS)}")
+    return {**PRESETS[preset], **values}
 
 
 #: Named starting points for venues in demos and experiments (override any field in options).

@@ -1,8 +1,10 @@
 """The engine's vocabulary: reasons, states and the immutable records it hands to its faces.
 
 Everything here is protocol-neutral: the paper adapter turns these records into the unified model, and
-a wire-protocol face (OANDA v20) renders them as its JSON. Reason values use OANDA's spelling where
-OANDA has one (including its ``UNITS_MIMIMUM_NOT_MET`` typo), so that face can pass them through.
+each wire-protocol face renders them in its venue's words through tables of its own (the OANDA v20 face:
+:mod:`broker_integration.sim.oanda.vocabulary`), never by passing an engine value through. The names are
+the engine's; where they read like one venue's it is because that venue's plain word fits, not a promise
+of its spelling (OANDA's typo ``UNITS_MIMIMUM_NOT_MET``, for one, lives in its face, not here).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class RejectReason(StrEnum):
     INSTRUMENT_NOT_TRADEABLE = "INSTRUMENT_NOT_TRADEABLE"
     UNITS_INVALID = "UNITS_INVALID"
     UNITS_PRECISION_EXCEEDED = "UNITS_PRECISION_EXCEEDED"
-    UNITS_MINIMUM_NOT_MET = "UNITS_MIMIMUM_NOT_MET"  # sic: OANDA's spelling
+    UNITS_MINIMUM_NOT_MET = "UNITS_MINIMUM_NOT_MET"
     UNITS_LIMIT_EXCEEDED = "UNITS_LIMIT_EXCEEDED"
     PRICE_MISSING = "PRICE_MISSING"
     PRICE_INVALID = "PRICE_INVALID"
@@ -70,7 +72,7 @@ class RejectReason(StrEnum):
     REPLACING_ORDER_INVALID = "REPLACING_ORDER_INVALID"
     CLOSEOUT_POSITION_DOESNT_EXIST = "CLOSEOUT_POSITION_DOESNT_EXIST"
     CLOSEOUT_POSITION_UNITS_EXCEED_POSITION_SIZE = "CLOSEOUT_POSITION_UNITS_EXCEED_POSITION_SIZE"
-    FOK_NOT_FILLED = "FOK_NOT_FILLED"  # OANDA reports a killed FOK as INSUFFICIENT_LIQUIDITY
+    FOK_NOT_FILLED = "FOK_NOT_FILLED"  # a fill-or-kill order that could not fill whole at once
     IOC_NOT_FILLED = "IOC_NOT_FILLED"  # an IOC order that found nothing to fill
 
 
@@ -92,6 +94,8 @@ class CancelReason(StrEnum):
 
 
 class CreateReason(StrEnum):
+    """Why an order was created: the client sent it, it replaces another, or it closes a position or trade."""
+
     CLIENT_ORDER = "CLIENT_ORDER"
     REPLACEMENT = "REPLACEMENT"
     POSITION_CLOSEOUT = "POSITION_CLOSEOUT"
@@ -99,6 +103,8 @@ class CreateReason(StrEnum):
 
 
 class FillReason(StrEnum):
+    """What kind of order a fill executed (closing orders apart from the client's market orders)."""
+
     MARKET_ORDER = "MARKET_ORDER"
     LIMIT_ORDER = "LIMIT_ORDER"
     STOP_ORDER = "STOP_ORDER"
@@ -113,6 +119,8 @@ TransactionReason = RejectReason | TradeRejectReason | CancelReason | CreateReas
 
 
 class TransactionType(StrEnum):
+    """The kinds of entry in the engine's log."""
+
     ACCOUNT_OPEN = "ACCOUNT_OPEN"
     ORDER_CREATE = "ORDER_CREATE"
     ORDER_REJECT = "ORDER_REJECT"
@@ -122,14 +130,14 @@ class TransactionType(StrEnum):
 
 
 class TradeState(StrEnum):
-    """A trade's state, as OANDA names them."""
+    """A trade's state: some of its units still open, or all closed."""
 
     OPEN = "OPEN"
     CLOSED = "CLOSED"
 
 
 class OrderState(StrEnum):
-    """An order's state at the venue, as OANDA names them."""
+    """An order's state at the venue."""
 
     PENDING = "PENDING"  # resting (possibly partly filled)
     TRIGGERED = "TRIGGERED"  # a stop-limit whose stop was hit: now a resting limit
@@ -144,7 +152,8 @@ class OrderState(StrEnum):
 class OrderRequest:
     """A new order as the venue receives it; ``units`` is positive, ``side`` gives the direction.
 
-    ``time_in_force`` defaults to FOK for market orders and GTC otherwise, as at OANDA.
+    ``time_in_force`` defaults to FOK for market orders and GTC otherwise (the engine's defaults; a face
+    whose venue defaults differently passes its own).
     """
 
     instrument: str
@@ -217,7 +226,7 @@ class TradeEffect:
 
 @dataclass(frozen=True, slots=True)
 class TradeView:
-    """A trade as the venue holds it: the fill that opened units, and what later fills did to it.
+    """A trade (a lot) as the venue holds it: the fill that opened units, and what later fills did to it.
 
     ``trade_id`` is the id of the opening fill transaction, ``order_id`` the order that fill belonged to;
     units are signed (positive long); ``realized_pl`` is in the account's currency.

@@ -12,8 +12,9 @@ Subclass it in a test module (the name must start with ``Test``) and provide the
         def instrument(self) -> str:
             return "EUR/USD"                                  # tradeable now
 
-``order_quantity`` (default 1) may be overridden the same way. The suite reads
-``type(adapter).declared_capabilities()``: each declared capability is exercised against the broker,
+``order_quantity`` (default 1) may be overridden the same way. The suite reads the adapter instance's
+declaration (:func:`~broker_integration.capabilities.static.declared_capabilities`, which is what its
+methods imply when it declares no set): each declared capability is exercised against the broker,
 each operation the adapter does not implement must be refused as UNSUPPORTED_OPERATION, and every call
 made by the suite must emit exactly one :class:`CallEvent`. Tests that need a capability the adapter
 does not declare are skipped, and say which. Orders the suite opens are cancelled or offset at the end
@@ -45,6 +46,7 @@ from broker_integration.broker_adapter import (
     BrokerCapability,
     Operation,
 )
+from broker_integration.capabilities.static import declared_capabilities
 from broker_integration.events import CallEvent
 from broker_integration.models import (
     Granularity,
@@ -172,14 +174,15 @@ class AdapterConformanceSuite:
         implemented = cls.implemented_operations()
         assert Operation.AUTHENTICATE in implemented, "every adapter implements authenticate"
         assert adapter.name
-        for capability in cls.declared_capabilities():
+        for capability in declared_capabilities(adapter):
             needs = CAPABILITY_OPERATIONS[capability]
             assert needs & implemented, (
                 f"{cls.__name__} declares {capability.value} but implements none of "
                 f"{sorted(op.value for op in needs)}"
             )
-        if cls.supported_time_in_force is not None:
-            assert cls.supported_time_in_force, "supported_time_in_force is declared but empty"
+        time_in_force = adapter.declaration.time_in_force
+        if time_in_force is not None:
+            assert time_in_force, "supported_time_in_force is declared but empty"
 
     def test_adapter_fixture_is_authenticated(self, adapter: BrokerAdapter) -> None:
         assert adapter.is_authenticated
@@ -468,7 +471,7 @@ class AdapterConformanceSuite:
     async def test_undeclared_order_type_is_refused(
         self, adapter: BrokerAdapter, instrument: str, order_quantity: Decimal, recorder: CallRecorder
     ) -> None:
-        declared = type(adapter).capabilities
+        declared = adapter.declaration.capabilities
         if declared is None:
             pytest.skip("the adapter declares no capabilities, so the pipeline refuses no order type")
         refused = [kind for kind, cap in ORDER_TYPE_CAPABILITY.items() if cap not in declared]
@@ -489,7 +492,7 @@ class AdapterConformanceSuite:
     async def test_undeclared_time_in_force_is_refused(
         self, adapter: BrokerAdapter, instrument: str, order_quantity: Decimal, recorder: CallRecorder
     ) -> None:
-        supported = type(adapter).supported_time_in_force
+        supported = adapter.declaration.time_in_force
         if supported is None:
             pytest.skip("the adapter declares no time-in-force set")
         refused = [tif for tif in TimeInForce if tif not in supported]
@@ -653,7 +656,7 @@ class AdapterConformanceSuite:
 
     @staticmethod
     def _caps(adapter: BrokerAdapter) -> frozenset[BrokerCapability]:
-        return type(adapter).declared_capabilities()
+        return declared_capabilities(adapter)
 
     def _require(self, adapter: BrokerAdapter, *needed: BrokerCapability) -> None:
         missing = [cap.value for cap in needed if cap not in self._caps(adapter)]
@@ -795,7 +798,7 @@ def _order_of_type(kind: OrderType, instrument: str, quantity: Decimal, referenc
 
 async def _cancel_quietly(adapter: BrokerAdapter, order_id: str | None) -> None:
     """Clean-up: cancel an order the test opened, if the adapter can; never fails the test."""
-    if order_id and C.CANCEL_ORDERS in type(adapter).declared_capabilities():
+    if order_id and C.CANCEL_ORDERS in declared_capabilities(adapter):
         with contextlib.suppress(BrokerError):
             await adapter.cancel_order(order_id)
 

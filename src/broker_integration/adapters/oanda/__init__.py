@@ -1,5 +1,24 @@
-"""OANDA v20: the adapter (``OandaAdapter``) and its protocol helpers."""
+"""OANDA v20: the adapter (``OandaAdapter``), its options (:mod:`.config`), hosts (:mod:`.hosts`) and
+protocol helpers.
 
-from broker_integration.adapters.oanda.adapter import OandaAdapter
+The adapter pulls in aiohttp: it is imported when first asked for, so reading OANDA's options or hosts does
+not load the HTTP client.
+"""
 
-__all__ = ["OandaAdapter"]
+from typing import TYPE_CHECKING
+
+from broker_integration.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from broker_integration.adapters.oanda.adapter import OandaAdapter
+    from broker_integration.adapters.oanda.config import OandaOptions
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "OandaAdapter": "broker_integration.adapters.oanda.adapter",
+        "OandaOptions": "broker_integration.adapters.oanda.config",
+    },
+)
+
+__all__ = ["OandaAdapter", "OandaOptions"]

@@ -20,8 +20,10 @@ from pydantic import SecretStr
 
 from broker_integration.adapters.oanda import parsing
 from broker_integration.adapters.oanda.client import BROKER_NAME, OandaClient
+from broker_integration.adapters.oanda.config import OandaOptions
+from broker_integration.adapters.oanda.hosts import HOSTS, hosts_for
 from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability
-from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, BrokerLimits, Environment
+from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, BrokerLimits
 from broker_integration.clock import Clock
 from broker_integration.events import EventBus
 from broker_integration.models import (
@@ -56,12 +58,6 @@ from broker_integration.unified_errors import (
 )
 
 __all__ = ["HOSTS", "OandaAdapter"]
-
-#: (REST base, stream base) per environment.
-HOSTS: Mapping[Environment, tuple[str, str]] = {
-    Environment.PRACTICE: ("https://api-fxpractice.oanda.com", "https://stream-fxpractice.oanda.com"),
-    Environment.LIVE: ("https://api-fxtrade.oanda.com", "https://stream-fxtrade.oanda.com"),
-}
 
 MAX_CANDLES_PER_REQUEST = 5000
 #: Transactions read per ``sinceid`` page before asking from the last one again (OANDA answers at most
@@ -116,21 +112,21 @@ class OandaAdapter(BrokerAdapter):
         clock: Clock | None = None,
     ) -> None:
         config = config or BrokerConfiguration(broker_name=BROKER_NAME)
+        self.options = OandaOptions.from_configuration(config)  # refused before anything opens
         super().__init__(config, event_bus=event_bus, clock=clock)
-        default_rest, default_stream = HOSTS.get(config.credentials.environment, HOSTS[Environment.PRACTICE])
+        default_rest, default_stream = hosts_for(config.credentials.environment)
         self.base_url = config.endpoints.base_url or default_rest
         self.stream_url = config.endpoints.stream_url or config.endpoints.base_url or default_stream
-        options = config.options
-        self.heartbeat_timeout = float(options.get("stream_heartbeat_timeout", 10.0))
-        self.max_stream_reconnects = int(options.get("stream_max_reconnects", 5))
-        self.absence_grace_seconds = float(options.get("absence_grace_seconds", 30.0))
+        self.heartbeat_timeout = self.options.stream_heartbeat_timeout
+        self.max_stream_reconnects = self.options.stream_max_reconnects
+        self.absence_grace_seconds = self.options.absence_grace_seconds
         self.account_id: str | None = config.credentials.account_id
         self._instruments: dict[str, Instrument] | None = None
         self._client = OandaClient(
             self.base_url,
             self.stream_url,
             config.credentials.api_key or SecretStr(""),
-            connections=int(options.get("connections", 64)),
+            connections=self.options.connections,
         )
 
     # ------------------------------------------------------------------ session

@@ -3,7 +3,8 @@
 No credentials, no network. Options in ``config.options`` configure the venue: any
 :class:`~broker_integration.sim.profile.VenueProfile` field (``seed``, ``spread_multiplier``,
 ``commission``, ``latency`` ...) or a ``preset`` name, plus this adapter's own ``account_id``,
-``alias`` and ``poll_interval`` (seconds between price polls when streaming). The profile's latency is
+``alias`` and ``poll_interval`` (seconds between price polls when streaming); they are read through
+:class:`~broker_integration.adapters.paper.config.PaperOptions`, so a misspelt one is an error. The profile's latency is
 slept with ``asyncio.sleep`` and its transient faults are raised before the engine is touched, so a
 faulted order was never placed; only a lost response (``OutcomeUnknownError``) comes after execution.
 """
@@ -17,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from broker_integration.adapters.paper.config import ADAPTER_KEYS, PaperOptions
 from broker_integration.adapters.paper.errors import (
     ANSWERED_FAULTS,
     FAULT_ERRORS,
@@ -81,8 +83,6 @@ __all__ = ["DEFAULT_ACCOUNT_ID", "PaperBrokerAdapter"]
 
 #: The account a paper adapter trades in when neither options nor credentials name one.
 DEFAULT_ACCOUNT_ID = "paper-001"
-_DEFAULT_POLL_INTERVAL = 0.25
-_ADAPTER_OPTIONS = frozenset({"account_id", "alias", "poll_interval"})
 
 #: Order status of a final order by the reason it was cancelled (refusals are REJECTED).
 _CANCELLED_STATUS: Mapping[CancelReason, OrderStatus] = {
@@ -143,23 +143,19 @@ class PaperBrokerAdapter(BrokerAdapter):
         clock: Clock | None = None,
         engine: VenueEngine | None = None,
     ) -> None:
+        self.options = PaperOptions.from_configuration(config)
         super().__init__(config, event_bus=event_bus, clock=clock)
-        options = dict(config.options) if config is not None else {}
-        own = {key: options.pop(key) for key in _ADAPTER_OPTIONS & options.keys()}
         credentials_account = config.credentials.account_id if config is not None else None
-        self.account_id: str = str(own.get("account_id") or credentials_account or DEFAULT_ACCOUNT_ID)
-        self._poll_interval = float(own.get("poll_interval", _DEFAULT_POLL_INTERVAL))
-        if self._poll_interval <= 0:
-            raise ValueError("poll_interval must be positive")
+        self.account_id: str = self.options.account_id or credentials_account or DEFAULT_ACCOUNT_ID
+        self._poll_interval = self.options.poll_interval
         if engine is None:
-            engine = VenueEngine(VenueProfile.from_options(options), clock=self.clock)
-        elif options:
-            raise ValueError(
-                f"options {sorted(options)} configure a venue; they cannot apply to a shared engine"
-            )
+            engine = VenueEngine(self.options.venue or VenueProfile(), clock=self.clock)
+        elif self.options.venue is not None:
+            venue_keys = sorted(key for key in config.options if key not in ADAPTER_KEYS) if config else []
+            raise ValueError(f"options {venue_keys} configure a venue; they cannot apply to a shared engine")
         self.engine = engine
         if not engine.has_account(self.account_id):
-            engine.open_account(self.account_id, alias=str(own.get("alias", "")))
+            engine.open_account(self.account_id, alias=self.options.alias)
         self._disconnects = 0
 
     @property

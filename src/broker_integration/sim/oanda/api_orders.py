@@ -33,6 +33,7 @@ from broker_integration.sim.oanda.reading import (
 )
 from broker_integration.sim.oanda.rejections import with_reject_error
 from broker_integration.sim.oanda.state import SimulatorState
+from broker_integration.sim.oanda.vocabulary import ORDER_STATES
 from broker_integration.sim.records import OrderOutcome, OrderView, RejectReason, Transaction, TransactionType
 
 __all__ = [
@@ -45,7 +46,6 @@ __all__ = [
     "replace_order",
 ]
 
-_ORDER_STATES = frozenset({"PENDING", "FILLED", "TRIGGERED", "CANCELLED", "ALL"})
 _DEFAULT_ORDER_COUNT, _MAX_ORDER_COUNT = 50, 500  # [obs?] the developer site's defaults
 
 
@@ -111,7 +111,7 @@ async def list_orders(request: web.Request) -> web.Response:
     state, account_id = state_of(request), account_of(request)
     query = request.query
     wanted_state = query.get("state", "PENDING")
-    if wanted_state not in _ORDER_STATES:
+    if wanted_state != "ALL" and wanted_state not in ORDER_STATES:
         raise invalid_value("state")
     count = int_param(query.get("count"), "count", _DEFAULT_ORDER_COUNT, _MAX_ORDER_COUNT)
     symbol = instrument_filter(request, state)
@@ -121,7 +121,7 @@ async def list_orders(request: web.Request) -> web.Response:
     selected = [
         view
         for view in newest_first(views)
-        if (wanted_state == "ALL" or view.state.value == wanted_state)
+        if (wanted_state == "ALL" or view.state is ORDER_STATES[wanted_state])
         and (before is None or int(view.order_id) <= before)
         and (ids is None or view.order_id in ids)
     ][:count]

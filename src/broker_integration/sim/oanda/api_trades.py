@@ -31,6 +31,7 @@ from broker_integration.sim.oanda.reading import (
 )
 from broker_integration.sim.oanda.rejections import with_reject_error
 from broker_integration.sim.oanda.state import SimulatorState
+from broker_integration.sim.oanda.vocabulary import TRADE_STATE_NAMES
 from broker_integration.sim.records import TradeRejectReason, TradeView
 
 __all__ = ["close_trade", "get_trade", "list_trades", "open_trades"]
@@ -90,7 +91,7 @@ async def list_trades(request: web.Request) -> web.Response:
     matched = [
         trade
         for trade in _newest_first(state.engine.trades(account_id, instrument=symbol, include_closed=True))
-        if (wanted == "ALL" or trade.state.value == wanted)
+        if (wanted == "ALL" or TRADE_STATE_NAMES[trade.state] == wanted)
         and (before is None or int(trade.trade_id) <= before)
         and (ids is None or trade.trade_id in ids)
     ]

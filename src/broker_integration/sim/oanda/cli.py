@@ -1,9 +1,9 @@
 """``broker-integration simulate oanda``: run the OANDA v20 simulator until interrupted.
 
-``simulate_app`` is a Typer sub-application; the main CLI mounts it with
-``app.add_typer(simulate_app, name="simulate")``. ``python -m broker_integration.sim.oanda`` runs the
-same command directly. It prints the base URL, stream URL, account id and token to configure a client
-with (``--json`` prints them as one JSON line, for scripts), then serves on loopback until Ctrl-C.
+:func:`oanda_command` is the command the ``simulate`` group (:mod:`broker_integration.sim.cli`) runs
+for ``oanda``; ``python -m broker_integration.sim.oanda`` runs it directly. It prints the base URL, stream
+URL, account id and token to configure a client with (``--json`` prints them as one JSON line, for
+scripts), then serves on loopback until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -17,30 +17,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from broker_integration.lazy_exports import lazy_exports
 from broker_integration.sim.oanda.settings import Credential, SimulatorSettings, new_account_id, new_token
 from broker_integration.sim.profile import PRESETS, VenueProfile
 
 if TYPE_CHECKING:
+    from broker_integration.sim.cli import simulate_app
     from broker_integration.sim.oanda.server import OandaSimulator
 
 __all__ = ["oanda_command", "simulate_app"]
 
-simulate_app = typer.Typer(
-    name="simulate",
-    help="Run a broker's wire-protocol simulator on this machine (loopback), over the simulated venue.",
-    no_args_is_help=True,
-    add_completion=False,
-)
+#: ``simulate_app`` moved to :mod:`broker_integration.sim.cli` (the group of every simulator).
+__getattr__ = lazy_exports(__name__, {"simulate_app": "broker_integration.sim.cli"})
 
 _console = Console()
 
 
-@simulate_app.callback()
-def _simulate() -> None:
-    """Wire-protocol simulators: point a real client at them instead of the broker."""
-
-
-@simulate_app.command("oanda")
 def oanda_command(
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 0,
     host: Annotated[str, typer.Option(help="Address to listen on (keep it on loopback).")] = "127.0.0.1",

@@ -1,5 +1,8 @@
 """What happens to every request before its handler runs, in OANDA's order of refusals.
 
+The shared :func:`~broker_integration.sim.faults.middleware.fault_middleware` does the work, with OANDA's
+answers from :class:`V20Face`:
+
 1. an unknown path or method gets a JSON 404/405 (reference §1.9: 405 wrong method);
 2. a connection over its request rate gets 429 with ``Retry-After`` (§1.9);
 3. a missing or unknown bearer token gets 401 with OANDA's body, an account the token does not reach
@@ -8,29 +11,25 @@
    no answer (held, then the connection dropped), a connection reset before the request is read, or
    the request executed and its connection dropped before the answer (a lost response).
 
-A request whose body was fully received runs to the end even when its client has gone: the body is read
-before any wait, and the server does not cancel handlers when a client disconnects (aiohttp's
-``handler_cancellation`` is off, set so in :class:`OandaSimulator`), as a broker executes an order whose
-client timed out after sending it.
+A request whose body was fully received runs to the end even when its client has gone (the shared
+middleware reads the body before any wait, and :class:`OandaSimulator` serves with handler cancellation
+off), as a broker executes an order whose client timed out after sending it.
 
-Every response carries a ``RequestID`` header (§1.1); an error body with an ``errorCode`` also carries
-``lastTransactionID``, as OANDA's do.
+:func:`v20_middleware`, outside it, gives every response a ``RequestID`` header (§1.1) and answers a
+:class:`V20Error`; an error body with an ``errorCode`` also carries ``lastTransactionID``, as OANDA's do.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
-import aiohttp
 import orjson
 from aiohttp import web
 
-from broker_integration.sim.faults import Fault, FaultKind
+from broker_integration.sim.faults.middleware import Handler, drop_connection, silent_stream_requested
 from broker_integration.sim.oanda.errors import (
     MAINTENANCE_PAGE,
     V20Error,
@@ -46,8 +45,10 @@ from broker_integration.sim.oanda.state import STATE, SimulatorState
 
 __all__ = [
     "ROUTE_OPERATIONS",
+    "V20Face",
     "account_of",
     "drop_connection",
+    "error_response",
     "reachable_accounts",
     "renderer_of",
     "request_id_of",
@@ -55,8 +56,6 @@ __all__ = [
     "silent_stream_requested",
     "v20_middleware",
 ]
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: Route name → (the adapter operation it serves, whether it changes state). Fault plans are keyed by
 #: operation, the same names the paper adapter uses, so one plan scripts either face.
@@ -102,7 +101,6 @@ class _Admission:
 
     request_id: str = ""
     accounts: frozenset[str] = frozenset()
-    silent_stream: bool = False
 
 
 _NOT_ADMITTED = _Admission()
@@ -140,11 +138,6 @@ def reachable_accounts(request: web.Request) -> frozenset[str]:
     return _admission().accounts
 
 
-def silent_stream_requested(request: web.Request) -> bool:
-    """Whether this stream request drew a TIMEOUT fault: it answers, then goes silent."""
-    return _admission().silent_stream
-
-
 def respond(
     request: web.Request, status: int, body: Any, headers: Mapping[str, str] | None = None
 ) -> web.Response:
@@ -156,92 +149,74 @@ def respond(
     return response
 
 
-def drop_connection(request: web.Request) -> web.Response:
-    """Close the client's connection without an answer (what the client sees as a dropped connection)."""
-    transport = request.transport
-    if transport is not None:
-        transport.abort()
-    return web.Response(status=204)  # never reaches the client: its transport is gone
-
-
 @web.middleware
 async def v20_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give every request OANDA's ``RequestID`` and answer a :class:`V20Error` with its status and body;
+    the shared :func:`~broker_integration.sim.faults.middleware.fault_middleware` runs inside it."""
     state = request.app[STATE]
     _ADMISSION.set(_Admission(request_id=state.next_request_id()))
     try:
-        return await _admit(request, handler, state)
+        return await handler(request)
     except V20Error as error:
-        body = dict(error.body)
-        if "errorCode" in body and "lastTransactionID" not in body:
-            body["lastTransactionID"] = str(state.engine.last_transaction_id)
-        return respond(request, error.status, body, error.headers)
+        return error_response(request, state, error)
 
 
-async def _admit(request: web.Request, handler: Handler, state: SimulatorState) -> web.StreamResponse:
-    match = request.match_info
-    refusal = match.http_exception
-    if refusal is not None:
-        if isinstance(refusal, web.HTTPMethodNotAllowed):
-            raise wrong_method(request.method, request.path)
-        raise not_found(request.path)
-    if state.limiter is not None:
-        wait = state.limiter.admit(_connection_key(request))
-        if wait:
-            state.counts.rate_limited += 1
-            raise rate_limited(state.limiter.rate, wait)
-    token = _bearer_token(request)
-    reachable = state.access.get(token) if token is not None else None
-    if reachable is None:
-        raise unauthorized()
-    _note(accounts=reachable)
-    account_id = match.get("accountID")
-    if account_id is not None and account_id not in reachable:
-        raise forbidden()
-    operation, mutating = ROUTE_OPERATIONS.get(match.route.name or "", ("unknown", False))
-    state.counts.requests[operation] += 1
-    if request.can_read_body:
-        # Take the whole body now: a request fully received executes even if its client goes away
-        # during a latency wait (aiohttp keeps it; handlers read it from there).
-        try:
-            await request.read()
-        except (ConnectionError, aiohttp.ClientPayloadError):
-            return drop_connection(request)  # the body never arrived whole: nothing to execute
-    fault = state.engine.faults.next_fault(operation, mutating=mutating)
-    delay = state.engine.faults.latency_seconds() + (fault.delay_s if fault is not None else 0.0)
-    if delay > 0:
-        await asyncio.sleep(delay)
-    if fault is None:
-        return await handler(request)
-    state.counts.faults[(operation, fault.kind)] += 1
-    return await _misbehave(request, handler, state, fault, operation)
+def error_response(request: web.Request, state: SimulatorState, error: V20Error) -> web.Response:
+    """``error`` as OANDA answers it: its status, headers and JSON body, with ``lastTransactionID`` when the
+    body carries an ``errorCode``."""
+    body = dict(error.body)
+    if "errorCode" in body and "lastTransactionID" not in body:
+        body["lastTransactionID"] = str(state.engine.last_transaction_id)
+    return respond(request, error.status, body, error.headers)
 
 
-async def _misbehave(
-    request: web.Request, handler: Handler, state: SimulatorState, fault: Fault, operation: str
-) -> web.StreamResponse:
-    kind = fault.kind
-    if kind is FaultKind.LATENCY_SPIKE:
-        return await handler(request)
-    if kind is FaultKind.SERVICE_UNAVAILABLE:
+class V20Face:
+    """OANDA's side of the shared fault middleware: its routes' operations, its admission (per-connection
+    rate limit, then bearer token and account) and its error answers."""
+
+    route_operations = ROUTE_OPERATIONS
+    stream_operations = _STREAMS
+    answer_errors: tuple[type[Exception], ...] = (V20Error,)
+
+    def __init__(self, state: SimulatorState) -> None:
+        self._state = state
+        self.faults = state.engine.faults
+        self.closing = state.closing
+        self.hang_seconds = state.settings.hang_seconds
+        self.requests_served = state.counts.requests
+        self.faults_served = state.counts.faults
+
+    async def admit(self, request: web.Request) -> None:
+        """429 over the connection's request rate, then 401 for a missing or unknown token and 403 for an
+        account the token does not reach (reference §1.9)."""
+        state = self._state
+        if state.limiter is not None:
+            wait = state.limiter.admit(_connection_key(request))
+            if wait:
+                state.counts.rate_limited += 1
+                raise rate_limited(state.limiter.rate, wait)
+        token = _bearer_token(request)
+        reachable = state.access.get(token) if token is not None else None
+        if reachable is None:
+            raise unauthorized()
+        _note(accounts=reachable)
+        account_id = request.match_info.get("accountID")
+        if account_id is not None and account_id not in reachable:
+            raise forbidden()
+
+    def not_found(self, request: web.Request) -> web.Response:
+        return error_response(request, self._state, not_found(request.path))
+
+    def method_not_allowed(self, request: web.Request) -> web.Response:
+        return error_response(request, self._state, wrong_method(request.method, request.path))
+
+    def unavailable(self, request: web.Request) -> web.Response:
+        """[obs?] OANDA's maintenance page is HTML, not JSON (reference §1.9)."""
         return web.Response(status=503, text=MAINTENANCE_PAGE, content_type="text/html")
-    if kind is FaultKind.RATE_LIMITED:
-        retry_after = max(0, round(fault.retry_after_s or 0.0))
-        raise rate_limited(state.settings.max_requests_per_second or 100.0, retry_after)
-    if kind is FaultKind.TIMEOUT:
-        if operation in _STREAMS:
-            _note(silent_stream=True)
-            return await handler(request)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(state.closing.wait(), state.settings.hang_seconds)
-        return drop_connection(request)
-    if kind is FaultKind.CONNECTION_RESET:
-        return drop_connection(request)
-    # RESPONSE_LOST: the request runs to the end, then the connection drops before the answer.
-    if operation in _STREAMS:
-        return drop_connection(request)
-    with contextlib.suppress(V20Error):  # a refusal is an answer too, and it is lost all the same
-        await handler(request)
-    return drop_connection(request)
+
+    def rate_limited(self, request: web.Request, retry_after_s: int) -> web.Response:
+        limit = self._state.settings.max_requests_per_second or 100.0
+        return error_response(request, self._state, rate_limited(limit, retry_after_s))
 
 
 def _bearer_token(request: web.Request) -> str | None:

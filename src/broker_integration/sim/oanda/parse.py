@@ -23,6 +23,7 @@ from broker_integration.models import OrderSide, OrderType, TimeInForce
 from broker_integration.sim.instruments import InstrumentSpec
 from broker_integration.sim.oanda.errors import V20Error, invalid_value, missing_data
 from broker_integration.sim.oanda.formats import InstrumentNames, parse_decimal, parse_time, price
+from broker_integration.sim.oanda.vocabulary import ORDER_TYPES, TIME_IN_FORCE
 from broker_integration.sim.records import OrderChanges, OrderRequest
 
 __all__ = [
@@ -37,21 +38,6 @@ __all__ = [
     "replacement_changes",
 ]
 
-#: v20 entry order types (spec ``OrderType``) the simulator accepts in a create or replace request.
-ORDER_TYPES: Mapping[str, OrderType] = {
-    "MARKET": OrderType.MARKET,
-    "LIMIT": OrderType.LIMIT,
-    "STOP": OrderType.STOP,
-    "MARKET_IF_TOUCHED": OrderType.MARKET_IF_TOUCHED,
-}
-#: Spec ``TimeInForce``; OANDA's GFD (good for day) is the engine's DAY.
-TIME_IN_FORCE: Mapping[str, TimeInForce] = {
-    "GTC": TimeInForce.GTC,
-    "GTD": TimeInForce.GTD,
-    "GFD": TimeInForce.DAY,
-    "FOK": TimeInForce.FOK,
-    "IOC": TimeInForce.IOC,
-}
 #: Spec ``OrderPositionFill`` plus the legacy spelling seen in 2016 captures (reference §1.4).
 _POSITION_FILL = frozenset({"DEFAULT", "OPEN_ONLY", "REDUCE_FIRST", "REDUCE_ONLY", "POSITION_DEFAULT"})
 #: Spec ``OrderTriggerCondition`` plus the legacy ``TRIGGER_DEFAULT``.

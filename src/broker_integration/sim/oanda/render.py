@@ -33,6 +33,7 @@ from broker_integration.sim.oanda.render_base import (
     reason_name,
 )
 from broker_integration.sim.oanda.render_transactions import Batch, TransactionRenderer
+from broker_integration.sim.oanda.vocabulary import ORDER_STATE_NAMES, TRADE_STATE_NAMES
 from broker_integration.sim.records import (
     AccountSnapshot,
     Bar,
@@ -61,7 +62,7 @@ class V20Renderer(TransactionRenderer):
         body: dict[str, Any] = {
             "id": view.order_id,
             "createTime": self.time(view.created_at),
-            "state": view.state.value,
+            "state": ORDER_STATE_NAMES[view.state],
             "type": kind,
             "instrument": self._names.name(view.instrument),
             "units": units(signed, spec),
@@ -127,7 +128,7 @@ class V20Renderer(TransactionRenderer):
             "instrument": self._names.name(trade.instrument),
             "price": price(trade.price, spec),
             "openTime": self.time(trade.opened_at),
-            "state": trade.state.value,
+            "state": TRADE_STATE_NAMES[trade.state],
             "initialUnits": units(trade.initial_units, spec),
             "currentUnits": units(trade.current_units, spec),
             "realizedPL": money(trade.realized_pl),

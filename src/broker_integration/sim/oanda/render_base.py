@@ -1,4 +1,5 @@
-"""What every v20 rendering shares: the value formats, the v20 names of engine enums, and the context.
+"""What every v20 rendering shares: the value formats, the context, and (re-exported from
+:mod:`.vocabulary`) the v20 names of the engine's enums.
 
 Every decimal is a string at its precision (prices at the instrument's display precision, money at four
 places, conversion factors at eight), every id a numeric string, every time RFC 3339 with nine digits
@@ -14,7 +15,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from broker_integration.models import OrderType, TimeInForce
 from broker_integration.sim.engine import VenueEngine
 from broker_integration.sim.instruments import InstrumentSpec
 from broker_integration.sim.oanda.conversion import RateSource
@@ -24,13 +24,8 @@ from broker_integration.sim.oanda.formats import (
     price,
 )
 from broker_integration.sim.oanda.history import VenueHistory
-from broker_integration.sim.oanda.parse import TIME_IN_FORCE, OrderExtras
-from broker_integration.sim.records import (
-    CancelReason,
-    FillReason,
-    RejectReason,
-    TransactionReason,
-)
+from broker_integration.sim.oanda.parse import OrderExtras
+from broker_integration.sim.oanda.vocabulary import ORDER_TYPE_NAMES, TIF_NAMES, reason_name
 
 __all__ = [
     "CLOSEOUT_TICKS",
@@ -49,26 +44,6 @@ __all__ = [
 ]
 
 
-#: Engine order types → v20 ``OrderType``. The OANDA face creates only the first four; the others can
-#: exist in an engine shared with the paper adapter and are shown as their nearest v20 kind.
-ORDER_TYPE_NAMES: Mapping[OrderType, str] = {
-    OrderType.MARKET: "MARKET",
-    OrderType.LIMIT: "LIMIT",
-    OrderType.STOP: "STOP",
-    OrderType.MARKET_IF_TOUCHED: "MARKET_IF_TOUCHED",
-    OrderType.STOP_LIMIT: "STOP",
-    OrderType.TRAILING_STOP: "TRAILING_STOP_LOSS",
-}
-TIF_NAMES: Mapping[TimeInForce, str] = {tif: name for name, tif in TIME_IN_FORCE.items()}
-#: Engine reasons without a v20 name. OANDA reports a FOK/IOC order that found too little to fill as
-#: cancelled with INSUFFICIENT_LIQUIDITY [obs?], the spelling the engine's records note.
-_REASON_NAMES: Mapping[TransactionReason, str] = {
-    RejectReason.FOK_NOT_FILLED: "INSUFFICIENT_LIQUIDITY",
-    RejectReason.IOC_NOT_FILLED: "INSUFFICIENT_LIQUIDITY",
-    CancelReason.IOC_REMAINDER: "INSUFFICIENT_LIQUIDITY",
-    FillReason.STOP_LIMIT_ORDER: "STOP_ORDER",
-    FillReason.TRAILING_STOP_ORDER: "TRAILING_STOP_LOSS_ORDER",
-}
 #: [rec] the liquidity OANDA shows on each price bucket.
 LIQUIDITY = 10_000_000
 CLOSEOUT_TICKS = 4  # [rec] closeoutBid/closeoutAsk sit four ticks outside the best bid/ask
@@ -77,13 +52,6 @@ PERCENT_PLACES = 5  # [rec] "marginCallPercent": "0.29845"
 NO_EXTRAS = OrderExtras()
 ZERO = Decimal(0)
 NOTHING = "0.0000"
-
-
-def reason_name(reason: TransactionReason | None) -> str:
-    """The v20 spelling of an engine reason (most are spelled as OANDA spells them already)."""
-    if reason is None:
-        return ""
-    return _REASON_NAMES.get(reason, reason.value)
 
 
 class RenderContext:

@@ -31,6 +31,7 @@ from broker_integration.sim.oanda.render_base import (
     decimal_or,
     reason_name,
 )
+from broker_integration.sim.oanda.vocabulary import TRANSACTION_TYPE_NAMES
 from broker_integration.sim.records import (
     TradeChange,
     TradeEffect,
@@ -40,14 +41,6 @@ from broker_integration.sim.records import (
 
 __all__ = ["Batch", "TransactionRenderer", "trade_close", "v20_type"]
 
-#: The v20 transaction type of each engine log entry that is not an order's create or reject.
-_TYPE_NAMES = {
-    TransactionType.ORDER_FILL: "ORDER_FILL",
-    TransactionType.ORDER_CANCEL: "ORDER_CANCEL",
-    TransactionType.ORDER_CANCEL_REJECT: "ORDER_CANCEL_REJECT",
-    TransactionType.ACCOUNT_OPEN: "CREATE",
-}
-
 
 def v20_type(t: Transaction) -> str:
     """The v20 ``TransactionType`` an engine log entry is rendered as (``LIMIT_ORDER``, ``ORDER_FILL`` …)."""
@@ -55,7 +48,7 @@ def v20_type(t: Transaction) -> str:
         return f"{ORDER_TYPE_NAMES[t.order_type]}_ORDER"
     if t.type is TransactionType.ORDER_REJECT and t.order_type is not None:
         return f"{ORDER_TYPE_NAMES[t.order_type]}_ORDER_REJECT"
-    return _TYPE_NAMES[t.type]
+    return TRANSACTION_TYPE_NAMES[t.type]
 
 
 def trade_close(close: TradeClose) -> dict[str, str]:

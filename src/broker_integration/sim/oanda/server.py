@@ -13,7 +13,6 @@ one port; ``stream_url`` names it as the streaming host.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Self
@@ -30,9 +29,10 @@ from broker_integration.broker_config import (
 )
 from broker_integration.clock import Clock
 from broker_integration.sim.engine import VenueEngine
-from broker_integration.sim.faults import Fault
+from broker_integration.sim.faults.middleware import fault_middleware, serve
+from broker_integration.sim.faults.plan import Fault
 from broker_integration.sim.instruments import InstrumentSpec
-from broker_integration.sim.oanda.middleware import v20_middleware
+from broker_integration.sim.oanda.middleware import V20Face, v20_middleware
 from broker_integration.sim.oanda.routes import add_routes
 from broker_integration.sim.oanda.settings import Credential, SimulatorSettings
 from broker_integration.sim.oanda.state import STATE, ServedCounts, SimulatorState
@@ -44,8 +44,9 @@ _SHUTDOWN_TIMEOUT = 1.0
 
 
 def build_app(state: SimulatorState) -> web.Application:
-    """The aiohttp application serving ``state`` (without a listening socket)."""
-    app = web.Application(middlewares=[v20_middleware])
+    """The aiohttp application serving ``state`` (without a listening socket): OANDA's request ids and error
+    answers around the shared fault middleware, acting out the venue's fault plan in OANDA's words."""
+    app = web.Application(middlewares=[v20_middleware, fault_middleware(V20Face(state))])
     app[STATE] = state
     add_routes(app)
 
@@ -91,26 +92,10 @@ class OandaSimulator:
             raise RuntimeError("the simulator is already running")
         self.state.open_accounts()
         self.state.closing.clear()
-        runner = web.AppRunner(
-            build_app(self.state),
-            access_log=None,
-            shutdown_timeout=_SHUTDOWN_TIMEOUT,
-            handler_cancellation=False,  # a request fully received executes even if its client has gone
+        # handler cancellation off: a request fully received executes even if its client has gone
+        self._runner, self._port = await serve(
+            build_app(self.state), self.settings.host, self.settings.port, shutdown_timeout=_SHUTDOWN_TIMEOUT
         )
-        await runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.settings.host, self.settings.port))
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            site = web.SockSite(runner, sock)
-            await site.start()
-        except BaseException:
-            sock.close()
-            await runner.cleanup()
-            raise
-        self._port = sock.getsockname()[1]
-        self._runner = runner
 
     async def stop(self) -> None:
         """Stop listening, end open streams and drop held requests."""

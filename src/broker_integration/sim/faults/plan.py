@@ -1,4 +1,4 @@
-"""The fault hook: whether a venue's face should misbehave on a call, and how.
+"""The fault plan: whether a venue's face should misbehave on a call, and how.
 
 A face (the in-process paper adapter, an HTTP simulator) asks :meth:`FaultPlan.next_fault` once per call
 before touching the engine. Faults scripted with :meth:`FaultPlan.inject` come first (a fault-injection

@@ -1,0 +1,1 @@
+"""Alpaca: Trading API v2 and Market Data API v2."""
