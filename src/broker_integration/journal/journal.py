@@ -48,6 +48,7 @@ from broker_integration.models import (
     OrderTraceStatus,
     OrderUpdate,
     OrderUpdateKind,
+    TimeInForce,
     UnifiedOrder,
 )
 from broker_integration.pipeline import results
@@ -78,6 +79,8 @@ _SOURCES: dict[OrderStatus, list[str]] = {
     for target in OrderStatus
 }
 _WRITE_ATTEMPTS = 4
+#: Orders whose ACCEPTED is only the step before their fill or cancel, never a resting state.
+_NEVER_RESTS = frozenset({TimeInForce.FOK, TimeInForce.IOC})
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,8 @@ class OrderJournal:
                 paid = (average or Decimal(0)) * before + update.fill_price * update.fill_quantity
                 average = paid / (before + update.fill_quantity)
             status = update.kind.status
+            if status is OrderStatus.ACCEPTED and entry.to_order().time_in_force in _NEVER_RESTS:
+                return  # a fill-or-kill / immediate-or-cancel order is filled or cancelled next, not resting
             moved = await self.record_outcome(
                 broker,
                 client_order_id,
