@@ -58,6 +58,7 @@ from broker_integration.errors._exceptions import (
     raise_error,
 )
 from broker_integration.errors._http import map_http_error
+from broker_integration.errors._http_table import HTTP_ERROR_TABLE
 from broker_integration.errors._mapping import map_broker_error, resolve_error_mapping
 from broker_integration.errors._masking import MASK, describe_validation_error, is_secret_key, mask_secrets
 from broker_integration.errors._model import StandardizedError, make_error
@@ -85,6 +86,7 @@ __all__ = [
     "BUILTIN_ERROR_TABLES",
     "DEFAULT_SUGGESTED_ACTIONS",
     "GENERIC_TABLE_NAME",
+    "HTTP_ERROR_TABLE",
     "MASK",
     "TRANSIENT_CODES",
     "AuthenticationError",

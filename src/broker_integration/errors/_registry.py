@@ -32,9 +32,9 @@ GENERIC_TABLE_NAME = "http"
 #: The shipped tables: the broker name each is registered under, and where it is (``module:attribute``).
 BUILTIN_ERROR_TABLES: Mapping[str, str] = MappingProxyType(
     {
-        GENERIC_TABLE_NAME: "broker_integration.error_tables.http:HTTP_ERROR_TABLE",
-        "oanda": "broker_integration.error_tables.oanda:OANDA_ERROR_TABLE",
-        "alpaca": "broker_integration.error_tables.alpaca:ALPACA_ERROR_TABLE",
+        GENERIC_TABLE_NAME: "broker_integration.errors._http_table:HTTP_ERROR_TABLE",
+        "oanda": "broker_integration.adapters.oanda.errors:OANDA_ERROR_TABLE",
+        "alpaca": "broker_integration.adapters.alpaca.errors:ALPACA_ERROR_TABLE",
     }
 )
 

@@ -1,0 +1,6 @@
+"""Alpaca (Trading API v2): for now only its error table (:mod:`broker_integration.adapters.alpaca.errors`).
+
+There is no Alpaca adapter yet: the factory cannot create one, and ``"alpaca"`` is not a registered
+adapter name. The table is here so that :func:`broker_integration.errors.map_broker_error` maps Alpaca's
+errors for a user's own Alpaca adapter.
+"""
