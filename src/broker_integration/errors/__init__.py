@@ -18,12 +18,16 @@ The parts, all importable from here (the underscored modules behind them are pri
   patterns, HTTP status), registered per broker (:func:`register_error_table`), looked up by
   :func:`resolve_error_mapping` and turned into an error by :func:`map_broker_error`; an HTTP response by
   :func:`map_http_error`, with :func:`parse_retry_after`; errors no table knows are counted
-  (:func:`unmapped_error_counts`).
+  (:func:`unmapped_error_counts`);
+* analysis of a run: :class:`ErrorAnalyzer` counts every call's outcome per broker, operation and code
+  and reports rates, spikes (:class:`SpikeRule`) and repeats (:class:`ErrorReport`).
 
 Each broker's table lives in its own folder (``broker_integration.adapters.oanda.errors``), named in
 :data:`BUILTIN_ERROR_TABLES` and imported on its first lookup; :data:`HTTP_ERROR_TABLE` is the generic
 fallback every lookup ends with.
 """
+
+from typing import TYPE_CHECKING
 
 from broker_integration.errors._classify import classify_exception
 from broker_integration.errors._codes import (
@@ -58,7 +62,6 @@ from broker_integration.errors._exceptions import (
     raise_error,
 )
 from broker_integration.errors._http import map_http_error
-from broker_integration.errors._http_table import HTTP_ERROR_TABLE
 from broker_integration.errors._mapping import map_broker_error, resolve_error_mapping
 from broker_integration.errors._masking import MASK, describe_validation_error, is_secret_key, mask_secrets
 from broker_integration.errors._model import StandardizedError, make_error
@@ -80,29 +83,84 @@ from broker_integration.errors._table import (
     PatternRule,
 )
 from broker_integration.errors._unmapped import reset_unmapped_error_counts, unmapped_error_counts
+from broker_integration.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from broker_integration.errors._analysis import (
+        EXPORT_FORMAT,
+        ActionCount,
+        BrokerErrorStats,
+        CodeCount,
+        ErrorAnalyzer,
+        ErrorReport,
+        ErrorSpike,
+        JsonlLoadResult,
+        OperationErrorStats,
+        RepeatedError,
+        SpikeRule,
+        TimelineBucket,
+        UnmappedCount,
+    )
+    from broker_integration.errors._http_table import HTTP_ERROR_TABLE
+
+#: Names imported on first use. The analysis follows the event bus, whose events carry these errors, so
+#: importing it here would make this package and the bus import each other; the generic table, like every
+#: built-in table, is built when a lookup first needs it.
+_ANALYSIS_NAMES = (
+    "EXPORT_FORMAT",
+    "ActionCount",
+    "BrokerErrorStats",
+    "CodeCount",
+    "ErrorAnalyzer",
+    "ErrorReport",
+    "ErrorSpike",
+    "JsonlLoadResult",
+    "OperationErrorStats",
+    "RepeatedError",
+    "SpikeRule",
+    "TimelineBucket",
+    "UnmappedCount",
+)
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        **dict.fromkeys(_ANALYSIS_NAMES, "broker_integration.errors._analysis"),
+        "HTTP_ERROR_TABLE": "broker_integration.errors._http_table",
+    },
+)
 
 __all__ = [
     "AMBIGUOUS_CODES",
     "BUILTIN_ERROR_TABLES",
     "DEFAULT_SUGGESTED_ACTIONS",
+    "EXPORT_FORMAT",
     "GENERIC_TABLE_NAME",
     "HTTP_ERROR_TABLE",
     "MASK",
     "TRANSIENT_CODES",
+    "ActionCount",
     "AuthenticationError",
     "BrokerConnectionError",
     "BrokerError",
+    "BrokerErrorStats",
     "BrokerTimeoutError",
+    "CodeCount",
     "DuplicateOrderError",
+    "ErrorAnalyzer",
     "ErrorMappingTable",
     "ErrorMatch",
+    "ErrorReport",
     "ErrorRule",
+    "ErrorSpike",
     "InsufficientFundsError",
     "InvalidInstrumentError",
     "InvalidOrderError",
+    "JsonlLoadResult",
     "MappingRow",
     "MarketClosedError",
     "MatchSource",
+    "OperationErrorStats",
     "OrderNotFoundError",
     "OutcomeUnknownError",
     "PatternRule",
@@ -110,11 +168,15 @@ __all__ = [
     "PermissionDeniedError",
     "PositionNotFoundError",
     "RateLimitedError",
+    "RepeatedError",
     "ServiceUnavailableError",
+    "SpikeRule",
     "StandardErrorCode",
     "StandardizedError",
+    "TimelineBucket",
     "TransientBrokerError",
     "UnknownBrokerError",
+    "UnmappedCount",
     "UnsupportedOperationError",
     "classify_exception",
     "describe_validation_error",
