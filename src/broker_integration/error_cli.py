@@ -1,5 +1,11 @@
 """The ``errors`` sub-command moved to :mod:`broker_integration.errors.cli`; the old path keeps working."""
 
-from broker_integration.errors.cli import errors_app, parse_duration
+from broker_integration.errors.cli import (
+    analyze_command,
+    errors_app,
+    map_command,
+    parse_duration,
+    tables_command,
+)
 
-__all__ = ["errors_app", "parse_duration"]
+__all__ = ["analyze_command", "errors_app", "map_command", "parse_duration", "tables_command"]
