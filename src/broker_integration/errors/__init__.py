@@ -24,7 +24,8 @@ The parts, all importable from here (the underscored modules behind them are pri
 
 Each broker's table lives in its own folder (``broker_integration.adapters.oanda.errors``), named in
 :data:`BUILTIN_ERROR_TABLES` and imported on its first lookup; :data:`HTTP_ERROR_TABLE` is the generic
-fallback every lookup ends with.
+fallback every lookup ends with. :mod:`broker_integration.errors.cli` is the ``broker-integration errors``
+command (map a code, list the tables, analyse an exported run).
 """
 
 from typing import TYPE_CHECKING
