@@ -14,7 +14,8 @@ from broker_integration.lazy_exports import lazy_exports
 
 def modules_loaded_by(statement: str) -> set[str]:
     code = f"import sys\n{statement}\nprint('\\n'.join(sys.modules))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
     return set(done.stdout.split())
 
 
@@ -52,6 +53,19 @@ def test_the_live_host_check_reads_the_venues_hosts_without_loading_an_adapter()
     assert "broker_integration.adapters.alpaca.hosts" in loaded
     assert "aiohttp" not in loaded
     assert "broker_integration.adapters.oanda.adapter" not in loaded
+
+
+def test_mapping_an_oanda_error_imports_its_table_but_not_the_adapter_or_aiohttp() -> None:
+    loaded = modules_loaded_by(
+        "from broker_integration.errors import StandardErrorCode, map_broker_error\n"
+        "error = map_broker_error('oanda', 'INSUFFICIENT_MARGIN', 'Insufficient margin for order')\n"
+        "assert error.error_code is StandardErrorCode.INSUFFICIENT_FUNDS, error"
+    )
+    assert "broker_integration.adapters.oanda.errors" in loaded  # the probe works: OANDA's table was used
+    assert "broker_integration.adapters.oanda.adapter" not in loaded
+    assert "broker_integration.adapters.oanda.client" not in loaded
+    assert not {name for name in loaded if name == "aiohttp" or name.startswith("aiohttp.")}
+    assert "broker_integration.adapters.alpaca.errors" not in loaded  # only the table looked up is imported
 
 
 def test_statistics_load_scipy_when_a_test_needs_it() -> None:

@@ -399,8 +399,39 @@ def test_registering_a_user_table() -> None:
     assert get_error_table("mybroker") is None
 
 
+def test_a_table_registered_at_run_time_maps_codes_and_reads_bodies() -> None:
+    table = ErrorMappingTable(
+        exact={"ERR_FUNDS": C.INSUFFICIENT_FUNDS},
+        code_fields=("error.kind",),
+        message_fields=("error.text",),
+    )
+    assert map_broker_error("acme", "ERR_FUNDS").error_code is C.UNKNOWN  # no table knows it yet
+    register_error_table("Acme", table)
+    match = resolve_error_mapping("acme", "ERR_FUNDS")
+    assert (match.code, match.source, match.table) == (C.INSUFFICIENT_FUNDS, MatchSource.EXACT, "acme")
+    error = map_http_error("acme", 400, '{"error": {"kind": "ERR_FUNDS", "text": "no cash"}}')
+    assert (error.error_code, error.broker_error_code, error.message) == (
+        C.INSUFFICIENT_FUNDS,
+        "ERR_FUNDS",
+        "no cash",
+    )
+    assert registered_error_tables()["acme"] is table
+
+
+def test_a_table_registered_at_run_time_replaces_a_built_in_one_only_when_asked() -> None:
+    mine = ErrorMappingTable(exact={"INSUFFICIENT_MARGIN": (C.INSUFFICIENT_FUNDS, "Call the desk.")})
+    with pytest.raises(ValueError, match="replace=True"):
+        register_error_table("oanda", mine)
+    register_error_table("OANDA", mine, replace=True)
+    assert get_error_table("oanda") is mine
+    assert map_broker_error("oanda", "INSUFFICIENT_MARGIN").suggested_action == "Call the desk."
+    assert map_broker_error("oanda", None, "", http_status=503).error_code is C.SERVICE_UNAVAILABLE  # generic
+    assert unregister_error_table("oanda") is mine
+    assert get_error_table("oanda") is None  # a removed built-in does not come back on the next lookup
+
+
 def test_registering_the_builtin_table_again_is_a_no_op() -> None:
-    from broker_integration.error_tables.oanda import OANDA_ERROR_TABLE
+    from broker_integration.adapters.oanda.errors import OANDA_ERROR_TABLE
 
     register_error_table("oanda", OANDA_ERROR_TABLE)
     assert get_error_table("oanda") is OANDA_ERROR_TABLE

@@ -1,8 +1,8 @@
-"""OANDA v20: the adapter (``OandaAdapter``), its options (:mod:`.config`), hosts (:mod:`.hosts`) and
-protocol helpers.
+"""OANDA v20: the adapter (``OandaAdapter``), its options (:mod:`.config`), hosts (:mod:`.hosts`), error
+table (:mod:`.errors`) and protocol helpers (``client``, ``parsing``).
 
-The adapter pulls in aiohttp: it is imported when first asked for, so reading OANDA's options or hosts does
-not load the HTTP client.
+The adapter pulls in aiohttp: it is imported when first asked for, so reading OANDA's options, hosts or error
+table does not load the HTTP client.
 """
 
 from typing import TYPE_CHECKING

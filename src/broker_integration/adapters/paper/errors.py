@@ -1,7 +1,7 @@
 """How the paper broker's refusals, lookups and faults become standard errors: tables, not branches.
 
 ``REJECT_REASON_CODES`` maps every engine :class:`~broker_integration.sim.records.RejectReason` to a
-:class:`~broker_integration.unified_errors.StandardErrorCode`; a test checks that none is missing.
+:class:`~broker_integration.errors.StandardErrorCode`; a test checks that none is missing.
 """
 
 from __future__ import annotations
@@ -9,15 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from broker_integration.sim.errors import (
-    CandleRequestError,
-    SimulatorError,
-    UnknownAccountError,
-    UnknownInstrumentError,
-)
-from broker_integration.sim.faults import FaultKind
-from broker_integration.sim.records import RejectReason
-from broker_integration.unified_errors import (
+from broker_integration.errors import (
     BrokerConnectionError,
     BrokerError,
     BrokerTimeoutError,
@@ -28,6 +20,14 @@ from broker_integration.unified_errors import (
     StandardizedError,
     make_error,
 )
+from broker_integration.sim.errors import (
+    CandleRequestError,
+    SimulatorError,
+    UnknownAccountError,
+    UnknownInstrumentError,
+)
+from broker_integration.sim.faults import FaultKind
+from broker_integration.sim.records import RejectReason
 
 __all__ = [
     "ANSWERED_FAULTS",

@@ -1,7 +1,7 @@
 """The generic HTTP table: the fallback for every broker, and the whole table for a broker without one.
 
-Statuses follow RFC 9110 and CCXT's ``httpExceptions`` (``reference/ccxt.md`` §2), except that 400, 403
-and 404 are *not* mapped to "exchange not available" (CCXT issue #550): a 4xx means the broker refused
+Statuses follow RFC 9110 and CCXT's ``httpExceptions`` (``ccxt/base/exchange.py``), except that 400, 403
+and 404 are *not* mapped to "exchange not available" (ccxt/ccxt#550): a 4xx means the broker refused
 this request, a 5xx that it failed. Any 5xx not listed is SERVICE_UNAVAILABLE; an unlisted 4xx stays
 UNKNOWN, so it is counted and the gap shows.
 
@@ -11,8 +11,8 @@ already speaks them needs no table. The message patterns are deliberately few an
 
 from __future__ import annotations
 
-from broker_integration.unified_errors import ErrorMappingTable, ErrorRule, PatternRule
-from broker_integration.unified_errors import StandardErrorCode as C
+from broker_integration.errors._codes import StandardErrorCode as C
+from broker_integration.errors._table import ErrorMappingTable, ErrorRule, PatternRule
 
 __all__ = ["HTTP_ERROR_TABLE"]
 

@@ -1,9 +1,11 @@
 """OANDA v20's errors mapped to the standard codes.
 
-Sources (``reference/broker_apis.md`` §1.5, §1.9): the official spec ``oanda/v20-openapi`` v3.0.25,
-``json/v20.json`` — every value of the ``TransactionRejectReason`` enum (143) and of ``OrderCancelReason``
-(47) is a row here, none falls through to UNKNOWN — plus ``NO_SUCH_ORDER``, seen in real 404 bodies but
-not in the spec. The messages in the patterns are copied from real responses (401, 403, 400).
+Sources: OANDA's official spec, https://github.com/oanda/v20-openapi v3.0.25, ``json/v20.json`` —
+every value of the ``TransactionRejectReason`` enum (143) and of ``OrderCancelReason`` (47) is a row
+here, none falls through to UNKNOWN — plus ``NO_SUCH_ORDER``, seen in real 404 bodies
+(hootnot/oanda-api-v20#204) but not in the spec. The messages in the patterns are copied from real
+responses: 401 (hootnot/oanda-api-v20#129), 403 (hootnot/oanda-api-v20#169) and 400 (oandapyV20's
+documentation, ``docs/oanda-api-v20.rst``).
 
 How OANDA reports a failure, and where the code is in the body (``code_fields``):
 
@@ -20,8 +22,8 @@ Actions name what to change in OANDA's terms (units, displayPrecision, priceBoun
 
 from __future__ import annotations
 
-from broker_integration.unified_errors import ErrorMappingTable, ErrorRule, PatternRule
-from broker_integration.unified_errors import StandardErrorCode as C
+from broker_integration.errors import ErrorMappingTable, ErrorRule, PatternRule
+from broker_integration.errors import StandardErrorCode as C
 
 __all__ = ["OANDA_ERROR_TABLE"]
 
@@ -415,7 +417,7 @@ _EXACT: dict[str, ErrorRule] = {
     "FUNDING_REASON_MISSING": (C.INVALID_ORDER, _FUNDING),
 }
 
-# Messages from real responses without an errorCode (reference §1.5, §1.9); checked in this order.
+# Messages of real responses without an errorCode (sources in the module docstring); checked in order.
 _PATTERNS: list[PatternRule] = [
     (r"insufficient authorization to perform request", C.AUTHENTICATION_FAILED),
     (r"the provided request was forbidden", C.PERMISSION_DENIED),

@@ -1,8 +1,12 @@
 """Alpaca Trading API v2's errors mapped to the standard codes.
 
-Source: ``reference/broker_apis.md`` §2.7. Alpaca answers ``{"code": <8 digits>, "message": "…"}`` plus
-extra fields (``buying_power``, ``available`` …); the code's first three digits are usually, not always,
-the HTTP status (``40010001`` comes with 422).
+Alpaca answers ``{"code": <8 digits>, "message": "…"}`` plus extra fields (``buying_power``,
+``available`` …); the code's first three digits are usually, not always, the HTTP status (``40010001``
+comes with 422). Sources: bodies recorded in public threads — alpaca-py#225 (insufficient buying power),
+alpaca-py#337 (day-trading margin call protection), alpacahq/Alpaca-API#89 (``40010000``),
+bennycode/trading-signals#1079 (``42210000``) — and the 422/``40010001`` bodies in
+alpaca-trade-api-python's ``tests/test_rest.py::test_errors``; the rate limit (200 requests a minute
+per key) from Alpaca's Trading API documentation.
 
 ``40310000`` is overloaded: the same code means insufficient buying power, insufficient quantity, "not
 allowed to short" and day-trading protection. It is split by message (``by_message``) and never mapped
@@ -15,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from broker_integration.unified_errors import ErrorMappingTable, ErrorRule, PatternRule
-from broker_integration.unified_errors import StandardErrorCode as C
+from broker_integration.errors import ErrorMappingTable, ErrorRule, PatternRule
+from broker_integration.errors import StandardErrorCode as C
 
 __all__ = ["ALPACA_ERROR_TABLE"]
 
