@@ -42,6 +42,7 @@ import prometheus_client
 from hdrh.histogram import HdrHistogram
 
 from broker_integration.clock import ManualClock
+from broker_integration.errors import StandardErrorCode, make_error
 from broker_integration.events import CallEvent, EventBus
 from broker_integration.metrics.buckets import BUCKET_SECONDS, BucketKey, OpStats, OrderStats, bucket_start
 from broker_integration.metrics.histograms import HIGHEST_US, LOWEST_US, SIGNIFICANT_FIGURES
@@ -51,7 +52,6 @@ from broker_integration.metrics.repository import StoreRepository
 from broker_integration.performance_metrics import ComparisonPeriod, PerformanceMetricsCollector
 from broker_integration.store import Store, sqlite_url
 from broker_integration.testing import MockBrokerAdapter
-from broker_integration.unified_errors import StandardErrorCode, make_error
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench-results" / "bench_metrics.json"
 START = datetime(2024, 1, 2, 14, 0, tzinfo=UTC)

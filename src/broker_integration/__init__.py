@@ -22,7 +22,6 @@ The names here are the public API; everything else is reachable from its module 
 
 from typing import TYPE_CHECKING
 
-from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability
 from broker_integration.broker_config import (
     BrokerConfiguration,
     BrokerCredentials,
@@ -32,7 +31,7 @@ from broker_integration.broker_config import (
     Environment,
 )
 from broker_integration.broker_factory import BrokerFactory, FactoryError
-from broker_integration.capability_discovery import (
+from broker_integration.capabilities import (
     CapabilityDiscoveryEngine,
     CapabilityProfile,
     CapabilityStatus,
@@ -45,30 +44,7 @@ from broker_integration.config import (
     ConfigManager,
     get_global_config_manager,
 )
-from broker_integration.error_analysis import ErrorAnalyzer
-from broker_integration.events import CallEvent, EventBus, HealthEvent, OrderSettledEvent, get_event_bus
-from broker_integration.lazy_exports import lazy_exports
-from broker_integration.models import (
-    Account,
-    AccountSummary,
-    Candle,
-    Granularity,
-    HealthState,
-    HealthStatus,
-    Instrument,
-    InstrumentType,
-    Order,
-    OrderModification,
-    OrderResult,
-    OrderSide,
-    OrderStatus,
-    OrderType,
-    Position,
-    PriceTick,
-    TimeInForce,
-    UnifiedOrder,
-)
-from broker_integration.unified_errors import (
+from broker_integration.errors import (
     AuthenticationError,
     BrokerError,
     ErrorMappingTable,
@@ -81,6 +57,39 @@ from broker_integration.unified_errors import (
     map_broker_error,
     register_error_table,
 )
+from broker_integration.events import (
+    CallEvent,
+    EventBus,
+    HealthEvent,
+    OrderSettledEvent,
+    OrderUpdateEvent,
+    get_event_bus,
+)
+from broker_integration.lazy_exports import lazy_exports
+from broker_integration.models import (
+    Account,
+    AccountSummary,
+    Candle,
+    Delivery,
+    Granularity,
+    HealthState,
+    HealthStatus,
+    Instrument,
+    InstrumentType,
+    Order,
+    OrderModification,
+    OrderResult,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+    OrderUpdateKind,
+    Position,
+    PriceTick,
+    TimeInForce,
+    UnifiedOrder,
+)
+from broker_integration.pipeline import BrokerAdapter, BrokerCapability, build_pipeline
 
 if TYPE_CHECKING:
     from broker_integration.ab_testing_framework import (
@@ -90,6 +99,7 @@ if TYPE_CHECKING:
         TestResults,
         TrafficSplit,
     )
+    from broker_integration.errors import ErrorAnalyzer
     from broker_integration.performance_metrics import ComparisonPeriod, PerformanceMetricsCollector
     from broker_integration.store import Store
 
@@ -100,6 +110,7 @@ __version__ = "0.1.0"
 #: so ``import broker_integration`` stays fast.
 _LAZY = {
     "Store": "broker_integration.store",
+    "ErrorAnalyzer": "broker_integration.errors",
     "ABOrderResult": "broker_integration.ab_testing_framework",
     "BrokerABTestingFramework": "broker_integration.ab_testing_framework",
     "RoutingStrategy": "broker_integration.ab_testing_framework",
@@ -139,6 +150,7 @@ __all__ = [
     "ConfigChangedEvent",
     "ConfigError",
     "ConfigManager",
+    "Delivery",
     "Environment",
     "ErrorAnalyzer",
     "ErrorMappingTable",
@@ -158,6 +170,9 @@ __all__ = [
     "OrderSide",
     "OrderStatus",
     "OrderType",
+    "OrderUpdate",
+    "OrderUpdateEvent",
+    "OrderUpdateKind",
     "OutcomeUnknownError",
     "PerformanceMetricsCollector",
     "PermanentBrokerError",
@@ -175,6 +190,7 @@ __all__ = [
     "UnifiedOrder",
     "UnsupportedOperationError",
     "__version__",
+    "build_pipeline",
     "get_event_bus",
     "get_global_config_manager",
     "map_broker_error",

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from broker_integration.adapters.hosts import live_hosts, practice_hosts
-from broker_integration.unified_errors import is_secret_key, mask_secrets
+from broker_integration.errors import is_secret_key, mask_secrets
 
 __all__ = [
     "BrokerConfiguration",

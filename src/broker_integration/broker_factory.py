@@ -22,11 +22,11 @@ from pydantic import ValidationError
 
 from broker_integration.broker_config import BrokerConfiguration
 from broker_integration.clock import SYSTEM_CLOCK, Clock
+from broker_integration.errors import AuthenticationError, BrokerError, describe_validation_error
 from broker_integration.events import EventBus, HealthEvent, get_event_bus
 from broker_integration.log import get_logger
 from broker_integration.models import HealthState
 from broker_integration.pipeline import BrokerAdapter, attach, construct_adapter
-from broker_integration.unified_errors import AuthenticationError, BrokerError, describe_validation_error
 
 if TYPE_CHECKING:
     from broker_integration.journal import OrderJournal

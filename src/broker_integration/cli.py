@@ -25,7 +25,7 @@ from broker_integration.demo.options import (
     DemoOptions,
     RoutingChoice,
 )
-from broker_integration.error_cli import errors_app
+from broker_integration.errors.cli import errors_app
 from broker_integration.log import configure_logging
 from broker_integration.metrics.cli import compare_command, metrics_app
 from broker_integration.sim.cli import simulate_app

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from broker_integration.errors import StandardizedError
 from broker_integration.log import get_logger
-from broker_integration.unified_errors import StandardizedError
 
 if TYPE_CHECKING:
     from broker_integration.models import (

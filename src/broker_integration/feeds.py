@@ -14,10 +14,10 @@ import contextlib
 import weakref
 from typing import TYPE_CHECKING
 
+from broker_integration.errors import BrokerError
 from broker_integration.events import OrderUpdateEvent
 from broker_integration.log import get_logger
 from broker_integration.pipeline import BrokerAdapter, BrokerCapability
-from broker_integration.unified_errors import BrokerError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -27,8 +27,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from broker_integration.errors import StandardizedError
 from broker_integration.symbols import canonical_symbol
-from broker_integration.unified_errors import StandardizedError
 
 __all__ = [
     "Account",

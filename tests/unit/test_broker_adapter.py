@@ -19,15 +19,22 @@ from typing import Any, TypeVar, cast
 import pytest
 from pydantic import SecretStr
 
-from broker_integration.broker_adapter import (
-    BrokerAdapter,
-    BrokerCapability,
-    CallContext,
-    InterceptorPriority,
-    Operation,
-)
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials
 from broker_integration.clock import SYSTEM_CLOCK, ManualClock
+from broker_integration.errors import (
+    AuthenticationError,
+    BrokerConnectionError,
+    BrokerError,
+    BrokerTimeoutError,
+    InsufficientFundsError,
+    InvalidOrderError,
+    OrderNotFoundError,
+    OutcomeUnknownError,
+    PermissionDeniedError,
+    StandardErrorCode,
+    UnknownBrokerError,
+    UnsupportedOperationError,
+)
 from broker_integration.events import CallEvent, EventBus, get_event_bus
 from broker_integration.models import (
     Account,
@@ -43,19 +50,12 @@ from broker_integration.models import (
     TimeInForce,
     UnifiedOrder,
 )
-from broker_integration.unified_errors import (
-    AuthenticationError,
-    BrokerConnectionError,
-    BrokerError,
-    BrokerTimeoutError,
-    InsufficientFundsError,
-    InvalidOrderError,
-    OrderNotFoundError,
-    OutcomeUnknownError,
-    PermissionDeniedError,
-    StandardErrorCode,
-    UnknownBrokerError,
-    UnsupportedOperationError,
+from broker_integration.pipeline import (
+    BrokerAdapter,
+    BrokerCapability,
+    CallContext,
+    InterceptorPriority,
+    Operation,
 )
 
 D = Decimal

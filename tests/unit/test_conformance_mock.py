@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 
-from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials
 from broker_integration.events import CallEvent, EventBus
 from broker_integration.models import (
@@ -21,6 +20,7 @@ from broker_integration.models import (
     PriceTick,
     UnifiedOrder,
 )
+from broker_integration.pipeline import BrokerAdapter, BrokerCapability
 from broker_integration.testing import MockBrokerAdapter
 from broker_integration.testing.conformance import AdapterConformanceSuite, CallRecorder
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from broker_integration.unified_errors import (
+from broker_integration.errors import (
     DEFAULT_SUGGESTED_ACTIONS,
     MASK,
     TRANSIENT_CODES,

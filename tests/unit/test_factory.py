@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials
 from broker_integration.broker_factory import BrokerFactory, FactoryError
 from broker_integration.clock import ManualClock
+from broker_integration.errors import AuthenticationError, ServiceUnavailableError
 from broker_integration.events import CallEvent, EventBus, HealthEvent
 from broker_integration.models import AccountSummary, HealthState, HealthStatus
-from broker_integration.unified_errors import AuthenticationError, ServiceUnavailableError
+from broker_integration.pipeline import BrokerAdapter
 
 
 class KeyedAdapter(BrokerAdapter):

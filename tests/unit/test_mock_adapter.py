@@ -15,6 +15,15 @@ from pydantic import SecretStr, ValidationError
 
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials
 from broker_integration.clock import ManualClock
+from broker_integration.errors import (
+    AuthenticationError,
+    InvalidInstrumentError,
+    MarketClosedError,
+    OrderNotFoundError,
+    PermissionDeniedError,
+    StandardErrorCode,
+    UnknownBrokerError,
+)
 from broker_integration.events import CallEvent, EventBus
 from broker_integration.models import (
     Granularity,
@@ -31,15 +40,6 @@ from broker_integration.models import (
 )
 from broker_integration.testing import MockBrokerAdapter
 from broker_integration.testing.mock import DEFAULT_ACCOUNT_ID, DEFAULT_PRICES
-from broker_integration.unified_errors import (
-    AuthenticationError,
-    InvalidInstrumentError,
-    MarketClosedError,
-    OrderNotFoundError,
-    PermissionDeniedError,
-    StandardErrorCode,
-    UnknownBrokerError,
-)
 
 D = Decimal
 START = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)

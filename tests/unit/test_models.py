@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from broker_integration.errors import StandardErrorCode, make_error
 from broker_integration.models import (
     AccountSummary,
     Candle,
@@ -33,7 +34,6 @@ from broker_integration.models import (
     UnifiedOrder,
     new_client_order_id,
 )
-from broker_integration.unified_errors import StandardErrorCode, make_error
 
 D = Decimal
 NOW = datetime(2024, 5, 6, 12, 0, tzinfo=UTC)

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from broker_integration.broker_adapter import BrokerAdapter, CallContext, Operation, Proceed
 from broker_integration.clock import ManualClock
 from broker_integration.events import CallEvent, Event, EventBus, HealthEvent
 from broker_integration.models import OrderResult, OrderSide, OrderStatus, PriceTick, UnifiedOrder
+from broker_integration.pipeline import BrokerAdapter, CallContext, Operation, Proceed
 from broker_integration.pipeline import adapter as pipeline_adapter
 
 START = datetime(2024, 2, 1, 9, 0, tzinfo=UTC)

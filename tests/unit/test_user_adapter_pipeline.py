@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from broker_integration import BrokerAdapter, BrokerConfiguration, BrokerCredentials, BrokerFactory
+from broker_integration.errors import OrderNotFoundError
 from broker_integration.journal import OrderJournal
 from broker_integration.models import (
     AccountSummary,
@@ -17,7 +18,6 @@ from broker_integration.models import (
 )
 from broker_integration.pipeline import STAGE_NAMES, build_pipeline
 from broker_integration.store import Store
-from broker_integration.unified_errors import OrderNotFoundError
 
 
 class TinyBroker(BrokerAdapter):

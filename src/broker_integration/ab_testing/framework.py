@@ -52,13 +52,12 @@ from broker_integration.ab_testing.routing import (
     fnv1a32,
     make_router,
 )
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.clock import SYSTEM_CLOCK, Clock
+from broker_integration.errors import BrokerError, StandardErrorCode, describe_validation_error
 from broker_integration.log import get_logger
 from broker_integration.models import OrderResult, OrderStatus, PriceTick, UnifiedOrder
-from broker_integration.pipeline import BreakerState
+from broker_integration.pipeline import BreakerState, BrokerAdapter
 from broker_integration.store import Store
-from broker_integration.unified_errors import BrokerError, StandardErrorCode, describe_validation_error
 
 __all__ = ["BrokerABTestingFramework"]
 

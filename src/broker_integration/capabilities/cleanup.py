@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
 
-from broker_integration.broker_adapter import Operation
 from broker_integration.capabilities.state import DiscoveryState
+from broker_integration.errors import StandardErrorCode
 from broker_integration.models import Order, OrderResult
-from broker_integration.unified_errors import StandardErrorCode
+from broker_integration.pipeline import Operation
 
 __all__ = ["VERIFY_PROBE", "OrderTracker", "TrackedOrder", "clean_up", "run_to_completion"]
 

@@ -24,7 +24,7 @@ from broker_integration.capabilities.profile import CapabilityProfile, Capabilit
 from broker_integration.capabilities.report import render_profile
 from broker_integration.config.errors import ConfigError
 from broker_integration.config.loader import load_path
-from broker_integration.unified_errors import BrokerError
+from broker_integration.errors import BrokerError
 
 __all__ = ["discover_command"]
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from broker_integration.broker_adapter import BrokerCapability
 from broker_integration.capabilities.profile import CapabilityProfile, CapabilityStatus, FindingMap
 from broker_integration.events import Event
 from broker_integration.models import UtcDatetime
+from broker_integration.pipeline import BrokerCapability
 
 __all__ = ["CapabilityChangedEvent", "ProfileDiff", "StatusChange"]
 

@@ -28,7 +28,6 @@ from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability
 from broker_integration.capabilities.diff import CapabilityChangedEvent, ProfileDiff
 from broker_integration.capabilities.options import DiscoveryOptions
 from broker_integration.capabilities.probes import run_dynamic_probes
@@ -40,11 +39,11 @@ from broker_integration.capabilities.schedule import DiscoveryScheduler
 from broker_integration.capabilities.state import DiscoveryState
 from broker_integration.capabilities.static import ORDER_CAPABILITIES, analyse_statically
 from broker_integration.capabilities.synthetic import run_synthetic_tests
+from broker_integration.errors import PermissionDeniedError, StandardErrorCode, make_error
 from broker_integration.log import get_logger
 from broker_integration.models import TimeInForce
-from broker_integration.pipeline import attach
+from broker_integration.pipeline import BrokerAdapter, BrokerCapability, attach
 from broker_integration.pipeline.stages.profile import PreTradeGuard, discovery_calls
-from broker_integration.unified_errors import PermissionDeniedError, StandardErrorCode, make_error
 
 if TYPE_CHECKING:
     from broker_integration.capabilities.cache import ProfileCache
@@ -111,7 +110,7 @@ class CapabilityDiscoveryEngine:
         """Discover what ``adapter``'s broker can do, to the depth of ``test_type``.
 
         Never raises for what the broker cannot do (that is what the profile reports); raises
-        :class:`~broker_integration.unified_errors.PermissionDeniedError` before any call for a SYNTHETIC
+        :class:`~broker_integration.errors.PermissionDeniedError` before any call for a SYNTHETIC
         discovery on a live account without ``allow_live``.
         """
         kind = CapabilityTestType(test_type)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import partial
 
-from broker_integration.broker_adapter import BrokerCapability
 from broker_integration.capabilities.cleanup import OrderTracker
 from broker_integration.capabilities.profile import CapabilityStatus
 from broker_integration.capabilities.state import DiscoveryState, is_conclusive
+from broker_integration.errors import StandardErrorCode, StandardizedError
 from broker_integration.models import Order, OrderModification, OrderResult, OrderStatus
-from broker_integration.unified_errors import StandardErrorCode, StandardizedError
+from broker_integration.pipeline import BrokerCapability
 
 __all__ = ["cancel_test_order", "check_lookup", "check_modify"]
 

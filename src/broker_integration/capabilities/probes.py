@@ -12,9 +12,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from functools import partial
 
-from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability, Operation
 from broker_integration.capabilities.profile import CapabilityStatus
 from broker_integration.capabilities.state import DiscoveryState, ProbeOutcome, is_conclusive
+from broker_integration.errors import (
+    BrokerConnectionError,
+    StandardErrorCode,
+    StandardizedError,
+)
 from broker_integration.models import (
     Account,
     AccountSummary,
@@ -26,11 +30,7 @@ from broker_integration.models import (
     Position,
     PriceTick,
 )
-from broker_integration.unified_errors import (
-    BrokerConnectionError,
-    StandardErrorCode,
-    StandardizedError,
-)
+from broker_integration.pipeline import BrokerAdapter, BrokerCapability, Operation
 
 __all__ = ["run_dynamic_probes"]
 

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from broker_integration.broker_adapter import ORDER_TYPE_CAPABILITY, BrokerCapability
+from broker_integration.errors import StandardErrorCode
 from broker_integration.models import Granularity, Instrument, OrderType, TimeInForce, UtcDatetime
-from broker_integration.unified_errors import StandardErrorCode
+from broker_integration.pipeline import ORDER_TYPE_CAPABILITY, BrokerCapability
 
 if TYPE_CHECKING:
-    from broker_integration.broker_adapter import BrokerAdapter
+    from broker_integration.pipeline import BrokerAdapter
     from broker_integration.pipeline.stages.profile import PreTradeGuard
 
 __all__ = [

@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.log import get_logger
+from broker_integration.pipeline import BrokerAdapter
 
 __all__ = ["DiscoveryScheduler"]
 

@@ -18,7 +18,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability
 from broker_integration.capabilities.options import DiscoveryOptions
 from broker_integration.capabilities.profile import (
     CapabilityFinding,
@@ -31,8 +30,7 @@ from broker_integration.capabilities.profile import (
     ProfileLimits,
     TimeInForceMap,
 )
-from broker_integration.models import Granularity, Instrument, PriceTick, TimeInForce
-from broker_integration.unified_errors import (
+from broker_integration.errors import (
     TRANSIENT_CODES,
     BrokerError,
     StandardErrorCode,
@@ -40,6 +38,8 @@ from broker_integration.unified_errors import (
     classify_exception,
     make_error,
 )
+from broker_integration.models import Granularity, Instrument, PriceTick, TimeInForce
+from broker_integration.pipeline import BrokerAdapter, BrokerCapability
 
 __all__ = ["INCONCLUSIVE_CODES", "DiscoveryState", "ProbeOutcome", "is_conclusive"]
 

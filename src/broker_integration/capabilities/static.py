@@ -9,16 +9,16 @@ FAILED here already: it is the class of bug CCXT's ``has`` flags show (CCXT manu
 
 from __future__ import annotations
 
-from broker_integration.broker_adapter import (
+from broker_integration.capabilities.profile import CapabilityFinding, CapabilityStatus, ProfileLimits
+from broker_integration.capabilities.state import DiscoveryState
+from broker_integration.models import TimeInForce
+from broker_integration.pipeline import (
     CAPABILITY_OPERATIONS,
     ORDER_TYPE_CAPABILITY,
     BrokerAdapter,
     BrokerCapability,
     Operation,
 )
-from broker_integration.capabilities.profile import CapabilityFinding, CapabilityStatus, ProfileLimits
-from broker_integration.capabilities.state import DiscoveryState
-from broker_integration.models import TimeInForce
 
 __all__ = ["ORDER_CAPABILITIES", "analyse_statically", "declared_capabilities"]
 

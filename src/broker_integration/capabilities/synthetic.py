@@ -17,7 +17,6 @@ import uuid
 from functools import partial
 from typing import Any
 
-from broker_integration.broker_adapter import BrokerCapability, Operation
 from broker_integration.capabilities.cleanup import OrderTracker, clean_up, run_to_completion
 from broker_integration.capabilities.followups import cancel_test_order, check_lookup, check_modify
 from broker_integration.capabilities.profile import CapabilityFinding
@@ -31,8 +30,9 @@ from broker_integration.capabilities.testorders import (
     order_terms,
     plan_cases,
 )
+from broker_integration.errors import StandardErrorCode
 from broker_integration.models import OrderResult, OrderStatus, TimeInForce
-from broker_integration.unified_errors import StandardErrorCode
+from broker_integration.pipeline import BrokerCapability, Operation
 
 __all__ = ["SyntheticTester", "run_synthetic_tests"]
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from broker_integration.broker_adapter import BrokerCapability
 from broker_integration.models import Instrument, OrderSide, OrderType, PriceTick, TimeInForce, UnifiedOrder
+from broker_integration.pipeline import BrokerCapability
 
 __all__ = ["BASELINE_TIFS", "OrderTerms", "TestCase", "client_order_id", "order_terms", "plan_cases"]
 

@@ -57,9 +57,9 @@ from broker_integration.events import EventBus, Subscription, get_event_bus
 from broker_integration.log import get_logger, register_secret
 
 if TYPE_CHECKING:
-    from broker_integration.broker_adapter import BrokerAdapter
     from broker_integration.config.rotation import AdapterBinding
     from broker_integration.config.watcher import ConfigWatcher, ReloadSettings
+    from broker_integration.pipeline import BrokerAdapter
 
 __all__ = ["ConfigManager", "get_global_config_manager"]
 

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials
 from broker_integration.config.events import ConfigChangedEvent, CredentialRotationEvent
+from broker_integration.errors import AuthenticationError
 from broker_integration.log import get_logger, redact
 from broker_integration.pipeline import BrokerAdapter, attach
 from broker_integration.pipeline.stages.credentials import CredentialGate
-from broker_integration.unified_errors import AuthenticationError
 
 if TYPE_CHECKING:
     from broker_integration.config.manager import ConfigManager

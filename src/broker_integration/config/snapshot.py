@@ -28,7 +28,7 @@ from typing import Any
 from broker_integration.broker_config import BrokerConfiguration
 from broker_integration.config.interpolation import is_pure_reference
 from broker_integration.config.secrets import is_encrypted
-from broker_integration.unified_errors import mask_secrets
+from broker_integration.errors import mask_secrets
 
 __all__ = [
     "MASK",

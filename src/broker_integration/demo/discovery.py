@@ -13,11 +13,11 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.capabilities import CapabilityDiscoveryEngine
 from broker_integration.capabilities.options import DiscoveryOptions
 from broker_integration.capabilities.profile import CapabilityProfile, CapabilityTestType
 from broker_integration.demo.options import DemoError
+from broker_integration.pipeline import BrokerAdapter
 from broker_integration.store import Store
 
 __all__ = ["DISCOVERY_DEPTHS", "DiscoveryRun", "discover_venues"]

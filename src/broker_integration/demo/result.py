@@ -22,7 +22,7 @@ from broker_integration.demo.discovery import DiscoveryRun
 from broker_integration.demo.flow import RoutedOrder, ShareWindow, routing_shares
 from broker_integration.demo.options import DemoOptions
 from broker_integration.demo.venues import VenueInfo
-from broker_integration.error_analysis import ErrorAnalyzer
+from broker_integration.errors import ErrorAnalyzer
 from broker_integration.metrics.alerts import AlertEvent
 from broker_integration.metrics.buckets import OpStats
 from broker_integration.metrics.histograms import bucket_values

@@ -40,7 +40,7 @@ from broker_integration.demo.observer import RunObserver
 from broker_integration.demo.options import DemoError, DemoOptions
 from broker_integration.demo.result import ORDER_OPERATION, DemoResult, LatencyDistribution
 from broker_integration.demo.venues import DemoVenues, open_venues
-from broker_integration.error_analysis import ErrorAnalyzer
+from broker_integration.errors import ErrorAnalyzer
 from broker_integration.events import EventBus
 from broker_integration.metrics.alerts import AlertEvent
 from broker_integration.performance_metrics import (

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from broker_integration.adapters.paper import PaperBrokerAdapter
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.broker_config import BrokerConfiguration
 from broker_integration.broker_factory import BrokerFactory, FactoryError
 from broker_integration.config import ConfigError, LoadedConfig, load_path
 from broker_integration.demo.options import DemoError, DemoOptions
+from broker_integration.errors import BrokerError
 from broker_integration.events import EventBus
+from broker_integration.pipeline import BrokerAdapter
 from broker_integration.sim.oanda import OandaSimulator, SimulatorSettings
 from broker_integration.sim.profile import LatencyModel, VenueProfile
-from broker_integration.unified_errors import BrokerError
 
 __all__ = [
     "DemoVenues",

@@ -49,7 +49,7 @@ __all__ = [
     "UnmappedCount",
 ]
 
-_log = get_logger("broker_integration.error_analysis")
+_log = get_logger("broker_integration.errors")
 
 #: The ``format`` written in the first (meta) line of an export.
 EXPORT_FORMAT = "broker_integration.errors/1"

@@ -8,7 +8,7 @@ call pipeline just outside the timeout, so it sees a timed-out order as an unkno
 * a definitive answer (filled, resting, refused) is recorded;
 * an ambiguous one (timeout, connection lost after sending, 5xx, "executed but the answer was lost") is
   recorded as UNKNOWN and settled on evidence from the broker's own record
-  (:meth:`~broker_integration.broker_adapter.BrokerAdapter.trace_order`): found, refused, or — only when
+  (:meth:`~broker_integration.pipeline.BrokerAdapter.trace_order`): found, refused, or — only when
   the broker's history since the marker taken before sending holds no trace of it and the adapter's
   ``absence_grace_seconds`` have passed — not placed. A lookup that merely missed the order settles nothing;
 * a failure before the request left the process (an adapter with ``reports_sending`` says when) is
@@ -36,6 +36,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from broker_integration.clock import SYSTEM_CLOCK, Clock
+from broker_integration.errors import (
+    BrokerError,
+    StandardErrorCode,
+    StandardizedError,
+    classify_exception,
+    is_ambiguous,
+    make_error,
+)
 from broker_integration.events import EventBus, OrderSettledEvent, OrderUpdateEvent, Subscription
 from broker_integration.feeds import OrderUpdateFeed
 from broker_integration.log import get_logger
@@ -55,14 +63,6 @@ from broker_integration.pipeline import results
 from broker_integration.pipeline.context import CallContext, Proceed
 from broker_integration.pipeline.resilience import Sleep
 from broker_integration.store import Store, order_journal_table
-from broker_integration.unified_errors import (
-    BrokerError,
-    StandardErrorCode,
-    StandardizedError,
-    classify_exception,
-    is_ambiguous,
-    make_error,
-)
 
 if TYPE_CHECKING:
     from broker_integration.pipeline import BrokerAdapter

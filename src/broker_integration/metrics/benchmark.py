@@ -21,14 +21,14 @@ from typing import Any
 
 import orjson
 
-from broker_integration.broker_adapter import BrokerAdapter, Operation
 from broker_integration.clock import SYSTEM_CLOCK, Clock
+from broker_integration.errors import BrokerError
 from broker_integration.events import CallEvent
 from broker_integration.metrics.buckets import OpStats
 from broker_integration.metrics.histograms import LatencySummary
 from broker_integration.metrics.quotes import QuoteBook
 from broker_integration.metrics.recorder import MetricsRecorder
-from broker_integration.unified_errors import BrokerError
+from broker_integration.pipeline import BrokerAdapter, Operation
 
 __all__ = ["BenchmarkReport", "OperationResult", "ThroughputResult", "default_operations", "run_benchmark"]
 

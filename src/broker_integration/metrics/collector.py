@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.clock import SYSTEM_CLOCK, Clock
+from broker_integration.errors import BrokerError, StandardErrorCode, UnsupportedOperationError
 from broker_integration.events import CallEvent, EventBus, HealthEvent, OrderSettledEvent, Subscription
 from broker_integration.log import get_logger
 from broker_integration.metrics.aggregate import BrokerAggregate, aggregate
@@ -46,8 +46,8 @@ from broker_integration.metrics.repository import BucketRepository, MemoryReposi
 from broker_integration.metrics.scoring import ComparisonWeights
 from broker_integration.metrics.summary import BrokerMetrics, summarize
 from broker_integration.models import HealthState, PriceTick
+from broker_integration.pipeline import BrokerAdapter
 from broker_integration.store import Store
-from broker_integration.unified_errors import BrokerError, StandardErrorCode, UnsupportedOperationError
 
 __all__ = ["PerformanceMetricsCollector"]
 

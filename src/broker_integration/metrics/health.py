@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.metrics.quotes import QuoteBook
 from broker_integration.models import HealthState
+from broker_integration.pipeline import BrokerAdapter
 
 __all__ = ["BrokerHealth", "HealthTracker", "snapshot_health"]
 

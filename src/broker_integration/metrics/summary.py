@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from broker_integration.errors import TRANSIENT_CODES, StandardErrorCode
 from broker_integration.metrics.aggregate import BrokerAggregate
 from broker_integration.metrics.buckets import Counters, OpStats, from_epoch
 from broker_integration.metrics.histograms import LatencySummary
 from broker_integration.metrics.recorder import HEALTH_OPERATION
-from broker_integration.unified_errors import TRANSIENT_CODES, StandardErrorCode
 
 __all__ = [
     "BROKER_FAULT_CODES",

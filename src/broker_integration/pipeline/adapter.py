@@ -6,7 +6,7 @@ so that every call, however it is reached, runs once through the same pipeline:
 
     built-in checks (:mod:`.checks`) → the stages :func:`~broker_integration.pipeline.build.build_pipeline`
     installed (credentials gate, capability profile, retry, rate limit, breaker, journal, deadline)
-    → the adapter's code → failures mapped to a :class:`~broker_integration.unified_errors.BrokerError`
+    → the adapter's code → failures mapped to a :class:`~broker_integration.errors.BrokerError`
     → exactly one :class:`~broker_integration.events.CallEvent` on the event bus, timed with a monotonic clock.
 
 Order actions (place, modify, cancel, close) return an :class:`OrderResult` that says whether they
@@ -30,6 +30,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, BrokerLimits
 from broker_integration.clock import SYSTEM_CLOCK, Clock
+from broker_integration.errors import (
+    AuthenticationError,
+    BrokerError,
+    OrderNotFoundError,
+    StandardizedError,
+    UnsupportedOperationError,
+    classify_exception,
+    error_class_for,
+)
 from broker_integration.events import CallEvent, EventBus, get_event_bus
 from broker_integration.log import get_logger
 from broker_integration.models import (
@@ -65,15 +74,6 @@ from broker_integration.pipeline.context import (
 from broker_integration.pipeline.operations import OPERATIONS, BrokerCapability, Operation
 from broker_integration.pipeline.resilience import BreakerState, Resilience
 from broker_integration.tca import current_arrival_quote
-from broker_integration.unified_errors import (
-    AuthenticationError,
-    BrokerError,
-    OrderNotFoundError,
-    StandardizedError,
-    UnsupportedOperationError,
-    classify_exception,
-    error_class_for,
-)
 
 if TYPE_CHECKING:
     from broker_integration.journal import OrderJournal

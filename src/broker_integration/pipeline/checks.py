@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from broker_integration.broker_config import BrokerCredentials
-from broker_integration.models import VALIDATED, OrderModification, UnifiedOrder
-from broker_integration.pipeline.context import CallContext
-from broker_integration.pipeline.operations import ORDER_TYPE_CAPABILITY, BrokerCapability, Operation
-from broker_integration.unified_errors import (
+from broker_integration.errors import (
     AuthenticationError,
     StandardErrorCode,
     StandardizedError,
     describe_validation_error,
     make_error,
 )
+from broker_integration.models import VALIDATED, OrderModification, UnifiedOrder
+from broker_integration.pipeline.context import CallContext
+from broker_integration.pipeline.operations import ORDER_TYPE_CAPABILITY, BrokerCapability, Operation
 
 if TYPE_CHECKING:
     from broker_integration.pipeline.adapter import BrokerAdapter

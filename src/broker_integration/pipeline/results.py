@@ -11,8 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from broker_integration.errors import StandardErrorCode, StandardizedError, is_ambiguous, make_error
 from broker_integration.models import Delivery, Order, OrderResult, OrderStatus, OrderUpdate, UnifiedOrder
-from broker_integration.unified_errors import StandardErrorCode, StandardizedError, is_ambiguous, make_error
 
 if TYPE_CHECKING:
     from broker_integration.pipeline.adapter import BrokerAdapter

@@ -38,15 +38,14 @@ from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 
 import pytest
 
-from broker_integration.broker_adapter import (
-    CAPABILITY_OPERATIONS,
-    DERIVED_DEFAULTS,
-    ORDER_TYPE_CAPABILITY,
-    BrokerAdapter,
-    BrokerCapability,
-    Operation,
-)
 from broker_integration.capabilities.static import declared_capabilities
+from broker_integration.errors import (
+    BrokerError,
+    InvalidInstrumentError,
+    OrderNotFoundError,
+    StandardErrorCode,
+    UnsupportedOperationError,
+)
 from broker_integration.events import CallEvent
 from broker_integration.models import (
     Granularity,
@@ -63,14 +62,15 @@ from broker_integration.models import (
     TimeInForce,
     UnifiedOrder,
 )
-from broker_integration.symbols import canonical_symbol
-from broker_integration.unified_errors import (
-    BrokerError,
-    InvalidInstrumentError,
-    OrderNotFoundError,
-    StandardErrorCode,
-    UnsupportedOperationError,
+from broker_integration.pipeline import (
+    CAPABILITY_OPERATIONS,
+    DERIVED_DEFAULTS,
+    ORDER_TYPE_CAPABILITY,
+    BrokerAdapter,
+    BrokerCapability,
+    Operation,
 )
+from broker_integration.symbols import canonical_symbol
 
 __all__ = ["AdapterConformanceSuite", "CallRecorder"]
 

@@ -27,9 +27,23 @@ from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
 from pydantic import SecretStr, ValidationError
 
-from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability, Operation
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials
 from broker_integration.clock import Clock
+from broker_integration.errors import (
+    AuthenticationError,
+    BrokerError,
+    DuplicateOrderError,
+    InvalidInstrumentError,
+    InvalidOrderError,
+    OrderNotFoundError,
+    PermissionDeniedError,
+    PositionNotFoundError,
+    StandardErrorCode,
+    UnknownBrokerError,
+    UnsupportedOperationError,
+    error_class_for,
+    make_error,
+)
 from broker_integration.events import EventBus
 from broker_integration.models import (
     Account,
@@ -56,22 +70,8 @@ from broker_integration.models import (
     UnifiedOrder,
     new_client_order_id,
 )
+from broker_integration.pipeline import BrokerAdapter, BrokerCapability, Operation
 from broker_integration.symbols import canonical_symbol, split_pair
-from broker_integration.unified_errors import (
-    AuthenticationError,
-    BrokerError,
-    DuplicateOrderError,
-    InvalidInstrumentError,
-    InvalidOrderError,
-    OrderNotFoundError,
-    PermissionDeniedError,
-    PositionNotFoundError,
-    StandardErrorCode,
-    UnknownBrokerError,
-    UnsupportedOperationError,
-    error_class_for,
-    make_error,
-)
 
 __all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_PRICES", "QUANTITY_STEP", "MockBrokerAdapter"]
 

@@ -23,10 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.journal import OrderJournal
 from broker_integration.models import OrderResult, OrderSide, OrderStatus, UnifiedOrder
-from broker_integration.pipeline import BreakerState
+from broker_integration.pipeline import BreakerState, BrokerAdapter
 from broker_integration.sim.engine import VenueEngine
 from broker_integration.sim.faults import Fault, FaultKind
 from broker_integration.sim.records import OrderState, RejectReason, TransactionType

@@ -11,10 +11,10 @@ from decimal import Decimal
 
 import numpy as np
 
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.broker_config import BrokerConfiguration
 from broker_integration.clock import ManualClock
 from broker_integration.models import OrderResult, UnifiedOrder
+from broker_integration.pipeline import BrokerAdapter
 from broker_integration.testing import MockBrokerAdapter
 
 

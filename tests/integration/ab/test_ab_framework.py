@@ -21,12 +21,12 @@ from broker_integration.ab_testing_framework import (
     RoutingStrategy,
     TrafficSplit,
 )
-from broker_integration.broker_adapter import BrokerCapability
 from broker_integration.clock import ManualClock
+from broker_integration.errors import StandardErrorCode
 from broker_integration.models import OrderStatus, PriceTick, UnifiedOrder
+from broker_integration.pipeline import BrokerCapability
 from broker_integration.store import Store, sqlite_url
 from broker_integration.testing import MockBrokerAdapter
-from broker_integration.unified_errors import StandardErrorCode
 
 SPLITS = [TrafficSplit("a", 50.0), TrafficSplit("b", 50.0)]
 

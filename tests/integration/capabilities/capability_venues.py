@@ -12,13 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from broker_integration.adapters.paper import PaperBrokerAdapter
-from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability
 from broker_integration.broker_config import (
     BrokerConfiguration,
     BrokerCredentials,
     BrokerLimits,
     BrokerSettings,
 )
+from broker_integration.errors import OrderNotFoundError, UnsupportedOperationError
 from broker_integration.events import CallEvent, EventBus
 from broker_integration.models import (
     AccountSummary,
@@ -32,9 +32,9 @@ from broker_integration.models import (
     TimeInForce,
     UnifiedOrder,
 )
+from broker_integration.pipeline import BrokerAdapter, BrokerCapability
 from broker_integration.sim.records import OrderView
 from broker_integration.testing import MockBrokerAdapter
-from broker_integration.unified_errors import OrderNotFoundError, UnsupportedOperationError
 
 C = BrokerCapability
 

@@ -10,7 +10,6 @@ import pytest
 from capability_venues import OverclaimingMock, calls_of, on_nth_call, paper_config, venue_orders
 
 from broker_integration.adapters.paper import PaperBrokerAdapter
-from broker_integration.broker_adapter import BrokerCapability
 from broker_integration.capability_discovery import (
     CapabilityChangedEvent,
     CapabilityDiscoveryEngine,
@@ -19,6 +18,7 @@ from broker_integration.capability_discovery import (
 )
 from broker_integration.clock import ManualClock
 from broker_integration.events import EventBus
+from broker_integration.pipeline import BrokerCapability
 from broker_integration.store import Store, capability_profiles_table, sqlite_url
 
 C = BrokerCapability

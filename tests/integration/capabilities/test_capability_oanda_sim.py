@@ -8,7 +8,6 @@ import pytest
 from capability_venues import on_nth_call
 
 from broker_integration.adapters.oanda import OandaAdapter
-from broker_integration.broker_adapter import BrokerCapability
 from broker_integration.capabilities.cleanup import VERIFY_PROBE
 from broker_integration.capability_discovery import (
     CapabilityDiscoveryEngine,
@@ -17,6 +16,7 @@ from broker_integration.capability_discovery import (
 )
 from broker_integration.events import EventBus
 from broker_integration.models import Granularity, TimeInForce
+from broker_integration.pipeline import BrokerCapability
 from broker_integration.sim.faults import Fault, FaultKind
 from broker_integration.sim.oanda import OandaSimulator, SimulatorSettings
 from broker_integration.sim.profile import VenueProfile

@@ -10,7 +10,6 @@ import pytest
 from capability_venues import calls_of, on_nth_call, paper_config, venue_orders
 
 from broker_integration.adapters.paper import PaperBrokerAdapter
-from broker_integration.broker_adapter import BrokerCapability
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, Environment
 from broker_integration.capabilities.cleanup import VERIFY_PROBE
 from broker_integration.capability_discovery import (
@@ -20,10 +19,11 @@ from broker_integration.capability_discovery import (
     DiscoveryOptions,
 )
 from broker_integration.clock import ManualClock
+from broker_integration.errors import PermissionDeniedError, StandardErrorCode
 from broker_integration.events import EventBus
 from broker_integration.models import Granularity, OrderSide, OrderType, TimeInForce, UnifiedOrder
+from broker_integration.pipeline import BrokerCapability
 from broker_integration.sim.faults import Fault, FaultKind
-from broker_integration.unified_errors import PermissionDeniedError, StandardErrorCode
 
 C = BrokerCapability
 S = CapabilityStatus

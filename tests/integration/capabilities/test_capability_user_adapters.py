@@ -12,16 +12,16 @@ from capability_venues import (
     calls_of,
 )
 
-from broker_integration.broker_adapter import BrokerCapability
 from broker_integration.capabilities.cleanup import VERIFY_PROBE
 from broker_integration.capability_discovery import (
     CapabilityDiscoveryEngine,
     CapabilityStatus,
     CapabilityTestType,
 )
+from broker_integration.errors import StandardErrorCode
 from broker_integration.events import EventBus
 from broker_integration.models import Granularity, OrderSide, OrderType, TimeInForce, UnifiedOrder
-from broker_integration.unified_errors import StandardErrorCode
+from broker_integration.pipeline import BrokerCapability
 
 C = BrokerCapability
 S = CapabilityStatus
@@ -122,7 +122,7 @@ async def test_a_granularity_that_fails_is_unsupported_while_others_work() -> No
     class SomeGranularities(OverclaimingMock):
         async def get_historical_data(self, instrument, granularity=Granularity.H1, **kwargs):  # type: ignore[no-untyped-def]
             if granularity in (Granularity.S5, Granularity.MONTH):
-                from broker_integration.unified_errors import InvalidOrderError
+                from broker_integration.errors import InvalidOrderError
 
                 raise InvalidOrderError(f"granularity {granularity.value} is not offered")
             self.history_works = True

@@ -122,7 +122,7 @@ def test_every_venue_is_discovered_at_every_depth(demo_run: FinishedRun) -> None
 
 
 def test_the_run_exports_its_errors_for_the_errors_command(demo_run: FinishedRun, tmp_path: Path) -> None:
-    from broker_integration.error_analysis import ErrorAnalyzer
+    from broker_integration.errors import ErrorAnalyzer
 
     path = demo_run.result.export_errors(tmp_path / "errors.jsonl")
     loaded, read = ErrorAnalyzer.from_jsonl(path)

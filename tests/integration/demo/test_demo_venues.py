@@ -9,7 +9,6 @@ import pytest
 
 from broker_integration.adapters.oanda import OandaAdapter
 from broker_integration.adapters.paper import PaperBrokerAdapter
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.broker_config import BrokerConfiguration
 from broker_integration.capabilities.profile import CapabilityTestType
 from broker_integration.capability_discovery import CapabilityDiscoveryEngine
@@ -18,6 +17,7 @@ from broker_integration.demo.discovery import discover_venues
 from broker_integration.demo.market import ORDER_SIZES, ReferenceFeed, order_intents
 from broker_integration.demo.venues import open_venues
 from broker_integration.events import EventBus
+from broker_integration.pipeline import BrokerAdapter
 from broker_integration.store import Store, sqlite_url
 
 REAL_TOKEN = "real-token-of-the-user-0123456789abcdef"

@@ -10,11 +10,11 @@ import pytest
 from broker_integration.ab_testing.outcomes import measure_execution
 from broker_integration.adapters.oanda import OandaAdapter
 from broker_integration.adapters.paper import PaperBrokerAdapter
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.broker_config import BrokerConfiguration, BrokerLimits
 from broker_integration.events import EventBus
 from broker_integration.models import OrderResult, OrderStatus, UnifiedOrder
 from broker_integration.performance_metrics import PerformanceMetricsCollector
+from broker_integration.pipeline import BrokerAdapter
 from broker_integration.sim.oanda import OandaSimulator, SimulatorSettings
 from broker_integration.sim.profile import CommissionModel, VenueProfile
 

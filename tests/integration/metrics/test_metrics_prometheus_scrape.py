@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from broker_integration.clock import ManualClock
+from broker_integration.errors import StandardErrorCode
 from broker_integration.events import EventBus
 from broker_integration.metrics.cli import metrics_app
 from broker_integration.metrics.persisted import StoreSnapshotSource
@@ -19,7 +20,6 @@ from broker_integration.models import OrderResult, OrderSide, PriceTick, Unified
 from broker_integration.performance_metrics import PerformanceMetricsCollector, start_metrics_server
 from broker_integration.store import Store, sqlite_url
 from broker_integration.testing import MockBrokerAdapter
-from broker_integration.unified_errors import StandardErrorCode
 
 
 class SteadyBroker(MockBrokerAdapter):

@@ -8,8 +8,8 @@ import pytest
 from oanda_fixtures import ALWAYS_OPEN
 
 from broker_integration.adapters.oanda import OandaAdapter
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.events import EventBus
+from broker_integration.pipeline import BrokerAdapter
 from broker_integration.sim.oanda import OandaSimulator, SimulatorSettings
 from broker_integration.testing.conformance import AdapterConformanceSuite
 

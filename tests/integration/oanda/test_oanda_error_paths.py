@@ -26,11 +26,7 @@ from pydantic import SecretStr
 from broker_integration.adapters.oanda import OandaAdapter
 from broker_integration.broker_config import BrokerCredentials
 from broker_integration.clock import ManualClock
-from broker_integration.events import EventBus
-from broker_integration.models import OrderModification, OrderSide, OrderStatus, OrderType, UnifiedOrder
-from broker_integration.sim.faults import Fault, FaultKind
-from broker_integration.sim.oanda import Credential, OandaSimulator, SimulatorSettings, new_token
-from broker_integration.unified_errors import (
+from broker_integration.errors import (
     AuthenticationError,
     BrokerError,
     InvalidInstrumentError,
@@ -38,6 +34,10 @@ from broker_integration.unified_errors import (
     ServiceUnavailableError,
     StandardErrorCode,
 )
+from broker_integration.events import EventBus
+from broker_integration.models import OrderModification, OrderSide, OrderStatus, OrderType, UnifiedOrder
+from broker_integration.sim.faults import Fault, FaultKind
+from broker_integration.sim.oanda import Credential, OandaSimulator, SimulatorSettings, new_token
 
 C = StandardErrorCode
 UNAUTHORIZED = {"errorMessage": "Insufficient authorization to perform request."}

@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 
 from broker_integration.adapters.oanda import OandaAdapter
+from broker_integration.errors import StandardErrorCode as C
 from broker_integration.models import OrderSide, OrderStatus, OrderType, TimeInForce, UnifiedOrder
 from broker_integration.sim.oanda import OandaSimulator
-from broker_integration.unified_errors import StandardErrorCode as C
 
 
 def eur(quantity: str = "1000", **fields: object) -> UnifiedOrder:

@@ -14,9 +14,9 @@ from aiohttp import web
 
 from broker_integration.adapters.oanda import OandaAdapter
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, BrokerEndpoints
+from broker_integration.errors import BrokerConnectionError
 from broker_integration.events import EventBus
 from broker_integration.models import PriceTick
-from broker_integration.unified_errors import BrokerConnectionError
 
 ACCOUNT = "101-001-1234567-001"
 TOKEN = "framing-token-123456"

@@ -14,11 +14,11 @@ import pytest
 from oanda_fixtures import ALWAYS_OPEN, account_path, raw
 
 from broker_integration.adapters.oanda import OandaAdapter
+from broker_integration.errors import InvalidInstrumentError
 from broker_integration.events import EventBus
 from broker_integration.models import PriceTick
 from broker_integration.sim.faults import Fault, FaultKind
 from broker_integration.sim.oanda import OandaSimulator, SimulatorSettings
-from broker_integration.unified_errors import InvalidInstrumentError
 
 NINE_DIGITS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$")
 PRICE = re.compile(r"^\d+\.\d+$")

@@ -10,9 +10,15 @@ import pytest
 
 from broker_integration.adapters.paper import DEFAULT_ACCOUNT_ID, PaperBrokerAdapter
 from broker_integration.adapters.paper.errors import REJECT_REASON_CODES, SIMULATOR_ERROR_CODES
-from broker_integration.broker_adapter import BrokerCapability
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials
 from broker_integration.clock import ManualClock
+from broker_integration.errors import (
+    InvalidInstrumentError,
+    InvalidOrderError,
+    OrderNotFoundError,
+    PermissionDeniedError,
+    StandardErrorCode,
+)
 from broker_integration.events import CallEvent, EventBus
 from broker_integration.models import (
     Granularity,
@@ -23,14 +29,8 @@ from broker_integration.models import (
     TimeInForce,
     UnifiedOrder,
 )
+from broker_integration.pipeline import BrokerCapability
 from broker_integration.sim import RejectReason, VenueEngine, VenueProfile
-from broker_integration.unified_errors import (
-    InvalidInstrumentError,
-    InvalidOrderError,
-    OrderNotFoundError,
-    PermissionDeniedError,
-    StandardErrorCode,
-)
 
 PIP = Decimal("0.0001")
 

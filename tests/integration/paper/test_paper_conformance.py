@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 
 from broker_integration.adapters.paper import PaperBrokerAdapter
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, BrokerLimits
 from broker_integration.clock import ManualClock
 from broker_integration.events import EventBus
+from broker_integration.pipeline import BrokerAdapter
 from broker_integration.testing.conformance import AdapterConformanceSuite
 
 

@@ -13,15 +13,15 @@ import pytest
 
 from broker_integration.adapters.paper import PaperBrokerAdapter
 from broker_integration.clock import ManualClock
-from broker_integration.events import CallEvent
-from broker_integration.models import HealthState, OrderStatus, PriceTick, UnifiedOrder
-from broker_integration.sim import Fault, FaultKind
-from broker_integration.unified_errors import (
+from broker_integration.errors import (
     BrokerConnectionError,
     InvalidInstrumentError,
     RateLimitedError,
     StandardErrorCode,
 )
+from broker_integration.events import CallEvent
+from broker_integration.models import HealthState, OrderStatus, PriceTick, UnifiedOrder
+from broker_integration.sim import Fault, FaultKind
 
 
 def stream(adapter: PaperBrokerAdapter, *symbols: str) -> AsyncGenerator[PriceTick, None]:

@@ -9,8 +9,8 @@ import pytest
 
 from broker_integration.ab_testing.models import Metric
 from broker_integration.ab_testing.outcomes import measure_execution
+from broker_integration.errors import StandardErrorCode, make_error
 from broker_integration.models import OrderResult, OrderStatus, PriceTick, UnifiedOrder
-from broker_integration.unified_errors import StandardErrorCode, make_error
 
 NOW = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
 QUOTE = PriceTick(instrument="EUR/USD", bid=Decimal("1.0999"), ask=Decimal("1.1001"), time=NOW)

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from broker_integration.capabilities.cleanup import OrderTracker, run_to_completion
+from broker_integration.errors import StandardErrorCode, make_error
 from broker_integration.models import OrderResult, OrderStatus
-from broker_integration.unified_errors import StandardErrorCode, make_error
 
 
 def test_tracker_closes_on_a_final_status_only() -> None:

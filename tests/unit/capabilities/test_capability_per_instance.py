@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from broker_integration.broker_adapter import AdapterDeclaration, BrokerCapability
 from broker_integration.broker_config import BrokerConfiguration, BrokerLimits
 from broker_integration.capabilities.static import declared_capabilities
 from broker_integration.capability_discovery import CapabilityDiscoveryEngine, CapabilityStatus
+from broker_integration.errors import StandardErrorCode
 from broker_integration.models import OrderStatus, OrderType, TimeInForce, UnifiedOrder
+from broker_integration.pipeline import AdapterDeclaration, BrokerCapability
 from broker_integration.testing import MockBrokerAdapter
-from broker_integration.unified_errors import StandardErrorCode
 
 C = BrokerCapability
 S = CapabilityStatus

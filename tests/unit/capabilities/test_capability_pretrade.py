@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from broker_integration.broker_adapter import BrokerCapability
 from broker_integration.capability_discovery import (
     CapabilityDiscoveryEngine,
     CapabilityFinding,
@@ -16,6 +15,7 @@ from broker_integration.capability_discovery import (
     CapabilityStatus,
     CapabilityTestType,
 )
+from broker_integration.errors import StandardErrorCode
 from broker_integration.events import CallEvent, EventBus
 from broker_integration.models import (
     OrderModification,
@@ -25,9 +25,9 @@ from broker_integration.models import (
     TimeInForce,
     UnifiedOrder,
 )
+from broker_integration.pipeline import BrokerCapability
 from broker_integration.pipeline.stages.profile import INTERCEPTOR_NAME, discovery_calls
 from broker_integration.testing import MockBrokerAdapter
-from broker_integration.unified_errors import StandardErrorCode
 
 C = BrokerCapability
 S = CapabilityStatus

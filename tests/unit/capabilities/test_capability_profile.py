@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-from broker_integration.broker_adapter import BrokerCapability
 from broker_integration.capabilities.profile import GranularityMap, TimeInForceMap
 from broker_integration.capability_discovery import (
     CapabilityChangedEvent,
@@ -20,6 +19,7 @@ from broker_integration.capability_discovery import (
 )
 from broker_integration.events import Event
 from broker_integration.models import Granularity, Instrument, InstrumentType, OrderType, TimeInForce
+from broker_integration.pipeline import BrokerCapability
 
 C = BrokerCapability
 S = CapabilityStatus

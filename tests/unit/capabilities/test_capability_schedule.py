@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.capabilities.schedule import DiscoveryScheduler
+from broker_integration.pipeline import BrokerAdapter
 from broker_integration.testing import MockBrokerAdapter
 
 

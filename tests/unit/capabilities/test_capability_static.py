@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 
-from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability
 from broker_integration.broker_config import (
     BrokerConfiguration,
     BrokerCredentials,
@@ -20,6 +19,7 @@ from broker_integration.capability_discovery import (
 )
 from broker_integration.events import CallEvent, EventBus
 from broker_integration.models import AccountSummary, OrderResult, OrderStatus, TimeInForce, UnifiedOrder
+from broker_integration.pipeline import BrokerAdapter, BrokerCapability
 from broker_integration.testing import MockBrokerAdapter
 
 C = BrokerCapability

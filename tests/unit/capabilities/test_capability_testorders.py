@@ -9,7 +9,6 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broker_integration.broker_adapter import BrokerCapability
 from broker_integration.capabilities.testorders import order_terms, plan_cases
 from broker_integration.models import (
     Instrument,
@@ -18,6 +17,7 @@ from broker_integration.models import (
     PriceTick,
     TimeInForce,
 )
+from broker_integration.pipeline import BrokerCapability
 
 C = BrokerCapability
 NOW = datetime(2024, 1, 2, 15, 0, tzinfo=UTC)

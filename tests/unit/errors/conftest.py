@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from broker_integration.unified_errors import (
+from broker_integration.errors import (
     register_error_table,
     registered_error_tables,
     reset_unmapped_error_counts,

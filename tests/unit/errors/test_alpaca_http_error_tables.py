@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from broker_integration.adapters.alpaca.errors import ALPACA_ERROR_TABLE
-from broker_integration.errors import BUILTIN_ERROR_TABLES, HTTP_ERROR_TABLE, get_error_table
-from broker_integration.unified_errors import (
+from broker_integration.errors import (
+    BUILTIN_ERROR_TABLES,
+    HTTP_ERROR_TABLE,
     ErrorMappingTable,
     MappingRow,
     MatchSource,
     StandardErrorCode,
+    get_error_table,
     map_broker_error,
     map_http_error,
     resolve_error_mapping,

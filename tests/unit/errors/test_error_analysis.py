@@ -9,10 +9,16 @@ from pathlib import Path
 import pytest
 
 from broker_integration.clock import ManualClock
-from broker_integration.error_analysis import EXPORT_FORMAT, ErrorAnalyzer, SpikeRule
+from broker_integration.errors import (
+    EXPORT_FORMAT,
+    ErrorAnalyzer,
+    SpikeRule,
+    StandardErrorCode,
+    StandardizedError,
+    map_broker_error,
+)
 from broker_integration.events import CallEvent, EventBus
 from broker_integration.log import register_secret
-from broker_integration.unified_errors import StandardErrorCode, StandardizedError, map_broker_error
 
 C = StandardErrorCode
 START = datetime(2024, 1, 2, 14, 0, tzinfo=UTC)

@@ -11,10 +11,9 @@ import typer
 from typer.testing import CliRunner
 
 from broker_integration.clock import ManualClock
-from broker_integration.error_analysis import ErrorAnalyzer
-from broker_integration.error_cli import errors_app, parse_duration
+from broker_integration.errors import ErrorAnalyzer, map_broker_error
+from broker_integration.errors.cli import errors_app, parse_duration
 from broker_integration.events import CallEvent
-from broker_integration.unified_errors import map_broker_error
 
 app = typer.Typer()
 app.add_typer(errors_app, name="errors")

@@ -12,8 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broker_integration.clock import ManualClock
-from broker_integration.log import register_secret
-from broker_integration.unified_errors import (
+from broker_integration.errors import (
     DEFAULT_SUGGESTED_ACTIONS,
     TRANSIENT_CODES,
     ErrorMappingTable,
@@ -32,6 +31,7 @@ from broker_integration.unified_errors import (
     unmapped_error_counts,
     unregister_error_table,
 )
+from broker_integration.log import register_secret
 
 C = StandardErrorCode
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from broker_integration.adapters.oanda.errors import OANDA_ERROR_TABLE
-from broker_integration.unified_errors import (
+from broker_integration.errors import (
     DEFAULT_SUGGESTED_ACTIONS,
     MatchSource,
     StandardErrorCode,

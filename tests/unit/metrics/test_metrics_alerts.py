@@ -12,6 +12,7 @@ from metrics_helpers import TimedBroker, market, place_many
 from broker_integration.broker_config import BrokerConfiguration, BrokerLimits
 from broker_integration.clock import ManualClock
 from broker_integration.config import ConfigError, ConfigManager
+from broker_integration.errors import StandardErrorCode
 from broker_integration.events import EventBus
 from broker_integration.metrics.alerts import (
     AlertEngine,
@@ -26,7 +27,6 @@ from broker_integration.metrics.alerts import (
     OrderSizeMonitor,
 )
 from broker_integration.performance_metrics import PerformanceMetricsCollector
-from broker_integration.unified_errors import StandardErrorCode
 
 
 @pytest.fixture

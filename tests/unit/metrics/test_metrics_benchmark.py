@@ -6,11 +6,11 @@ import orjson
 import pytest
 from metrics_helpers import TimedBroker
 
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.clock import ManualClock
+from broker_integration.errors import StandardErrorCode
 from broker_integration.events import EventBus
 from broker_integration.performance_metrics import run_benchmark
-from broker_integration.unified_errors import StandardErrorCode
+from broker_integration.pipeline import BrokerAdapter
 
 
 async def test_benchmark_reports_latency_throughput_and_errors() -> None:

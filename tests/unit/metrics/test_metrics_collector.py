@@ -10,13 +10,13 @@ import pytest
 from metrics_helpers import TimedBroker, market, place_many
 
 from broker_integration.clock import ManualClock
+from broker_integration.errors import StandardErrorCode
 from broker_integration.events import EventBus, HealthEvent
 from broker_integration.metrics.periods import ComparisonPeriod, TimeWindow
 from broker_integration.metrics.repository import StoreRepository
 from broker_integration.models import HealthState
 from broker_integration.performance_metrics import PerformanceMetricsCollector
 from broker_integration.store import Store, sqlite_url
-from broker_integration.unified_errors import StandardErrorCode
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from metrics_helpers import TimedBroker, lognormal_ms, market, place_many
 
 from broker_integration.clock import ManualClock
+from broker_integration.errors import StandardErrorCode
 from broker_integration.events import EventBus
 from broker_integration.metrics.scoring import ComparisonWeights, relative_score
 from broker_integration.performance_metrics import (
@@ -17,7 +18,6 @@ from broker_integration.performance_metrics import (
     ComparisonSettings,
     PerformanceMetricsCollector,
 )
-from broker_integration.unified_errors import StandardErrorCode
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ import pytest
 from metrics_helpers import TimedBroker, market
 
 from broker_integration.clock import ManualClock
+from broker_integration.errors import StandardErrorCode
 from broker_integration.events import CallEvent, EventBus
 from broker_integration.metrics.buckets import bucket_start
 from broker_integration.metrics.quotes import QuoteBook
 from broker_integration.metrics.recorder import ARRIVAL_MID_KEY, MetricsRecorder
 from broker_integration.models import OrderSide, PriceTick
-from broker_integration.unified_errors import StandardErrorCode
 
 
 @pytest.fixture

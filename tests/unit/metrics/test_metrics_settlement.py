@@ -10,13 +10,13 @@ from pathlib import Path
 from metrics_helpers import TimedBroker, market, place_many
 
 from broker_integration.clock import ManualClock
+from broker_integration.errors import OutcomeUnknownError, ServiceUnavailableError
 from broker_integration.events import EventBus
 from broker_integration.journal import OrderJournal
 from broker_integration.models import Order, OrderResult, OrderStatus, UnifiedOrder
 from broker_integration.performance_metrics import PerformanceMetricsCollector
 from broker_integration.pipeline import attach
 from broker_integration.store import Store, sqlite_url
-from broker_integration.unified_errors import OutcomeUnknownError, ServiceUnavailableError
 
 
 class Outage(TimedBroker):

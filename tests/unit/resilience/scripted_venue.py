@@ -7,8 +7,15 @@ from collections import Counter, deque
 from decimal import Decimal
 from typing import Any
 
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.broker_config import BrokerCredentials
+from broker_integration.errors import (
+    DuplicateOrderError,
+    InsufficientFundsError,
+    OrderNotFoundError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    ServiceUnavailableError,
+)
 from broker_integration.models import (
     Order,
     OrderResult,
@@ -19,14 +26,7 @@ from broker_integration.models import (
     TimeInForce,
     UnifiedOrder,
 )
-from broker_integration.unified_errors import (
-    DuplicateOrderError,
-    InsufficientFundsError,
-    OrderNotFoundError,
-    OutcomeUnknownError,
-    RateLimitedError,
-    ServiceUnavailableError,
-)
+from broker_integration.pipeline import BrokerAdapter
 
 PRICE = Decimal("1.1")
 

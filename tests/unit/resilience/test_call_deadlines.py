@@ -12,12 +12,11 @@ from decimal import Decimal
 
 import pytest
 
-from broker_integration.broker_adapter import BrokerAdapter
 from broker_integration.broker_config import BrokerConfiguration, BrokerLimits, BrokerSettings
+from broker_integration.errors import BrokerTimeoutError, StandardErrorCode
 from broker_integration.models import OrderResult, OrderStatus, PriceTick, UnifiedOrder
-from broker_integration.pipeline import CircuitBreaker, build_pipeline
+from broker_integration.pipeline import BrokerAdapter, CircuitBreaker, build_pipeline
 from broker_integration.pipeline.deadlines import CallDeadlines
-from broker_integration.unified_errors import BrokerTimeoutError, StandardErrorCode
 
 LONG = 5.0  # what an overrunning call would take if nothing cut it
 SHORT = 0.05  # the limit that cuts it

@@ -6,14 +6,13 @@ from pathlib import Path
 import pytest
 from scripted_venue import ScriptedVenue, an_order
 
-from broker_integration.broker_adapter import BrokerAdapter, note_request_sent
 from broker_integration.broker_config import BrokerConfiguration, BrokerSettings
 from broker_integration.clock import ManualClock
+from broker_integration.errors import StandardErrorCode
 from broker_integration.journal import OrderJournal
 from broker_integration.models import OrderResult, OrderStatus, OrderTrace, UnifiedOrder
-from broker_integration.pipeline import attach
+from broker_integration.pipeline import BrokerAdapter, attach, note_request_sent
 from broker_integration.store import Store, sqlite_url
-from broker_integration.unified_errors import StandardErrorCode
 
 
 def venue_with_journal(

@@ -6,10 +6,10 @@ from scripted_venue import ScriptedVenue
 
 from broker_integration.broker_config import BrokerConfiguration, BrokerLimits, BrokerSettings
 from broker_integration.clock import ManualClock
+from broker_integration.errors import ServiceUnavailableError, StandardErrorCode
 from broker_integration.events import CallEvent, EventBus
 from broker_integration.models import OrderResult, OrderStatus, UnifiedOrder
 from broker_integration.pipeline import BreakerState, build_pipeline
-from broker_integration.unified_errors import ServiceUnavailableError, StandardErrorCode
 
 
 def order() -> UnifiedOrder:

@@ -22,9 +22,18 @@ from broker_integration.adapters.oanda import parsing
 from broker_integration.adapters.oanda.client import BROKER_NAME, OandaClient
 from broker_integration.adapters.oanda.config import OandaOptions
 from broker_integration.adapters.oanda.hosts import HOSTS, hosts_for
-from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, BrokerLimits
 from broker_integration.clock import Clock
+from broker_integration.errors import (
+    AuthenticationError,
+    BrokerConnectionError,
+    BrokerError,
+    InvalidOrderError,
+    OrderNotFoundError,
+    PositionNotFoundError,
+    StandardizedError,
+    map_broker_error,
+)
 from broker_integration.events import EventBus
 from broker_integration.models import (
     Account,
@@ -46,16 +55,7 @@ from broker_integration.models import (
     TimeInForce,
     UnifiedOrder,
 )
-from broker_integration.unified_errors import (
-    AuthenticationError,
-    BrokerConnectionError,
-    BrokerError,
-    InvalidOrderError,
-    OrderNotFoundError,
-    PositionNotFoundError,
-    StandardizedError,
-    map_broker_error,
-)
+from broker_integration.pipeline import BrokerAdapter, BrokerCapability
 
 __all__ = ["HOSTS", "OandaAdapter"]
 

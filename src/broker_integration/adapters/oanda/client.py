@@ -1,6 +1,6 @@
 """The HTTP side of the OANDA adapter: one pooled keep-alive aiohttp session with the bearer token.
 
-Every non-2xx answer becomes a :class:`~broker_integration.unified_errors.BrokerError` through the OANDA
+Every non-2xx answer becomes a :class:`~broker_integration.errors.BrokerError` through the OANDA
 error table. Transport failures are told apart by whether the request can have left: a refused
 connection was never sent (``sent: False``); a connection dropped after sending leaves the outcome open.
 """
@@ -15,14 +15,14 @@ import aiohttp
 import orjson
 from pydantic import SecretStr
 
-from broker_integration.broker_adapter import note_request_sent
-from broker_integration.log import get_logger, register_secret
-from broker_integration.unified_errors import (
+from broker_integration.errors import (
     BrokerConnectionError,
     BrokerError,
     error_class_for,
     map_http_error,
 )
+from broker_integration.log import get_logger, register_secret
+from broker_integration.pipeline import note_request_sent
 
 __all__ = ["BROKER_NAME", "OandaClient", "error_from_response"]
 

@@ -27,9 +27,18 @@ from broker_integration.adapters.paper.errors import (
     SIMULATOR_ERROR_CODES,
     reason_error,
 )
-from broker_integration.broker_adapter import BrokerAdapter, BrokerCapability, Operation
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, BrokerLimits
 from broker_integration.clock import Clock
+from broker_integration.errors import (
+    BrokerError,
+    BrokerTimeoutError,
+    InvalidInstrumentError,
+    OrderNotFoundError,
+    OutcomeUnknownError,
+    UnsupportedOperationError,
+    error_class_for,
+    make_error,
+)
 from broker_integration.events import EventBus
 from broker_integration.models import (
     Account,
@@ -52,6 +61,7 @@ from broker_integration.models import (
     TimeInForce,
     UnifiedOrder,
 )
+from broker_integration.pipeline import BrokerAdapter, BrokerCapability, Operation
 from broker_integration.sim.engine import VenueEngine
 from broker_integration.sim.errors import SimulatorError
 from broker_integration.sim.faults import Fault, FaultKind
@@ -67,16 +77,6 @@ from broker_integration.sim.records import (
     RejectReason,
     Transaction,
     TransactionType,
-)
-from broker_integration.unified_errors import (
-    BrokerError,
-    BrokerTimeoutError,
-    InvalidInstrumentError,
-    OrderNotFoundError,
-    OutcomeUnknownError,
-    UnsupportedOperationError,
-    error_class_for,
-    make_error,
 )
 
 __all__ = ["DEFAULT_ACCOUNT_ID", "PaperBrokerAdapter"]

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from broker_integration.pipeline.context import CallContext, Proceed
-from broker_integration.pipeline.resilience import Resilience
-from broker_integration.pipeline.stages.rate_limit import failure_of
-from broker_integration.unified_errors import (
+from broker_integration.errors import (
     BrokerError,
     ServiceUnavailableError,
     StandardErrorCode,
     StandardizedError,
     classify_exception,
 )
+from broker_integration.pipeline.context import CallContext, Proceed
+from broker_integration.pipeline.resilience import Resilience
+from broker_integration.pipeline.stages.rate_limit import failure_of
 
 __all__ = ["BREAKER_FAILURE_CODES", "BreakerStage"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from broker_integration.errors import BrokerTimeoutError
 from broker_integration.pipeline.context import CallContext, Proceed
 from broker_integration.pipeline.resilience import Resilience
-from broker_integration.unified_errors import BrokerTimeoutError
 
 __all__ = ["DeadlineStage"]
 

@@ -16,15 +16,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from broker_integration.models import OrderModification, UnifiedOrder
-from broker_integration.pipeline.context import CallContext, Proceed
-from broker_integration.pipeline.operations import ORDER_TYPE_CAPABILITY, BrokerCapability, Operation
-from broker_integration.unified_errors import (
+from broker_integration.errors import (
     StandardErrorCode,
     StandardizedError,
     error_class_for,
     make_error,
 )
+from broker_integration.models import OrderModification, UnifiedOrder
+from broker_integration.pipeline.context import CallContext, Proceed
+from broker_integration.pipeline.operations import ORDER_TYPE_CAPABILITY, BrokerCapability, Operation
 
 if TYPE_CHECKING:
     from broker_integration.capabilities.profile import CapabilityFinding, CapabilityProfile

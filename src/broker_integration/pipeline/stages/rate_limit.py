@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from broker_integration.errors import BrokerError, StandardErrorCode, StandardizedError
 from broker_integration.models import OrderResult
 from broker_integration.pipeline.context import CallContext, Proceed
 from broker_integration.pipeline.resilience import Resilience
-from broker_integration.unified_errors import BrokerError, StandardErrorCode, StandardizedError
 
 __all__ = ["RateLimitStage", "failure_of"]
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from broker_integration.errors import BrokerError
 from broker_integration.log import get_logger
 from broker_integration.pipeline.context import CallContext, Proceed
 from broker_integration.pipeline.resilience import Resilience
-from broker_integration.unified_errors import BrokerError
 
 __all__ = ["RetryStage"]
 
