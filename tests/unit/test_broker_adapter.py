@@ -39,6 +39,7 @@ from broker_integration.events import CallEvent, EventBus, get_event_bus
 from broker_integration.models import (
     Account,
     AccountSummary,
+    Delivery,
     HealthState,
     Order,
     OrderModification,
@@ -420,7 +421,7 @@ def _refused_unsent(result: OrderResult, code: StandardErrorCode, field: str) ->
     assert result.error.error_code is code, result.error
     assert field in result.error.message
     assert result.error.broker_name == "venue"
-    assert result.metadata["sent"] is False
+    assert result.delivery is Delivery.NOT_SENT
 
 
 async def test_place_order_takes_a_unified_order_or_its_dict(h: Harness) -> None:

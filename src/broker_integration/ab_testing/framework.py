@@ -55,7 +55,7 @@ from broker_integration.ab_testing.routing import (
 from broker_integration.clock import SYSTEM_CLOCK, Clock
 from broker_integration.errors import BrokerError, StandardErrorCode, describe_validation_error
 from broker_integration.log import get_logger
-from broker_integration.models import OrderResult, OrderStatus, PriceTick, UnifiedOrder
+from broker_integration.models import Delivery, OrderResult, PriceTick, UnifiedOrder
 from broker_integration.pipeline import BreakerState, BrokerAdapter
 from broker_integration.store import Store
 
@@ -90,15 +90,13 @@ def _breaker_open(adapter: BrokerAdapter) -> bool:
 def _safe_elsewhere(result: OrderResult) -> bool:
     """Whether a failed order certainly never reached the broker, so another broker may take it.
 
-    Not after an ambiguous outcome, nor after one the journal settled by lookups (a delayed order could
-    still surface), nor for an intent the broker already knows (duplicate client order id).
+    Only an order that was not sent (``Delivery.NOT_SENT``): not after an unknown outcome nor one settled
+    afterwards, and not for an intent the broker already knows (duplicate client order id).
     """
     error = result.error
     return (
         not result.success
-        and result.status is OrderStatus.REJECTED
-        and result.metadata.get("sent") is False
-        and not result.metadata.get("resolved_by_lookup", False)
+        and result.delivery is Delivery.NOT_SENT
         and (error is None or error.error_code is not StandardErrorCode.DUPLICATE_ORDER)
     )
 

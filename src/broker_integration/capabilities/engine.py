@@ -151,7 +151,7 @@ class CapabilityDiscoveryEngine:
                     broker_name=adapter.name,
                     suggested_action="Use a practice account, run a dynamic discovery, or pass allow_live=True "
                     "if test orders on the live account are acceptable.",
-                    context={"sent": False},
+                    sent=False,
                 )
             )
 

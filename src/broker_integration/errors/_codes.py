@@ -112,9 +112,9 @@ AMBIGUOUS_CODES: frozenset[StandardErrorCode] = frozenset(
 def is_ambiguous(error: StandardizedError) -> bool:
     """Whether ``error``, met while sending a state change, leaves its outcome open.
 
-    An error whose context says ``sent: False`` (a refused connection, an open breaker) never does.
+    An error known not to have been sent (``sent`` False: a refused connection, an open breaker) never does.
     """
-    return error.error_code in AMBIGUOUS_CODES and error.context.get("sent") is not False
+    return error.error_code in AMBIGUOUS_CODES and error.sent is not False
 
 
 #: Codes that, for a request that may already have executed (an order sent), mean the outcome is unknown:

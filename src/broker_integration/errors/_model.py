@@ -33,6 +33,10 @@ class StandardizedError(BaseModel):
     suggested_action: str = ""
     retryable: bool = False
     retry_after: float | None = Field(default=None, ge=0)
+    #: ``False`` when the failure is known to have come before the request reached the broker (a refused
+    #: connection, an open breaker, a check before sending) or the broker turned it away unexecuted at its
+    #: door (a maintenance page, a 429); ``True`` when the request reached it; ``None`` when not known.
+    sent: bool | None = None
     timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
     context: Mapping[str, Any] = Field(default_factory=dict)
 
@@ -67,6 +71,7 @@ def make_error(
     suggested_action: str | None = None,
     retryable: bool | None = None,
     retry_after: float | None = None,
+    sent: bool | None = None,
     context: Mapping[str, Any] | None = None,
 ) -> StandardizedError:
     """Build a :class:`StandardizedError` with the code's default action and retryability filled in."""
@@ -79,5 +84,6 @@ def make_error(
         suggested_action=suggested_action or DEFAULT_SUGGESTED_ACTIONS[code],
         retryable=is_retryable_code(code) if retryable is None else retryable,
         retry_after=retry_after,
+        sent=sent,
         context=context or {},
     )

@@ -443,7 +443,7 @@ class OrderJournal:
                     f"order intent {order.order_id} was already refused ({existing.last_error}); "
                     "create a new order to try again",
                     broker_name=broker,
-                    context={"sent": False},
+                    sent=False,
                 )
                 return results.unresolved(adapter, order, refusal, OrderStatus.REJECTED, Delivery.NOT_SENT)
             _log.info("%s: client order id %s was sent before; looking it up instead", broker, order.order_id)
@@ -550,7 +550,7 @@ class OrderJournal:
                 f"({age:.1f} s after it was sent)",
                 broker_name=adapter.name,
                 retryable=False,
-                context={"sent": False, "resolved_by_lookup": True},
+                sent=False,
             )
             return results.unresolved(adapter, intent, refusal, OrderStatus.REJECTED, Delivery.SETTLED)
         return None

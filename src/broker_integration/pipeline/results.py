@@ -55,7 +55,7 @@ def completed(adapter: BrokerAdapter, ctx: CallContext, result: Any) -> OrderRes
 
 def failed(adapter: BrokerAdapter, ctx: CallContext, error: StandardizedError) -> OrderResult:
     """The result of an order action that raised ``error``: not sent, unknown, or refused by the broker."""
-    if not ctx.sent or error.context.get("sent") is False:
+    if not ctx.sent or error.sent is False:
         delivery, status = Delivery.NOT_SENT, OrderStatus.REJECTED
     elif is_ambiguous(error):
         delivery, status = Delivery.UNKNOWN, OrderStatus.UNKNOWN

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from broker_integration.journal import OrderJournal
-from broker_integration.models import OrderResult, OrderSide, OrderStatus, UnifiedOrder
+from broker_integration.models import Delivery, OrderResult, OrderSide, OrderStatus, UnifiedOrder
 from broker_integration.pipeline import BreakerState, BrokerAdapter
 from broker_integration.sim.engine import VenueEngine
 from broker_integration.sim.faults import Fault, FaultKind
@@ -139,7 +139,7 @@ async def run_order_safety(
         lost=len(sent_attempts - set(entries)),
         unresolved=len(await journal.in_flight(adapter.name)),
         disagreements=disagreements,
-        resolved_by_lookup=sum(1 for r in first if r.metadata.get("resolved_by_lookup")),
+        resolved_by_lookup=sum(1 for r in first if r.resolved_by_lookup),
         unknown_when_returned=sum(1 for r in first if r.status is OrderStatus.UNKNOWN),
         seconds=time.monotonic() - started,
     )
@@ -179,4 +179,4 @@ async def _settle(adapter: BrokerAdapter, journal: OrderJournal, timeout: float)
 def _turned_away(result: OrderResult) -> bool:
     """Refused unsent by the open breaker, before the journal: never journaled, never executed."""
     error = result.error
-    return result.metadata.get("sent") is False and error is not None and "circuit breaker" in error.message
+    return result.delivery is Delivery.NOT_SENT and error is not None and "breaker" in error.context

@@ -21,7 +21,7 @@ from broker_integration.capability_discovery import (
 from broker_integration.clock import ManualClock
 from broker_integration.errors import PermissionDeniedError, StandardErrorCode
 from broker_integration.events import EventBus
-from broker_integration.models import Granularity, OrderSide, OrderType, TimeInForce, UnifiedOrder
+from broker_integration.models import Delivery, Granularity, OrderSide, OrderType, TimeInForce, UnifiedOrder
 from broker_integration.pipeline import BrokerCapability
 from broker_integration.sim.faults import Fault, FaultKind
 
@@ -244,7 +244,7 @@ async def test_enforced_profile_refuses_what_the_venue_cannot_take(paper: PaperB
         result = await paper.place_order(order)
         assert result.error is not None
         assert result.error.error_code is code, order
-        assert result.metadata["sent"] is False
+        assert result.delivery is Delivery.NOT_SENT
     assert len(venue_orders(paper, include_closed=True)) == before  # none reached the venue
     fine = await paper.place_order(
         UnifiedOrder(instrument="EUR/USD", side=OrderSide.BUY, quantity=Decimal(1000))

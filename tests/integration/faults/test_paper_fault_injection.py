@@ -19,7 +19,7 @@ from broker_integration.broker_factory import BrokerFactory
 from broker_integration.clock import ManualClock
 from broker_integration.events import EventBus
 from broker_integration.journal import OrderJournal
-from broker_integration.models import OrderStatus, UnifiedOrder
+from broker_integration.models import Delivery, OrderStatus, UnifiedOrder
 from broker_integration.pipeline import BreakerState, CircuitBreaker, build_pipeline
 from broker_integration.sim.faults import Fault, FaultKind
 from broker_integration.store import Store, sqlite_url
@@ -106,7 +106,7 @@ async def test_breaker_opens_on_a_failing_venue_and_closes_after_recovery(tmp_pa
                 UnifiedOrder(instrument="EUR/USD", side="buy", quantity=Decimal(100))
             )
             assert not result.success
-            if result.metadata.get("sent") is False and "circuit breaker" in (
+            if result.delivery is Delivery.NOT_SENT and "circuit breaker" in (
                 result.error.message if result.error else ""
             ):
                 refused_without_sending += 1

@@ -35,7 +35,14 @@ from broker_integration.errors import (
     StandardErrorCode,
 )
 from broker_integration.events import EventBus
-from broker_integration.models import OrderModification, OrderSide, OrderStatus, OrderType, UnifiedOrder
+from broker_integration.models import (
+    Delivery,
+    OrderModification,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    UnifiedOrder,
+)
 from broker_integration.sim.faults import Fault, FaultKind
 from broker_integration.sim.oanda import Credential, OandaSimulator, SimulatorSettings, new_token
 
@@ -166,7 +173,7 @@ async def test_price_precision_exceeded_is_400_with_a_reject_transaction(
     assert result.error is not None
     assert result.error.error_code is C.INVALID_ORDER
     assert "off the EUR/USD tick size 0.00001" in result.error.message
-    assert result.metadata["sent"] is False
+    assert result.delivery is Delivery.NOT_SENT
     assert sum(sim.counts.requests.values()) == served
 
     # Without the listing (rules it has not loaded), OANDA's own answer is mapped.
@@ -189,7 +196,7 @@ async def test_units_minimum_not_met_is_400_with_oandas_spelling() -> None:
         assert result.status is OrderStatus.REJECTED
         assert result.error is not None
         assert "10 EUR/USD is below the minimum order size 1000" in result.error.message  # refused unsent
-        assert result.metadata["sent"] is False
+        assert result.delivery is Delivery.NOT_SENT
         adapter._instruments = None  # without the listing, OANDA's answer is mapped
         result = await adapter.place_order(buy("10"))
         assert result.error is not None

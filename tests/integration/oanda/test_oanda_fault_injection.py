@@ -22,7 +22,7 @@ from broker_integration.broker_config import BrokerSettings
 from broker_integration.broker_factory import BrokerFactory
 from broker_integration.events import EventBus, OrderSettledEvent
 from broker_integration.journal import OrderJournal
-from broker_integration.models import OrderSide, OrderStatus, UnifiedOrder
+from broker_integration.models import Delivery, OrderSide, OrderStatus, UnifiedOrder
 from broker_integration.pipeline import BreakerState, CircuitBreaker, RetryPolicy
 from broker_integration.sim.faults import Fault, FaultKind
 from broker_integration.sim.oanda import OandaSimulator, SimulatorSettings
@@ -130,7 +130,7 @@ async def test_breaker_opens_on_a_failing_venue_and_closes_after_recovery(tmp_pa
                 UnifiedOrder(instrument="EUR/USD", side=OrderSide.BUY, quantity=Decimal(10))
             )
             assert not result.success
-            if result.metadata.get("sent") is False and breaker.state is BreakerState.OPEN:
+            if result.delivery is Delivery.NOT_SENT and breaker.state is BreakerState.OPEN:
                 refused_unsent += 1
         assert breaker.state is BreakerState.OPEN
         assert refused_unsent > 0
@@ -166,7 +166,7 @@ async def test_the_journal_waits_out_oandas_read_after_write_lag(tmp_path: Path)
         order = UnifiedOrder(instrument="EUR/USD", side=OrderSide.BUY, quantity=Decimal(10))
         result = await adapter.place_order(order)
         assert result.status is OrderStatus.FILLED
-        assert result.metadata.get("resolved_by_lookup")
+        assert result.resolved_by_lookup
         entry = await journal.get("oanda", order.order_id)
         assert entry is not None
         assert entry.status is OrderStatus.FILLED

@@ -11,7 +11,7 @@ import pytest
 
 from broker_integration.adapters.oanda import OandaAdapter
 from broker_integration.errors import StandardErrorCode as C
-from broker_integration.models import OrderSide, OrderStatus, OrderType, TimeInForce, UnifiedOrder
+from broker_integration.models import Delivery, OrderSide, OrderStatus, OrderType, TimeInForce, UnifiedOrder
 from broker_integration.sim.oanda import OandaSimulator
 
 
@@ -70,7 +70,7 @@ async def test_a_bad_order_is_refused_before_it_reaches_oanda(
     assert result.error.error_code is code, result.error
     assert words in result.error.message
     assert result.error.broker_name == "oanda"
-    assert result.metadata["sent"] is False
+    assert result.delivery is Delivery.NOT_SENT
     assert sum(sim.counts.requests.values()) == served  # not even a lookup
     assert sim.engine.orders(sim.account_id, include_closed=True) == []
 

@@ -10,7 +10,7 @@ from broker_integration.broker_config import BrokerConfiguration, BrokerSettings
 from broker_integration.clock import ManualClock
 from broker_integration.errors import StandardErrorCode
 from broker_integration.journal import OrderJournal
-from broker_integration.models import OrderResult, OrderStatus, OrderTrace, UnifiedOrder
+from broker_integration.models import Delivery, OrderResult, OrderStatus, OrderTrace, UnifiedOrder
 from broker_integration.pipeline import BrokerAdapter, attach, note_request_sent
 from broker_integration.store import Store, sqlite_url
 
@@ -46,7 +46,7 @@ async def test_executed_but_answer_lost_is_resolved_by_lookup_not_resent(store: 
     result = await venue.place_order(intent)
     assert result.success
     assert result.status is OrderStatus.FILLED
-    assert result.metadata["resolved_by_lookup"] is True
+    assert result.resolved_by_lookup
     assert venue.executions == 1
     assert (await journal.get("venue", intent.order_id)).status is OrderStatus.FILLED  # type: ignore[union-attr]
 
@@ -59,7 +59,7 @@ async def test_never_executed_is_recorded_as_not_placed(store: Store, fault: str
     assert not result.success
     assert result.status is OrderStatus.REJECTED
     assert result.error is not None
-    assert result.error.context["sent"] is False
+    assert result.error.sent is False
     assert venue.executions == 0
     assert venue.lookups == 1  # one look at the venue's complete record proves it
     assert (await journal.get("venue", intent.order_id)).status is OrderStatus.REJECTED  # type: ignore[union-attr]
@@ -155,7 +155,7 @@ async def test_a_failure_before_the_request_left_is_not_sent_and_not_looked_up(s
     intent = an_order()
     result = await venue.place_order(intent)
     assert result.status is OrderStatus.REJECTED
-    assert result.metadata["sent"] is False
+    assert result.delivery is Delivery.NOT_SENT
     assert venue.lookups == 0  # nothing to look up: nothing left
     assert (await journal.get("venue", intent.order_id)).status is OrderStatus.REJECTED  # type: ignore[union-attr]
     venue.crash_before_sending = False

@@ -123,7 +123,7 @@ async def test_order_unknown_to_the_broker_is_not_placed_only_after_the_grace(st
     [event] = events
     assert event.status is OrderStatus.REJECTED
     assert event.result.error is not None
-    assert event.result.error.context["sent"] is False
+    assert event.result.error.sent is False
     assert "was not placed at venue: no order" in event.result.error.message  # the venue's record says so
     assert venue.executions == 0
 

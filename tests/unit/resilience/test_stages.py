@@ -8,7 +8,7 @@ from broker_integration.broker_config import BrokerConfiguration, BrokerLimits, 
 from broker_integration.clock import ManualClock
 from broker_integration.errors import ServiceUnavailableError, StandardErrorCode
 from broker_integration.events import CallEvent, EventBus
-from broker_integration.models import OrderResult, OrderStatus, UnifiedOrder
+from broker_integration.models import Delivery, OrderResult, OrderStatus, UnifiedOrder
 from broker_integration.pipeline import BreakerState, build_pipeline
 
 
@@ -41,7 +41,7 @@ async def test_breaker_opens_on_a_failing_venue_and_refuses_without_sending() ->
     assert venue.resilience.breaker.state is BreakerState.OPEN
     refused = results[5:]
     assert all(r.status is OrderStatus.REJECTED for r in refused)
-    assert all(r.metadata["sent"] is False for r in refused)
+    assert all(r.delivery is Delivery.NOT_SENT for r in refused)
     assert all(r.error is not None and "circuit breaker is open" in r.error.message for r in refused)
     assert venue.executions == 0
     clock.advance(10)
@@ -135,12 +135,12 @@ async def test_a_refusal_that_says_nothing_executed_is_reported_as_not_sent() ->
     venue = ScriptedVenue(configured(), faults=["throttle"])  # 429: the venue refused before executing
     result = await venue.place_order(order())
     assert result.status is OrderStatus.REJECTED
-    assert result.metadata["sent"] is True  # a scripted 429 does not claim anything about execution
+    assert result.delivery is not Delivery.NOT_SENT  # a scripted 429 does not claim anything about execution
 
     class Answered(ScriptedVenue):
         async def place_order(self, order: UnifiedOrder) -> OrderResult:
-            raise ServiceUnavailableError("503: nothing was executed", context={"sent": False})
+            raise ServiceUnavailableError("503: nothing was executed", sent=False)
 
     answered = await Answered(configured()).place_order(order())
     assert answered.status is OrderStatus.REJECTED
-    assert answered.metadata["sent"] is False  # safe to fail over to another broker
+    assert answered.delivery is Delivery.NOT_SENT  # safe to fail over to another broker

@@ -211,7 +211,7 @@ class OandaAdapter(BrokerAdapter):
                 reason,
                 f"OANDA cancelled the order: {reason}",
                 http_status=201,
-                context={"orderID": cancel.get("orderID"), "sent": True},
+                context={"orderID": cancel.get("orderID")},
             )
             return self._refused(order_id, error)
         if fill is not None:
@@ -249,7 +249,6 @@ class OandaAdapter(BrokerAdapter):
             status=OrderStatus.REJECTED,
             error=error,
             message=error.message,
-            metadata={"sent": True},
         )
 
     def _specifier(self, order_id: str) -> str:
@@ -302,7 +301,7 @@ class OandaAdapter(BrokerAdapter):
         return OrderTrace(
             status=OrderTraceStatus.REFUSED,
             error=map_broker_error(
-                self.name, reason, f"OANDA refused order {client_order_id}: {reason}", context={"sent": True}
+                self.name, reason, f"OANDA refused order {client_order_id}: {reason}"
             ),
             evidence=f"transaction {transaction_id} refused it: {reason}",
         )

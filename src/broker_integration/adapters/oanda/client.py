@@ -140,7 +140,8 @@ class OandaClient:
             raise BrokerConnectionError(
                 f"cannot connect to {self.base_url}: {exc.os_error or exc}",
                 broker_name=BROKER_NAME,
-                context={"sent": False, "path": path},
+                sent=False,
+                context={"path": path},
             ) from exc
         except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
             raise BrokerConnectionError(
@@ -184,7 +185,8 @@ class OandaClient:
             raise BrokerConnectionError(
                 f"cannot open the price stream at {self.stream_url}: {exc}",
                 broker_name=BROKER_NAME,
-                context={"sent": False, "path": path},
+                sent=False,
+                context={"path": path},
             ) from exc
         try:
             if response.status != 200:

@@ -480,9 +480,6 @@ class PaperBrokerAdapter(BrokerAdapter):
         message = fault.message or f"simulated {kind.value} during {operation.value}"
         if error_class is OutcomeUnknownError:
             message += "; the request was executed"
-        context: dict[str, Any] = {"operation": operation.value, "fault": kind.value}
-        if kind in ANSWERED_FAULTS:
-            context["sent"] = False  # the venue said so itself: nothing was executed
         return error_class(
             make_error(
                 error_class.code,
@@ -490,7 +487,9 @@ class PaperBrokerAdapter(BrokerAdapter):
                 broker_name=self.name,
                 http_status=FAULT_HTTP_STATUS.get(kind),
                 retry_after=fault.retry_after_s,
-                context=context,
+                # the venue said so itself: nothing was executed
+                sent=False if kind in ANSWERED_FAULTS else None,
+                context={"operation": operation.value, "fault": kind.value},
             )
         )
 

@@ -42,7 +42,8 @@ class BreakerStage:
                 f"{ctx.adapter.name}: circuit breaker is open after repeated failures; "
                 f"next probe in {breaker.seconds_until_probe:.1f} s",
                 retryable=False,
-                context={"breaker": breaker.state.value, "sent": False},
+                sent=False,
+                context={"breaker": breaker.state.value},
             )
         try:
             result = await proceed()

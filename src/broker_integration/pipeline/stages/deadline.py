@@ -38,5 +38,6 @@ class DeadlineStage:
     def _timed_out(self, ctx: CallContext) -> BrokerTimeoutError:
         return BrokerTimeoutError(
             f"{ctx.adapter.name} did not answer {ctx.operation.value} within {self.resilience.timeout_seconds:g} s",
-            context={"operation": ctx.operation.value, "sent": True},
+            sent=True,
+            context={"operation": ctx.operation.value},
         )

@@ -144,5 +144,6 @@ class PreTradeGuard:
             code,
             message,
             broker_name=self.profile.broker_name,
-            context={"sent": False, "source": "capability profile", **(context or {})},
+            sent=False,
+            context={"source": "capability profile", **(context or {})},
         )
