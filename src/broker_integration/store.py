@@ -196,6 +196,31 @@ ab_orders_table = Table(
     Column("spread_cost_bps", Float),
     Column("commission_bps", Float),
     Column("completed_at", UtcDateTime()),
+    # transaction cost analysis (migration 8; ``broker_integration.tca``)
+    Column("arrival_mid", String(40)),
+    Column("arrival_source", String(16)),
+    Column("quote_home_rate", String(40)),
+    Column("price_improvement_bps", Float),
+    Column("price_improvement", String(40)),
+    Column("execution_cost", String(40)),
+    Column("end_mid", String(40)),
+    Column("opportunity_cost", String(40)),
+    Column("shortfall", String(40)),
+    Column("shortfall_bps", Float),
+)
+
+#: The ``ab_orders`` columns migration 8 added.
+AB_ORDERS_TCA_COLUMNS = (
+    "arrival_mid",
+    "arrival_source",
+    "quote_home_rate",
+    "price_improvement_bps",
+    "price_improvement",
+    "execution_cost",
+    "end_mid",
+    "opportunity_cost",
+    "shortfall",
+    "shortfall_bps",
 )
 
 
@@ -256,6 +281,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "A/B tests: experiments and order outcomes", _create(ab_experiments_table, ab_orders_table)),
     Migration(6, "capability profiles", _create(capability_profiles_table)),
     Migration(7, "order journal: history marker", _add_columns(order_journal_table, "history_marker")),
+    Migration(
+        8,
+        "A/B order outcomes: effective spread, price improvement, shortfall",
+        _add_columns(ab_orders_table, *AB_ORDERS_TCA_COLUMNS),
+    ),
 )
 
 

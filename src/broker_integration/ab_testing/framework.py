@@ -10,9 +10,11 @@ are loaded by ``await ab.open()`` (or the first ``execute_order_with_test``); us
 BrokerABTestingFramework() as ab`` to open and flush/close around a block.
 
 One order's path: the router picks an arm (logged with its probability before anything is sent) → the
-arm's broker is asked for a quote (the arrival mid, timed separately) → ``adapter.place_order`` runs its
-full pipeline → the outcome is measured (latency, fill, slippage, costs) and stored in the background,
-off the order's path (``flush`` and ``close`` wait for it). If the broker's breaker is open or the order
+arm's broker is asked for a quote unless the caller gave one (the arrival quote, timed separately) →
+``adapter.place_order`` runs its full pipeline inside :func:`broker_integration.tca.arrival_quote`, so the
+call's event carries the same quote to the metrics collector → the outcome is measured by
+:func:`broker_integration.tca.measure_execution` (latency, fill, slippage, spreads, costs, shortfall) and
+stored in the background, off the order's path (``flush`` and ``close`` wait for it). If the broker's breaker is open or the order
 failed before anything was sent, the order may go to the next arm (``failover=True``), recorded as a
 failover; never after an outcome that may have executed.
 """
@@ -29,6 +31,7 @@ from typing import Self
 
 from pydantic import ValidationError
 
+from broker_integration import tca
 from broker_integration.ab_testing.models import (
     ABOrderResult,
     ABTestConfigError,
@@ -42,7 +45,7 @@ from broker_integration.ab_testing.models import (
     TestResults,
     TrafficSplit,
 )
-from broker_integration.ab_testing.outcomes import Assignment, Execution, OrderRecord, measure_execution
+from broker_integration.ab_testing.outcomes import Assignment, OrderRecord
 from broker_integration.ab_testing.persistence import ABRepository
 from broker_integration.ab_testing.results import analyze
 from broker_integration.ab_testing.routing import (
@@ -271,8 +274,9 @@ class BrokerABTestingFramework:
     ) -> ABOrderResult:
         """Route ``order`` to an arm of the running test ``test_id``, send it, measure and record it.
 
-        ``arrival_quote`` is the benchmark quote for slippage; without it the chosen broker's own quote
-        is fetched just before sending (not counted in the order's latency). Raises
+        ``arrival_quote`` is the benchmark quote for slippage and the other execution figures; without it
+        the quote of an enclosing :func:`broker_integration.tca.arrival_quote` block is used, else the
+        chosen broker's own quote is fetched just before sending (not counted in the order's latency). Raises
         :class:`ABTestError` before anything is sent when the test is not running, an arm's broker is not
         registered, the order was already routed in this test, or it lacks the test's sticky key.
         """
@@ -292,7 +296,8 @@ class BrokerABTestingFramework:
                 f"order {order.order_id} was already routed in test {test_id}; create a new order to trade again"
             )
         decision = live.router.route(order)
-        return await self._execute(live, order, decision, arrival_quote)
+        quote = arrival_quote if arrival_quote is not None else tca.current_arrival_quote()
+        return await self._execute(live, order, decision, quote)
 
     async def _execute(
         self, live: _LiveTest, order: UnifiedOrder, decision: RoutingDecision, arrival_quote: PriceTick | None
@@ -344,19 +349,20 @@ class BrokerABTestingFramework:
     ) -> OrderResult:
         """Log the decision, take the arrival quote, send, measure; the outcome is stored in the background.
 
-        The decision is on record before anything is sent; its write overlaps the quote request.
+        The decision is on record before anything is sent; its write overlaps the quote request. The order
+        is placed inside ``tca.arrival_quote(quote)``, so its call event carries the quote it is measured
+        against. An order that ended with part of it unfilled is measured with a second quote of the same
+        broker, taken after it ended, for the opportunity cost of that part.
         """
         repo = await self._repository()
         logged = asyncio.ensure_future(repo.insert_assignment(assignment))
         adapter = self._adapters[assignment.arm]
+        fetch = live.experiment.config.fetch_arrival_quote
         quote, quote_ms = arrival_quote, None
         try:
-            if quote is None and live.experiment.config.fetch_arrival_quote and not _breaker_open(adapter):
+            if quote is None and fetch and not _breaker_open(adapter):
                 started = self._clock.monotonic_ns()
-                try:
-                    quote = await adapter.get_current_price(order.instrument)
-                except BrokerError as exc:
-                    _log.debug("%s: no arrival quote for %s: %s", assignment.arm, order.instrument, exc)
+                quote = await self._quote(adapter, assignment.arm, order.instrument)
                 quote_ms = (self._clock.monotonic_ns() - started) / 1e6
         finally:
             await logged  # raises ABTestError for an order already routed: nothing has been sent
@@ -364,8 +370,14 @@ class BrokerABTestingFramework:
             live.routed.add(order.order_id)
         index = len(live.records)
         live.records.append(OrderRecord(assignment))
-        result = await adapter.place_order(order)
-        execution = measure_execution(order, result, quote, quote_latency_ms=quote_ms)
+        with tca.arrival_quote(quote):
+            result = await adapter.place_order(order)
+        end_quote = None
+        if fetch and quote is not None and tca.needs_end_quote(order, result) and not _breaker_open(adapter):
+            end_quote = await self._quote(adapter, assignment.arm, order.instrument)
+        execution = tca.measure_execution(
+            order, result, quote, end_quote=end_quote, quote_latency_ms=quote_ms
+        )
         live.records[index] = OrderRecord(assignment, execution)
         live.router.observe(assignment.arm, execution)
         task = asyncio.ensure_future(self._store_execution(repo, assignment, execution))
@@ -374,7 +386,16 @@ class BrokerABTestingFramework:
         return result
 
     @staticmethod
-    async def _store_execution(repo: ABRepository, assignment: Assignment, execution: Execution) -> None:
+    async def _quote(adapter: BrokerAdapter, arm: str, instrument: str) -> PriceTick | None:
+        """The broker's quote of ``instrument``, or ``None`` if it cannot give one."""
+        try:
+            return await adapter.get_current_price(instrument)
+        except BrokerError as exc:
+            _log.debug("%s: no quote for %s: %s", arm, instrument, exc)
+            return None
+
+    @staticmethod
+    async def _store_execution(repo: ABRepository, assignment: Assignment, execution: tca.Execution) -> None:
         try:
             await repo.record_execution(assignment, execution)
         except Exception:  # the order is done at the broker: report it, never fail the caller after executing

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from enum import Enum, StrEnum
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from broker_integration.models import OrderResult
 from broker_integration.stats import Interval, SRMResult, TestResult
+
+if TYPE_CHECKING:
+    from broker_integration.tca import Execution
 
 __all__ = [
     "METRICS",
@@ -102,7 +105,7 @@ class Direction(StrEnum):
 
 
 class Metric(StrEnum):
-    """What an experiment measures per order (see :mod:`broker_integration.ab_testing.outcomes`)."""
+    """What an experiment measures per order; the figures are defined in :mod:`broker_integration.tca`."""
 
     LATENCY_MS = "latency_ms"
     SUCCESS_RATE = "success_rate"
@@ -111,49 +114,124 @@ class Metric(StrEnum):
     SPREAD_COST_BPS = "spread_cost_bps"
     COMMISSION_BPS = "commission_bps"
     TOTAL_COST_BPS = "total_cost_bps"
+    EFFECTIVE_SPREAD_BPS = "effective_spread_bps"
+    EFFECTIVE_TO_QUOTED = "effective_to_quoted"
+    PRICE_IMPROVEMENT_BPS = "price_improvement_bps"
+    SHORTFALL_BPS = "shortfall_bps"
+
+    def of(self, execution: Execution) -> float | None:
+        """This order's value of the metric, or ``None`` when the order is outside the metric's scope."""
+        return METRICS[self].read(execution)
+
+
+def _flag(value: bool) -> float:
+    return 1.0 if value else 0.0
 
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """How a metric is tested and read: its kind, which way is better, its unit and what it covers."""
+    """How a metric is tested and read: its kind, which way is better, its unit, what it covers, and how
+    one order's value is read off its execution (``None``: the order is outside the scope)."""
 
     kind: MetricKind
     direction: Direction
     unit: str
     label: str
     scope: str
+    read: Callable[[Execution], float | None]
 
+
+_QUOTED = "filled orders with an arrival quote"
 
 #: The metrics as data: analysis loops over this table instead of branching on names.
 METRICS: Mapping[Metric, MetricSpec] = {
     Metric.LATENCY_MS: MetricSpec(
-        MetricKind.MEAN, Direction.LOWER_IS_BETTER, "ms", "mean latency", "orders that succeeded"
+        MetricKind.MEAN,
+        Direction.LOWER_IS_BETTER,
+        "ms",
+        "mean latency",
+        "orders that succeeded",
+        lambda e: e.latency_ms if e.success else None,
     ),
     Metric.SUCCESS_RATE: MetricSpec(
-        MetricKind.PROPORTION, Direction.HIGHER_IS_BETTER, "", "success rate", "all orders"
+        MetricKind.PROPORTION,
+        Direction.HIGHER_IS_BETTER,
+        "",
+        "success rate",
+        "all orders",
+        lambda e: _flag(e.success),
     ),
     Metric.FILL_RATE: MetricSpec(
-        MetricKind.PROPORTION, Direction.HIGHER_IS_BETTER, "", "fill rate (fully filled)", "all orders"
+        MetricKind.PROPORTION,
+        Direction.HIGHER_IS_BETTER,
+        "",
+        "fill rate (fully filled)",
+        "all orders",
+        lambda e: _flag(e.fully_filled),
     ),
     Metric.SLIPPAGE_BPS: MetricSpec(
         MetricKind.MEAN,
         Direction.LOWER_IS_BETTER,
         "bps",
         "slippage vs arrival mid",
-        "filled orders with a quote",
+        _QUOTED,
+        lambda e: e.slippage_bps,
     ),
     Metric.SPREAD_COST_BPS: MetricSpec(
-        MetricKind.MEAN, Direction.LOWER_IS_BETTER, "bps", "half quoted spread", "filled orders with a quote"
+        MetricKind.MEAN,
+        Direction.LOWER_IS_BETTER,
+        "bps",
+        "half quoted spread",
+        _QUOTED,
+        lambda e: e.spread_cost_bps,
     ),
     Metric.COMMISSION_BPS: MetricSpec(
-        MetricKind.MEAN, Direction.LOWER_IS_BETTER, "bps", "commission and fees", "filled orders"
+        MetricKind.MEAN,
+        Direction.LOWER_IS_BETTER,
+        "bps",
+        "commission and fees",
+        "filled orders",
+        lambda e: e.commission_bps,
     ),
     Metric.TOTAL_COST_BPS: MetricSpec(
         MetricKind.MEAN,
         Direction.LOWER_IS_BETTER,
         "bps",
         "slippage plus commission",
-        "filled orders with a quote",
+        _QUOTED,
+        lambda e: e.total_cost_bps,
+    ),
+    Metric.EFFECTIVE_SPREAD_BPS: MetricSpec(
+        MetricKind.MEAN,
+        Direction.LOWER_IS_BETTER,
+        "bps",
+        "effective spread",
+        _QUOTED,
+        lambda e: e.effective_spread_bps,
+    ),
+    Metric.EFFECTIVE_TO_QUOTED: MetricSpec(
+        MetricKind.MEAN,
+        Direction.LOWER_IS_BETTER,
+        "x",
+        "effective / quoted spread",
+        "filled orders with a quoted spread at arrival",
+        lambda e: e.effective_to_quoted,
+    ),
+    Metric.PRICE_IMPROVEMENT_BPS: MetricSpec(
+        MetricKind.MEAN,
+        Direction.HIGHER_IS_BETTER,
+        "bps",
+        "price improvement vs arrival quote",
+        _QUOTED,
+        lambda e: e.price_improvement_bps,
+    ),
+    Metric.SHORTFALL_BPS: MetricSpec(
+        MetricKind.MEAN,
+        Direction.LOWER_IS_BETTER,
+        "bps",
+        "implementation shortfall",
+        "accepted orders that ended, with an arrival quote (and a later one for an unfilled part)",
+        lambda e: e.shortfall_bps,
     ),
 }
 
@@ -223,6 +301,8 @@ class ExperimentConfig(BaseModel):
     control by at least this much); ``minimum_detectable_effect`` (relative) sizes the sample-size
     estimate in the recommendations. ``sticky_key`` names what hash routing hashes: an order field
     (``order_id``, ``account_id``, ``instrument``) or else a key of ``order.metadata`` (``strategy``).
+    ``fetch_arrival_quote``: ask the chosen broker for a quote just before sending when the caller gave
+    none, and after an order that ended with part of it unfilled (the later price of its opportunity cost).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

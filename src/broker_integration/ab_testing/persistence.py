@@ -1,6 +1,7 @@
 """A/B tests in the store: experiments, routing decisions and outcomes, so that tests survive restarts.
 
-Two tables of :mod:`broker_integration.store` (migration 5): ``ab_experiments`` and ``ab_orders``. An
+Two tables of :mod:`broker_integration.store` (migration 5; migration 8 added the TCA figures of
+:mod:`broker_integration.tca` to ``ab_orders``): ``ab_experiments`` and ``ab_orders``. An
 order's decision is inserted before the order is sent and its outcome is written when the broker answers,
 so a crash in between leaves the assignment visible (it counts for the sample-ratio check) with no outcome.
 Portable SQL only: no upserts, no SQLite specifics.
@@ -9,18 +10,22 @@ Portable SQL only: no upserts, no SQLite specifics.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import fields
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import Any, get_type_hints
 
 import orjson
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from broker_integration.ab_testing.models import ABTestError, Experiment, ExperimentConfig, ExperimentStatus
-from broker_integration.ab_testing.outcomes import Assignment, Execution, OrderRecord
+from broker_integration.ab_testing.outcomes import Assignment, OrderRecord
 from broker_integration.clock import utc_now
 from broker_integration.models import OrderStatus
 from broker_integration.store import Store, ab_experiments_table, ab_orders_table
+from broker_integration.tca import ArrivalSource, Execution
 
 __all__ = ["ABRepository"]
 
@@ -28,12 +33,35 @@ _experiments = ab_experiments_table
 _orders = ab_orders_table
 
 
-def _dec(value: str | None) -> Decimal | None:
-    return Decimal(value) if value is not None else None
+#: Every field of an execution has an ``ab_orders`` column of its name.
+_EXECUTION_FIELDS = tuple(f.name for f in fields(Execution))
+_HINTS = get_type_hints(Execution)
+#: Money, prices and quantities: stored as decimal strings, so they come back exactly.
+_DECIMALS = tuple(name for name in _EXECUTION_FIELDS if _HINTS[name] in (Decimal, Decimal | None))
+#: Enums: stored by value.
+_ENUMS: dict[str, type[StrEnum]] = {"status": OrderStatus, "arrival_source": ArrivalSource}
 
 
-def _str(value: Decimal | None) -> str | None:
-    return str(value) if value is not None else None
+def _columns(execution: Execution) -> dict[str, Any]:
+    """``execution`` as ``ab_orders`` values: decimals as strings, enums by value, the rest as they are."""
+    values = {name: getattr(execution, name) for name in _EXECUTION_FIELDS}
+    for name in _DECIMALS:
+        values[name] = str(values[name]) if values[name] is not None else None
+    for name in _ENUMS:
+        values[name] = values[name].value if values[name] is not None else None
+    return values
+
+
+def _execution(row: Any, assigned_at: datetime) -> Execution:
+    """The execution stored in ``row`` (a row from before migration 8 reads the newer figures as ``None``)."""
+    values = {name: getattr(row, name) for name in _EXECUTION_FIELDS}
+    for name in _DECIMALS:
+        values[name] = Decimal(values[name]) if values[name] is not None else None
+    for name, enum in _ENUMS.items():
+        values[name] = enum(values[name]) if values[name] is not None else None
+    values["success"], values["sent"] = bool(row.success), bool(row.sent)
+    values["completed_at"] = row.completed_at or assigned_at
+    return Execution(**values)
 
 
 class ABRepository:
@@ -114,24 +142,7 @@ class ABRepository:
                     _orders.c.client_order_id == assignment.client_order_id,
                     _orders.c.attempt == assignment.attempt,
                 )
-                .values(
-                    status=execution.status.value,
-                    success=execution.success,
-                    sent=execution.sent,
-                    error_code=execution.error_code,
-                    latency_ms=execution.latency_ms,
-                    quote_latency_ms=execution.quote_latency_ms,
-                    requested_quantity=str(execution.requested_quantity),
-                    filled_quantity=str(execution.filled_quantity),
-                    average_fill_price=_str(execution.average_fill_price),
-                    arrival_bid=_str(execution.arrival_bid),
-                    arrival_ask=_str(execution.arrival_ask),
-                    commission=str(execution.commission),
-                    slippage_bps=execution.slippage_bps,
-                    spread_cost_bps=execution.spread_cost_bps,
-                    commission_bps=execution.commission_bps,
-                    completed_at=execution.completed_at,
-                )
+                .values(**_columns(execution))
             )
 
     async def load_records(self) -> dict[str, list[OrderRecord]]:
@@ -159,22 +170,5 @@ def _record(row: Any) -> OrderRecord:
     )
     if row.status is None:
         return OrderRecord(assignment)
-    execution = Execution(
-        status=OrderStatus(row.status),
-        success=bool(row.success),
-        sent=bool(row.sent),
-        error_code=row.error_code,
-        latency_ms=row.latency_ms,
-        quote_latency_ms=row.quote_latency_ms,
-        requested_quantity=Decimal(row.requested_quantity),
-        filled_quantity=Decimal(row.filled_quantity),
-        average_fill_price=_dec(row.average_fill_price),
-        arrival_bid=_dec(row.arrival_bid),
-        arrival_ask=_dec(row.arrival_ask),
-        commission=Decimal(row.commission),
-        slippage_bps=row.slippage_bps,
-        spread_cost_bps=row.spread_cost_bps,
-        commission_bps=row.commission_bps,
-        completed_at=row.completed_at or assignment.assigned_at,
-    )
+    execution = _execution(row, assignment.assigned_at)
     return OrderRecord(assignment, execution)

@@ -173,6 +173,16 @@ def cost_section(result: DemoResult, colors: Colors) -> str:
                 figure(arm, "avg_slippage_bps", c.avg_slippage_bps, f"{fmt(c.avg_slippage_bps)} bps"),
                 figure(arm, "commission_bps", c.commission_bps, f"{fmt(c.commission_bps)} bps"),
                 figure(arm, "avg_cost_bps", c.avg_cost_bps, f"{fmt(c.avg_cost_bps)} bps"),
+                figure(
+                    arm, "avg_effective_to_quoted", c.avg_effective_to_quoted, fmt(c.avg_effective_to_quoted)
+                ),
+                figure(
+                    arm,
+                    "avg_price_improvement_bps",
+                    c.avg_price_improvement_bps,
+                    f"{fmt(c.avg_price_improvement_bps)} bps",
+                ),
+                figure(arm, "shortfall_bps", c.shortfall_bps, f"{fmt(c.shortfall_bps)} bps"),
                 figure(arm, "commission", float(c.total_fees), f"{c.total_fees:,.2f}"),
                 figure(arm, "notional", float(c.notional), f"{c.notional:,.0f}"),
             ]
@@ -183,13 +193,22 @@ def cost_section(result: DemoResult, colors: Colors) -> str:
         "slippage",
         "commission",
         "all-in cost",
+        "effective / quoted spread",
+        "price improvement",
+        "shortfall",
         "commission paid",
         "notional",
     )
     note = (
         "<p class='note'>Slippage is measured against the mid of a common reference quote taken as each order "
         "was sent (every venue quotes the same seeded market), so it includes the half spread each venue "
-        "charges. Positive is a cost. Money is in the account currency (USD for the demo's venues).</p>"
+        "charges. Positive is a cost. Effective / quoted spread: twice the fill's distance from that mid "
+        "over the reference quote's spread, averaged per order (below 1: better than the quote). Price "
+        "improvement: how far each fill beat the reference quote's near side (ask for a buy, bid for a "
+        "sell), averaged per order; negative is worse. Shortfall: implementation shortfall (execution cost, "
+        "the opportunity cost of any unfilled part against the venue's quote from the collector's probe "
+        "when the order ended, commission) over the orders' notional at the reference mid. Money is in the "
+        "account currency (USD for the demo's venues).</p>"
     )
     return section("cost", "Slippage and cost", charts, table(headers, rows, name="cost"), note)
 

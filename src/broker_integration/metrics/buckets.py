@@ -9,7 +9,7 @@ cost and time-to-fill samples are kept in a bounded reservoir next to exact sums
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,6 +23,7 @@ from broker_integration.metrics.histograms import (
     encode_histogram,
     new_histogram,
 )
+from broker_integration.tca import ArrivalSource
 
 __all__ = [
     "BUCKET_SECONDS",
@@ -144,19 +145,11 @@ class Reservoir:
         return cls([float(v) for v in data["samples"]], int(data["seen"]))
 
 
-_DECIMAL_FIELDS = ("notional", "commission", "fees", "spread_paid")
-_INT_FIELDS = (
-    "orders",
-    "filled",
-    "partial",
-    "unfilled",
-    "rejected",
-    "unknown",
-    "settled",
-    "slippage_orders",
-    "fills_timed",
-)
-_FLOAT_FIELDS = ("requested_qty", "filled_qty", "slippage_bps_sum", "fill_ms_sum")
+_ARRIVAL_COUNTERS = {
+    ArrivalSource.CALL: "arrival_call",
+    ArrivalSource.ORDER: "arrival_order",
+    ArrivalSource.PROBE: "arrival_probe",
+}
 
 
 @dataclass(slots=True)
@@ -169,6 +162,13 @@ class OrderStats:
     ``spread_paid`` count every order action with fills (closing a position costs too).
     ``spread_paid`` is s·(fill - arrival mid)·quantity; ``cost_bps`` samples are per-order all-in cost:
     commission and fees as bps of notional plus slippage against the arrival mid where it was known.
+
+    The execution-quality sums (figures of :mod:`broker_integration.tca`) each have their count:
+    ``commission_bps_sum`` over the orders with fills (``cost_bps.seen``); slippage and effective spread
+    over ``slippage_orders``, split by where the arrival benchmark came from (``arrival_call``,
+    ``arrival_order``, ``arrival_probe``); half spread and price improvement over ``quoted_orders`` (a bid
+    and ask at arrival); effective/quoted over ``ratio_orders`` (a quoted spread above zero); shortfall
+    (money, bps, and its paper notional ``intended_notional``) over ``shortfall_orders``.
     """
 
     orders: int = 0
@@ -188,6 +188,22 @@ class OrderStats:
     slippage_bps_sum: float = 0.0
     fills_timed: int = 0
     fill_ms_sum: float = 0.0
+    commission_bps_sum: float = 0.0
+    effective_spread_bps_sum: float = 0.0
+    arrival_call: int = 0
+    arrival_order: int = 0
+    arrival_probe: int = 0
+    quoted_orders: int = 0
+    spread_cost_bps_sum: float = 0.0
+    price_improvement_bps_sum: float = 0.0
+    price_improvement: Decimal = Decimal(0)
+    ratio_orders: int = 0
+    effective_to_quoted_sum: float = 0.0
+    shortfall_orders: int = 0
+    shortfall_bps_sum: float = 0.0
+    shortfall: Decimal = Decimal(0)
+    opportunity_cost: Decimal = Decimal(0)
+    intended_notional: Decimal = Decimal(0)
     cost_bps: Reservoir = field(default_factory=Reservoir)
     fill_ms: Reservoir = field(default_factory=Reservoir)
 
@@ -195,6 +211,16 @@ class OrderStats:
     def accepted(self) -> int:
         """Placements the broker is known to have taken: the denominator of fill rates."""
         return self.filled + self.partial + self.unfilled
+
+    def count_arrival(self, source: ArrivalSource) -> None:
+        """Count one order measured against a benchmark from ``source``."""
+        name = _ARRIVAL_COUNTERS[source]
+        setattr(self, name, getattr(self, name) + 1)
+
+    def arrival_sources(self) -> dict[str, int]:
+        """How many orders were measured against each source of arrival benchmark (sources seen only)."""
+        counts = {source.value: getattr(self, name) for source, name in _ARRIVAL_COUNTERS.items()}
+        return {source: n for source, n in counts.items() if n}
 
     def merge(self, other: OrderStats, cap: int = RESERVOIR_SIZE) -> None:
         for name in _INT_FIELDS + _FLOAT_FIELDS + _DECIMAL_FIELDS:
@@ -221,6 +247,17 @@ class OrderStats:
         stats.cost_bps = Reservoir.from_data(data.get("cost_bps"))
         stats.fill_ms = Reservoir.from_data(data.get("fill_ms"))
         return stats
+
+
+def _fields_of_type(kind: str) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(OrderStats) if f.type == kind)
+
+
+#: The counters and sums of :class:`OrderStats` by type (each merges by addition; decimals are stored as
+#: strings).
+_INT_FIELDS = _fields_of_type("int")
+_FLOAT_FIELDS = _fields_of_type("float")
+_DECIMAL_FIELDS = _fields_of_type("Decimal")
 
 
 class Counters:

@@ -1,4 +1,5 @@
-"""The last quote seen per broker and instrument: the arrival mid for slippage when the order lacks one."""
+"""The last quote seen per broker and instrument: the arrival benchmark when the call carried none, and the
+later quote an unfilled remainder's opportunity cost is measured against."""
 
 from __future__ import annotations
 
@@ -24,12 +25,17 @@ class QuoteBook:
         if latest is None or tick.time >= latest.time:
             self._latest[broker] = tick
 
-    def mid_at(self, broker: str, instrument: str, when: datetime) -> Decimal | None:
-        """The mid of the last quote if it was taken within ``max_age`` of ``when``, else ``None``."""
+    def quote_at(self, broker: str, instrument: str, when: datetime) -> PriceTick | None:
+        """The last quote if it was taken within ``max_age`` of ``when``, else ``None``."""
         tick = self._ticks.get((broker, instrument))
         if tick is None or abs(when - tick.time) > self.max_age:
             return None
-        return tick.mid
+        return tick
+
+    def mid_at(self, broker: str, instrument: str, when: datetime) -> Decimal | None:
+        """The mid of :meth:`quote_at`."""
+        tick = self.quote_at(broker, instrument, when)
+        return tick.mid if tick is not None else None
 
     def last_tick(self, broker: str) -> PriceTick | None:
         """The newest quote of any instrument of ``broker``."""

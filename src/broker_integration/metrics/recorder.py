@@ -5,12 +5,16 @@ additions (about a microsecond); nothing is written to the store here. Order res
 path (``Decimal`` cost arithmetic), which is fine at order rates. The collector takes the pending
 buckets away on its flush timer and writes them out.
 
-Slippage is measured against the arrival mid: ``metadata["arrival_mid"]`` of the order (set by the A/B
-framework when it routes) or of the result, else the last quote the collector's price probe saw for the
-instrument if it is at most ``QuoteBook.max_age`` old when the order was sent. Orders with neither have
-no slippage figure; their cost is commission and fees only.
+Each order result is measured by :func:`broker_integration.tca.measure_execution`, the function the A/B
+framework uses too, against an arrival benchmark taken, in this order, from: the quote its call carried
+(``CallEvent.arrival``, set by :func:`broker_integration.tca.arrival_quote`: the A/B framework places every
+order inside one), a mid in ``metadata["arrival_mid"]`` of the order or the result, or the last quote the
+collector's price probe saw for the instrument if it is at most ``QuoteBook.max_age`` old when the call
+ended. Each order's benchmark is counted by its source. Orders with none have no slippage figure; their
+cost is commission and fees only. The opportunity cost of a part that never filled is measured against the
+probe's quote when the order ended, if it has a fresh one.
 
-Money (notional, commission, fees, spread paid) is counted in the account currency, the currency brokers
+Money (notional, commission, fees, spread paid, price improvement, shortfall) is counted in the account currency, the currency brokers
 charge in: a fill's notional is converted with the result's ``quote_home_rate``, so a USD account's cost
 in bps is right on USD/JPY as on EUR/USD and its totals add up across instruments. An adapter that does
 not report the rate gets its notional taken as already in the account currency.
@@ -28,7 +32,8 @@ from broker_integration.log import get_logger
 from broker_integration.metrics.buckets import BUCKET_SECONDS, OpStats, OrderStats, bucket_start, from_epoch
 from broker_integration.metrics.histograms import HIGHEST_US
 from broker_integration.metrics.quotes import QuoteBook
-from broker_integration.models import OrderResult, OrderStatus, UnifiedOrder
+from broker_integration.models import OrderResult, OrderStatus, PriceTick, UnifiedOrder
+from broker_integration.tca import Arrival, ArrivalSource, Execution, measure_execution, needs_end_quote
 
 __all__ = ["ARRIVAL_MID_KEY", "HEALTH_OPERATION", "MetricsRecorder", "PendingKey"]
 
@@ -39,7 +44,7 @@ ARRIVAL_MID_KEY = "arrival_mid"
 #: The operation under which health-check outcomes are counted.
 HEALTH_OPERATION = "health_check"
 _PLACE = "place_order"
-_SAME_CURRENCY = Decimal(1)
+_ZERO = Decimal(0)
 _NO_ERROR = "CANCELLED"  # a call that ended without success or error: the caller cancelled it
 
 PendingKey = tuple[str, str, int]  # broker, operation, bucket start
@@ -103,7 +108,13 @@ class MetricsRecorder:
                     orders.unknown += 1  # neither refused nor filled: it is settled later, or never
                     return
             self._record_outcome(
-                broker, orders, result, event.order, event.time, placed=event.operation == _PLACE
+                broker,
+                orders,
+                result,
+                event.order,
+                event.time,
+                placed=event.operation == _PLACE,
+                arrival=event.arrival,
             )
 
     def record_settlement(self, broker: str, event: OrderSettledEvent) -> None:
@@ -133,6 +144,7 @@ class MetricsRecorder:
         *,
         placed: bool,
         costs: bool = True,
+        arrival: PriceTick | None = None,
     ) -> None:
         filled = result.filled_quantity
         if placed:
@@ -159,40 +171,69 @@ class MetricsRecorder:
             return
         orders.commission += result.commission
         orders.fees += result.fees
-        price = result.average_fill_price
-        if filled <= 0 or price is None:
-            return
-        # Commission and fees come in the account currency; prices in the quote currency. The adapter's
-        # rate joins them; without one the two are taken to be the same currency.
-        rate = result.quote_home_rate or _SAME_CURRENCY
-        notional = filled * price * rate
-        orders.notional += notional
-        cost_bps = float((result.commission + result.fees) / notional * 10_000)
-        side = result.side or (order.side if order is not None else None)
-        mid = self._arrival_mid(broker, result, order, when)
-        if mid is not None and side is not None:
-            move = side.sign * (price - mid)
-            slippage_bps = float(move / mid * 10_000)
-            orders.slippage_orders += 1
-            orders.slippage_bps_sum += slippage_bps
-            orders.spread_paid += move * filled * rate
-            cost_bps += slippage_bps
-        orders.cost_bps.add(cost_bps, self._rng)
+        instrument = order.instrument if order is not None else result.instrument
+        bench = self._arrival(broker, arrival, result, order, instrument, when)
+        end_quote = None
+        if bench is not None and instrument is not None and needs_end_quote(order, result):
+            end_quote = self.quotes.quote_at(broker, instrument, result.completed_at or when)
+        _fold(orders, measure_execution(order, result, bench, end_quote=end_quote), self._rng)
 
-    def _arrival_mid(
-        self, broker: str, result: OrderResult, order: UnifiedOrder | None, when: datetime
-    ) -> Decimal | None:
+    def _arrival(
+        self,
+        broker: str,
+        quote: PriceTick | None,
+        result: OrderResult,
+        order: UnifiedOrder | None,
+        instrument: str | None,
+        when: datetime,
+    ) -> Arrival | None:
+        """The order's arrival benchmark: the quote its call carried, else a mid in its metadata, else the
+        probe's quote if fresh (each labelled with its source)."""
+        if instrument is None:
+            return None
+        if quote is not None and quote.instrument == instrument:
+            return Arrival.of(quote, ArrivalSource.CALL)
         for metadata in (order.metadata if order is not None else None, result.metadata):
             if metadata and ARRIVAL_MID_KEY in metadata:
                 mid = _decimal(metadata[ARRIVAL_MID_KEY])
                 if mid is not None:
-                    return mid
-        instrument = result.instrument
-        if instrument is None and order is not None:
-            instrument = order.instrument
-        if instrument is None:
-            return None
-        return self.quotes.mid_at(broker, instrument, when)
+                    return Arrival(instrument, mid, ArrivalSource.ORDER)
+        tick = self.quotes.quote_at(broker, instrument, when)
+        return Arrival.of(tick, ArrivalSource.PROBE) if tick is not None else None
+
+
+def _fold(orders: OrderStats, e: Execution, rng: random.Random) -> None:
+    """Add one order's execution figures to the bucket's sums."""
+    if e.shortfall is not None and e.shortfall_bps is not None:
+        orders.shortfall_orders += 1
+        orders.shortfall += e.shortfall
+        orders.shortfall_bps_sum += e.shortfall_bps
+        orders.opportunity_cost += e.opportunity_cost or _ZERO
+        orders.intended_notional += e.intended_notional or _ZERO
+    notional = e.filled_notional
+    if notional is None or e.commission_bps is None:
+        return
+    orders.notional += notional
+    orders.commission_bps_sum += e.commission_bps
+    cost_bps = e.commission_bps
+    if e.slippage_bps is not None:
+        orders.slippage_orders += 1
+        orders.slippage_bps_sum += e.slippage_bps
+        orders.effective_spread_bps_sum += e.effective_spread_bps or 0.0
+        orders.spread_paid += e.execution_cost or _ZERO
+        if e.arrival_source is not None:
+            orders.count_arrival(e.arrival_source)
+        cost_bps += e.slippage_bps
+    if e.spread_cost_bps is not None and e.price_improvement_bps is not None:
+        orders.quoted_orders += 1
+        orders.spread_cost_bps_sum += e.spread_cost_bps
+        orders.price_improvement_bps_sum += e.price_improvement_bps
+        orders.price_improvement += e.price_improvement or _ZERO
+    ratio = e.effective_to_quoted
+    if ratio is not None:
+        orders.ratio_orders += 1
+        orders.effective_to_quoted_sum += ratio
+    orders.cost_bps.add(cost_bps, rng)
 
 
 def _orders_of(stats: OpStats) -> OrderStats:

@@ -9,7 +9,11 @@ Definitions (all over the window's buckets):
   the share of health checks that found the broker healthy;
 * cost: commission and fees in money and in bps of filled notional; slippage in bps against the arrival
   mid (see :mod:`broker_integration.metrics.recorder`), averaged over the orders that had one; per-order
-  all-in cost in bps;
+  all-in cost in bps. The execution-quality figures of :mod:`broker_integration.tca`, each averaged per
+  order over the orders it covers: commission, half spread, effective spread, effective/quoted spread,
+  price improvement (also summed in money), implementation shortfall (also summed in money with its
+  opportunity-cost part, and as total shortfall over total paper notional); ``arrival_sources`` counts the
+  orders with a benchmark by where it came from (``call``, ``order``, ``probe``);
 * fill quality: over the orders the broker accepted (a refused placement counts under reliability, not
   here): fill rate is filled over requested quantity; full and partial fill rates are shares of those
   orders; time to fill is submit-to-complete of orders reported FILLED.
@@ -17,7 +21,7 @@ Definitions (all over the window's buckets):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -109,6 +113,21 @@ class CostMetrics:
     slippage_orders: int
     avg_slippage_bps: float | None
     avg_cost_bps: float | None
+    avg_commission_bps: float | None = None
+    avg_effective_spread_bps: float | None = None
+    arrival_sources: dict[str, int] = field(default_factory=dict)
+    quoted_orders: int = 0
+    avg_spread_cost_bps: float | None = None
+    avg_price_improvement_bps: float | None = None
+    price_improvement: Decimal = Decimal(0)
+    ratio_orders: int = 0
+    avg_effective_to_quoted: float | None = None
+    shortfall_orders: int = 0
+    shortfall: Decimal = Decimal(0)
+    opportunity_cost: Decimal = Decimal(0)
+    #: Total shortfall over the total paper notional of the orders it covers.
+    shortfall_bps: float | None = None
+    avg_shortfall_bps: float | None = None
 
     @property
     def total_fees(self) -> Decimal:
@@ -189,6 +208,20 @@ class BrokerMetrics:
                 "slippage_orders": c.slippage_orders,
                 "avg_slippage_bps": c.avg_slippage_bps,
                 "avg_cost_bps": c.avg_cost_bps,
+                "avg_commission_bps": c.avg_commission_bps,
+                "avg_effective_spread_bps": c.avg_effective_spread_bps,
+                "arrival_sources": c.arrival_sources,
+                "quoted_orders": c.quoted_orders,
+                "avg_spread_cost_bps": c.avg_spread_cost_bps,
+                "avg_price_improvement_bps": c.avg_price_improvement_bps,
+                "price_improvement": str(c.price_improvement),
+                "ratio_orders": c.ratio_orders,
+                "avg_effective_to_quoted": c.avg_effective_to_quoted,
+                "shortfall_orders": c.shortfall_orders,
+                "shortfall": str(c.shortfall),
+                "opportunity_cost": str(c.opportunity_cost),
+                "shortfall_bps": c.shortfall_bps,
+                "avg_shortfall_bps": c.avg_shortfall_bps,
             },
             "fill": {
                 "orders": f.orders,
@@ -270,8 +303,9 @@ def _cost(total: Counters) -> CostMetrics:
         zero = Decimal(0)
         return CostMetrics(0, zero, zero, zero, zero, None, 0, None, None)
     samples = o.cost_bps.samples
+    with_fills = o.cost_bps.seen
     return CostMetrics(
-        orders_with_fills=o.cost_bps.seen,
+        orders_with_fills=with_fills,
         notional=o.notional,
         commission=o.commission,
         fees=o.fees,
@@ -280,6 +314,20 @@ def _cost(total: Counters) -> CostMetrics:
         slippage_orders=o.slippage_orders,
         avg_slippage_bps=_ratio(o.slippage_bps_sum, o.slippage_orders),
         avg_cost_bps=float(np.mean(samples)) if samples else None,
+        avg_commission_bps=_ratio(o.commission_bps_sum, with_fills),
+        avg_effective_spread_bps=_ratio(o.effective_spread_bps_sum, o.slippage_orders),
+        arrival_sources=o.arrival_sources(),
+        quoted_orders=o.quoted_orders,
+        avg_spread_cost_bps=_ratio(o.spread_cost_bps_sum, o.quoted_orders),
+        avg_price_improvement_bps=_ratio(o.price_improvement_bps_sum, o.quoted_orders),
+        price_improvement=o.price_improvement,
+        ratio_orders=o.ratio_orders,
+        avg_effective_to_quoted=_ratio(o.effective_to_quoted_sum, o.ratio_orders),
+        shortfall_orders=o.shortfall_orders,
+        shortfall=o.shortfall,
+        opportunity_cost=o.opportunity_cost,
+        shortfall_bps=float(o.shortfall / o.intended_notional * 10_000) if o.intended_notional else None,
+        avg_shortfall_bps=_ratio(o.shortfall_bps_sum, o.shortfall_orders),
     )
 
 

@@ -13,13 +13,17 @@ import numpy as np
 
 from broker_integration.broker_config import BrokerConfiguration
 from broker_integration.clock import ManualClock
+from broker_integration.events import EventBus
 from broker_integration.models import OrderResult, UnifiedOrder
 from broker_integration.pipeline import BrokerAdapter
 from broker_integration.testing import MockBrokerAdapter
 
 
 class TimedVenue(MockBrokerAdapter):
-    """A mock broker with a latency distribution (ms) and an optional commission in basis points."""
+    """A mock broker with a latency distribution (ms) and an optional commission in basis points.
+
+    ``fill_ratio`` below one fills that share of each order; the rest is never filled (the order ends).
+    """
 
     def __init__(
         self,
@@ -28,15 +32,20 @@ class TimedVenue(MockBrokerAdapter):
         *,
         commission_bps: Decimal = Decimal(0),
         prices: dict[str, tuple[str, str]] | None = None,
+        fill_ratio: Decimal = Decimal(1),
+        event_bus: EventBus | None = None,
     ) -> None:
-        super().__init__(clock=clock, prices=prices)
+        super().__init__(clock=clock, prices=prices, event_bus=event_bus)
         self.manual_clock = clock
         self.latency_ms = latency_ms
         self.commission_bps = commission_bps
+        self.fill_ratio = fill_ratio
 
     async def place_order(self, order: UnifiedOrder) -> OrderResult:
         self.manual_clock.advance(self.latency_ms() / 1000)
         result = await super().place_order(order)
+        if self.fill_ratio < 1 and result.filled_quantity > 0:
+            result = result.model_copy(update={"filled_quantity": result.filled_quantity * self.fill_ratio})
         if self.commission_bps and result.average_fill_price is not None:
             notional = result.filled_quantity * result.average_fill_price
             commission = (notional * self.commission_bps / 10_000).quantize(Decimal("0.0001"))

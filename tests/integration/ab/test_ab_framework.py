@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from ab_venues import TimedVenue, lognormal, order
 
+from broker_integration import tca
 from broker_integration.ab_testing.persistence import ABRepository
 from broker_integration.ab_testing.routing import choose_arm, hash_unit
 from broker_integration.ab_testing_framework import (
@@ -186,6 +187,53 @@ async def test_the_arrival_quote_is_timed_apart_from_the_order(clock: ManualCloc
     assert record.execution.quote_latency_ms == pytest.approx(100.0)
     assert record.execution.latency_ms == pytest.approx(10.0)
     assert record.execution.arrival_ask == Decimal("1.10020")
+
+
+async def test_an_enclosing_arrival_quote_block_is_the_benchmark(clock: ManualClock) -> None:
+    brokers = await venues(clock, a=10, b=10)
+    ab = framework(clock, brokers)
+    test_id = ab.create_ab_test("t", "", SPLITS, minimum_sample_size=2)
+    quote = PriceTick(instrument="EUR/USD", bid=Decimal("1.1000"), ask=Decimal("1.1004"), time=clock.now())
+    with tca.arrival_quote(quote):
+        result = await ab.execute_order_with_test(order(0), test_id)
+    assert "get_current_price" not in [op for op, _, _ in brokers[result.arm].calls]
+    await ab.close()
+    async with Store() as store:
+        (record,) = (await ABRepository(store).load_records())[test_id]
+    assert record.execution is not None
+    assert record.execution.arrival_mid == Decimal("1.1002")
+    assert record.execution.price_improvement == Decimal("0.20000")  # bought 1,000 at 1.10020, ask 1.1004
+
+
+async def test_a_later_quote_is_taken_only_for_an_order_that_ended_partly_unfilled(
+    clock: ManualClock,
+) -> None:
+    half = TimedVenue(clock, lambda: 5.0, fill_ratio=Decimal("0.5"))
+    full = TimedVenue(clock, lambda: 5.0)
+    for venue in (half, full):
+        await venue.authenticate()
+    ab = BrokerABTestingFramework(clock=clock, seed=1)
+    ab.register_broker_adapter("a", half)
+    ab.register_broker_adapter("b", full)
+    test_id = ab.create_ab_test("t", "", SPLITS, minimum_sample_size=2)
+    quotes = {"a": 0, "b": 0}
+    for i in range(12):
+        result = await ab.execute_order_with_test(order(i), test_id)
+        quotes[result.arm] += 1
+        half.set_price(
+            "EUR/USD", Decimal("1.1000") + i * Decimal("0.0001"), Decimal("1.1002") + i * Decimal("0.0001")
+        )
+    prices = {
+        name: [op for op, _, _ in v.calls].count("get_current_price")
+        for name, v in (("a", half), ("b", full))
+    }
+    assert prices == {"a": 2 * quotes["a"], "b": quotes["b"]}  # arrival and later quote; arrival only
+    await ab.close()
+    async with Store() as store:
+        records = (await ABRepository(store).load_records())[test_id]
+    partial = [r.execution for r in records if r.assignment.arm == "a" and r.execution is not None]
+    assert len(partial) == quotes["a"] > 0
+    assert all(e.end_mid is not None and e.shortfall is not None for e in partial)
 
 
 # ------------------------------------------------------------------ failover

@@ -99,3 +99,23 @@ def test_figures_cover_every_discovery(report: tuple[str, _Report]) -> None:
         f"{venue}/{depth}" for venue in VENUES for depth in ("static", "dynamic", "synthetic")
     }
     assert set(figures["venues"]) == VENUES
+
+
+async def test_cost_figures_equal_the_stored_collector_figures(
+    demo_run: FinishedRun, report: tuple[str, _Report]
+) -> None:
+    _, parsed = report
+    async with Store(demo_run.store_url) as store:
+        collector = PerformanceMetricsCollector(store=store)
+        for venue in VENUES:
+            cost = (await collector.metrics(venue, ComparisonPeriod.ALL)).cost
+            assert cost.arrival_sources == {
+                "call": cost.slippage_orders
+            }  # the reference quote, on every call
+            for name in (
+                "avg_slippage_bps",
+                "avg_effective_to_quoted",
+                "avg_price_improvement_bps",
+                "shortfall_bps",
+            ):
+                assert parsed.cells[(venue, name)] == getattr(cost, name), name

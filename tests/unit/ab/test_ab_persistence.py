@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,8 +19,9 @@ from broker_integration.ab_testing.models import (
 )
 from broker_integration.ab_testing.outcomes import Assignment, Execution
 from broker_integration.ab_testing.persistence import ABRepository
-from broker_integration.models import OrderStatus
-from broker_integration.store import Store, sqlite_url
+from broker_integration.models import OrderResult, OrderStatus, PriceTick, UnifiedOrder
+from broker_integration.store import AB_ORDERS_TCA_COLUMNS, Store, sqlite_url
+from broker_integration.tca import ArrivalSource, measure_execution
 
 T0 = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
 
@@ -80,3 +82,69 @@ async def test_a_decision_is_logged_once_and_its_outcome_round_trips(repo: ABRep
     (record,) = (await repo.load_records())["ab-1"]
     assert record.assignment == assignment
     assert record.execution == execution
+
+
+def _assignment(order_id: str) -> Assignment:
+    return Assignment(
+        test_id="ab-1",
+        client_order_id=order_id,
+        attempt=0,
+        arm="a",
+        propensity=0.5,
+        probabilities={"a": 0.5, "b": 0.5},
+        explore=False,
+        sticky_key=None,
+        assigned_at=T0,
+    )
+
+
+def _partial_sell() -> Execution:
+    """A sell of 5,000 of which 2,000 filled, its rest cancelled while the market fell (see test_tca)."""
+    sell = UnifiedOrder(instrument="EUR/USD", side="sell", quantity=Decimal(5_000))
+    result = OrderResult(
+        success=True,
+        status=OrderStatus.CANCELLED,
+        filled_quantity=Decimal(2_000),
+        average_fill_price=Decimal("1.1999"),
+        commission=Decimal("0.05"),
+        quote_home_rate=Decimal("1"),
+        completed_at=T0,
+    )
+    arrival = PriceTick(instrument="EUR/USD", bid=Decimal("1.2000"), ask=Decimal("1.2004"), time=T0)
+    later = PriceTick(instrument="EUR/USD", bid=Decimal("1.1990"), ask=Decimal("1.1994"), time=T0)
+    return measure_execution(sell, result, arrival, end_quote=later)
+
+
+async def test_the_execution_quality_figures_round_trip_exactly(repo: ABRepository) -> None:
+    execution = _partial_sell()
+    assert execution.shortfall == Decimal("3.6500")
+    assert execution.arrival_source is ArrivalSource.CALL
+    await repo.insert_assignment(_assignment("o-1"))
+    await repo.record_execution(_assignment("o-1"), execution)
+    (record,) = (await repo.load_records())["ab-1"]
+    assert record.execution == execution
+
+
+async def test_a_store_from_before_migration_8_gains_the_columns_and_keeps_its_outcomes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v7.sqlite3"
+    async with Store(sqlite_url(path)) as store:
+        repo = ABRepository(store)
+        await repo.insert_assignment(_assignment("old"))
+        await repo.record_execution(_assignment("old"), _partial_sell())
+    with sqlite3.connect(path) as conn:  # back to schema 7: the ab_orders table as it was then
+        for column in AB_ORDERS_TCA_COLUMNS:
+            conn.execute(f'ALTER TABLE ab_orders DROP COLUMN "{column}"')
+        conn.execute("DELETE FROM schema_version WHERE version = 8")
+    async with Store(sqlite_url(path)) as store:
+        assert await store.schema_version() == 8
+        repo = ABRepository(store)
+        (old,) = (await repo.load_records())["ab-1"]
+        assert old.execution is not None
+        assert old.execution.slippage_bps == pytest.approx(2.4995834028)  # recorded before: kept
+        assert (old.execution.shortfall, old.execution.arrival_source) == (None, None)  # not measured then
+        await repo.insert_assignment(_assignment("new"))
+        await repo.record_execution(_assignment("new"), _partial_sell())
+        records = {r.assignment.client_order_id: r for r in (await repo.load_records())["ab-1"]}
+        assert records["new"].execution == _partial_sell()
