@@ -48,7 +48,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
-from broker_integration.models import OrderResult, OrderStatus, PriceTick, TimeInForce, UnifiedOrder
+from broker_integration.models import Delivery, OrderResult, OrderStatus, PriceTick, TimeInForce, UnifiedOrder
 
 __all__ = [
     "Arrival",
@@ -269,7 +269,7 @@ def measure_execution(
     return Execution(
         status=result.status,
         success=result.success,
-        sent=bool(result.metadata.get("sent", True)),
+        sent=result.delivery is not Delivery.NOT_SENT,
         error_code=result.error.error_code.value if result.error is not None else None,
         latency_ms=result.latency_ms,
         quote_latency_ms=quote_latency_ms,

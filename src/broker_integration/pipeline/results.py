@@ -68,7 +68,6 @@ def failed(adapter: BrokerAdapter, ctx: CallContext, error: StandardizedError) -
         completed_at=adapter.clock.now(),
         error=error,
         message=error.message,
-        metadata={"sent": delivery is not Delivery.NOT_SENT},
         **known_fields(adapter, ctx),
     )
 
@@ -93,7 +92,6 @@ def from_broker_order(adapter: BrokerAdapter, intent: UnifiedOrder, found: Order
         completed_at=adapter.clock.now(),
         error=error,
         message="resolved by lookup",
-        metadata={"resolved_by_lookup": True, "sent": True},
     )
 
 
@@ -130,7 +128,6 @@ def from_update(
         completed_at=update.time,
         error=error,
         message="settled by the broker's order update",
-        metadata={"resolved_by_lookup": True, "sent": True},
     )
 
 
@@ -154,8 +151,4 @@ def unresolved(
         completed_at=adapter.clock.now(),
         error=error,
         message=error.message,
-        metadata={
-            "resolved_by_lookup": delivery is Delivery.SETTLED,
-            "sent": delivery is not Delivery.NOT_SENT,
-        },
     )
