@@ -1,15 +1,38 @@
 """Shared test set-up: keep every test's store in a temporary folder, never in the user's data dir; the
-fixtures many test modules use (an open store)."""
+fixtures many test modules use (an open store, on each engine).
+
+Store-backed tests run on both engines: SQLite (a file of the test's own) and PostgreSQL (a database of the
+test's own on the server ``$BROKER_INTEGRATION_TEST_PG_URL`` names; ``.ci/run`` starts a throw-away one).
+Without that variable the PostgreSQL runs are skipped, saying so.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from broker_integration import log
-from broker_integration.store import Store, sqlite_url
+from broker_integration.store import Store, metadata, sqlite_url
+from broker_integration.testing.postgres import TEST_SERVER_ENV
+
+PG_SERVER = os.environ.get(TEST_SERVER_ENV)
+NO_SERVER = f"no PostgreSQL server for the tests: set {TEST_SERVER_ENV} (.ci/run starts a throw-away one)"
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_report_header() -> str:
+    if PG_SERVER:
+        return (
+            f"store engines: sqlite, postgresql ({make_url(PG_SERVER).render_as_string(hide_password=True)})"
+        )
+    return f"store engines: sqlite only ({NO_SERVER})"
 
 
 @pytest.fixture(autouse=True)
@@ -23,8 +46,81 @@ def _isolated_secret_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(log, "_secrets", set(log._secrets))
 
 
+def server_admin(sql: str, database: str = "postgres", server: str | None = PG_SERVER) -> None:
+    """Run ``sql`` on a database of the test server (outside any test's event loop)."""
+    assert server is not None, NO_SERVER
+
+    async def run() -> None:
+        import asyncpg
+
+        url = make_url(server).set(drivername="postgresql", database=database)
+        conn = await asyncpg.connect(url.render_as_string(hide_password=False))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
+def database_url(name: str, server: str | None = PG_SERVER) -> str:
+    assert server is not None, NO_SERVER
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def migrated_database(name: str) -> str:
+    """Create database ``name`` on the test server with the newest schema; returns its URL."""
+    server_admin(f"CREATE DATABASE {name}")
+
+    async def migrate() -> None:
+        async with Store(database_url(name)):
+            pass
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, migrate()).result()
+    return database_url(name)
+
+
+@pytest.fixture(scope="session")
+def pg_session_database() -> Iterator[str | None]:
+    """One migrated database the session's tests share, emptied before each (creating a database per test
+    would cost more than most tests)."""
+    if not PG_SERVER:
+        yield None
+        return
+    name = f"bi_tests_{uuid.uuid4().hex[:8]}"
+    migrated_database(name)
+    yield name
+    server_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    """An open store in a real SQLite file of the test's own."""
-    async with Store(sqlite_url(tmp_path / "journal.sqlite3")) as opened:
+def pg_database(pg_session_database: str | None) -> str:
+    """The URL of the session's database, with no rows and no connection left by an earlier test (so no
+    advisory lock either)."""
+    if pg_session_database is None:
+        pytest.skip(NO_SERVER)
+    tables = ", ".join(table.name for table in metadata.sorted_tables)
+    server_admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid();"
+        f"TRUNCATE {tables};",
+        database=pg_session_database,
+    )
+    return database_url(pg_session_database)
+
+
+@pytest.fixture(params=ENGINES)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL of the test's own, on each engine in turn (a SQLite file; a PostgreSQL database)."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "journal.sqlite3")
+    return str(request.getfixturevalue("pg_database"))
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    """An open store of the test's own, on each engine in turn."""
+    async with Store(store_url) as opened:
         yield opened

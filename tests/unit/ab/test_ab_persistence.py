@@ -20,7 +20,7 @@ from broker_integration.ab_testing.models import (
 from broker_integration.ab_testing.outcomes import Assignment, Execution
 from broker_integration.ab_testing.persistence import ABRepository
 from broker_integration.models import OrderResult, OrderStatus, PriceTick, UnifiedOrder
-from broker_integration.store import AB_ORDERS_TCA_COLUMNS, Store, sqlite_url
+from broker_integration.store import AB_ORDERS_TCA_COLUMNS, MIGRATIONS, Store, sqlite_url
 from broker_integration.tca import ArrivalSource, measure_execution
 
 T0 = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
@@ -133,12 +133,17 @@ async def test_a_store_from_before_migration_8_gains_the_columns_and_keeps_its_o
         repo = ABRepository(store)
         await repo.insert_assignment(_assignment("old"))
         await repo.record_execution(_assignment("old"), _partial_sell())
-    with sqlite3.connect(path) as conn:  # back to schema 7: the ab_orders table as it was then
+    with sqlite3.connect(path) as conn:  # back to release 0.1's hand-kept schema 7: ab_orders as it was then
         for column in AB_ORDERS_TCA_COLUMNS:
             conn.execute(f'ALTER TABLE ab_orders DROP COLUMN "{column}"')
-        conn.execute("DELETE FROM schema_version WHERE version = 8")
+        for column in ("owner_key", "intent_token"):
+            conn.execute(f"ALTER TABLE order_journal DROP COLUMN {column}")
+        conn.execute("DROP TABLE rate_limits")
+        conn.execute("DROP TABLE alembic_version")
+        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT, applied_at TEXT)")
+        conn.execute("INSERT INTO schema_version VALUES (7, 'order journal: history marker', '2026-01-01')")
     async with Store(sqlite_url(path)) as store:
-        assert await store.schema_version() == 8
+        assert await store.schema_version() == MIGRATIONS[-1].revision
         repo = ABRepository(store)
         (old,) = (await repo.load_records())["ab-1"]
         assert old.execution is not None

@@ -1,0 +1,274 @@
+"""``Store``: an open database with the newest schema, on SQLite (one file, the default) or PostgreSQL.
+
+Everything goes through SQLAlchemy 2 Core with an async driver, so callers write one SQL for both engines.
+The few statements that differ by engine live here: insert-if-absent and upsert (``INSERT … ON CONFLICT``,
+which both engines have). PostgreSQL is what several processes or hosts share (``reference:
+scale_out_and_venues.md`` §2 in the design notes): unique intents, advisory-lock leadership, shared rate
+limits and LISTEN/NOTIFY (:mod:`broker_integration.store.coordination`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import orjson
+from sqlalchemy import Table, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from broker_integration.clock import utc_now
+from broker_integration.log import get_logger
+from broker_integration.store import migrate
+from broker_integration.store.errors import StoreError, StoreUnavailableError, StoreUrlError
+from broker_integration.store.schema import kv_table
+from broker_integration.store.urls import default_store_url, masked, normalise
+
+__all__ = ["Store", "is_unavailable"]
+
+_log = get_logger("broker_integration.store")
+
+#: Connections a PostgreSQL store keeps, and how many more it may open under load.
+_PG_POOL = {"pool_size": 10, "max_overflow": 20, "pool_timeout": 30}
+_CONNECT_TIMEOUT_S = 10.0
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database could not be reached or the connection broke (a server
+    restarting, a network cut), as opposed to a statement the database refused."""
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(exc.orig, OSError) or _is_asyncpg_gone(exc.orig)
+    return isinstance(exc, (OSError, TimeoutError))
+
+
+def _is_asyncpg_gone(orig: BaseException | None) -> bool:
+    """asyncpg's own words for a connection that is gone or a server that is shutting down."""
+    name = type(orig).__name__
+    return name in {
+        "ConnectionDoesNotExistError",
+        "InterfaceError",
+        "AdminShutdownError",
+        "CannotConnectNowError",
+        "ConnectionFailureError",
+        "CrashShutdownError",
+    } or "connection is closed" in str(orig)
+
+
+class Store:
+    """An open database with the current schema. Use ``async with Store(url) as store``.
+
+    ``url`` is a database URL (see :mod:`broker_integration.store.urls`); ``None`` means
+    :func:`~broker_integration.store.urls.default_store_url`.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        self._url = url or default_store_url()
+        self._engine: AsyncEngine | None = None
+
+    @property
+    def url(self) -> str:
+        """The URL with any password hidden."""
+        return masked(self._url)
+
+    @property
+    def target(self) -> URL:
+        """The URL the store opens (normalised to its async driver); :class:`StoreUrlError` if unusable."""
+        return normalise(self._url)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise StoreError("the store is not open: use 'async with Store(...)' or await store.open()")
+        return self._engine
+
+    @property
+    def is_open(self) -> bool:
+        return self._engine is not None
+
+    async def open_unless_open(self) -> bool:
+        """Open the store if it is not open yet; true when this call opened it, so the caller closes it
+        too (a store handed over already open stays its owner's to close)."""
+        if self.is_open:
+            return False
+        await self.open()
+        return True
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.target.get_backend_name()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.backend == "sqlite"
+
+    @property
+    def is_postgresql(self) -> bool:
+        """Whether several processes or hosts can share this store's journal, limits and leadership."""
+        return self.backend == "postgresql"
+
+    async def open(self) -> Self:
+        """Connect and bring the schema up to date; idempotent. :class:`StoreError` in one line when the
+        URL, the server or the schema is wrong."""
+        if self._engine is not None:
+            return self
+        url = self.target
+        self._engine = self._create_engine(url)
+        try:
+            async with self._engine.begin() as conn:
+                applied = await conn.run_sync(migrate.upgrade, self.url)
+        except BaseException as exc:
+            await self.close()
+            if is_unavailable(exc) or isinstance(exc, DBAPIError):
+                raise self.unavailable(exc, "cannot open the store") from None
+            raise
+        for revision in applied:
+            _log.info("store %s migrated to schema revision %s", self.url, revision)
+        return self
+
+    def _create_engine(self, url: URL) -> AsyncEngine:
+        options: dict[str, Any] = {}
+        if url.get_backend_name() == "sqlite":
+            if url.database not in (None, "", ":memory:"):
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            # SQLite has one writer at a time; one shared connection avoids lock contention and
+            # "database is locked" errors under concurrent writers, at no cost in throughput.
+            options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
+        else:
+            options = {
+                **_PG_POOL,
+                "connect_args": {
+                    "timeout": _CONNECT_TIMEOUT_S,
+                    "server_settings": {"application_name": "broker_integration"},
+                },
+            }
+        try:
+            engine = create_async_engine(url, **options)
+        except (NoSuchModuleError, ModuleNotFoundError) as exc:
+            raise StoreUrlError(
+                f"the store at {self.url} needs the {url.get_driver_name()} driver, which is not installed "
+                f"({exc}); install it with: pip install 'broker-integration[postgres]'"
+            ) from None
+        if url.get_backend_name() == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+
+    def unavailable(self, exc: BaseException, doing: str) -> StoreUnavailableError:
+        """A one-line error for ``exc`` met while ``doing``: the URL with its password hidden and the
+        driver's first line (never the password, even if a driver echoed it)."""
+        original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        reason = (str(original).splitlines() or [""])[0].strip() or type(original).__name__
+        password = self.target.password if self._parses() else None
+        if password:
+            reason = reason.replace(str(password), "***")
+        return StoreUnavailableError(f"{doing} at {self.url}: {reason}")
+
+    def _parses(self) -> bool:
+        try:
+            normalise(self._url)
+        except StoreUrlError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            engine, self._engine = self._engine, None
+            await engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction that commits on success and rolls back on error."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads."""
+        async with self.engine.connect() as conn:
+            yield conn
+
+    async def schema_version(self) -> str | None:
+        """The Alembic revision the database is at."""
+        async with self.connect() as conn:
+            return await conn.run_sync(migrate.current_revision)
+
+    # ---------------------------------------------------------------- statements that differ by engine
+
+    def insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
+        """The engine's own INSERT for ``table``, which has ``on_conflict_do_nothing``/``…_do_update``."""
+        return (sqlite.insert if self.is_sqlite else postgresql.insert)(table)
+
+    async def insert_if_absent(self, conn: AsyncConnection, table: Table, values: Mapping[str, Any]) -> bool:
+        """Insert ``values`` unless a row with the same primary key exists; true when this call inserted.
+
+        One statement (``ON CONFLICT DO NOTHING``): of processes inserting the same key at once, exactly one
+        inserts and none fails.
+        """
+        keys = [c.name for c in table.primary_key.columns]
+        result = await conn.execute(
+            self.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+        )
+        return bool(result.rowcount)
+
+    async def upsert(
+        self, conn: AsyncConnection, table: Table, values: Mapping[str, Any], *, update: Mapping[str, Any]
+    ) -> None:
+        """Insert ``values``, or set ``update`` on the row with the same primary key, in one statement."""
+        keys = [c.name for c in table.primary_key.columns]
+        await conn.execute(
+            self.insert(table).values(**values).on_conflict_do_update(index_elements=keys, set_=dict(update))
+        )
+
+    # ---------------------------------------------------------------- key-value state
+
+    async def put_state(self, namespace: str, key: str, value: Any) -> None:
+        """Store a JSON-serialisable ``value`` under ``namespace``/``key``, replacing any previous one."""
+        payload, now = orjson.dumps(value).decode(), utc_now()
+        async with self.begin() as conn:
+            await self.upsert(
+                conn,
+                kv_table,
+                {"namespace": namespace, "key": key, "value": payload, "updated_at": now},
+                update={"value": payload, "updated_at": now},
+            )
+
+    async def get_state(self, namespace: str, key: str, default: Any = None) -> Any:
+        async with self.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(kv_table.c.value).where(kv_table.c.namespace == namespace, kv_table.c.key == key)
+                )
+            ).first()
+        return default if row is None else orjson.loads(row[0])
+
+    async def list_state(self, namespace: str) -> dict[str, Any]:
+        async with self.connect() as conn:
+            rows = await conn.execute(
+                select(kv_table.c.key, kv_table.c.value).where(kv_table.c.namespace == namespace)
+            )
+            return {key: orjson.loads(value) for key, value in rows}
+
+    def __repr__(self) -> str:
+        state = "open" if self._engine is not None else "closed"
+        return f"Store({self.url!r}, {state})"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
