@@ -8,11 +8,8 @@ Without that variable the PostgreSQL runs are skipped, saying so.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,10 +17,8 @@ from sqlalchemy.engine import make_url
 
 from broker_integration import log
 from broker_integration.store import Store, metadata, sqlite_url
-from broker_integration.testing.postgres import TEST_SERVER_ENV
+from store_engines import NO_SERVER, PG_SERVER, database_url, migrated_database, server_admin
 
-PG_SERVER = os.environ.get(TEST_SERVER_ENV)
-NO_SERVER = f"no PostgreSQL server for the tests: set {TEST_SERVER_ENV} (.ci/run starts a throw-away one)"
 ENGINES = ("sqlite", "postgresql")
 
 
@@ -44,42 +39,6 @@ def _isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _isolated_secret_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """Secrets registered by one test (fuzzed configs register arbitrary values) must not redact another's text."""
     monkeypatch.setattr(log, "_secrets", set(log._secrets))
-
-
-def server_admin(sql: str, database: str = "postgres", server: str | None = PG_SERVER) -> None:
-    """Run ``sql`` on a database of the test server (outside any test's event loop)."""
-    assert server is not None, NO_SERVER
-
-    async def run() -> None:
-        import asyncpg
-
-        url = make_url(server).set(drivername="postgresql", database=database)
-        conn = await asyncpg.connect(url.render_as_string(hide_password=False))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, run()).result()
-
-
-def database_url(name: str, server: str | None = PG_SERVER) -> str:
-    assert server is not None, NO_SERVER
-    return make_url(server).set(database=name).render_as_string(hide_password=False)
-
-
-def migrated_database(name: str) -> str:
-    """Create database ``name`` on the test server with the newest schema; returns its URL."""
-    server_admin(f"CREATE DATABASE {name}")
-
-    async def migrate() -> None:
-        async with Store(database_url(name)):
-            pass
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, migrate()).result()
-    return database_url(name)
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from broker_integration.clock import SYSTEM_CLOCK, Clock
 from broker_integration.errors import (
@@ -46,6 +47,7 @@ from broker_integration.errors import (
 )
 from broker_integration.events import EventBus, OrderSettledEvent, OrderUpdateEvent, Subscription
 from broker_integration.feeds import OrderUpdateFeed
+from broker_integration.journal.cluster import JournalCluster, new_instance_key
 from broker_integration.log import get_logger
 from broker_integration.models import (
     Delivery,
@@ -62,7 +64,7 @@ from broker_integration.models import (
 from broker_integration.pipeline import results
 from broker_integration.pipeline.context import CallContext, Proceed
 from broker_integration.pipeline.resilience import Sleep
-from broker_integration.store import Store, order_journal_table
+from broker_integration.store import Store, StoreUnavailableError, is_unavailable, order_journal_table
 
 if TYPE_CHECKING:
     from broker_integration.pipeline import BrokerAdapter
@@ -79,6 +81,9 @@ _SOURCES: dict[OrderStatus, list[str]] = {
     for target in OrderStatus
 }
 _WRITE_ATTEMPTS = 4
+#: Waits (seconds) between attempts to write an intent while the store cannot be reached (a database
+#: restarting): about six seconds in all, then the order is refused unsent.
+_INTENT_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 #: Orders whose ACCEPTED is only the step before their fill or cancel, never a resting state.
 _NEVER_RESTS = frozenset({TimeInForce.FOK, TimeInForce.IOC})
 
@@ -103,6 +108,8 @@ class JournalEntry:
     intent: str
     #: The broker's history marker taken just before sending: where the search for the order starts.
     history_marker: str | None = None
+    #: The key of the journal instance that wrote the intent (``None`` for intents of release 0.1).
+    owner_key: int | None = None
 
     def to_order(self) -> UnifiedOrder:
         return UnifiedOrder.model_validate_json(self.intent)
@@ -125,6 +132,7 @@ def _entry(row: Any) -> JournalEntry:
         updated_at=row.updated_at,
         intent=row.intent,
         history_marker=row.history_marker,
+        owner_key=row.owner_key,
     )
 
 
@@ -137,6 +145,12 @@ class OrderJournal:
     ABSENT is recorded as not placed only once its intent is older than the adapter's
     ``absence_grace_seconds`` and than ``never_placed_after`` (a floor for every adapter). Call
     :meth:`aclose` to stop background settling.
+
+    On PostgreSQL several processes (or hosts) share one journal: an intent is placed once however many
+    hold it (its client order id is the key, written if absent), and each journal instance marks the
+    intents it writes with its :attr:`key`. Its liveness and the leadership of each broker's
+    reconciliation are session advisory locks (:mod:`broker_integration.journal.cluster`): the leader
+    settles the intents of instances that died, every ``cluster_interval`` seconds.
     """
 
     def __init__(
@@ -148,6 +162,7 @@ class OrderJournal:
         settle_delays: Sequence[float] = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0),
         never_placed_after: float = 0.0,
         sleep: Sleep = asyncio.sleep,
+        cluster_interval: float = 2.0,
     ) -> None:
         if not lookup_delays:
             raise ValueError("lookup_delays needs at least one delay")
@@ -159,6 +174,13 @@ class OrderJournal:
         self.settle_delays = tuple(settle_delays)
         self.never_placed_after = never_placed_after
         self.sleep = sleep
+        self.cluster_interval = cluster_interval
+        #: This instance's key: written into the intents it journals, held as its liveness lock.
+        self.key = new_instance_key()
+        self._cluster: JournalCluster | None = None
+        #: Intents whose write may have committed although its answer was lost, and which were never sent:
+        #: (broker, client order id) -> the token of that write, so a later attempt knows the row is its own.
+        self._unsent: dict[tuple[str, str], str] = {}
         #: (broker, client order id) of intents with place_order calls running in this process, and how many.
         self._placing: Counter[tuple[str, str]] = Counter()
         self._settlers: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -171,6 +193,13 @@ class OrderJournal:
     def settling(self) -> frozenset[tuple[str, str]]:
         """(broker, client order id) of the unknown outcomes being settled in the background."""
         return frozenset(self._settlers)
+
+    @property
+    def cluster(self) -> JournalCluster | None:
+        """This instance among the others sharing a PostgreSQL store (``None`` on SQLite: one process)."""
+        if self._cluster is None and self.store.is_postgresql:
+            self._cluster = JournalCluster(self, self.store, self.key, interval=self.cluster_interval)
+        return self._cluster
 
     async def wait_settled(self) -> None:
         """Wait until the background settling under way has ended: settled, given up or stopped.
@@ -197,13 +226,21 @@ class OrderJournal:
         if applier is not None:
             applier.cancel()
             await asyncio.gather(applier, return_exceptions=True)
+        cluster, self._cluster = self._cluster, None
+        if cluster is not None:
+            await cluster.close()
 
     # ------------------------------------------------------------------ order updates
 
     def watch(self, adapter: BrokerAdapter) -> bool:
         """Follow ``adapter``'s order updates (its shared feed) and record what they tell of journaled
         intents: a resting order that fills later, an unknown outcome the broker's own update settles.
-        True when the adapter offers order updates; following twice is following once."""
+        True when the adapter offers order updates; following twice is following once.
+
+        On PostgreSQL this instance also stands for the leadership of the broker's reconciliation
+        (:mod:`broker_integration.journal.cluster`), whether or not the adapter has order updates."""
+        if self.cluster is not None:
+            self.cluster.join(adapter)
         if not OrderUpdateFeed.available(adapter):
             return False
         if adapter.adapter_id in self._watching:
@@ -302,25 +339,67 @@ class OrderJournal:
 
     async def record_intent(
         self, broker_name: str, order: UnifiedOrder, *, history_marker: str | None = None
-    ) -> None:
-        """Write the intent as SUBMITTED, with the broker's history marker; called just before sending."""
+    ) -> bool:
+        """Write the intent as SUBMITTED, with the broker's history marker, if no intent with its client
+        order id exists; called just before sending. True when this call wrote it (the order may be sent),
+        false when the intent was journaled before, by this process or another.
+
+        One ``INSERT … ON CONFLICT DO NOTHING``: of processes writing one intent at once, exactly one
+        wins. A write whose answer was lost (the database restarting) is tried again; the intent's token
+        tells whether the row found then is this write's own.
+        """
+        key = (broker_name, order.order_id)
+        token = self._unsent.get(key) or secrets.token_hex(16)
         now = self.clock.now()
-        async with self.store.begin() as conn:
-            await conn.execute(
-                order_journal_table.insert().values(
-                    broker_name=broker_name,
-                    client_order_id=order.order_id,
-                    instrument=order.instrument,
-                    side=order.side.value,
-                    quantity=str(order.quantity),
-                    intent=order.model_dump_json(),
-                    status=OrderStatus.SUBMITTED.value,
-                    attempts=1,
-                    created_at=now,
-                    updated_at=now,
-                    history_marker=history_marker,
+        values = {
+            "broker_name": broker_name,
+            "client_order_id": order.order_id,
+            "instrument": order.instrument,
+            "side": order.side.value,
+            "quantity": str(order.quantity),
+            "intent": order.model_dump_json(),
+            "status": OrderStatus.SUBMITTED.value,
+            "attempts": 1,
+            "created_at": now,
+            "updated_at": now,
+            "history_marker": history_marker,
+            "owner_key": self.key,
+            "intent_token": token,
+        }
+        table = order_journal_table
+        for wait in (*_INTENT_WAITS, None):
+            try:
+                if self.cluster is not None and not await self.cluster.ensure_alive():
+                    raise StoreUnavailableError(
+                        f"the journal's liveness lock cannot be taken at {self.store.url}"
+                    )
+                async with self.store.begin() as conn:
+                    if await self.store.insert_if_absent(conn, table, values):
+                        return True
+                    found = (
+                        await conn.execute(
+                            select(table.c.intent_token).where(
+                                table.c.broker_name == broker_name, table.c.client_order_id == order.order_id
+                            )
+                        )
+                    ).scalar()
+                # the row is this process's own write whose answer was lost: nothing was sent yet
+                return found == token
+            except (SQLAlchemyError, StoreUnavailableError) as exc:
+                if not isinstance(exc, StoreUnavailableError) and not is_unavailable(exc):
+                    raise
+                self._unsent[key] = token  # it may have committed: a later attempt must know it as its own
+                if wait is None:
+                    raise
+                _log.warning(
+                    "journal %s/%s: the store is unavailable (%s); trying again in %.2f s",
+                    broker_name,
+                    order.order_id,
+                    type(exc).__name__,
+                    wait,
                 )
-            )
+                await self.sleep(wait)
+        raise AssertionError("unreachable")
 
     async def record_outcome(
         self,
@@ -378,11 +457,12 @@ class OrderJournal:
         return False
 
     async def _record_safely(
-        self, broker_name: str, client_order_id: str, status: OrderStatus, **details: Any
+        self, adapter: BrokerAdapter, client_order_id: str, status: OrderStatus, **details: Any
     ) -> None:
-        """Record an outcome met on the order path. A failing write is retried; if it keeps failing the
-        broker's answer still stands (its word beats our bookkeeping) and the entry is left to
-        :meth:`reconcile`."""
+        """Record an outcome met on the order path. A failing write is retried; if it keeps failing (the
+        store is down) the broker's answer still stands (its word beats our bookkeeping) and the entry is
+        looked up again in the background, which records it once the store is back."""
+        broker_name = adapter.name
         for attempt in range(_WRITE_ATTEMPTS):
             try:
                 await self.record_outcome(broker_name, client_order_id, status, **details)
@@ -390,19 +470,20 @@ class OrderJournal:
             except SQLAlchemyError as exc:
                 if attempt == _WRITE_ATTEMPTS - 1:
                     _log.error(
-                        "journal %s/%s: could not record %s (%s); it will be reconciled",
+                        "journal %s/%s: could not record %s (%s); it is looked up again in the background",
                         broker_name,
                         client_order_id,
                         status.value,
-                        exc,
+                        type(exc).__name__,
                     )
+                    self._settle_later(adapter, client_order_id)
                     return
                 await self.sleep(0.01 * 2**attempt)
 
-    async def _record_result(self, broker_name: str, order: UnifiedOrder, result: OrderResult) -> None:
+    async def _record_result(self, adapter: BrokerAdapter, order: UnifiedOrder, result: OrderResult) -> None:
         # Only over an outcome still open: the broker's order updates may already have moved it on.
         await self._record_safely(
-            broker_name, order.order_id, result.status, **_outcome_of(result), only_from=_IN_FLIGHT
+            adapter, order.order_id, result.status, **_outcome_of(result), only_from=_IN_FLIGHT
         )
 
     # ------------------------------------------------------------------ the pipeline stage
@@ -430,11 +511,28 @@ class OrderJournal:
         marker = adapter.history_marker()
         try:
             # the intent is written before anything is sent
-            await self.record_intent(broker, order, history_marker=marker)
-        except IntegrityError:  # this client order id was journaled before (or races in from another task)
+            written = await self.record_intent(broker, order, history_marker=marker)
+        except (SQLAlchemyError, StoreUnavailableError) as exc:
+            if not isinstance(exc, StoreUnavailableError) and not is_unavailable(exc):
+                raise
+            refusal = make_error(
+                StandardErrorCode.SERVICE_UNAVAILABLE,
+                f"order {order.order_id} was not sent: the order journal ({self.store.url}) cannot be reached "
+                f"({type(exc).__name__}); an order is never sent without its intent on record",
+                broker_name=broker,
+                retryable=True,
+                sent=False,
+            )
+            return results.unresolved(adapter, order, refusal, OrderStatus.REJECTED, Delivery.NOT_SENT)
+        if (
+            not written
+        ):  # this client order id was journaled before (or races in from another task or process)
             existing = await self.get(broker, order.order_id)
             if existing is None:  # no intent on record: never send without one
-                raise
+                raise RuntimeError(
+                    f"journal {broker}/{order.order_id}: the intent vanished while being written"
+                )
+        self._unsent.pop((broker, order.order_id), None)
         if existing is not None:
             ctx.detail["journal"] = "duplicate_intent"
             if existing.status is OrderStatus.REJECTED:
@@ -454,19 +552,19 @@ class OrderJournal:
         except BrokerError as exc:
             if _may_have_executed(ctx, exc.error):
                 return await self._resolve(adapter, entry, exc.error)
-            await self._record_safely(broker, order.order_id, OrderStatus.REJECTED, error=exc.error)
+            await self._record_safely(adapter, order.order_id, OrderStatus.REJECTED, error=exc.error)
             raise
         except Exception as exc:
             error = classify_exception(exc, broker_name=broker, operation=ctx.operation.value)
             if not _may_have_executed(ctx, error):
-                await self._record_safely(broker, order.order_id, OrderStatus.REJECTED, error=error)
+                await self._record_safely(adapter, order.order_id, OrderStatus.REJECTED, error=error)
                 raise
             return await self._resolve(adapter, entry, error)
         failed = isinstance(result, OrderResult) and not result.success and result.error is not None
         if failed and _may_have_executed(ctx, result.error):
             return await self._resolve(adapter, entry, result.error)
         if isinstance(result, OrderResult):
-            await self._record_result(broker, order, result)
+            await self._record_result(adapter, order, result)
         return result
 
     async def _resolve(
@@ -485,7 +583,7 @@ class OrderJournal:
         broker = adapter.name
         order = entry.to_order()
         if error is not None:
-            await self._record_safely(broker, order.order_id, OrderStatus.UNKNOWN, error=error)
+            await self._record_safely(adapter, order.order_id, OrderStatus.UNKNOWN, error=error)
         last_error = error
         evidence = ""
         for delay in self.lookup_delays:
@@ -498,7 +596,7 @@ class OrderJournal:
             evidence = trace.evidence
             settled = self._settlement(adapter, entry, trace, absence_settles=absence_settles)
             if settled is not None:
-                await self._record_result(broker, order, settled)
+                await self._record_result(adapter, order, settled)
                 return settled
         what_next = (
             "it is looked up again in the background (an OrderSettledEvent follows)"
@@ -520,7 +618,7 @@ class OrderJournal:
             context={"last_error": str(last_error) if last_error else ""},
         )
         if error is None:
-            await self._record_safely(broker, order.order_id, OrderStatus.UNKNOWN, error=unresolved)
+            await self._record_safely(adapter, order.order_id, OrderStatus.UNKNOWN, error=unresolved)
         self._settle_later(adapter, order.order_id)
         return results.unresolved(adapter, order, unresolved, OrderStatus.UNKNOWN, Delivery.UNKNOWN)
 
@@ -555,16 +653,30 @@ class OrderJournal:
             return results.unresolved(adapter, intent, refusal, OrderStatus.REJECTED, Delivery.SETTLED)
         return None
 
-    async def reconcile(self, adapter: BrokerAdapter, *, min_age_seconds: float = 0.0) -> list[JournalEntry]:
+    async def reconcile(
+        self, adapter: BrokerAdapter, *, min_age_seconds: float = 0.0, orphans_only: bool = False
+    ) -> list[JournalEntry]:
         """Settle this broker's in-flight intents (e.g. after a restart) from the broker's record.
 
         An intent the broker's record proves was never placed (and older than ``min_age_seconds`` and the
         adapter's grace) is recorded as not placed. One that cannot be settled now is settled in the
         background like an unknown outcome. Intents whose ``place_order`` call is still running in this
         process are left to it. Returns the entries looked at, as they are after reconciliation.
+
+        On PostgreSQL only the leader of the broker's reconciliation reconciles (another instance gets
+        ``[]``), and only the intents of this instance and of instances that died: a live instance settles
+        its own. ``orphans_only``: only those of instances that died (the leader's periodic round).
         """
+        cluster = self.cluster
+        entries = await self.in_flight(adapter.name)
+        if cluster is not None:
+            if not await cluster.lead(adapter.name):
+                return []
+            orphaned = await cluster.orphaned({e.owner_key for e in entries})
+            mine = set() if orphans_only else {self.key}
+            entries = [e for e in entries if e.owner_key in mine or e.owner_key in orphaned]
         settled: list[JournalEntry] = []
-        for entry in await self.in_flight(adapter.name):
+        for entry in entries:
             if (adapter.name, entry.client_order_id) in self._placing:
                 continue
             try:

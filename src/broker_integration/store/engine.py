@@ -9,7 +9,7 @@ limits and LISTEN/NOTIFY (:mod:`broker_integration.store.coordination`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -69,6 +69,7 @@ class Store:
     def __init__(self, url: str | None = None) -> None:
         self._url = url or default_store_url()
         self._engine: AsyncEngine | None = None
+        self._closers: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def url(self) -> str:
@@ -175,7 +176,19 @@ class Store:
             return False
         return True
 
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Call ``closer`` when the store closes, before its connections go (what holds a connection of its
+        own, such as a dedicated connection for advisory locks, closes with the store)."""
+        if closer not in self._closers:
+            self._closers.append(closer)
+
     async def close(self) -> None:
+        closers, self._closers = self._closers, []
+        for closer in closers:
+            try:
+                await closer()
+            except Exception as exc:  # closing goes on: what failed to close is gone with the process
+                _log.warning("store %s: closing %r failed: %s", self.url, closer, type(exc).__name__)
         if self._engine is not None:
             engine, self._engine = self._engine, None
             await engine.dispose()

@@ -16,7 +16,7 @@ from broker_integration.broker_factory import BrokerFactory
 from broker_integration.clock import ManualClock
 from broker_integration.events import EventBus, OrderSettledEvent
 from broker_integration.journal import OrderJournal
-from broker_integration.models import Order, OrderStatus, UnifiedOrder
+from broker_integration.models import Order, OrderStatus, OrderTrace, UnifiedOrder
 from broker_integration.pipeline import attach
 from broker_integration.store import Store, sqlite_url
 
@@ -197,8 +197,17 @@ async def test_two_reconciles_racing_record_and_announce_the_outcome_once(store:
     venue.lookup_faults.clear()
     clock.advance(60)
     lookups = venue.lookups
+    both_looked = asyncio.Barrier(2)  # neither records before the other has looked: they really race
+    look = venue.trace_order
 
-    first, second = await asyncio.gather(journal.reconcile(venue), journal.reconcile(venue))
+    async def trace_then_wait(client_order_id: str, since: str | None = None) -> OrderTrace:
+        found = await look(client_order_id, since)
+        await both_looked.wait()
+        return found
+
+    venue.trace_order = trace_then_wait  # type: ignore[method-assign]
+    async with asyncio.timeout(5):
+        first, second = await asyncio.gather(journal.reconcile(venue), journal.reconcile(venue))
 
     assert venue.lookups == lookups + 2  # both looked the order up: they really raced
     assert [e.status for e in first + second] == [OrderStatus.FILLED, OrderStatus.FILLED]

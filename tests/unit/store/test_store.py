@@ -27,7 +27,7 @@ from broker_integration.store import (
     sqlite_url,
 )
 from broker_integration.store import migrate as store_migrate
-from conftest import NO_SERVER, PG_SERVER, database_url, server_admin
+from store_engines import NO_SERVER, PG_SERVER, database_url, server_admin
 
 RELEASE_0_1 = Path(__file__).with_name("release_0_1.sql")
 HEAD = MIGRATIONS[-1].revision
