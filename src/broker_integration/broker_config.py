@@ -122,6 +122,11 @@ class BrokerLimits(_Strict):
 
     requests_per_second: float = Field(default=50.0, gt=0, le=100_000)
     max_orders_per_second: float = Field(default=10.0, gt=0, le=100_000)
+    shared: bool = Field(
+        default=False,
+        description="Hold these limits in the store, shared by every process trading this broker account "
+        "(the factory given a store, or build_pipeline(..., store=)); otherwise each process has its own.",
+    )
 
     @model_validator(mode="after")
     def _orders_are_requests(self) -> Self:

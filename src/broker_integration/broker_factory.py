@@ -255,7 +255,7 @@ class BrokerFactory:
         await self._store.open()
         if self._journal is None:
             self._journal = OrderJournal(self._store, clock=self._clock)
-        attach(adapter, journal=self._journal)
+        attach(adapter, journal=self._journal, store=self._store)
         if adapter.is_authenticated:
             self._journal.watch(adapter)  # resting orders filled later are recorded when they fill
             # an intent of the last run too young to call never placed is settled in the background

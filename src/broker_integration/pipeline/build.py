@@ -41,10 +41,11 @@ from broker_integration.pipeline.stages.retry import RetryStage
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from broker_integration.broker_config import BrokerConfiguration
+    from broker_integration.broker_config import BrokerConfiguration, BrokerLimits
     from broker_integration.capabilities.profile import CapabilityProfile
     from broker_integration.journal import OrderJournal
     from broker_integration.pipeline.adapter import BrokerAdapter
+    from broker_integration.store import Store
 
 __all__ = ["STAGE_NAMES", "attach", "build_pipeline"]
 
@@ -74,21 +75,23 @@ def build_pipeline(
     clock: Clock | None = None,
     sleep: Sleep = asyncio.sleep,
     seed: int | None = None,
+    store: Store | None = None,
 ) -> Resilience:
     """Build ``adapter``'s resilience stages afresh from ``config`` (default: the adapter's) and attach the
     journal, capability profile and credential gate given; parts not given that the adapter has are kept.
 
     Without a configuration no rate limit applies (limits belong to a configured broker); the breaker, the
     deadline and read retries always do. A configuration that does not set ``limits`` gets the adapter's
-    published ones (``default_limits``). Returns the adapter's new :class:`Resilience`.
+    published ones (``default_limits``). With ``store`` and a configuration whose limits are ``shared``, the
+    limits are also held in the store for every process trading the account. Returns the adapter's new
+    :class:`Resilience`.
     """
     clock = clock or adapter.clock or SYSTEM_CLOCK
     config = config if config is not None else adapter.config
     requests = orders = None
     retry, timeout = RetryPolicy(), _DEFAULT_TIMEOUT
     if config is not None:
-        published = adapter.declaration.default_limits
-        limits = config.limits if "limits" in config.model_fields_set or published is None else published
+        limits = _limits(adapter, config)
         requests = RateLimiter(limits.requests_per_second, clock=clock, sleep=sleep)
         orders = RateLimiter(limits.max_orders_per_second, clock=clock, sleep=sleep)
         retry = RetryPolicy(max_retries=config.settings.retry_attempts)
@@ -119,8 +122,14 @@ def build_pipeline(
     )
     adapter.add_interceptor(DeadlineStage(resilience), priority=InterceptorPriority.TIMEOUT, name="timeout")
     adapter.resilience = resilience
-    attach(adapter, journal=journal, profile=profile, gate=gate)
+    attach(adapter, journal=journal, profile=profile, gate=gate, store=store)
     return resilience
+
+
+def _limits(adapter: BrokerAdapter, config: BrokerConfiguration) -> BrokerLimits:
+    """The configuration's limits if it sets them, else the adapter's published ones."""
+    published = adapter.declaration.default_limits
+    return config.limits if "limits" in config.model_fields_set or published is None else published
 
 
 def attach(
@@ -129,10 +138,12 @@ def attach(
     journal: OrderJournal | None = None,
     profile: CapabilityProfile | None = None,
     gate: CredentialGate | None = None,
+    store: Store | None = None,
 ) -> PreTradeGuard | None:
     """Add (or replace) the journal, the capability profile's pre-trade checks or the credential gate in
-    ``adapter``'s pipeline, leaving its other stages as they are. Returns the profile's stage when one was
-    given (a re-discovery may replace ``guard.profile``)."""
+    ``adapter``'s pipeline, leaving its other stages as they are; with ``store``, hold the broker account's
+    limits there when its configuration shares them (``limits.shared``). Returns the profile's stage when
+    one was given (a re-discovery may replace ``guard.profile``)."""
     if gate is not None:
         adapter.remove_interceptor("credentials")
         adapter.add_interceptor(gate, priority=InterceptorPriority.CREDENTIALS, name="credentials")
@@ -151,4 +162,30 @@ def attach(
             JournalStage(journal), priority=InterceptorPriority.JOURNAL, name="journal", operations=_JOURNALED
         )
         adapter.journal = journal
+    if store is not None:
+        _share_limits(adapter, store)
     return guard
+
+
+def _share_limits(adapter: BrokerAdapter, store: Store) -> None:
+    """Replace the rate-limit stage with one that also takes its slots from ``store``, if the adapter's
+    configuration shares its limits."""
+    config = adapter.config
+    if config is None or not config.limits.shared or adapter.resilience is None:
+        return
+    from broker_integration.pipeline.shared_limits import (
+        SharedLimits,
+    )  # SQLAlchemy only when limits are shared
+
+    limits = _limits(adapter, config)
+    shared = SharedLimits.for_account(
+        store,
+        adapter.name,
+        config.credentials.account_id,
+        requests_per_second=limits.requests_per_second,
+        orders_per_second=limits.max_orders_per_second,
+    )
+    adapter.remove_interceptor("rate_limit")
+    adapter.add_interceptor(
+        RateLimitStage(adapter.resilience, shared), priority=InterceptorPriority.RATE_LIMIT, name="rate_limit"
+    )
