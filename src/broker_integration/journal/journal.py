@@ -663,17 +663,19 @@ class OrderJournal:
         background like an unknown outcome. Intents whose ``place_order`` call is still running in this
         process are left to it. Returns the entries looked at, as they are after reconciliation.
 
-        On PostgreSQL only the leader of the broker's reconciliation reconciles (another instance gets
-        ``[]``), and only the intents of this instance and of instances that died: a live instance settles
-        its own. ``orphans_only``: only those of instances that died (the leader's periodic round).
+        On PostgreSQL an instance reconciles its own intents, and the leader of the broker's reconciliation
+        also those of instances that died; a live instance's intents are its own to settle.
+        ``orphans_only``: only those of instances that died (the leader's periodic round).
         """
         cluster = self.cluster
         entries = await self.in_flight(adapter.name)
         if cluster is not None:
-            if not await cluster.lead(adapter.name):
-                return []
-            orphaned = await cluster.orphaned({e.owner_key for e in entries})
-            mine = set() if orphans_only else {self.key}
+            mine: set[int | None] = set() if orphans_only else {self.key}
+            orphaned = (
+                await cluster.orphaned({e.owner_key for e in entries})
+                if await cluster.lead(adapter.name)
+                else set()
+            )
             entries = [e for e in entries if e.owner_key in mine or e.owner_key in orphaned]
         settled: list[JournalEntry] = []
         for entry in entries:
