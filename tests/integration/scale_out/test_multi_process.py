@@ -88,7 +88,7 @@ async def test_four_traders_one_journal_one_limit_one_killed(pg_database: str, t
             )
             for i in range(TRADERS)
         ]
-        async with asyncio.timeout(600):
+        async with asyncio.timeout(120 + 2 * TRADERS * ORDERS / RATE):  # twice the time the limit needs
             keys = {t.name: (await t.until("ready"))["key"] for t in traders}
             venue.process.send_signal(signal.SIGUSR2)  # connected: now the venue misbehaves
             victim, survivors = traders[1], [t for t in traders if t is not traders[1]]
