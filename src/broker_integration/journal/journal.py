@@ -64,7 +64,13 @@ from broker_integration.models import (
 from broker_integration.pipeline import results
 from broker_integration.pipeline.context import CallContext, Proceed
 from broker_integration.pipeline.resilience import Sleep
-from broker_integration.store import Store, StoreUnavailableError, is_unavailable, order_journal_table
+from broker_integration.store import (
+    Store,
+    StoreError,
+    StoreUnavailableError,
+    is_unavailable,
+    order_journal_table,
+)
 
 if TYPE_CHECKING:
     from broker_integration.pipeline import BrokerAdapter
@@ -84,6 +90,9 @@ _WRITE_ATTEMPTS = 4
 #: Waits (seconds) between attempts to write an intent while the store cannot be reached (a database
 #: restarting): about six seconds in all, then the order is refused unsent.
 _INTENT_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+#: What the store raises when it fails: a statement refused, or the database not reachable (a connection
+#: refused is an ``OSError`` from the driver, not wrapped by SQLAlchemy).
+_STORE_ERRORS = (SQLAlchemyError, StoreError, OSError)
 #: Orders whose ACCEPTED is only the step before their fill or cancel, never a resting state.
 _NEVER_RESTS = frozenset({TimeInForce.FOK, TimeInForce.IOC})
 
@@ -297,8 +306,13 @@ class OrderJournal:
                 average_fill_price=average,
                 only_from=frozenset(OrderStatus),
             )
-        except SQLAlchemyError as exc:
-            _log.warning("journal %s/%s: could not record an order update: %s", broker, client_order_id, exc)
+        except _STORE_ERRORS as exc:
+            _log.warning(
+                "journal %s/%s: could not record an order update: %s",
+                broker,
+                client_order_id,
+                type(exc).__name__,
+            )
             return
         open_answer = entry.status is OrderStatus.UNKNOWN or (
             entry.status in _IN_FLIGHT and (broker, client_order_id) not in self._placing
@@ -385,7 +399,7 @@ class OrderJournal:
                     ).scalar()
                 # the row is this process's own write whose answer was lost: nothing was sent yet
                 return found == token
-            except (SQLAlchemyError, StoreUnavailableError) as exc:
+            except _STORE_ERRORS as exc:
                 if not isinstance(exc, StoreUnavailableError) and not is_unavailable(exc):
                     raise
                 self._unsent[key] = token  # it may have committed: a later attempt must know it as its own
@@ -467,7 +481,7 @@ class OrderJournal:
             try:
                 await self.record_outcome(broker_name, client_order_id, status, **details)
                 return
-            except SQLAlchemyError as exc:
+            except _STORE_ERRORS as exc:
                 if attempt == _WRITE_ATTEMPTS - 1:
                     _log.error(
                         "journal %s/%s: could not record %s (%s); it is looked up again in the background",
@@ -512,7 +526,7 @@ class OrderJournal:
         try:
             # the intent is written before anything is sent
             written = await self.record_intent(broker, order, history_marker=marker)
-        except (SQLAlchemyError, StoreUnavailableError) as exc:
+        except _STORE_ERRORS as exc:
             if not isinstance(exc, StoreUnavailableError) and not is_unavailable(exc):
                 raise
             refusal = make_error(
@@ -767,8 +781,10 @@ class OrderJournal:
                     return
             except BrokerError as exc:
                 _log.debug("settling %s/%s: lookup failed: %s", broker, client_order_id, exc.error)
-            except SQLAlchemyError as exc:
-                _log.warning("settling %s/%s: the journal failed: %s", broker, client_order_id, exc)
+            except _STORE_ERRORS as exc:
+                _log.warning(
+                    "settling %s/%s: the journal failed: %s", broker, client_order_id, type(exc).__name__
+                )
         _log.warning(
             "outcome of order %s at %s still unknown after %d background lookups; "
             "reconcile() settles it once the broker answers",

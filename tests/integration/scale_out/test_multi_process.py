@@ -84,7 +84,13 @@ async def test_four_traders_one_journal_one_limit_one_killed(pg_database: str, t
         details = (await venue.process.stdout.readline()).decode()
         traders = [
             await Child.start(
-                f"t{i}", str(HERE / "trader_process.py"), f"t{i}", details.strip(), pg_database, str(ORDERS), str(RATE)
+                f"t{i}",
+                str(HERE / "trader_process.py"),
+                f"t{i}",
+                details.strip(),
+                pg_database,
+                str(ORDERS),
+                str(RATE),
             )
             for i in range(TRADERS)
         ]
@@ -135,7 +141,9 @@ async def test_four_traders_one_journal_one_limit_one_killed(pg_database: str, t
     assert [e.client_order_id for e in entries.values() if e.status not in _KNOWN] == [], summary
     filled_here = {cid for cid, e in entries.items() if e.status is OrderStatus.FILLED}
     assert filled_here == set(record["filled"]), summary  # the journal agrees with the venue
-    assert any(e.updated_at.timestamp() > killed_at for e in victims), "no intent of the killed trader was settled"
+    assert any(e.updated_at.timestamp() > killed_at for e in victims), (
+        "no intent of the killed trader was settled"
+    )
     assert sum(1 for s in settled if s["leading"]) <= 1  # one leader at a time
     # the shared limit held: never more than the rate over the run, plus one burst
     assert len(times) <= RATE * 1.05 * span + RATE, summary

@@ -55,7 +55,9 @@ def record_of(sim: OandaSimulator) -> dict[str, object]:
         ),
         "submission_times": sorted(t.time.timestamp() for t in submitted),
         "faults": {
-            kind.value: n for (operation, kind), n in engine.faults.dealt.items() if operation == "place_order"
+            kind.value: n
+            for (operation, kind), n in engine.faults.dealt.items()
+            if operation == "place_order"
         },
         "placements": sim.counts.requests["place_order"],
     }
@@ -63,7 +65,9 @@ def record_of(sim: OandaSimulator) -> dict[str, object]:
 
 async def serve(out: Path, seed: int) -> None:
     profile = FAULTY.model_copy(update={"seed": seed})
-    sim = OandaSimulator(profile=profile, settings=SimulatorSettings(max_requests_per_second=None, hang_seconds=0.2))
+    sim = OandaSimulator(
+        profile=profile, settings=SimulatorSettings(max_requests_per_second=None, hang_seconds=0.2)
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -80,7 +84,12 @@ async def serve(out: Path, seed: int) -> None:
     loop.add_signal_handler(signal.SIGUSR1, calm)
     loop.add_signal_handler(signal.SIGUSR2, misbehave)
     async with sim:
-        details = {"base_url": sim.base_url, "stream_url": sim.stream_url, "account_id": sim.account_id, "token": sim.token}
+        details = {
+            "base_url": sim.base_url,
+            "stream_url": sim.stream_url,
+            "account_id": sim.account_id,
+            "token": sim.token,
+        }
         print(json.dumps(details), flush=True)
         await stop.wait()
         out.write_text(json.dumps(record_of(sim)))
