@@ -67,7 +67,9 @@ async def run(name: str, venue: dict[str, str], url: str, count: int, rate: floa
     factory = BrokerFactory(event_bus=EventBus(), store=store, discover_plugins=False)
     adapter = await factory.create_adapter("oanda", config)
     journal = factory.journal
-    assert journal is not None and journal.cluster is not None and adapter.resilience is not None
+    assert journal is not None
+    assert journal.cluster is not None
+    assert adapter.resilience is not None
     journal.lookup_delays = (0.005, 0.01, 0.02, 0.04, 0.08)
     journal.settle_delays = (0.2, 0.5, 1.0, 1.0, 2.0, 2.0)
     journal.cluster.interval = 0.5

@@ -92,7 +92,7 @@ async def serve(out: Path, seed: int) -> None:
         }
         print(json.dumps(details), flush=True)
         await stop.wait()
-        out.write_text(json.dumps(record_of(sim)))
+        await asyncio.to_thread(out.write_text, json.dumps(record_of(sim)))
 
 
 def main() -> None:
