@@ -9,6 +9,13 @@ persistence still happens on the event loop, never as blocking I/O. Tests create
 are loaded by ``await ab.open()`` (or the first ``execute_order_with_test``); use ``async with
 BrokerABTestingFramework() as ab`` to open and flush/close around a block.
 
+Several processes can run one experiment through a shared store (PostgreSQL): hash routing puts a key in the
+same arm in every process (the salt is in the stored configuration), every process logs its orders there,
+and :meth:`BrokerABTestingFramework.refresh` reads what the others recorded — new tests, status changes,
+their orders and outcomes — so the verdict is computed from all of them and performance routing learns
+from all of them. It runs in the background every ``refresh_seconds`` while orders flow, and at once for a
+test id this process does not know yet.
+
 One order's path: the router picks an arm (logged with its probability before anything is sent) → the
 arm's broker is asked for a quote unless the caller gave one (the arrival quote, timed separately) →
 ``adapter.place_order`` runs its full pipeline inside :func:`broker_integration.tca.arrival_quote`, so the
@@ -46,7 +53,7 @@ from broker_integration.ab_testing.models import (
     TrafficSplit,
 )
 from broker_integration.ab_testing.outcomes import Assignment, OrderRecord
-from broker_integration.ab_testing.persistence import ABRepository
+from broker_integration.ab_testing.persistence import ABRepository, merge_sequential_state
 from broker_integration.ab_testing.results import analyze
 from broker_integration.ab_testing.routing import (
     Router,
@@ -86,6 +93,19 @@ class _LiveTest:
             self.router.observe(record.assignment.arm, record.execution)
 
 
+def _pool(live: _LiveTest, records: Sequence[OrderRecord]) -> None:
+    """Add the stored ``records`` this process does not have yet (other processes' orders, outcomes stored
+    since) to ``live``, in place: an order being placed here keeps its slot."""
+    at = {(r.assignment.client_order_id, r.assignment.attempt): i for i, r in enumerate(live.records)}
+    for record in records:
+        index = at.get((record.assignment.client_order_id, record.assignment.attempt))
+        if index is None:
+            live.add(record)
+        elif live.records[index].execution is None and record.execution is not None:
+            live.records[index] = record
+            live.router.observe(record.assignment.arm, record.execution)
+
+
 def _breaker_open(adapter: BrokerAdapter) -> bool:
     return adapter.breaker_state is BreakerState.OPEN
 
@@ -109,12 +129,22 @@ class BrokerABTestingFramework:
 
     ``store`` defaults to the library's store (``$BROKER_INTEGRATION_STORE_URL`` or the user data dir),
     opened on first use. ``seed`` makes random and Thompson routing reproducible; hash routing needs none.
+    ``refresh_seconds``: how often what other processes recorded is read in while orders flow (``None``:
+    only when :meth:`refresh` is called).
     """
 
     def __init__(
-        self, store: Store | None = None, *, clock: Clock | None = None, seed: int | None = None
+        self,
+        store: Store | None = None,
+        *,
+        clock: Clock | None = None,
+        seed: int | None = None,
+        refresh_seconds: float | None = 2.0,
     ) -> None:
         self._store = store
+        self.refresh_seconds = refresh_seconds
+        self._refreshed_at: float | None = None
+        self._refresher: asyncio.Task[None] | None = None
         self._owns_store = False  # true once this framework opened the store
         self._repo: ABRepository | None = None
         self._clock = clock or SYSTEM_CLOCK
@@ -264,7 +294,7 @@ class BrokerABTestingFramework:
         )
         if state != experiment.sequential_state:
             experiment.sequential_state = state
-            self._save(experiment)
+            self._save_state(experiment)
         return results
 
     # ------------------------------------------------------------------ orders
@@ -281,6 +311,10 @@ class BrokerABTestingFramework:
         registered, the order was already routed in this test, or it lacks the test's sticky key.
         """
         await self._write_queued()  # the experiment and its status are stored before its orders
+        if test_id not in self._tests and self._repo is not None:
+            await self.refresh()  # created by another process since this one opened
+        else:
+            self._refresh_if_due()
         live = self._live_test(test_id)
         experiment = live.experiment
         if experiment.status is not ExperimentStatus.RUNNING:
@@ -427,6 +461,48 @@ class BrokerABTestingFramework:
             self._repo = repo
         return self
 
+    async def refresh(self) -> None:
+        """Read in what every process recorded in the store: tests created elsewhere, status changes (a test
+        paused or stopped elsewhere stops routing here), and their orders and outcomes, so
+        :meth:`get_test_results` analyses all of them and performance routing learns from all of them."""
+        repo = await self._repository()
+        await self._write_queued()  # this process's own changes are in the store before it is read
+        self._refreshed_at = self._clock.monotonic_ns() / 1e9
+        records = await repo.load_records()
+        for experiment in await repo.load_experiments():
+            live = self._tests.get(experiment.test_id)
+            if live is None:
+                live = self._tests[experiment.test_id] = self._live(experiment)
+            else:
+                mine = live.experiment
+                mine.status, mine.started_at, mine.ended_at = (
+                    experiment.status,
+                    experiment.started_at,
+                    experiment.ended_at,
+                )
+                mine.sequential_state = merge_sequential_state(
+                    mine.sequential_state, experiment.sequential_state
+                )
+            _pool(live, records.get(experiment.test_id, ()))
+
+    def _refresh_if_due(self) -> None:
+        """Start a background refresh when the last one is ``refresh_seconds`` old (never two at once)."""
+        if self.refresh_seconds is None or (self._refresher is not None and not self._refresher.done()):
+            return
+        now = self._clock.monotonic_ns() / 1e9
+        if self._refreshed_at is None:
+            self._refreshed_at = now  # open() has just read everything
+        if now - self._refreshed_at < self.refresh_seconds:
+            return
+        self._refreshed_at = now
+        self._refresher = asyncio.ensure_future(self._refresh_quietly())
+
+    async def _refresh_quietly(self) -> None:
+        try:
+            await self.refresh()
+        except Exception as exc:  # the next refresh tries again; orders never wait for it
+            _log.warning("could not read other processes' A/B records: %s", type(exc).__name__)
+
     async def flush(self) -> None:
         """Write every queued change (new tests, status changes, analysis state) and pending outcomes."""
         await self._write_queued()
@@ -442,6 +518,9 @@ class BrokerABTestingFramework:
 
     async def close(self) -> None:
         """Flush, and close the store if the framework opened it."""
+        refresher, self._refresher = self._refresher, None
+        if refresher is not None:
+            await refresher
         if self._repo is not None or self._pending or self._background:
             await self.flush()
         if self._owns_store and self._store is not None:
@@ -496,6 +575,15 @@ class BrokerABTestingFramework:
             experiment.ended_at = now
         self._save(experiment)
         return target
+
+    def _save_state(self, experiment: Experiment) -> None:
+        """Queue the analysis state for merging into the stored one (a status set elsewhere stays)."""
+        test_id, state = experiment.test_id, dict(experiment.sequential_state)
+
+        async def write(repo: ABRepository) -> None:
+            experiment.sequential_state = await repo.merge_state(test_id, state)
+
+        self._pending.append(write)
 
     def _save(self, experiment: Experiment) -> None:
         snapshot = dataclasses.replace(experiment, sequential_state=dict(experiment.sequential_state))

@@ -4,12 +4,19 @@ Two tables of :mod:`broker_integration.store` (migration 5; migration 8 added th
 :mod:`broker_integration.tca` to ``ab_orders``): ``ab_experiments`` and ``ab_orders``. An
 order's decision is inserted before the order is sent and its outcome is written when the broker answers,
 so a crash in between leaves the assignment visible (it counts for the sample-ratio check) with no outcome.
-Portable SQL only: no upserts, no SQLite specifics.
+Portable SQL only: no SQLite specifics.
+
+Several processes may run one experiment (on PostgreSQL, or sharing a SQLite file): each logs its own
+orders (the key is the test, the client order id and the attempt, so an order is routed once across all),
+every process reads all of them, and the analysis state is merged, never overwritten
+(:meth:`ABRepository.merge_state`).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from collections.abc import Collection, Mapping
 from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
@@ -27,7 +34,7 @@ from broker_integration.models import OrderStatus
 from broker_integration.store import Store, ab_experiments_table, ab_orders_table
 from broker_integration.tca import ArrivalSource, Execution
 
-__all__ = ["ABRepository"]
+__all__ = ["ABRepository", "merge_sequential_state"]
 
 _experiments = ab_experiments_table
 _orders = ab_orders_table
@@ -73,23 +80,49 @@ class ABRepository:
     # ------------------------------------------------------------------ experiments
 
     async def save_experiment(self, experiment: Experiment) -> None:
-        """Insert the experiment, or update its status, times and state if it exists."""
+        """Insert the experiment, or update its status and times if it exists (its analysis state is merged
+        with the stored one, which other processes may have advanced)."""
         values: dict[str, Any] = {
             "name": experiment.name,
             "status": experiment.status.value,
             "config": experiment.config.model_dump_json(),
-            "state": orjson.dumps(experiment.sequential_state).decode(),
             "created_at": experiment.created_at,
             "started_at": experiment.started_at,
             "ended_at": experiment.ended_at,
             "updated_at": utc_now(),
         }
+        state = orjson.dumps(experiment.sequential_state).decode()
         async with self.store.begin() as conn:
             changed = await conn.execute(
                 update(_experiments).where(_experiments.c.test_id == experiment.test_id).values(**values)
             )
             if changed.rowcount == 0:
-                await conn.execute(_experiments.insert().values(test_id=experiment.test_id, **values))
+                await conn.execute(
+                    _experiments.insert().values(test_id=experiment.test_id, state=state, **values)
+                )
+                return
+        if experiment.sequential_state:
+            await self.merge_state(experiment.test_id, experiment.sequential_state)
+
+    async def merge_state(
+        self, test_id: str, state: Mapping[str, Mapping[str, float]]
+    ) -> dict[str, dict[str, float]]:
+        """Merge ``state`` (always-valid p-values and intervals by arm and metric) into the stored one and
+        return the result: each p-value is the minimum of both, each interval their intersection, as one
+        process's successive reads combine (:mod:`broker_integration.ab_testing.results`). Only the state
+        is written: a status another process set stays."""
+        async with self.store.begin() as conn:
+            query = select(_experiments.c.state).where(_experiments.c.test_id == test_id)
+            if self.store.is_postgresql:
+                query = query.with_for_update()
+            stored = (await conn.execute(query)).scalar()
+            merged = merge_sequential_state(orjson.loads(stored) if stored else {}, state)
+            await conn.execute(
+                update(_experiments)
+                .where(_experiments.c.test_id == test_id)
+                .values(state=orjson.dumps(merged).decode(), updated_at=utc_now())
+            )
+        return merged
 
     async def load_experiments(self) -> list[Experiment]:
         async with self.store.connect() as conn:
@@ -145,14 +178,41 @@ class ABRepository:
                 .values(**_columns(execution))
             )
 
-    async def load_records(self) -> dict[str, list[OrderRecord]]:
-        """Every order attempt of every test, by test id, in the order they were routed."""
+    async def load_records(self, test_ids: Collection[str] | None = None) -> dict[str, list[OrderRecord]]:
+        """Every order attempt of every test (or of ``test_ids``), by test id, in the order they were routed,
+        whichever process routed them."""
         query = select(_orders).order_by(_orders.c.assigned_at, _orders.c.client_order_id, _orders.c.attempt)
+        if test_ids is not None:
+            query = query.where(_orders.c.test_id.in_(list(test_ids)))
         records: dict[str, list[OrderRecord]] = defaultdict(list)
         async with self.store.connect() as conn:
             for row in await conn.execute(query):
                 records[row.test_id].append(_record(row))
         return dict(records)
+
+
+def merge_sequential_state(
+    a: Mapping[str, Mapping[str, float]], b: Mapping[str, Mapping[str, float]]
+) -> dict[str, dict[str, float]]:
+    """Two analysis states as one: per key the smaller p-value and the intersection of the intervals (an
+    empty intersection keeps ``b``'s, the newer read)."""
+    merged = {key: dict(value) for key, value in a.items()}
+    for key, new in b.items():
+        old = merged.get(key)
+        if old is None:
+            merged[key] = dict(new)
+            continue
+        combined = {"p": min(old.get("p", 1.0), new.get("p", 1.0))}
+        low = max(old.get("low", -math.inf), new.get("low", -math.inf))
+        high = min(old.get("high", math.inf), new.get("high", math.inf))
+        if low > high:
+            low, high = new.get("low", -math.inf), new.get("high", math.inf)
+        if math.isfinite(low):
+            combined["low"] = low
+        if math.isfinite(high):
+            combined["high"] = high
+        merged[key] = combined
+    return merged
 
 
 def _record(row: Any) -> OrderRecord:
