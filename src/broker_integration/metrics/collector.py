@@ -11,6 +11,10 @@
 * Queries (:meth:`~PerformanceMetricsCollector.metrics`, :meth:`~PerformanceMetricsCollector.compare_brokers`)
   read the stored buckets of the window plus those not flushed yet, so a comparison over the last day
   works after a restart. Without a store, buckets are kept in memory for the retention period.
+* Several processes sharing a store (PostgreSQL) each write their own rows (``source``); comparisons, alerts
+  and :meth:`~PerformanceMetricsCollector.pooled_snapshot` (``serve_prometheus(pooled=True)``) read every
+  process's buckets, latency histograms merged bucket by bucket (never averaged). Another process's counts
+  show once it has flushed them (every ``flush_interval``).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from broker_integration.metrics.periods import (
     TimeWindow,
     resolve_period,
 )
+from broker_integration.metrics.persisted import StoreSnapshotSource
 from broker_integration.metrics.prometheus import MetricsServer, start_metrics_server
 from broker_integration.metrics.quotes import QuoteBook
 from broker_integration.metrics.recorder import MetricsRecorder, PendingKey
@@ -135,6 +140,7 @@ class PerformanceMetricsCollector:
         self._in_flight: list[dict[PendingKey, OpStats]] = []
         self._totals: dict[tuple[str, str], OpStats] = {}
         self._started_at = self._clock.now()
+        self._pooled: StoreSnapshotSource | None = None
         self._flush_lock = asyncio.Lock()
         self._ready_lock = asyncio.Lock()
         self._starting: asyncio.Task[None] | None = None
@@ -529,6 +535,32 @@ class PerformanceMetricsCollector:
             firing=list(self.alerts.firing.values()),
         )
 
+    async def pooled_snapshot(self) -> ExportSnapshot:
+        """Cumulative stats of every process writing to this collector's store (all retained buckets, this
+        collector's not yet flushed ones included), with this process's health and firing alerts."""
+        if self._store is None:
+            raise ValueError("a pooled snapshot reads the store: create the collector with store=...")
+        await self._ready()
+        if self._pooled is None:
+            self._pooled = StoreSnapshotSource(self._store, clock=self._clock)
+        async with self._flush_lock:  # a batch is never both stored and pending
+            stored = await self._pooled.snapshot()
+            merged = dict(stored.operations)
+            for batch in (*self._in_flight, self._recorder.pending):
+                for (broker, op, _start), stats in batch.items():
+                    target = merged.get((broker, op))
+                    if target is None:
+                        merged[(broker, op)] = stats.copy()
+                    else:
+                        target.merge(stats)
+        return ExportSnapshot(
+            at=stored.at,
+            since=None,
+            operations=merged,
+            health=self.health_all(),
+            firing=list(self.alerts.firing.values()),
+        )
+
     async def export_dict(self, period: Period = ComparisonPeriod.LAST_HOUR) -> dict[str, object]:
         """Per-broker metrics over ``period``, health and firing alerts, ready for JSON."""
         names = list(dict.fromkeys([*self._registrations, *await self._stored_brokers()]))
@@ -557,9 +589,13 @@ class PerformanceMetricsCollector:
         await self._ready()
         return await self._repo.brokers()
 
-    def serve_prometheus(self, *, host: str = "127.0.0.1", port: int = 9464) -> MetricsServer:
-        """Serve Prometheus metrics of this collector at ``http://host:port/metrics`` (call on the loop)."""
-        return start_metrics_server(self.snapshot, asyncio.get_running_loop(), host=host, port=port)
+    def serve_prometheus(
+        self, *, host: str = "127.0.0.1", port: int = 9464, pooled: bool = False
+    ) -> MetricsServer:
+        """Serve Prometheus metrics of this collector at ``http://host:port/metrics`` (call on the loop);
+        ``pooled``: of every process sharing its store (:meth:`pooled_snapshot`)."""
+        source = self.pooled_snapshot if pooled else self.snapshot
+        return start_metrics_server(source, asyncio.get_running_loop(), host=host, port=port)
 
     def __repr__(self) -> str:
         state = "collecting" if self.is_collecting else "idle"

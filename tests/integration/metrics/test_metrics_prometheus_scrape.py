@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import urllib.request
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -18,7 +17,7 @@ from broker_integration.metrics.cli import metrics_app
 from broker_integration.metrics.persisted import StoreSnapshotSource
 from broker_integration.models import OrderResult, OrderSide, PriceTick, UnifiedOrder
 from broker_integration.performance_metrics import PerformanceMetricsCollector, start_metrics_server
-from broker_integration.store import Store, sqlite_url
+from broker_integration.store import Store
 from broker_integration.testing import MockBrokerAdapter
 
 
@@ -120,10 +119,10 @@ async def test_live_collector_is_scraped_over_http() -> None:
     assert firing == {_labels(broker="alpaca", rule="config_validation", severity="critical"): 1}
 
 
-async def test_store_backed_exporter_serves_what_collectors_flushed(tmp_path: Path) -> None:
+async def test_store_backed_exporter_serves_what_collectors_flushed(store_url: str) -> None:
     clock, bus = ManualClock(), EventBus()
     oanda, alpaca = await _traffic(clock, bus)
-    async with Store(sqlite_url(tmp_path / "m.sqlite3")) as store:
+    async with Store(store_url) as store:
         for source in ("proc-a", "proc-b"):  # two writers share the database
             collector = PerformanceMetricsCollector(store=store, clock=clock, source=source)
             collector.register_broker("oanda", oanda)
@@ -145,6 +144,45 @@ async def test_store_backed_exporter_serves_what_collectors_flushed(tmp_path: Pa
         calls = samples["broker_integration_calls_total"]
         assert calls[_labels(broker="oanda", operation="place_order", outcome="success")] == 8
         assert calls[_labels(broker="alpaca", operation="place_order", outcome="success")] == 2
+
+
+async def test_a_process_exports_every_processs_buckets_with_histograms_merged(store_url: str) -> None:
+    """Two trading processes (a store session and a collector each) trade one broker at different speeds;
+    either one's pooled export and queries see both, latency quantiles from the merged histogram."""
+    clock = ManualClock()
+    async with Store(store_url) as one_store, Store(store_url) as other_store:
+        fast_bus, slow_bus = EventBus(), EventBus()
+        fast, slow = SteadyBroker(clock, fast_bus, 3.0), SteadyBroker(clock, slow_bus, 40.0)
+        one = PerformanceMetricsCollector(store=one_store, clock=clock, source="proc-one")
+        other = PerformanceMetricsCollector(store=other_store, clock=clock, source="proc-other")
+        one.register_broker("oanda", fast)
+        other.register_broker("oanda", slow)
+        for broker in (fast, slow):
+            await broker.authenticate()
+        await _orders(fast, 30)
+        await _orders(slow, 70)
+        await other.flush()  # the other process's buckets are in the store; this one's are still pending
+        server = one.serve_prometheus(port=0, pooled=True)
+        try:
+            samples = await asyncio.to_thread(_scrape, server.url)
+        finally:
+            await asyncio.to_thread(server.close)
+        pooled = await one.metrics("oanda")
+        await one.close()
+        await other.close()
+    calls = samples["broker_integration_calls_total"]
+    assert calls[_labels(broker="oanda", operation="place_order", outcome="success")] == 100
+    buckets = {
+        dict(k)["le"]: v
+        for k, v in samples["broker_integration_call_duration_seconds_bucket"].items()
+        if ("operation", "place_order") in k
+    }
+    assert (buckets["0.005"], buckets["0.05"]) == (30, 100)  # bucket counts added, process by process
+    latency = pooled.operations["place_order"].latency
+    assert latency.count == 100
+    # quantiles of all 100 calls: 70 of them took 40 ms. Averaging each process's p50 would say 21.5 ms.
+    assert latency.p50_ms == pytest.approx(40.0, rel=0.01)
+    assert latency.mean_ms == pytest.approx((30 * 3 + 70 * 40) / 100, rel=0.01)
 
 
 def test_metrics_serve_command_starts_and_stops() -> None:
