@@ -240,6 +240,8 @@ class BrokerConfiguration(_Strict):
         data = self.model_dump(mode="json")
         if data["adapter"] is None:
             del data["adapter"]  # optional; left out so the seed's shape round-trips unchanged
+        if not data["limits"]["shared"]:
+            del data["limits"]["shared"]  # likewise (and recorded configuration versions keep their hash)
         creds = data["credentials"]
         for key in ("api_key", "secret_key"):
             secret: SecretStr | None = getattr(self.credentials, key)

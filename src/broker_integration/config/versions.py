@@ -7,6 +7,12 @@ unchanged files adds nothing and a process that loads what another process (the 
 that version instead of writing a copy. Rollback is a roll-forward: it records the old content as a new
 version with ``rollback_of`` set.
 
+Several processes share one scope through one store: each records what it applies (a version another
+process recorded first is adopted, not copied). On PostgreSQL, recording a version also notifies every
+listener (``NOTIFY broker_integration_config``, delivered at commit), so a running watcher re-reads the
+table at once instead of at its next poll (:meth:`StoreVersionLog.listen`); notifications are never
+replayed, so the poll stays as the fallback.
+
 Each log also holds the key secrets' fingerprints are made with (:meth:`VersionLog.fingerprint_key`):
 random, made once per store and kept in its ``kv_state`` table, so every process sharing a store (the
 service and the CLI) fingerprints a secret alike and their content hashes agree; a memory log makes its own.
@@ -21,20 +27,34 @@ from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import orjson
 
 from broker_integration.config.errors import ConfigError
 from broker_integration.config.snapshot import ConfigChange, ConfigSource, diff_documents
 
-__all__ = ["ConfigVersion", "MemoryVersionLog", "NewVersion", "StoreVersionLog", "VersionLog", "run_blocking"]
+if TYPE_CHECKING:
+    from broker_integration.store import Store
+
+__all__ = [
+    "CONFIG_CHANNEL",
+    "ConfigVersion",
+    "MemoryVersionLog",
+    "NewVersion",
+    "StoreVersionLog",
+    "VersionListener",
+    "VersionLog",
+    "run_blocking",
+]
 
 T = TypeVar("T")
 _RETRIES = 5
 _KEY_NAMESPACE = "config"
 _KEY_NAME = "fingerprint_key"
 _KEY_BYTES = 32
+#: The PostgreSQL channel a recorded version is announced on (payload: ``<scope>:<version>``).
+CONFIG_CHANNEL = "broker_integration_config"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +213,10 @@ class StoreVersionLog:
                         return latest
                     version = _next(latest, entry)
                     await conn.execute(table.insert().values(**_to_row(self._scope, version)))
+                    if store.is_postgresql:
+                        from broker_integration.store.coordination import notify
+
+                        await notify(conn, CONFIG_CHANNEL, f"{self._scope}:{version.version}")
                     return version
             except (IntegrityError, OperationalError):
                 # Another process recorded a version (or held the write lock) between our read and write.
@@ -204,6 +228,18 @@ class StoreVersionLog:
     async def latest(self) -> ConfigVersion | None:
         rows = await self._select(limit=1)
         return rows[0] if rows else None
+
+    async def listen(self, wake: Callable[[], None]) -> VersionListener | None:
+        """On PostgreSQL, call ``wake()`` (on this event loop) whenever any process records a version of this
+        scope; ``None`` on SQLite, which has no notifications (poll :meth:`latest` instead)."""
+        from broker_integration.store import Store
+
+        store = Store(self._url)
+        if not store.is_postgresql:
+            return None
+        listener = VersionListener(store, self._scope, wake)
+        await listener.check()
+        return listener
 
     async def get(self, version: int) -> ConfigVersion:
         rows = await self._select(version=version)
@@ -258,6 +294,37 @@ class StoreVersionLog:
             query = query.limit(limit)
         async with Store(self._url) as store, store.connect() as conn:
             return [_from_row(row) for row in await conn.execute(query)]
+
+
+class VersionListener:
+    """A LISTEN on :data:`CONFIG_CHANNEL` on a dedicated connection of its own store session, calling
+    ``wake`` for versions of ``scope``. :meth:`check` re-connects (and listens again) after the connection
+    broke; what was recorded meanwhile is found by the caller's next read of the table."""
+
+    def __init__(self, store: Store, scope: str, wake: Callable[[], None]) -> None:
+        from broker_integration.store.coordination import DedicatedConnection
+
+        self._store = store
+        self._scope = scope
+        self._wake = wake
+        self._link = DedicatedConnection(store)
+        self._listening = False
+
+    def _on(self, payload: str) -> None:
+        if payload.rpartition(":")[0] == self._scope:
+            self._wake()
+
+    async def check(self) -> None:
+        """Listen if not listening (the first time, or after the connection broke)."""
+        if self._listening and await self._link.check():
+            return
+        await self._store.open_unless_open()
+        await self._link.listen(CONFIG_CHANNEL, self._on)
+        self._listening = True
+
+    async def close(self) -> None:
+        self._listening = False
+        await self._store.close()
 
 
 def _to_row(scope: str, version: ConfigVersion) -> dict[str, Any]:

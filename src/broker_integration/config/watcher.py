@@ -22,7 +22,11 @@ A Kubernetes ConfigMap volume is handled too: it changes by swapping its ``..dat
 watcher treats as a change of every file.
 
 While watching, the watcher also follows the store: a rollback another process recorded (``broker-integration
-config rollback``) is applied here too.
+config rollback``) is applied here too. How configuration reaches every instance of a deployment: each
+instance watches its own files (deployments put the same files on every host), and what is recorded only in
+the store — a rollback — reaches every running watcher from the store: on PostgreSQL at once, woken by the
+NOTIFY that recording sends (then the table is re-read: notifications carry no content and are never
+replayed), and by polling every ``store_poll_s`` (SQLite, and the fallback while a connection is re-made).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from broker_integration.config.errors import ConfigError
 from broker_integration.config.parsing import is_config_file_name
 from broker_integration.config.policy import ReloadHeld
 from broker_integration.config.snapshot import ConfigSource
-from broker_integration.config.versions import MemoryVersionLog
+from broker_integration.config.versions import MemoryVersionLog, StoreVersionLog
 from broker_integration.log import get_logger
 
 if TYPE_CHECKING:
@@ -259,26 +263,58 @@ class ConfigWatcher:
     async def _follow_store(self) -> None:
         interval = self._settings.store_poll_s or 2.0
         refused: int | None = None
-        while not self._stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), interval)
-            if self._stop.is_set():
-                return
+        wake = asyncio.Event()
+        listener = None
+        log = self._manager.version_log
+        if isinstance(log, StoreVersionLog):
             try:
-                latest = await self._manager.version_log.latest()
+                listener = await log.listen(wake.set)
             except Exception as exc:
-                _log.warning("cannot read configuration versions: %s", type(exc).__name__)
-                continue
-            current = self._manager.current
-            if (
-                latest is None
-                or latest.source is not ConfigSource.ROLLBACK
-                or latest.version == refused
-                or (current.version is not None and latest.version <= current.version)
-                or latest.content_hash == current.content_hash
-            ):
-                continue
-            try:
-                await self._manager.adopt(latest)
-            except ConfigError:
-                refused = latest.version
+                _log.warning("cannot listen for configuration versions: %s; polling", type(exc).__name__)
+        try:
+            while not self._stop.is_set():
+                await _first_of(self._stop, wake, timeout=interval)
+                wake.clear()
+                if self._stop.is_set():
+                    return
+                if listener is not None:
+                    with contextlib.suppress(Exception):  # the poll goes on; the next check tries again
+                        await listener.check()
+                refused = await self._adopt_latest(refused)
+        finally:
+            if listener is not None:
+                await listener.close()
+
+    async def _adopt_latest(self, refused: int | None) -> int | None:
+        """Apply the latest version if another process recorded it as a rollback; returns the version
+        refused, to not try it again."""
+        try:
+            latest = await self._manager.version_log.latest()
+        except Exception as exc:
+            _log.warning("cannot read configuration versions: %s", type(exc).__name__)
+            return refused
+        current = self._manager.current
+        if (
+            latest is None
+            or latest.source is not ConfigSource.ROLLBACK
+            or latest.version == refused
+            or (current.version is not None and latest.version <= current.version)
+            or latest.content_hash == current.content_hash
+        ):
+            return refused
+        try:
+            await self._manager.adopt(latest)
+        except ConfigError:
+            return latest.version
+        return refused
+
+
+async def _first_of(*events: asyncio.Event, timeout: float) -> None:
+    """Wait until any of ``events`` is set, or ``timeout`` seconds."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
