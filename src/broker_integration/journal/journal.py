@@ -387,7 +387,7 @@ class OrderJournal:
                     raise StoreUnavailableError(
                         f"the journal's liveness lock cannot be taken at {self.store.url}"
                     )
-                async with self.store.begin() as conn:
+                async with self.store.autocommit() as conn:
                     if await self.store.insert_if_absent(conn, table, values):
                         return True
                     found = (
@@ -445,7 +445,7 @@ class OrderJournal:
         if only_from is not None:
             sources = [s for s in sources if OrderStatus(s) in only_from]
         table = order_journal_table
-        async with self.store.begin() as conn:
+        async with self.store.autocommit() as conn:
             moved = await conn.execute(
                 update(table)
                 .where(

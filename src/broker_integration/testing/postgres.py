@@ -127,13 +127,14 @@ class ThrowawayCluster:
     def _save(self) -> None:
         (self.folder / _STATE).write_text(f"{self.port} {self.password}\n")
 
-    def start(self, *, timeout: float = 30.0) -> None:
-        """Start the server on 127.0.0.1 (a new free port if the saved one is taken) and wait for it."""
+    def start(self, *, timeout: float = 30.0, durable: bool = False) -> None:
+        """Start the server on 127.0.0.1 (a new free port if the saved one is taken) and wait for it.
+
+        ``durable``: flush every commit to disk as a production server does (benchmarks); by default the
+        data is not worth a flush."""
         for _attempt in range(3):
-            options = (
-                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-            )
+            flushing = "" if durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} {flushing}-c max_connections=200"
             log = str(self.folder / "server.log")
             done = self._call(
                 "pg_ctl",
