@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -147,5 +148,13 @@ def _alert_log_muted(muted: bool) -> Iterator[None]:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. A store that cannot be used (a wrong URL or password, a server that is
+    down) is a user's matter: one line naming it, password hidden, no traceback."""
+    try:
+        app()
+    except Exception as exc:
+        store_errors = sys.modules.get("broker_integration.store.errors")  # never imported: not a store error
+        if store_errors is None or not isinstance(exc, store_errors.StoreError):
+            raise
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None

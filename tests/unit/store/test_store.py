@@ -250,3 +250,28 @@ async def test_times_come_back_timezone_aware_and_naive_ones_are_refused(store: 
                     namespace="n", key="naive", value="1", updated_at=datetime(2024, 1, 1)
                 )
             )
+
+
+def test_the_command_line_says_a_bad_store_in_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "broker_integration",
+            "config",
+            "history",
+            "--store",
+            "postgresql://me:hunter2@127.0.0.1:1/db",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1
+    (line,) = (done.stdout + done.stderr).strip().splitlines()  # one line, no traceback
+    assert line.startswith("error: cannot open the store at postgresql://me:***@127.0.0.1:1/db: ")
+    assert "hunter2" not in line
