@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 from ab_venues import TimedVenue, order
 from typer.testing import CliRunner
@@ -12,11 +11,11 @@ from typer.testing import CliRunner
 from broker_integration.ab_testing.cli import ab_app
 from broker_integration.ab_testing_framework import BrokerABTestingFramework
 from broker_integration.clock import ManualClock
-from broker_integration.store import Store, sqlite_url
+from broker_integration.store import Store
 
 
-def test_cli_life_of_a_test(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "cli.sqlite3")
+def test_cli_life_of_a_test(store_url: str) -> None:
+    url = store_url
     runner = CliRunner()
     created = runner.invoke(
         ab_app, ["create", "--name", "cli test", "--split", "a=60", "--split", "b=40", "--store", url]

@@ -321,9 +321,9 @@ async def test_failover_can_be_switched_off(clock: ManualClock) -> None:
 
 
 async def test_experiments_assignments_and_outcomes_survive_a_restart(
-    clock: ManualClock, tmp_path: Path
+    clock: ManualClock, store_url: str
 ) -> None:
-    url = sqlite_url(tmp_path / "ab.sqlite3")
+    url = store_url
     brokers = await venues(clock, a=20, b=14)
     first = framework(clock, brokers, Store(url))
     hashed = first.create_ab_test("hash", "", SPLITS, sticky_key="strategy")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,7 +27,7 @@ from broker_integration.metrics.buckets import bucket_start, from_epoch
 from broker_integration.metrics.summary import CostMetrics
 from broker_integration.models import PriceTick
 from broker_integration.performance_metrics import ComparisonPeriod, CustomPeriod, PerformanceMetricsCollector
-from broker_integration.store import Store, sqlite_url
+from broker_integration.store import Store
 from broker_integration.tca import ArrivalSource, Execution
 
 ORDERS = 24
@@ -74,7 +73,7 @@ def assert_same_order(execution: Execution, recorded: CostMetrics) -> None:
     assert recorded.opportunity_cost == execution.opportunity_cost
 
 
-async def test_the_ab_log_and_the_metrics_agree_order_by_order_and_in_aggregate(tmp_path: Path) -> None:
+async def test_the_ab_log_and_the_metrics_agree_order_by_order_and_in_aggregate(store_url: str) -> None:
     clock = ManualClock()  # starts on a minute boundary
     rng = np.random.default_rng(3)
     bus = EventBus()
@@ -94,7 +93,7 @@ async def test_the_ab_log_and_the_metrics_agree_order_by_order_and_in_aggregate(
         ),
     }
     collector = PerformanceMetricsCollector(clock=clock, probe_instruments=("EUR/USD",))
-    async with Store(sqlite_url(tmp_path / "ab.sqlite3")) as store:
+    async with Store(store_url) as store:
         ab = BrokerABTestingFramework(store, clock=clock, seed=1)
         for name, venue in venues.items():
             await venue.authenticate()

@@ -27,8 +27,8 @@ T0 = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-async def repo(tmp_path: Path) -> ABRepository:
-    async with Store(sqlite_url(tmp_path / "ab.sqlite3")) as store:
+async def repo(store_url: str) -> ABRepository:
+    async with Store(store_url) as store:
         yield ABRepository(store)  # type: ignore[misc]
 
 
@@ -140,7 +140,9 @@ async def test_a_store_from_before_migration_8_gains_the_columns_and_keeps_its_o
             conn.execute(f"ALTER TABLE order_journal DROP COLUMN {column}")
         conn.execute("DROP TABLE rate_limits")
         conn.execute("DROP TABLE alembic_version")
-        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT, applied_at TEXT)")
+        conn.execute(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT, applied_at TEXT)"
+        )
         conn.execute("INSERT INTO schema_version VALUES (7, 'order journal: history marker', '2026-01-01')")
     async with Store(sqlite_url(path)) as store:
         assert await store.schema_version() == MIGRATIONS[-1].revision

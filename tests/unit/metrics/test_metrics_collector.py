@@ -85,8 +85,8 @@ async def test_windows_cover_only_their_minutes(clock: ManualClock, bus: EventBu
     assert (await collector.metrics("oanda", ComparisonPeriod.ALL)).calls == 7
 
 
-async def test_a_day_of_buckets_survives_a_restart(tmp_path: Path, clock: ManualClock, bus: EventBus) -> None:
-    url = sqlite_url(tmp_path / "metrics.sqlite3")
+async def test_a_day_of_buckets_survives_a_restart(store_url: str, clock: ManualClock, bus: EventBus) -> None:
+    url = store_url
     async with Store(url) as store:
         first = PerformanceMetricsCollector(store=store, clock=clock, source="run-1")
         a, b = await _broker(clock, bus, 3), await _broker(clock, bus, 9)
@@ -135,9 +135,9 @@ async def test_close_closes_a_store_the_collector_opened_and_no_other(
 
 
 async def test_repeated_flushes_of_one_minute_merge_instead_of_overwriting(
-    tmp_path: Path, clock: ManualClock, bus: EventBus
+    store_url: str, clock: ManualClock, bus: EventBus
 ) -> None:
-    async with Store(sqlite_url(tmp_path / "m.sqlite3")) as store:
+    async with Store(store_url) as store:
         collector = PerformanceMetricsCollector(store=store, clock=clock)
         a = await _broker(clock, bus)
         collector.register_broker("oanda", a)

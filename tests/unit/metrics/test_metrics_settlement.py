@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
-from pathlib import Path
 
 from metrics_helpers import TimedBroker, market, place_many
 
@@ -16,7 +15,7 @@ from broker_integration.journal import OrderJournal
 from broker_integration.models import Order, OrderResult, OrderStatus, UnifiedOrder
 from broker_integration.performance_metrics import PerformanceMetricsCollector
 from broker_integration.pipeline import attach
-from broker_integration.store import Store, sqlite_url
+from broker_integration.store import Store
 
 
 class Outage(TimedBroker):
@@ -38,7 +37,7 @@ class Outage(TimedBroker):
         return await super().get_order(order_id)
 
 
-async def test_a_lost_answer_counts_as_unknown_until_settled_then_as_its_fill(tmp_path: Path) -> None:
+async def test_a_lost_answer_counts_as_unknown_until_settled_then_as_its_fill(store_url: str) -> None:
     clock = ManualClock()
     gate = asyncio.Event()
 
@@ -52,7 +51,7 @@ async def test_a_lost_answer_counts_as_unknown_until_settled_then_as_its_fill(tm
     await broker.authenticate()
     collector = PerformanceMetricsCollector(clock=clock)
     collector.register_broker("venue", broker)
-    async with Store(sqlite_url(tmp_path / "settle-metrics.sqlite3")) as store:
+    async with Store(store_url) as store:
         journal = OrderJournal(
             store, clock=clock, lookup_delays=(0.001,) * 3, settle_delays=(1.0, 10.0), sleep=sleep
         )
