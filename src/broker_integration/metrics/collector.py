@@ -520,13 +520,7 @@ class PerformanceMetricsCollector:
     async def snapshot(self) -> ExportSnapshot:
         """Cumulative stats since this collector started (flushed and pending), health, firing alerts."""
         merged: dict[tuple[str, str], OpStats] = {key: stats.copy() for key, stats in self._totals.items()}
-        for batch in (*self._in_flight, self._recorder.pending):
-            for (broker, op, _start), stats in batch.items():
-                target = merged.get((broker, op))
-                if target is None:
-                    merged[(broker, op)] = stats.copy()
-                else:
-                    target.merge(stats)
+        self._add_unflushed(merged)
         return ExportSnapshot(
             at=self._clock.now(),
             since=self._started_at,
@@ -534,6 +528,16 @@ class PerformanceMetricsCollector:
             health=self.health_all(),
             firing=list(self.alerts.firing.values()),
         )
+
+    def _add_unflushed(self, merged: dict[tuple[str, str], OpStats]) -> None:
+        """Add the buckets not flushed yet (pending, and being flushed) to ``merged``, per broker and operation."""
+        for batch in (*self._in_flight, self._recorder.pending):
+            for (broker, op, _start), stats in batch.items():
+                target = merged.get((broker, op))
+                if target is None:
+                    merged[(broker, op)] = stats.copy()
+                else:
+                    target.merge(stats)
 
     async def pooled_snapshot(self) -> ExportSnapshot:
         """Cumulative stats of every process writing to this collector's store (all retained buckets, this
@@ -546,13 +550,7 @@ class PerformanceMetricsCollector:
         async with self._flush_lock:  # a batch is never both stored and pending
             stored = await self._pooled.snapshot()
             merged = dict(stored.operations)
-            for batch in (*self._in_flight, self._recorder.pending):
-                for (broker, op, _start), stats in batch.items():
-                    target = merged.get((broker, op))
-                    if target is None:
-                        merged[(broker, op)] = stats.copy()
-                    else:
-                        target.merge(stats)
+            self._add_unflushed(merged)
         return ExportSnapshot(
             at=stored.at,
             since=None,

@@ -2,10 +2,12 @@
 PostgreSQL store: journal on, limits shared), placing orders at the simulator in its own process.
 
 Run as ``python trader_process.py NAME VENUE_JSON STORE_URL ORDERS ORDERS_PER_SECOND``. It talks in JSON
-lines on stdout: ``ready``, ``progress`` every 25 orders, ``placed`` when every order was placed (a tenth
+lines on stdout: ``ready`` (then it waits for ``go`` on stdin), ``progress`` every 5 orders (with how many of
+its intents are in flight), ``placed`` when every order was placed (a tenth
 of its intents are shared with the other traders, and a twentieth are sent twice, as a careless caller
 would), then waits for ``settle`` on stdin, waits until the journal holds no intent in flight — its own and
-those of any trader that died, which the leader settles — and prints ``settled`` before exiting.
+those of any trader that died, which the leader settles — prints ``settled`` (with the leaderships it holds)
+and exits on ``exit``.
 """
 
 from __future__ import annotations
@@ -88,9 +90,12 @@ async def run(name: str, venue: dict[str, str], url: str, count: int, rate: floa
         async with gate:
             result = await adapter.place_order(order)
         placed += 1
-        if placed % 25 == 0:
-            say("progress", placed=placed)
+        if placed % 5 == 0:
+            mine = sum(1 for e in await journal.in_flight("oanda") if e.owner_key == journal.key)
+            say("progress", placed=placed, mine_in_flight=mine)
         return result
+
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # "go"
 
     results = await asyncio.gather(*(place(order) for order in orders))
     again = await asyncio.gather(*(place(order) for order in orders[: count // 20]))
@@ -109,6 +114,7 @@ async def run(name: str, venue: dict[str, str], url: str, count: int, rate: floa
             await journal.reconcile(adapter)  # the leader's; the others get nothing to do
             await asyncio.sleep(0.5 if in_flight else 0)
     say("settled", leading=sorted(journal.cluster.leading))
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # "exit"
     await factory.close_all()
     await store.close()
 
