@@ -68,6 +68,7 @@ class Store:
 
     def __init__(self, url: str | None = None) -> None:
         self._url = url or default_store_url()
+        self._target: URL | None = None
         self._engine: AsyncEngine | None = None
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._if_absent: dict[str, Any] = {}
@@ -80,7 +81,9 @@ class Store:
     @property
     def target(self) -> URL:
         """The URL the store opens (normalised to its async driver); :class:`StoreUrlError` if unusable."""
-        return normalise(self._url)
+        if self._target is None:
+            self._target = normalise(self._url)
+        return self._target
 
     @property
     def engine(self) -> AsyncEngine:
