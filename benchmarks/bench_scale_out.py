@@ -44,7 +44,7 @@ from broker_integration.journal import OrderJournal
 from broker_integration.models import OrderResult, OrderSide, OrderStatus, UnifiedOrder
 from broker_integration.pipeline import BrokerAdapter, attach
 from broker_integration.store import Store, sqlite_url
-from broker_integration.testing.postgres import TEST_SERVER_ENV, ThrowawayCluster
+from broker_integration.testing.postgres import TEST_SERVER_ENV, ClusterError, ThrowawayCluster
 
 PROCESSES = (1, 2, 4)
 #: Orders per second for one account, shared by four processes through the store.
@@ -162,9 +162,15 @@ def server_url() -> tuple[str, ThrowawayCluster | None]:
         return given, None
     folder = Path(tempfile.mkdtemp(prefix="bench-scale-out-pg-"))
     folder.chmod(0o755)
-    cluster = ThrowawayCluster(folder / "cluster")
-    cluster.create()
-    cluster.start(durable=True)  # as a production server: every commit flushed to disk
+    try:
+        cluster = ThrowawayCluster(folder / "cluster")
+        cluster.create()
+        cluster.start(durable=True)  # as a production server: every commit flushed to disk
+    except ClusterError as exc:
+        raise SystemExit(
+            f"bench_scale_out needs PostgreSQL: set {TEST_SERVER_ENV} to a server, or install its server "
+            f"programs (scripts/ensure-postgresql.sh): {exc}"
+        ) from None
     return cluster.url, cluster
 
 
