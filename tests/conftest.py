@@ -1,5 +1,6 @@
 """Shared test set-up: keep every test's store in a temporary folder, never in the user's data dir; the
-fixtures many test modules use (an open store)."""
+fixtures many test modules use: a manual clock, a private event bus, an open store. A package's own
+``conftest.py`` may override one (a clock at a chosen start, say)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from broker_integration import log
+from broker_integration.clock import ManualClock
+from broker_integration.events import EventBus
 from broker_integration.store import Store, sqlite_url
 
 
@@ -28,3 +31,15 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     """An open store in a real SQLite file of the test's own."""
     async with Store(sqlite_url(tmp_path / "journal.sqlite3")) as opened:
         yield opened
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock that moves only when the test advances it."""
+    return ManualClock()
+
+
+@pytest.fixture
+def bus() -> EventBus:
+    """An event bus of the test's own (the global one is shared by the whole process)."""
+    return EventBus()

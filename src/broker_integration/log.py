@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 from typing import TextIO
 
@@ -73,12 +74,28 @@ def get_logger(name: str) -> logging.Logger:
 def configure_logging(level: int | str = logging.INFO, stream: TextIO | None = None) -> logging.Handler:
     """Send the library's log lines to ``stream`` (stderr by default) with secrets redacted."""
     logger = logging.getLogger(LOGGER_NAME)
-    handler = logging.StreamHandler(stream)
+    for earlier in [h for h in logger.handlers if isinstance(h, _ConfiguredHandler)]:
+        logger.removeHandler(earlier)  # configuring again replaces, never stacks
+    handler = _ConfiguredHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     handler.addFilter(_FILTER)
     logger.addHandler(handler)
     logger.setLevel(level)
     return handler
+
+
+class _ConfiguredHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler :func:`configure_logging` installs. Without a stream of its own it writes to whatever
+    ``sys.stderr`` is when a record is emitted (a test runner or a notebook may swap it)."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        super().__init__(stream)
+        self._follow_stderr = stream is None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._follow_stderr:
+            self.stream = sys.stderr
+        super().emit(record)
 
 
 logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())

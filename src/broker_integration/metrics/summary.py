@@ -144,6 +144,8 @@ class FillMetrics:
     #: Placements whose outcome was unknown when the call returned, and those of them found out later.
     unknown: int
     settled: int
+    #: Of the resting orders (unfilled when placed), those the broker's order updates showed filled later.
+    filled_later: int
     fill_rate: float | None
     full_fill_rate: float | None
     partial_fill_rate: float | None
@@ -231,6 +233,7 @@ class BrokerMetrics:
                 "rejected": f.rejected,
                 "unknown": f.unknown,
                 "settled": f.settled,
+                "filled_later": f.filled_later,
                 "fill_rate": f.fill_rate,
                 "full_fill_rate": f.full_fill_rate,
                 "partial_fill_rate": f.partial_fill_rate,
@@ -334,19 +337,21 @@ def _cost(total: Counters) -> CostMetrics:
 def _fill(total: Counters) -> FillMetrics:
     o = total.orders
     if o is None or o.orders == 0:
-        return FillMetrics(0, 0, 0, 0, 0, 0, 0, None, None, None, None, None)
+        return FillMetrics(0, 0, 0, 0, 0, 0, 0, 0, None, None, None, None, None)
     times = o.fill_ms.samples
     accepted = o.accepted
+    filled = o.filled + o.filled_later
     return FillMetrics(
         orders=o.orders,
-        filled=o.filled,
+        filled=filled,
         partial=o.partial,
-        unfilled=o.unfilled,
+        unfilled=max(o.unfilled - o.filled_later, 0),
         rejected=o.rejected,
         unknown=o.unknown,
         settled=o.settled,
+        filled_later=o.filled_later,
         fill_rate=_ratio(o.filled_qty, o.requested_qty),
-        full_fill_rate=_ratio(o.filled, accepted),
+        full_fill_rate=_ratio(filled, accepted),
         partial_fill_rate=_ratio(o.partial, accepted),
         avg_time_to_fill_ms=_ratio(o.fill_ms_sum, o.fills_timed),
         p95_time_to_fill_ms=float(np.percentile(times, 95)) if times else None,

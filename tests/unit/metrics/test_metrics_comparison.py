@@ -20,16 +20,6 @@ from broker_integration.performance_metrics import (
 )
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
-
-
 async def _pair(
     clock: ManualClock, bus: EventBus, fast_ms: float, slow_ms: float, **kwargs: object
 ) -> tuple[PerformanceMetricsCollector, TimedBroker, TimedBroker]:
