@@ -7,6 +7,7 @@ loop, so both run in threads against the simulator on this loop.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -89,7 +90,8 @@ async def test_orders_of_every_type_their_lookups_replace_and_cancel(sim: Alpaca
     assert market.filled_qty == "0"
     filled = await asyncio.to_thread(client.get_order_by_id, market.id)
     assert filled.status is OrderStatus.FILLED
-    assert Decimal(str(filled.filled_qty)) == 3 and filled.filled_avg_price is not None
+    assert Decimal(str(filled.filled_qty)) == 3
+    assert filled.filled_avg_price is not None
     by_client = await asyncio.to_thread(client.get_order_by_client_id, "mkt-1")
     assert by_client.id == market.id
 
@@ -118,7 +120,8 @@ async def test_orders_of_every_type_their_lookups_replace_and_cancel(sim: Alpaca
     placed = [await asyncio.to_thread(client.submit_order, r) for r in requests]
     assert [p.type.value for p in placed] == ["limit", "stop", "stop_limit", "trailing_stop", "market"]
     assert placed[3].trail_percent == "5"
-    assert placed[4].notional == "500" and placed[4].qty is None
+    assert placed[4].notional == "500"
+    assert placed[4].qty is None
     bought = await asyncio.to_thread(client.get_order_by_id, placed[4].id)
     assert bought.status is OrderStatus.FILLED
     assert Decimal(str(bought.filled_qty)) * Decimal(str(bought.filled_avg_price)) <= 500
@@ -133,9 +136,11 @@ async def test_orders_of_every_type_their_lookups_replace_and_cancel(sim: Alpaca
         placed[0].id,
         ReplaceOrderRequest(limit_price=float(far - Decimal("0.01"))),
     )
-    assert replaced.id != placed[0].id and replaced.replaces == placed[0].id
+    assert replaced.id != placed[0].id
+    assert replaced.replaces == placed[0].id
     old = await asyncio.to_thread(client.get_order_by_id, placed[0].id)
-    assert old.status is OrderStatus.REPLACED and old.replaced_by == replaced.id
+    assert old.status is OrderStatus.REPLACED
+    assert old.replaced_by == replaced.id
 
     await asyncio.to_thread(client.cancel_order_by_id, replaced.id)
     assert (await asyncio.to_thread(client.get_order_by_id, replaced.id)).status is OrderStatus.CANCELED
@@ -204,7 +209,8 @@ async def test_positions_closed_by_percentage_and_all_at_once(sim: AlpacaSimulat
     positions = await asyncio.to_thread(client.get_all_positions)
     assert {p.symbol for p in positions} == {"SPY", "BTCUSD"}
     half = await asyncio.to_thread(client.close_position, "SPY", ClosePositionRequest(percentage="50"))
-    assert half.side is OrderSide.SELL and half.qty == "2"
+    assert half.side is OrderSide.SELL
+    assert half.qty == "2"
     assert (await asyncio.to_thread(client.get_open_position, "SPY")).qty == "2"
     closed = await asyncio.to_thread(client.close_all_positions, True)
     assert sorted(c.status for c in closed) == [200, 200]
@@ -220,7 +226,8 @@ async def test_stock_and_crypto_market_data(sim: AlpacaSimulator) -> None:
     quotes = await asyncio.to_thread(
         stocks.get_stock_latest_quote, StockLatestQuoteRequest(symbol_or_symbols=["AAPL", "MSFT"])
     )
-    assert set(quotes) == {"AAPL", "MSFT"} and 0 < quotes["AAPL"].bid_price <= quotes["AAPL"].ask_price
+    assert set(quotes) == {"AAPL", "MSFT"}
+    assert 0 < quotes["AAPL"].bid_price <= quotes["AAPL"].ask_price
     trades = await asyncio.to_thread(
         stocks.get_stock_latest_trade, StockLatestTradeRequest(symbol_or_symbols="AAPL")
     )
@@ -238,7 +245,7 @@ async def test_stock_and_crypto_market_data(sim: AlpacaSimulator) -> None:
     )
     hourly = bars.data["AAPL"]
     assert 50 <= len(hourly) <= 60  # read in pages of 10,000 with next_page_token until the limit
-    assert all(a.timestamp < b.timestamp for a, b in zip(hourly, hourly[1:], strict=False))
+    assert all(a.timestamp < b.timestamp for a, b in itertools.pairwise(hourly))
     coin = await asyncio.to_thread(
         crypto.get_crypto_latest_quote, CryptoLatestQuoteRequest(symbol_or_symbols="BTC/USD")
     )
@@ -296,8 +303,11 @@ async def test_trading_stream_tells_new_and_fill(sim: AlpacaSimulator) -> None:
     ours = [e for e in events if e.order.id == placed.id]
     assert [_event(e) for e in ours] == ["new", "fill"]
     fill = ours[-1]
-    assert fill.qty == 2 and fill.price is not None and fill.position_qty == 2
-    assert fill.order.status is OrderStatus.FILLED and fill.order.client_order_id == "streamed"
+    assert fill.qty == 2
+    assert fill.price is not None
+    assert fill.position_qty == 2
+    assert fill.order.status is OrderStatus.FILLED
+    assert fill.order.client_order_id == "streamed"
 
 
 def _event(update: Any) -> str:

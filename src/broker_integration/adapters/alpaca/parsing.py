@@ -423,13 +423,13 @@ def parse_quote(symbol: str, data: Mapping[str, Any]) -> PriceTick:
     and ask ≥ bid, so an empty side takes the other's price and a crossed quote is marked not tradeable.
     """
     bid, ask = number(data.get("bp", 0)), number(data.get("ap", 0))
+    tradeable = 0 < bid <= ask
     if bid <= 0 < ask:
         bid = ask
     elif ask <= 0 < bid:
         ask = bid
-    tradeable = 0 < bid <= ask
-    if not tradeable and bid > 0 and ask > 0:
-        bid, ask = min(bid, ask), max(bid, ask)
+    elif bid > ask > 0:
+        bid, ask = ask, bid
     return checked_quote(
         symbol,
         bid,
