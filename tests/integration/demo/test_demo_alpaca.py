@@ -17,7 +17,8 @@ async def test_the_alpaca_venue_trades_crypto_on_its_simulator() -> None:
     async with open_venues(DemoOptions(), bus) as venues:
         sim = venues.alpaca_simulator
         config = venues.loaded.configs["alpaca"]
-        assert not config.enabled and "alpaca" not in venues.adapters
+        assert not config.enabled
+        assert "alpaca" not in venues.adapters
         assert config.endpoints.base_url == sim.base_url
         assert config.credentials.secret_key is not None
         assert config.credentials.secret_key.get_secret_value() == sim.secret_key
