@@ -432,35 +432,26 @@ class AlpacaAdapter(BrokerAdapter):
         await self._client.request("DELETE", f"/v2/orders/{target}")
         _, data = await self._client.request("GET", f"/v2/orders/{target}")
         status = str(data.get("status"))
+        order = parsing.parse_order(data)
+        fields: dict[str, Any] = {
+            "broker_order_id": target,
+            "client_order_id": order.client_order_id,
+            "instrument": order.instrument,
+            "side": order.side,
+            "filled_quantity": order.filled_quantity,
+            "average_fill_price": order.average_fill_price,
+        }
         if status in ("filled", "expired", "rejected"):
             error = make_error(
                 StandardErrorCode.ORDER_NOT_FOUND,
                 f"order {target} ended {status} before the cancel took effect",
                 broker_name=self.name,
             )
-            order = parsing.parse_order(data)
             return self.completed_result(
-                success=False,
-                status=order.status,
-                broker_order_id=target,
-                client_order_id=order.client_order_id,
-                filled_quantity=order.filled_quantity,
-                average_fill_price=order.average_fill_price,
-                error=error,
-                message=error.message,
+                success=False, status=order.status, error=error, message=error.message, **fields
             )
-        order = parsing.parse_order(data)
-        return self.completed_result(
-            success=True,
-            status=OrderStatus.CANCELLED,
-            broker_order_id=target,
-            client_order_id=order.client_order_id,
-            instrument=order.instrument,
-            side=order.side,
-            filled_quantity=order.filled_quantity,
-            average_fill_price=order.average_fill_price,
-            message="" if status == "canceled" else f"cancel requested ({status})",
-        )
+        message = "" if status == "canceled" else f"cancel requested ({status})"
+        return self.completed_result(success=True, status=OrderStatus.CANCELLED, message=message, **fields)
 
     def stream_order_updates(self) -> AsyncIterator[OrderUpdate]:
         """The account's order changes from Alpaca's ``trade_updates`` stream (one connection per adapter,

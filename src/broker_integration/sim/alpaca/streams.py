@@ -44,6 +44,14 @@ async def _open(request: web.Request, state: AlpacaState) -> web.WebSocketRespon
     return ws
 
 
+async def _close(state: AlpacaState, ws: web.WebSocketResponse) -> None:
+    """Forget a stream that ended and close its connection if the client has not."""
+    state.streams.pop(id(ws), None)
+    if not ws.closed:
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
 async def _stay_silent(state: AlpacaState) -> None:
     """Send nothing, read nothing (pings go unanswered) until the server stops or the hang ends."""
     with contextlib.suppress(TimeoutError):
@@ -90,10 +98,7 @@ async def trade_updates_stream(request: web.Request) -> web.StreamResponse:
     except (ConnectionError, TimeoutError, asyncio.CancelledError):
         pass
     finally:
-        state.streams.pop(id(ws), None)
-        if not ws.closed:
-            with contextlib.suppress(Exception):
-                await ws.close()
+        await _close(state, ws)
     return ws
 
 
@@ -202,10 +207,7 @@ async def market_data_stream(request: web.Request) -> web.StreamResponse:
     except (ConnectionError, TimeoutError, asyncio.CancelledError):
         pass
     finally:
-        state.streams.pop(id(ws), None)
-        if not ws.closed:
-            with contextlib.suppress(Exception):
-                await ws.close()
+        await _close(state, ws)
     return ws
 
 
