@@ -2,7 +2,7 @@
 broker comparisons and A/B results. Needs the ``[pandas]`` extra (``pip install 'broker-integration[pandas]'``);
 pandas is imported when a frame is made, never with the package.
 
-:func:`to_dataframe` takes any of them::
+:func:`to_dataframe` takes any of them:
 
     candles = await adapter.get_historical_data("EUR/USD", Granularity.M1, count=500)
     frame = to_dataframe(candles)                  # indexed by time: open, high, low, close, volume, ...

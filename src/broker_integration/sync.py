@@ -1,6 +1,4 @@
-"""The library without ``asyncio``: a synchronous facade for scripts and notebooks.
-
-::
+"""The library without ``asyncio``: a synchronous facade for scripts and notebooks. For example:
 
     from broker_integration.sync import connect_sync
 
