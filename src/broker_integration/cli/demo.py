@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from broker_integration.cli.options import StoreOption
+from broker_integration.cli.options import store_url
 from broker_integration.cli.output import command_console, print_error
 from broker_integration.demo.options import (
     DEFAULT_CONFIG,
@@ -31,7 +31,15 @@ def demo_command(
         RoutingChoice, typer.Option(help="How the A/B test assigns orders to venues.")
     ] = RoutingChoice.PERFORMANCE,
     report: Annotated[Path, typer.Option(help="Where to write the HTML report.")] = DEFAULT_REPORT,
-    store: StoreOption = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            callback=store_url,
+            help="Keep the run in this store: a SQLite file path or a SQLAlchemy URL "
+            "(default: a temporary file, deleted after).",
+        ),
+    ] = None,
     config: Annotated[
         Path,
         typer.Option(
@@ -42,10 +50,7 @@ def demo_command(
         bool, typer.Option("--quiet", "-q", help="Print only the verdicts and the report path.")
     ] = False,
 ) -> None:
-    """The main job, offline: simulated brokers discovered, A/B-tested and compared, with an HTML report.
-
-    Without --store the run is kept in a temporary store, deleted afterwards.
-    """
+    """The main job, offline: simulated brokers discovered, A/B-tested and compared, with an HTML report."""
     from broker_integration.demo import ConsoleObserver, print_outcome, run_demo, write_report
 
     console = command_console()
