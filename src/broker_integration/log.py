@@ -19,8 +19,12 @@ LOGGER_NAME = "broker_integration"
 MASK = "***"
 
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=\-]{4,}")
+#: ``api_key=value``, ``"token": "value"``...: the key and separator kept, the value masked. Syntax is left
+#: whole: a ``${VAR...}`` reference (the key named inside one, or a reference as the value) names a variable,
+#: not a secret, so ``${OANDA_API_KEY:-default}`` in a hint stays as the user must write it.
 _KEY_VALUE = re.compile(
-    r"(?i)((?:api[_-]?key|secret[_-]?key|token|password|authorization)['\"]?\s*[=:]\s*['\"]?)[^'\"\s,}]{4,}"
+    r"(?i)(\$\{\w*)?((?:api[_-]?key|secret[_-]?key|token|password|authorization)['\"]?\s*[=:]\s*['\"]?)"
+    r"(?!\$\{)[^'\"\s,}]{4,}"
 )
 _secrets: set[str] = set()
 _lock = threading.Lock()
@@ -39,10 +43,16 @@ def register_secret(value: str) -> None:
             _secrets.add(value)
 
 
+def _mask_value(match: re.Match[str]) -> str:
+    if match.group(1):  # inside a ${VAR...} reference: syntax, kept as written
+        return match.group(0)
+    return match.group(2) + MASK
+
+
 def redact(text: str) -> str:
     """``text`` with Bearer tokens, ``key=value`` secrets and registered secret values masked."""
     text = _BEARER.sub(r"\1" + MASK, text)
-    text = _KEY_VALUE.sub(r"\1" + MASK, text)
+    text = _KEY_VALUE.sub(_mask_value, text)
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, MASK)

@@ -40,6 +40,7 @@ th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .status-verified{background:#d9f2df}.status-declared{background:#eef4fb}.status-unknown{background:#f4f4f4}
 .status-failed{background:#fde2e1}.status-unsupported{background:#f6e7d8}
 svg.chart{max-width:100%;height:auto;margin:8px 0}code{background:#f4f4f4;padding:0 3px}
+body{overflow-wrap:break-word}.table-scroll{overflow-x:auto;max-width:100%}
 """
 
 

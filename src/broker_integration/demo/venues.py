@@ -1,7 +1,7 @@
 """The demo's venues: the OANDA and Alpaca simulators on free loopback ports and the adapters of the example
 config.
 
-The example configuration (``examples/config/demo``) names its secrets and the simulator's address as
+The demo's configuration (``demo/config`` in the package) names its secrets and the simulator's address as
 ``${VAR}`` references, as a deployment would. The demo starts the simulator first, then loads the folder
 with those variables set to the simulator's token, account and address (:func:`demo_variables`), in an
 environment mapping of its own: the process environment is neither read for them nor changed, so real
