@@ -261,10 +261,15 @@ class PerformanceRouting(BaseModel):
     Each order earns a reward in [0, 1]: 0 when it failed, else
     ``success_weight + latency_weight · L + cost_weight · C`` with
     ``L = 1 / (1 + latency_ms / latency_target_ms)`` and ``C = 1 / (1 + max(cost_bps, 0) / cost_target_bps)``
-    (1 when no cost could be measured). An arm's posterior is Beta(prior + Σ reward, prior + Σ (1 - reward)).
-    Traffic: a share ``exploration`` is spread uniformly over the arms; the rest follows each arm's
-    posterior probability of being best, with every arm kept at ``weight_floor`` or more. Until every
-    arm has ``warmup_per_arm`` outcomes the configured splits are used instead.
+    (1 when no cost could be measured). Each arm's mean reward has a normal posterior with the rewards'
+    own variance (they are fractions, not successes and failures); ``prior`` is the weight, in orders, of
+    the prior belief of a mean reward of 0.5. Traffic: a share ``exploration`` is spread uniformly over the arms; the rest
+    follows each arm's posterior probability of being best (P(best), from ``draws`` Monte Carlo draws
+    beyond two arms), with every arm kept at ``weight_floor`` or more (so ``weight_floor`` times the
+    number of arms must stay below 1). Until every arm has ``warmup_per_arm`` outcomes the configured
+    splits are used instead. The exploration, the floors and the warm-up route orders without looking at
+    any outcome; the test's verdict is read from those orders only (see
+    :mod:`broker_integration.ab_testing.results`), so more exploration means an earlier verdict.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -341,6 +346,12 @@ class ExperimentConfig(BaseModel):
             raise ValueError(f"control {self.control!r} is not one of the arms {names}")
         if self.max_sample_size is not None and self.max_sample_size < self.minimum_sample_size:
             raise ValueError("max_sample_size cannot be below minimum_sample_size")
+        floor = self.performance.weight_floor
+        if self.routing_strategy is RoutingStrategy.PERFORMANCE_BASED and floor * len(names) >= 1.0:
+            raise ValueError(
+                f"performance.weight_floor {floor:g} times {len(names)} arms leaves nothing to allocate; "
+                f"it must be below {1 / len(names):.4g}"
+            )
         guardrails = tuple(dict.fromkeys(m for m in self.guardrail_metrics if m is not self.primary_metric))
         object.__setattr__(self, "guardrail_metrics", guardrails)
         return self
