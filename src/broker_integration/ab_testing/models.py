@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from broker_integration.models import OrderResult
-from broker_integration.stats import Interval, SRMResult, TestResult
+from broker_integration.stats import DEFAULT_SEQUENTIAL_TUNING_N, Interval, SRMResult, TestResult
 
 if TYPE_CHECKING:
     from broker_integration.tca import Execution
@@ -60,7 +60,8 @@ class RoutingStrategy(StrEnum):
     HASH_BASED = "hash_based"
     #: A weighted random draw per order.
     RANDOM = "random"
-    #: Thompson sampling on a composite reward, with a weight floor and a uniform exploration slice.
+    #: Thompson sampling on a composite reward, with a weight floor and a uniform share; the verdict is
+    #: read from the orders routed at random (the warm-up and the uniform share).
     PERFORMANCE_BASED = "performance_based"
 
 
@@ -327,7 +328,7 @@ class ExperimentConfig(BaseModel):
     sticky_key: Annotated[str, Field(min_length=1, max_length=64)] = "order_id"
     salt: Annotated[str, Field(min_length=1, max_length=64)] = Field(default_factory=new_salt)
     sequential: bool = True
-    sequential_tuning_n: Annotated[int, Field(ge=2)] = 1000
+    sequential_tuning_n: Annotated[int, Field(ge=2)] = DEFAULT_SEQUENTIAL_TUNING_N
     failover: bool = True
     fetch_arrival_quote: bool = True
     performance: PerformanceRouting = Field(default_factory=PerformanceRouting)
@@ -430,8 +431,11 @@ class ResultStatus(StrEnum):
 
 @dataclass(frozen=True)
 class ArmSummary:
-    """One arm's figures. ``metrics`` holds an interval per metric (Wilson for rates, t for means);
-    ``corrected`` the inverse-propensity versions under performance-based routing."""
+    """One arm's figures. ``metrics`` holds an interval per metric (Wilson for rates, t for means) over
+    the arm's first attempts; ``corrected`` the inverse-propensity versions under performance-based
+    routing. ``randomised_orders`` counts the orders the comparisons read: all of them, except under
+    performance-based routing, where only those routed without looking at outcomes count.
+    ``latency_quantiles`` use the library's nearest-rank rule (:func:`broker_integration.stats.quantile`)."""
 
     arm: str
     is_control: bool
@@ -448,11 +452,18 @@ class ArmSummary:
     corrected: Mapping[Metric, Interval] = field(default_factory=dict)
     p_best: float | None = None
     allocation: float | None = None
+    randomised_orders: int = 0
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """One arm against the control on one metric; ``test.effect`` is arm - control."""
+    """One arm against the control on one metric; ``test.effect`` is arm - control.
+
+    ``control_value`` and ``arm_value`` are the two means (or rates) the test compared, over the orders
+    it read (``test.n_a`` and ``test.n_b``): every figure a recommendation quotes about this comparison
+    is one of these fields. ``adjusted_p_value`` is Holm-corrected over the whole family of arms x
+    decision metrics, fixed when the test was defined; ``nan`` while the comparison is not readable.
+    """
 
     metric: Metric
     arm: str
@@ -464,6 +475,8 @@ class Comparison:
     readable: bool
     significant: bool
     better: bool | None
+    control_value: float
+    arm_value: float
     supporting: tuple[TestResult, ...] = ()
     tail_differences: Mapping[str, Interval] = field(default_factory=dict)
 
@@ -473,7 +486,8 @@ class TestResults:
     """The answer to ``get_test_results``: figures, comparisons, a verdict and recommendations.
 
     ``confidence`` is 1 - (Holm-adjusted) p-value of the winner's weakest decisive comparison: how strongly
-    the data reject "no difference", not a probability that the winner is best. ``None`` without a winner.
+    the data reject "no difference", not a probability that the winner is best, so reports print the
+    adjusted p-value itself. ``None`` without a winner.
     """
 
     __test__ = False  # not a pytest test class, despite the name
@@ -500,6 +514,20 @@ class TestResults:
             if summary.arm == name:
                 return summary
         raise KeyError(f"no arm {name!r} in test {self.test_id}")
+
+    @property
+    def winner_p_value(self) -> float | None:
+        """The Holm-adjusted p-value behind the winner (the weakest one when the control wins), or ``None``.
+
+        What a report prints next to a winner: ``confidence`` is 1 minus it, which rounds to 1.0000 as soon
+        as the evidence is strong and reads like a certainty it is not.
+        """
+        primary = [c for c in self.comparisons if c.role == "primary"]
+        if self.winner is None or not primary:
+            return None
+        if self.winner == primary[0].control:
+            return max(c.adjusted_p_value for c in primary)
+        return self.comparison(self.winner, self.primary_metric).adjusted_p_value
 
     def comparison(self, arm: str, metric: Metric | str) -> Comparison:
         for comparison in self.comparisons:
