@@ -460,8 +460,9 @@ class Comparison:
     """One arm against the control on one metric; ``test.effect`` is arm - control.
 
     ``control_value`` and ``arm_value`` are the two means (or rates) the test compared, over the orders
-    it read (``test.n_a`` and ``test.n_b``): every figure a recommendation quotes about this comparison
-    is one of these fields. ``adjusted_p_value`` is Holm-corrected over the whole family of arms x
+    it read (``test.n_a`` and ``test.n_b``), and ``control_sd`` the standard deviation of the control's
+    values (``nan`` below two): every figure a recommendation quotes about this comparison is one of
+    these fields, or computed from them. ``adjusted_p_value`` is Holm-corrected over the whole family of arms x
     decision metrics, fixed when the test was defined; ``nan`` while the comparison is not readable.
     """
 
@@ -476,6 +477,7 @@ class Comparison:
     significant: bool
     better: bool | None
     control_value: float
+    control_sd: float
     arm_value: float
     supporting: tuple[TestResult, ...] = ()
     tail_differences: Mapping[str, Interval] = field(default_factory=dict)

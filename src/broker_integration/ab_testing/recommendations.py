@@ -109,22 +109,23 @@ def _effect_phrase(config: ExperimentConfig, results: TestResults, c: Comparison
     )
 
 
-def _sample_size(config: ExperimentConfig, results: TestResults, control_sd: float | None) -> str | None:
+def _sample_size(config: ExperimentConfig, results: TestResults) -> str | None:
+    """How many orders a fixed-horizon test would need, from the primary comparison's control figures."""
     metric = config.primary_metric
     spec = METRICS[metric]
-    control = results.arm(config.control_arm).metrics.get(metric)
-    if control is None or math.isnan(control.estimate):
+    primary = next((c for c in results.comparisons if c.metric is metric), None)
+    if primary is None or not math.isfinite(primary.control_value):
         return None
     mde = config.minimum_detectable_effect
-    base = control.estimate
+    base, sd = primary.control_value, primary.control_sd
     try:
         if spec.kind is MetricKind.PROPORTION:
             delta = mde * base if base + mde * base < 1 else -mde * base
             n = stats.sample_size_for_proportions(base, delta, config.significance_level)
             spread = ""
-        elif control_sd is not None and base != 0:
-            n = stats.sample_size_for_means(control_sd, mde * abs(base), config.significance_level)
-            spread = f", sd {format_value(metric, control_sd)}"
+        elif math.isfinite(sd) and sd > 0 and base != 0:
+            n = stats.sample_size_for_means(sd, mde * abs(base), config.significance_level)
+            spread = f", sd {format_value(metric, sd)}"
         else:
             return None
     except ValueError:
@@ -168,7 +169,7 @@ def _adaptive_note(results: TestResults) -> str:
     )
 
 
-def recommend(config: ExperimentConfig, results: TestResults, control_sd: float | None) -> list[str]:
+def recommend(config: ExperimentConfig, results: TestResults) -> list[str]:
     """Sentences that say what the results mean for routing, each with its numbers."""
     if results.status is ResultStatus.SAMPLE_RATIO_MISMATCH:
         return [_srm(results)]
@@ -208,7 +209,7 @@ def recommend(config: ExperimentConfig, results: TestResults, control_sd: float 
                 f"No significant difference in {METRICS[c.metric].label} between {c.arm} and {c.control} "
                 f"after {n} {_orders(results)} per arm{bound}; {verdict}."
             )
-    if results.winner is None and (planning := _sample_size(config, results, control_sd)):
+    if results.winner is None and (planning := _sample_size(config, results)):
         notes.append(planning)
     if config.routing_strategy is RoutingStrategy.PERFORMANCE_BASED:
         notes.append(_adaptive_note(results))

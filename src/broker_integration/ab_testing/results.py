@@ -268,6 +268,7 @@ class _Decisive:
     test: TestResult
     readable: bool
     control_value: float
+    control_sd: float
     arm_value: float
     supporting: tuple[TestResult, ...]
     tails: Mapping[str, Interval]
@@ -318,7 +319,10 @@ def _compare(
                 if q > 0.5
             }
     role = "primary" if metric is config.primary_metric else "guardrail"
-    return _Decisive(metric, arm, role, test, readable, _mean(c), _mean(t), tuple(supporting), tails)
+    control_sd = float(c.std(ddof=1)) if c.size > 1 else math.nan
+    return _Decisive(
+        metric, arm, role, test, readable, _mean(c), control_sd, _mean(t), tuple(supporting), tails
+    )
 
 
 def _comparisons(
@@ -358,6 +362,7 @@ def _comparisons(
                 significant=significant,
                 better=better,
                 control_value=r.control_value,
+                control_sd=r.control_sd,
                 arm_value=r.arm_value,
                 supporting=r.supporting,
                 tail_differences=r.tails,
@@ -472,9 +477,7 @@ def analyze(
         recommendations=(),
         generated_at=now,
     )
-    control = data[config.control_arm].series(config.primary_metric)
-    control_sd = float(control.std(ddof=1)) if control.size > 1 else None
-    return replace(results, recommendations=tuple(recommend(config, results, control_sd))), decision.state
+    return replace(results, recommendations=tuple(recommend(config, results))), decision.state
 
 
 def _at_max(config: ExperimentConfig, data: Mapping[str, _ArmData]) -> bool:

@@ -12,6 +12,7 @@ import orjson
 import pytest
 from statsmodels.stats.multitest import multipletests
 
+from broker_integration import stats
 from broker_integration.ab_testing.models import (
     Experiment,
     ExperimentConfig,
@@ -22,6 +23,7 @@ from broker_integration.ab_testing.models import (
     TrafficSplit,
 )
 from broker_integration.ab_testing.outcomes import Assignment, Execution, OrderRecord
+from broker_integration.ab_testing.recommendations import format_value
 from broker_integration.ab_testing.results import analyze
 from broker_integration.models import OrderStatus
 
@@ -115,7 +117,16 @@ def test_identical_arms_give_no_winner_and_a_running_status() -> None:
     assert primary.test.name == "msprt_mean"
     assert not primary.significant
     assert any("No significant difference" in note for note in results.recommendations)
-    assert any("orders per arm at 80% power" in note for note in results.recommendations)
+    plan = next(note for note in results.recommendations if "orders per arm at 80% power" in note)
+    # the plan's figures are the primary comparison's: its control mean and sd, and what they imply
+    needed = stats.sample_size_for_means(primary.control_sd, 0.1 * primary.control_value)
+    assert f"(control {format_value(Metric.LATENCY_MS, primary.control_value)}, sd " in plan
+    assert f"sd {format_value(Metric.LATENCY_MS, primary.control_sd)})" in plan
+    assert f"needs about {needed} orders per arm" in plan
+    latencies = [
+        r.execution.latency_ms for r in arms_with(300, {"a": 50, "b": 50}) if r.assignment.arm == "a"
+    ]
+    assert primary.control_sd == pytest.approx(np.std(latencies, ddof=1))
 
 
 def test_after_the_test_ends_no_winner_means_inconclusive() -> None:
