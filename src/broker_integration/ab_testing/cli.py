@@ -27,7 +27,7 @@ from broker_integration.ab_testing.models import (
     TestResults,
     TrafficSplit,
 )
-from broker_integration.ab_testing.recommendations import format_value
+from broker_integration.ab_testing.recommendations import format_p, format_value
 from broker_integration.cli.options import StoreOption
 from broker_integration.cli.output import command_console, fail
 from broker_integration.stats import Interval
@@ -219,14 +219,31 @@ def results(
         )
     console.print(arms)
     comparisons = Table(title=f"Against the control — {res.method}")
-    for column in ("arm", "metric", "role", "difference", "relative", "p (adjusted)", "significant"):
+    for column in (
+        "arm",
+        "metric",
+        "role",
+        "control / arm",
+        "difference",
+        "relative",
+        "p (adjusted)",
+        "significant",
+    ):
         comparisons.add_column(column)
     for c in res.comparisons:
         relative = f"{c.relative_effect:+.1%}" if c.relative_effect is not None else ""
         p = f"{c.adjusted_p_value:.3g}" if c.readable else "not yet"
         verdict = "" if not c.significant else ("better" if c.better else "worse")
+        compared = f"{format_value(c.metric, c.control_value)} / {format_value(c.metric, c.arm_value)}"
         comparisons.add_row(
-            c.arm, c.metric.value, c.role, _interval(c.metric, c.test.interval), relative, p, verdict
+            c.arm,
+            c.metric.value,
+            c.role,
+            compared,
+            _interval(c.metric, c.test.interval),
+            relative,
+            p,
+            verdict,
         )
     console.print(comparisons)
     srm = res.srm
@@ -235,8 +252,8 @@ def results(
         + ("[red]MISMATCH[/]" if srm.mismatch else "ok")
     )
     verdict = f"[bold]{res.status.value}[/]"
-    if res.winner is not None and res.confidence is not None:
-        verdict += f": winner {res.winner} (confidence {res.confidence:.4f})"
+    if res.winner is not None and res.winner_p_value is not None:
+        verdict += f": winner {res.winner} (Holm-adjusted p {format_p(res.winner_p_value)})"
     console.print(verdict)
     for note in res.recommendations:
         console.print(f"- {note}", markup=False, highlight=False)

@@ -37,7 +37,7 @@ from broker_integration.metrics.quotes import QuoteBook
 from broker_integration.models import OrderResult, OrderStatus, OrderUpdateKind, PriceTick, UnifiedOrder
 from broker_integration.tca import Arrival, ArrivalSource, Execution, measure_execution, needs_end_quote
 
-__all__ = ["ARRIVAL_MID_KEY", "HEALTH_OPERATION", "MetricsRecorder", "PendingKey"]
+__all__ = ["ARRIVAL_MID_KEY", "CANCELLED_CODE", "HEALTH_OPERATION", "MetricsRecorder", "PendingKey"]
 
 _log = get_logger("broker_integration.metrics")
 
@@ -47,7 +47,8 @@ ARRIVAL_MID_KEY = "arrival_mid"
 HEALTH_OPERATION = "health_check"
 _PLACE = "place_order"
 _ZERO = Decimal(0)
-_NO_ERROR = "CANCELLED"  # a call that ended without success or error: the caller cancelled it
+#: The code counted for a call that ended without success or error: its caller cancelled it.
+CANCELLED_CODE = "CANCELLED"
 
 PendingKey = tuple[str, str, int]  # broker, operation, bucket start
 #: Resting orders remembered for their later fills, at most (the oldest are forgotten first).
@@ -101,7 +102,7 @@ class MetricsRecorder:
         stats.sum_us += micros
         if not event.success:
             stats.failures += 1
-            code = event.error.error_code.value if event.error is not None else _NO_ERROR
+            code = event.error.error_code.value if event.error is not None else CANCELLED_CODE
             stats.errors[code] = stats.errors.get(code, 0) + 1
         result = event.order_result
         if result is not None:
