@@ -47,8 +47,8 @@ async def main() -> None:
         results = ab.get_test_results(test_id)
         print(f"after {results.total_orders:4d} orders: {results.status.value}")
 
-    confidence = "n/a" if results.confidence is None else f"{results.confidence:.4f}"
-    print(f"winner: {results.winner} (confidence {confidence})")
+    evidence = "n/a" if results.winner_p_value is None else f"{results.winner_p_value:.2g}"
+    print(f"winner: {results.winner} (Holm-adjusted p {evidence})")
     for arm in results.arms:
         latency = arm.metrics[results.primary_metric]
         print(
