@@ -20,6 +20,7 @@ __all__ = ["SIMULATORS", "simulate_app"]
 
 #: Simulator name → ``module:function`` of its command (a Typer command function).
 SIMULATORS: Mapping[str, str] = {
+    "binance": "broker_integration.sim.binance.cli:binance_command",
     "oanda": "broker_integration.sim.oanda.cli:oanda_command",
 }
 
