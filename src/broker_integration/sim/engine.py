@@ -371,11 +371,11 @@ class VenueEngine:
             self.sync()
             self._account(account_id)
             symbol = None if instrument is None else self.instrument(instrument).symbol
-            return [
-                order.view()
-                for order in self._account_orders[account_id]
-                if (include_closed or order.is_open) and (symbol is None or order.instrument == symbol)
-            ]
+            if include_closed:
+                chosen: Iterable[LiveOrder] = self._account_orders[account_id]
+            else:  # the open set, in creation order: a busy account's history would make this O(orders ever)
+                chosen = (o for o in self._open.values() if o.account_id == account_id and o.is_open)
+            return [order.view() for order in chosen if symbol is None or order.instrument == symbol]
 
     def trades(
         self, account_id: str, *, instrument: str | None = None, include_closed: bool = False
@@ -448,8 +448,10 @@ class VenueEngine:
             else:
                 refusal = check_request(request, spec, when)
             holder = self._client_ids[account_id].get(request.client_order_id or "")
-            if refusal is None and holder is not None and (
-                holder.is_open or not self.profile.reuse_closed_client_order_ids
+            if (
+                refusal is None
+                and holder is not None
+                and (holder.is_open or not self.profile.reuse_closed_client_order_ids)
             ):
                 refusal = Refusal(
                     RejectReason.CLIENT_ORDER_ID_ALREADY_EXISTS,
