@@ -37,9 +37,17 @@ from broker_integration.sim.faults.middleware import fault_middleware, serve
 from broker_integration.sim.faults.plan import Fault
 from broker_integration.sim.profile import VenueProfile
 
-__all__ = ["BinanceSimulator", "build_app"]
+__all__ = ["CCXT_OPTIONS", "BinanceSimulator", "build_app"]
 
 _SHUTDOWN_TIMEOUT = 1.0
+#: The ccxt ``binance`` options a client of the simulator needs: spot markets only (by default ccxt also
+#: loads the futures markets from ``fapi``/``dapi``, which the simulator does not serve), and no currency list
+#: nor margin pairs (``sapi`` endpoints it does not serve either).
+CCXT_OPTIONS: dict[str, Any] = {
+    "fetchMarkets": {"types": ["spot"]},
+    "fetchCurrencies": False,
+    "fetchMargins": False,
+}
 #: ccxt's Binance class reaches spot under these ``urls['api']`` keys (``ccxt/binance.py``, describe()).
 _SPOT_URL_KEYS = {"public": "/api/v3", "private": "/api/v3", "v1": "/api/v1"}
 
@@ -156,20 +164,14 @@ class BinanceSimulator:
         return urls
 
     def ccxt_config(self, **options: Any) -> dict[str, Any]:
-        """A configuration for ``ccxt.async_support.binance`` pointed here with the first key: spot
-        markets only (the simulator serves no futures), no currency endpoint (``sapi``), and ccxt's own
-        rate limiter off unless ``enableRateLimit`` is given."""
+        """A configuration for ``ccxt.async_support.binance`` pointed here with the first key, ccxt's own
+        rate limiter off unless ``enableRateLimit`` is given; ``options`` add to :data:`CCXT_OPTIONS`."""
         return {
             "apiKey": self.api_key,
             "secret": self.secret,
             "enableRateLimit": options.pop("enableRateLimit", False),
             "urls": {"api": self.ccxt_urls()},
-            "options": {
-                "fetchMarkets": {"types": ["spot"]},
-                "fetchCurrencies": False,
-                "fetchMargins": False,
-                **options,
-            },
+            "options": {**CCXT_OPTIONS, **options},
         }
 
     def configuration(self, broker_name: str = "binance", **options: Any) -> BrokerConfiguration:
@@ -188,7 +190,7 @@ class BinanceSimulator:
             ),
             endpoints=BrokerEndpoints(base_url=self.base_url, stream_url=self.stream_url),
             limits=BrokerLimits(requests_per_second=10_000, max_orders_per_second=10_000),
-            options={"exchange": "binance", **options},
+            options={"exchange": "binance", "exchange_options": dict(CCXT_OPTIONS), **options},
         )
 
     # ------------------------------------------------------------------ misbehaviour
