@@ -64,13 +64,9 @@ def unlimited(btc: int) -> SimulatorSettings:
 async def connect(sim: BinanceSimulator, store: Store) -> tuple[BrokerFactory, CcxtAdapter, OrderJournal]:
     """The adapter as users get it: created by the factory, with the journal on; quick to give up."""
     factory = BrokerFactory(event_bus=EventBus(), store=store, discover_plugins=False)
-    config = sim.configuration(
-        order_updates="polling",
-        prices="polling",
-        poll_interval=0.2,
-        absence_grace_seconds=GRACE,
-        history_margin_seconds=0.5,
-    ).model_copy(update={"settings": BrokerSettings(timeout_seconds=0.5, retry_attempts=3)})
+    config = sim.configuration(absence_grace_seconds=GRACE, history_margin_seconds=0.5).model_copy(
+        update={"settings": BrokerSettings(timeout_seconds=0.5, retry_attempts=3)}
+    )
     adapter = await factory.create_adapter("ccxt", config)
     assert isinstance(adapter, CcxtAdapter)
     journal = factory.journal

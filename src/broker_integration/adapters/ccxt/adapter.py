@@ -123,18 +123,20 @@ class CcxtAdapter(BrokerAdapter):
     ) -> Mapping[str, Any] | None:
         """The websocket flags streams may use, or a ConfigError for a websocket asked for and absent."""
         has = exchange.has if use_pro else {}
-        wanted = {"watchOrders": options.order_updates, "watchTicker": options.prices}
-        flags = {}
-        for flag, mode in wanted.items():
-            present = has.get(flag) in (True, "emulated")
+        wanted = {
+            "order_updates": (options.order_updates, ("watchOrders",)),
+            "prices": (options.prices, ("watchBidsAsks", "watchTicker")),
+        }
+        flags: dict[str, bool] = {}
+        for key, (mode, names) in wanted.items():
+            present = [name for name in names if has.get(name) in (True, "emulated")]
             if mode == "websocket" and not present:
-                key = "order_updates" if flag == "watchOrders" else "prices"
                 raise config_issue(
                     config,
                     f"options.{key}",
-                    f"ccxt.pro has no {flag} for {options.exchange}; use {key}: polling",
+                    f"ccxt.pro has no {' or '.join(names)} for {options.exchange}; use {key}: polling",
                 )
-            flags[flag] = present and mode != "polling"
+            flags.update(dict.fromkeys(present, mode != "polling"))
         return flags if use_pro else None
 
     @property

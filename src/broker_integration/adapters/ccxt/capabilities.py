@@ -101,10 +101,11 @@ def declare(
     elif _yes(has, "fetchOpenOrders") and _yes(has, "fetchOrder"):
         caps.add(C.ORDER_UPDATES)
         notes[C.ORDER_UPDATES] = f"polling: fetchOpenOrders and fetchOrder every {poll_interval:g} s"
-    prices_ws = websocket_has is not None and _yes(websocket_has, "watchTicker")
+    prices_ws = websocket_has is not None and _yes(websocket_has, "watchBidsAsks", "watchTicker")
     if prices_ws:
         caps.add(C.STREAMING_PRICES)
-        notes[C.STREAMING_PRICES] = "websocket: ccxt.pro watchTicker"
+        via = "watchBidsAsks" if websocket_has and _yes(websocket_has, "watchBidsAsks") else "watchTicker"
+        notes[C.STREAMING_PRICES] = f"websocket: ccxt.pro {via}"
     elif _yes(has, "fetchTicker"):
         caps.add(C.STREAMING_PRICES)
         notes[C.STREAMING_PRICES] = f"polling: fetchTicker every {poll_interval:g} s"

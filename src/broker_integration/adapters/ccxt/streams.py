@@ -145,12 +145,16 @@ async def polled_prices(
 
 
 async def websocket_prices(client: CcxtClient, symbols: Sequence[str]) -> AsyncIterator[PriceTick]:
-    """Ticks from ccxt.pro's ``watchTicker`` (``watchTickers`` for several symbols)."""
+    """Ticks from ccxt.pro's ``watchBidsAsks`` (the best bid and ask) where the exchange has it, else
+    ``watchTicker``/``watchTickers``."""
     exchange = client.exchange
+    book = exchange.has.get("watchBidsAsks") in (True, "emulated")
     failures = 0
     while True:
         try:
-            if len(symbols) == 1:
+            if book:
+                tickers = await client.call(exchange.watch_bids_asks, list(symbols))
+            elif len(symbols) == 1:
                 tickers = {symbols[0]: await client.call(exchange.watch_ticker, symbols[0])}
             else:
                 tickers = await client.call(exchange.watch_tickers, list(symbols))

@@ -203,6 +203,7 @@ def _cancel(
     )
     body["origClientOrderId"] = body["clientOrderId"]
     body["clientOrderId"] = cancel_id
+    state.cancel_ids[cancelled.order_id] = cancel_id
     return body
 
 

@@ -24,7 +24,6 @@ __all__ = [
     "illegal_characters",
     "insufficient_balance",
     "invalid_api_key",
-    "invalid_listen_key",
     "key_format",
     "mandatory",
     "no_such_order",
@@ -109,10 +108,6 @@ def key_format() -> BinanceError:
 
 def invalid_api_key() -> BinanceError:
     return BinanceError(401, -2015, "Invalid API-key, IP, or permissions for action.")
-
-
-def invalid_listen_key() -> BinanceError:
-    return _bad(-1125, "This listenKey does not exist.")
 
 
 def no_such_order() -> BinanceError:

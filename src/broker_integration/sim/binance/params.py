@@ -106,6 +106,10 @@ class Params:
         """Parameters the endpoint takes that the simulator does not act on (documented, so never -1104)."""
         self._read.update(names)
 
+    def accept_all(self) -> None:
+        """Every parameter sent counts as read."""
+        self._read.update(self._values)
+
     def finish(self) -> None:
         """Refuse the request if it sent a parameter the endpoint does not read (``-1104``)."""
         unread = set(self._values) - self._read

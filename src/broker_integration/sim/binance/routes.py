@@ -34,6 +34,7 @@ from broker_integration.sim.binance.api_orders import (
 )
 from broker_integration.sim.binance.face import RouteSpec, Security, fixed
 from broker_integration.sim.binance.params import Params
+from broker_integration.sim.binance.streams import market_stream, websocket_api
 
 __all__ = ["ROUTES", "add_routes"]
 
@@ -115,6 +116,9 @@ _TABLE: tuple[tuple[str, str, Any, str, RouteSpec], ...] = (
         "account",
         RouteSpec("get_account_summary", False, fixed(20), _SIGNED),
     ),
+    ("GET", "/ws", market_stream, "ws_market", RouteSpec("stream_prices", False, fixed(0))),
+    ("GET", "/ws/{stream}", market_stream, "ws_raw", RouteSpec("stream_prices", False, fixed(0))),
+    ("GET", "/ws-api/v3", websocket_api, "ws_api", RouteSpec("stream_order_updates", False, fixed(2))),
 )
 
 #: Route name → its spec, for the face.

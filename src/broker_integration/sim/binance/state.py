@@ -2,14 +2,12 @@
 
 It holds the venue engine and what Binance keeps that the engine does not: each order's Binance type and
 quote quantity, the orders a refusal left in the engine's log that Binance never stores, the API keys, the
-request and order limits, the open streams and listen keys, and counts of what was served (for tests).
+request and order limits, the open websockets and the cancels' client ids, and counts of what was served (for tests).
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -78,8 +76,9 @@ class SimulatorState:
             settings.orders_per_10s, settings.orders_per_day, clock=self.server_seconds
         )
         self.counts = ServedCounts()
-        self.listen_keys: dict[str, str] = {}  # listen key -> account id
-        self.streams: dict[int, web.WebSocketResponse] = {}  # open websockets by id
+        #: The client id of the cancel that ended an order (Binance's ``newClientOrderId`` of a cancel).
+        self.cancel_ids: dict[str, str] = {}
+        self.streams: dict[int, web.WebSocketResponse] = {}  # open websockets by id()
         self.closing = asyncio.Event()
         self._time_offset = 0.0
 
@@ -118,25 +117,11 @@ class SimulatorState:
                 if outcome.reject_reason is not None:
                     raise ValueError(f"holdings: buying {amount} {asset} failed: {outcome.message}")
 
-    def account_of_key(self, key: ApiKey) -> str:
-        return key.account_id
-
     # ------------------------------------------------------------------ orders
 
     def visible(self, view: OrderView | None) -> OrderView | None:
         """``view`` unless it is an order Binance never stored."""
         return None if view is None or view.order_id in self.unstored else view
-
-    def new_listen_key(self, account_id: str) -> str:
-        """A listen key for the account's user data stream (60 letters and digits, as Binance's)."""
-        key = secrets.token_hex(30)
-        self.listen_keys[key] = account_id
-        return key
-
-
-def now_ms() -> int:
-    """The wall clock in epoch milliseconds (for ids that must differ between runs)."""
-    return int(time.time() * 1000)
 
 
 #: Where the application keeps its :class:`SimulatorState`.
