@@ -88,11 +88,13 @@ class CcxtAdapter(BrokerAdapter):
 
     def __init__(
         self,
-        config: BrokerConfiguration | None = None,
+        config: BrokerConfiguration | Mapping[str, Any] | None = None,
         *,
         event_bus: EventBus | None = None,
         clock: Clock | None = None,
     ) -> None:
+        if isinstance(config, Mapping):  # a dict in the configuration's shape, as the seed passes one
+            config = BrokerConfiguration.from_dict(dict(config))
         config = config or BrokerConfiguration(broker_name=BROKER_NAME)
         options = self.options = CcxtOptions.from_configuration(config)  # refused before anything opens
         wants_ws = options.order_updates != "polling" or options.prices != "polling"
@@ -151,6 +153,17 @@ class CcxtAdapter(BrokerAdapter):
 
     def now_ms(self) -> int:
         return int(self.clock.now().timestamp() * 1000)
+
+    def _need(self, flag: str, operation: str) -> None:
+        """Refuse, before any request, an operation whose ccxt method the exchange does not have."""
+        value = self.exchange.has.get(flag)
+        if value not in (True, "emulated"):
+            raise UnsupportedOperationError(
+                f"{self.exchange_id} has no {flag} in ccxt (has['{flag}'] is {value!r}), so {operation} is "
+                "not available there",
+                broker_name=self.name,
+                context={"operation": operation, "ccxt_method": flag},
+            )
 
     # ------------------------------------------------------------------ session
 
@@ -237,6 +250,7 @@ class CcxtAdapter(BrokerAdapter):
     # ------------------------------------------------------------------ orders
 
     async def place_order(self, order: UnifiedOrder) -> OrderResult:
+        self._need("createOrder", "place_order")
         symbol = await self._market(order.instrument)
         self._check_cost(order, symbol)
         kind, price, params = self._request(order)
@@ -334,6 +348,7 @@ class CcxtAdapter(BrokerAdapter):
             for name in ("stop_loss", "take_profit", "trailing_distance", "time_in_force", "expire_time")
             if getattr(modification, name) is not None
         ]
+        self._need("editOrder", "modify_order")
         if unsupported:
             raise InvalidOrderError(
                 f"{self.name} can change an order's price, quantity and stop price, not {', '.join(unsupported)}",
@@ -371,6 +386,7 @@ class CcxtAdapter(BrokerAdapter):
         )
 
     async def cancel_order(self, order_id: str) -> OrderResult:
+        self._need("cancelOrder", "cancel_order")
         known = await self._locate(order_id)
         cancelled = await self.client.call(
             self.exchange.cancel_order, known.broker_order_id, known.symbol, changes_state=True
@@ -581,6 +597,7 @@ class CcxtAdapter(BrokerAdapter):
         return ticker
 
     async def get_current_price(self, instrument: str) -> PriceTick:
+        self._need("fetchTicker", "get_current_price")
         symbol = await self._market(instrument)
         tick = parsing.parse_ticker(await self._ticker(symbol), symbol)
         if tick is None:
@@ -608,6 +625,7 @@ class CcxtAdapter(BrokerAdapter):
         end: datetime | None = None,
     ) -> list[Candle]:
         """Candles, oldest first, read page by page (ccxt's ``fetchOHLCV`` with ``since`` and ``limit``)."""
+        self._need("fetchOHLCV", "get_historical_data")
         symbol = await self._market(instrument)
         timeframe = parsing.TIMEFRAMES.get(granularity)
         offered = self.exchange.timeframes or {}
@@ -659,6 +677,7 @@ class CcxtAdapter(BrokerAdapter):
         """The balance of the account's cash currency (the quote most of its markets use) and its equity:
         the cash plus every other asset held, valued at its mid in the cash currency where a pair lists it.
         On a spot account ``unrealized_pnl`` is that value of the non-cash holdings."""
+        self._need("fetchBalance", "get_account_summary")
         balance = await self.client.call(self.exchange.fetch_balance)
         currency = self._cash_currency()
         totals = {
@@ -704,6 +723,7 @@ class CcxtAdapter(BrokerAdapter):
     async def get_positions(self, instrument: str | None = None) -> list[Position]:
         """Open derivative positions (ccxt's ``fetchPositions``): contracts times contract size, signed."""
         self._derivatives("get_positions")
+        self._need("fetchPositions", "get_positions")
         symbols = [await self._market(instrument)] if instrument is not None else None
         raw = await self.client.call(self.exchange.fetch_positions, symbols)
         positions = []

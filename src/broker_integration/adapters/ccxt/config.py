@@ -39,6 +39,11 @@ class CcxtOptions(AdapterOptions):
         default_factory=dict,
         description="Merged into ccxt's urls['api'] after endpoints.base_url and stream_url are applied.",
     )
+    has: dict[str, bool] = Field(
+        default_factory=dict,
+        description="Corrections to ccxt's has flags for this exchange (fetchOHLCV: false, say), where capability "
+        "discovery shows a flag is wrong.",
+    )
     password: SecretStr | None = Field(
         default=None,
         description="The API passphrase some exchanges need besides key and secret (ccxt's password).",

@@ -119,6 +119,8 @@ def build_exchange(config: BrokerConfiguration, options: CcxtOptions, *, pro: bo
     if options.password is not None:
         settings["password"] = options.password.get_secret_value()
     exchange = cls(settings)
+    if options.has:
+        exchange.has = {**exchange.has, **options.has}
     endpoints = config.endpoints
     if endpoints.base_url or endpoints.stream_url:
         exchange.urls["api"] = rewrite_urls(

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["binance_command"]
 
 _console = Console()
+#: Binance's daily order limit per account (GET /api/v3/exchangeInfo, rateLimits).
+_ORDERS_PER_DAY = 200_000
 
 
 def _amount(text: str, option: str) -> Decimal:
@@ -66,6 +68,12 @@ def binance_command(
     weight_limit: Annotated[
         int, typer.Option(help="Request weight per minute per IP before 429 (Binance: 6000); 0: none.", min=0)
     ] = 6000,
+    order_limit: Annotated[
+        int,
+        typer.Option(
+            help="New orders per 10 s per account before 429 (Binance: 100); 0: no order limits.", min=0
+        ),
+    ] = 100,
     latency_ms: Annotated[float, typer.Option(help="Median added response latency in ms.", min=0.0)] = 0.0,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the connection details as one JSON line.")
@@ -94,6 +102,8 @@ def binance_command(
             keys=(key,),
             holdings=_holdings(hold or []),
             request_weight_per_minute=weight_limit or None,
+            orders_per_10s=order_limit or None,
+            orders_per_day=_ORDERS_PER_DAY if order_limit else None,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
