@@ -117,6 +117,8 @@ class CcxtAdapter(BrokerAdapter):
             self.directory.symbols.setdefault(symbol, None)
         self.account_id: str = config.credentials.account_id or options.exchange
         self._instruments: dict[str, Instrument] | None = None
+        self._min_cost: dict[str, Decimal] = {}
+        self._cash: str | None = None
         self._margin_ms = int(options.history_margin_seconds * 1000)
 
     @staticmethod
@@ -203,6 +205,8 @@ class CcxtAdapter(BrokerAdapter):
         self._instruments = parsing.instruments(
             markets.values(), self.options.market_type, self.exchange.precisionMode
         )
+        self._min_cost.clear()
+        self._cash = None
         return self._instruments
 
     def known_instruments(self) -> Mapping[str, Instrument] | None:
@@ -272,10 +276,15 @@ class CcxtAdapter(BrokerAdapter):
     def _check_cost(self, order: UnifiedOrder, symbol: str) -> None:
         """Refuse, unsent, an order worth less than the market's minimum cost (ccxt's ``limits.cost``); a
         market order is valued at its stop price or not at all (its price is known only at the venue)."""
-        market = self.exchange.markets.get(symbol) or {}
-        minimum = parsing.decimal(((market.get("limits") or {}).get("cost") or {}).get("min"))
         level = order.price or order.stop_price
-        if minimum and level is not None and order.quantity * level < minimum:
+        if level is None:
+            return
+        minimum = self._min_cost.get(symbol)
+        if minimum is None:
+            market = self.exchange.markets.get(symbol) or {}
+            found = parsing.decimal(((market.get("limits") or {}).get("cost") or {}).get("min"))
+            minimum = self._min_cost[symbol] = found or Decimal(0)
+        if minimum and order.quantity * level < minimum:
             raise InvalidOrderError(
                 f"{order.quantity} {symbol} at {level} is worth {order.quantity * level}, below "
                 f"{self.exchange_id}'s minimum order value of {minimum} (its limits.cost.min)",
@@ -304,9 +313,8 @@ class CcxtAdapter(BrokerAdapter):
         replaces: str | None = None,
     ) -> OrderResult:
         """The result of an order the exchange answered: filled, resting, or ended unfilled (a refusal)."""
-        status = parsing.order_status(answer)
         filled = parsing.decimal(answer.get("filled")) or Decimal(0)
-        average = parsing.decimal(answer.get("average"))
+        status = parsing.order_status(answer, filled)
         broker_id = str(answer["id"])
         if status in _ENDED_UNFILLED and filled == 0:
             tif = time_in_force.value if time_in_force else "the exchange's"
@@ -323,23 +331,32 @@ class CcxtAdapter(BrokerAdapter):
                 error=error,
                 message=error.message,
             )
-        if status in _ENDED_UNFILLED or (status is OrderStatus.FILLED and filled == 0):
-            status = OrderStatus.PARTIALLY_FILLED if filled > 0 else status
-        if status is OrderStatus.UNKNOWN:
+        if status in _ENDED_UNFILLED:
+            status = OrderStatus.PARTIALLY_FILLED  # ended with part of it filled
+        elif status is OrderStatus.FILLED and filled == 0:
+            filled = parsing.decimal(answer.get("amount")) or filled  # ccxt: closed means fully filled
+        elif status is OrderStatus.UNKNOWN:
             status = OrderStatus.ACCEPTED  # an answer without a status: the exchange took the order
+        average = parsing.decimal(answer.get("average")) if filled > 0 else None
+        symbol = str(answer.get("symbol") or "")
         return self.completed_result(
             success=True,
             broker_order_id=broker_id,
             client_order_id=client_order_id,
             status=status,
             filled_quantity=filled,
-            average_fill_price=average if average and filled > 0 else None,
+            average_fill_price=average or None,
             commission=quote_fee(answer),
-            completed_at=parsing.from_ms(answer.get("lastTradeTimestamp")) if filled > 0 else None,
-            quote_home_rate=Decimal(1) if filled > 0 else None,
+            completed_at=parsing.from_ms(answer.get("lastTradeTimestamp")) if average else None,
+            # prices are in the quote currency; it is the account's cash when the pair is quoted in it
+            quote_home_rate=Decimal(1) if average and self._quoted_in_cash(symbol) else None,
             replaces_order_id=replaces,
             metadata={"exchange_status": answer.get("status")},
         )
+
+    def _quoted_in_cash(self, symbol: str) -> bool:
+        listed = (self._instruments or {}).get(symbol)
+        return listed is not None and listed.quote_currency == self._cash_currency()
 
     async def modify_order(self, order_id: str, modification: OrderModification) -> OrderResult:
         """ccxt's ``editOrder`` (Binance: cancel-replace, a new id that keeps the client order id)."""
@@ -707,8 +724,10 @@ class CcxtAdapter(BrokerAdapter):
 
     def _cash_currency(self) -> str:
         """The quote currency most of the adapter's markets use (USDT at Binance)."""
-        quotes = Counter(i.quote_currency for i in (self._instruments or {}).values() if i.quote_currency)
-        return quotes.most_common(1)[0][0] if quotes else "USDT"
+        if self._cash is None:
+            quotes = Counter(i.quote_currency for i in (self._instruments or {}).values() if i.quote_currency)
+            self._cash = quotes.most_common(1)[0][0] if quotes else "USDT"
+        return self._cash
 
     # ------------------------------------------------------------------ positions (derivatives)
 

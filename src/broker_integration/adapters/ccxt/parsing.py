@@ -73,7 +73,11 @@ def decimal(value: Any) -> Decimal | None:
     if value is None:
         return None
     try:
-        number = Decimal(value) if isinstance(value, str | int) else Decimal(repr(float(value)))
+        number = (
+            Decimal(value)
+            if isinstance(value, str | int)
+            else Decimal(repr(value if isinstance(value, float) else float(value)))
+        )
     except (InvalidOperation, ValueError, TypeError):
         return None
     return number if number.is_finite() else None
@@ -86,11 +90,12 @@ def from_ms(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value) / 1000, UTC)
 
 
-def order_status(order: Mapping[str, Any]) -> OrderStatus:
-    """ccxt's ``status`` with the fill taken into account: an open order with fills is partly filled, a
-    cancelled one with fills ended partly filled (ccxt reports it ``canceled``)."""
+def order_status(order: Mapping[str, Any], filled: Decimal | None = None) -> OrderStatus:
+    """ccxt's ``status`` with the fill (``filled``, read from the order when not given) taken into account:
+    an open order with fills is partly filled; a cancelled one keeps its fills (ccxt says ``canceled``)."""
     status = order.get("status")
-    filled = decimal(order.get("filled")) or Decimal(0)
+    if filled is None:
+        filled = decimal(order.get("filled")) or Decimal(0)
     if status == "open":
         return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.ACCEPTED
     if status == "canceled":
