@@ -3,7 +3,8 @@ and the real ``ccxt`` ``binance`` class pointed at it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import decimal
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,18 @@ import pytest
 from ccxt_fixtures import BINANCE
 
 from broker_integration.sim.binance import BinanceSimulator, SimulatorSettings
+
+
+@pytest.fixture(autouse=True)
+def _decimal_context_restored() -> Iterator[None]:
+    """ccxt's ``decimal_to_precision`` sets the current decimal context's rounding and Underflow trap in
+    place; a test that calls ccxt directly must not leave that to the tests after it."""
+    context = decimal.getcontext()
+    saved = context.copy()
+    yield
+    context.prec, context.rounding = saved.prec, saved.rounding
+    for signal, trapped in saved.traps.items():
+        context.traps[signal] = trapped
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ the venue can judge is sent, and its refusal comes back in standard terms."""
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -84,3 +85,16 @@ async def test_what_only_the_venue_judges_is_sent_and_its_refusal_standardized(v
     broke = await venue.place_order(UnifiedOrder(instrument="BTC/USDT", side="sell", quantity=Decimal(3)))
     assert broke.error is not None
     assert broke.error.error_code is C.INSUFFICIENT_FUNDS
+
+
+async def test_the_callers_decimal_context_is_left_as_it_was(venue: CcxtAdapter) -> None:
+    """ccxt's decimal_to_precision sets rounding to ROUND_HALF_UP and traps Underflow on the current decimal
+    context; the adapter runs ccxt in a context of its own, so the caller's money keeps rounding half even."""
+    context = decimal.getcontext()
+    assert context.rounding == decimal.ROUND_HALF_EVEN
+    assert not context.traps[decimal.Underflow]
+    result = await venue.place_order(limit("0.01", "30000"))  # ccxt formats its amount and price
+    assert result.success, result.error
+    assert decimal.getcontext().rounding == decimal.ROUND_HALF_EVEN
+    assert not decimal.getcontext().traps[decimal.Underflow]
+    assert Decimal("1.234565").quantize(Decimal("0.00001")) == Decimal("1.23456")

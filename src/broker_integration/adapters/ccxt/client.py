@@ -9,6 +9,7 @@ known never to have reached the venue. A connection refused before anything was 
 
 from __future__ import annotations
 
+import decimal
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -86,9 +87,15 @@ class CcxtClient:
     async def call(
         self, method: Callable[..., Awaitable[_T]], *args: Any, changes_state: bool = False, **kwargs: Any
     ) -> _T:
-        """``await method(*args, **kwargs)``, ccxt's exceptions raised as standard errors."""
+        """``await method(*args, **kwargs)`` in a decimal context of its own, ccxt's exceptions raised as
+        standard errors.
+
+        ccxt's ``decimal_to_precision`` (every amount and price it formats) sets the current decimal
+        context's rounding to ROUND_HALF_UP and traps Underflow, in place; left alone, that would change how
+        every Decimal of the caller rounds, money included. The call's own copy takes the change."""
         try:
-            return await method(*args, **kwargs)
+            with decimal.localcontext():
+                return await method(*args, **kwargs)
         except BrokerError:
             raise
         except Exception as exc:
