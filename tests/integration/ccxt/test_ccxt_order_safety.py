@@ -11,42 +11,31 @@ again.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 from ccxt_fixtures import BINANCE
 
 from broker_integration.adapters.ccxt import CcxtAdapter
-from broker_integration.broker_config import BrokerSettings
 from broker_integration.broker_factory import BrokerFactory
-from broker_integration.events import EventBus, OrderSettledEvent
+from broker_integration.events import OrderSettledEvent
 from broker_integration.journal import OrderJournal
 from broker_integration.models import OrderSide, OrderStatus, UnifiedOrder
-from broker_integration.pipeline import CircuitBreaker, RetryPolicy
 from broker_integration.sim.binance import BinanceSimulator, SimulatorSettings
 from broker_integration.sim.faults import Fault, FaultKind
-from broker_integration.sim.records import TransactionType
 from broker_integration.store import Store, sqlite_url
-from broker_integration.testing.order_safety import run_order_safety
+from broker_integration.testing.order_safety import (
+    FAULT_MIX,
+    connect_for_faults,
+    run_order_safety,
+    submissions,
+)
 
 ORDERS = 200
 KNOWN = {OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.CANCELLED}
 #: Past the simulator's longest hold (a latency spike of 0.7 s, longer than the client's 0.5 s timeout).
 GRACE = 1.5
-FAULTY = BINANCE.model_copy(
-    update={
-        "seed": 7,
-        "initial_balance": Decimal(100_000_000),
-        "error_rate": 0.06,
-        "rate_limit_rate": 0.02,
-        "timeout_rate": 0.02,
-        "response_lost_rate": 0.08,
-        "latency_spike_rate": 0.02,
-        "latency_spike_ms": 700.0,
-        "retry_after_s": 0.0,
-    }
-)
+FAULTY = BINANCE.model_copy(update={"seed": 7, "initial_balance": Decimal(100_000_000), **FAULT_MIX})
 
 
 def unlimited(btc: int) -> SimulatorSettings:
@@ -62,33 +51,11 @@ def unlimited(btc: int) -> SimulatorSettings:
 
 
 async def connect(sim: BinanceSimulator, store: Store) -> tuple[BrokerFactory, CcxtAdapter, OrderJournal]:
-    """The adapter as users get it: created by the factory, with the journal on; quick to give up."""
-    factory = BrokerFactory(event_bus=EventBus(), store=store, discover_plugins=False)
-    config = sim.configuration(absence_grace_seconds=GRACE, history_margin_seconds=0.5).model_copy(
-        update={"settings": BrokerSettings(timeout_seconds=0.5, retry_attempts=3)}
-    )
-    adapter = await factory.create_adapter("ccxt", config)
+    """The adapter as users get it, with the journal on, quick to give up; the streams by websocket."""
+    config = sim.configuration(absence_grace_seconds=GRACE, history_margin_seconds=0.5)
+    factory, adapter, journal = await connect_for_faults("ccxt", config, store)
     assert isinstance(adapter, CcxtAdapter)
-    journal = factory.journal
-    assert journal is not None
-    journal.lookup_delays = (0.005, 0.01, 0.02, 0.04, 0.08)
-    journal.settle_delays = (0.2, 0.5, 1.0, 1.0, 2.0, 2.0)
-    assert adapter.resilience is not None
-    adapter.resilience.retry = RetryPolicy(max_retries=3, base_delay=0.002, max_delay=0.02)
-    adapter.resilience.breaker = CircuitBreaker(
-        consecutive_failures=8, failure_rate=0.9, window=20, minimum_calls=20, recovery_timeout=0.3
-    )
     return factory, adapter, journal
-
-
-def submissions(sim: BinanceSimulator) -> Counter[str]:
-    """How many times the venue received each client order id (created or refused)."""
-    kinds = (TransactionType.ORDER_CREATE, TransactionType.ORDER_REJECT)
-    return Counter(
-        t.client_order_id
-        for t in sim.engine.transactions()
-        if t.type in kinds and t.client_order_id is not None
-    )
 
 
 async def test_no_duplicate_orders_and_every_intent_known(tmp_path: Path) -> None:
@@ -148,7 +115,7 @@ async def test_a_lost_answer_is_settled_from_the_history_without_sending_again(t
             if v.client_order_id == order.order_id
         ]
         assert event.result.broker_order_id == view.order_id
-        assert submissions(sim)[order.order_id] == 1
+        assert submissions(sim.engine)[order.order_id] == 1
         await factory.close_all()
 
 
@@ -171,5 +138,5 @@ async def test_an_order_refused_before_the_engine_is_settled_as_never_placed(tmp
         assert event.status is OrderStatus.REJECTED
         assert event.result.error is not None
         assert "hold none with client order id" in event.result.error.message
-        assert submissions(sim)[order.order_id] == 0
+        assert submissions(sim.engine)[order.order_id] == 0
         await factory.close_all()

@@ -163,15 +163,20 @@ async def cancel_order(request: web.Request) -> web.Response:
     key = key_of(request)
     view = _locate(state, key.account_id, params, "orderId", "origClientOrderId")
     cancel_id = params.client_id("newClientOrderId") or _generated_id()
-    restriction = params.choice(
-        "cancelRestrictions",
-        ("ONLY_NEW", "ONLY_PARTIALLY_FILLED"),
-        BinanceError(400, -1145, "Invalid cancelRestrictions"),
-    )
+    restriction = _restriction(params)
     params.finish()
     if not key.can_trade:
         raise not_allowed()
     return respond(request, _cancel(state, request, key.account_id, view, cancel_id, restriction))
+
+
+def _restriction(params: Params) -> str | None:
+    """``cancelRestrictions``: cancel only a NEW, or only a PARTIALLY_FILLED, order (``-1145`` otherwise)."""
+    return params.choice(
+        "cancelRestrictions",
+        ("ONLY_NEW", "ONLY_PARTIALLY_FILLED"),
+        BinanceError(400, -1145, "Invalid cancelRestrictions"),
+    )
 
 
 def _cancel(
@@ -219,11 +224,7 @@ async def cancel_replace(request: web.Request) -> web.Response:
     )
     view = _locate(state, key.account_id, params, "cancelOrderId", "cancelOrigClientOrderId")
     cancel_id = params.client_id("cancelNewClientOrderId") or _generated_id()
-    restriction = params.choice(
-        "cancelRestrictions",
-        ("ONLY_NEW", "ONLY_PARTIALLY_FILLED"),
-        BinanceError(400, -1145, "Invalid cancelRestrictions"),
-    )
+    restriction = _restriction(params)
     params.accept("orderRateLimitExceededMode")
     order = read_new_order(params, state.listing)
     params.finish()

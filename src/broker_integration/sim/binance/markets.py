@@ -191,41 +191,34 @@ class SymbolRules:
         }
 
 
+def spot_pair(
+    symbol: str, *, price: float, volatility: float, step: str, max_market_quantity: int, tick: str = "0.01"
+) -> SymbolRules:
+    """A spot pair with Binance's usual rules: prices from one tick to a million, 9,000 units a limit
+    order at most, a minimum order value of 5 quote units."""
+    return SymbolRules(
+        spec=crypto_spec(
+            symbol,
+            price=price,
+            volatility=volatility,
+            spread="0.02",
+            tick=tick,
+            step=step,
+            max_quantity="9000",
+        ),
+        min_price=Decimal(tick),
+        max_price=Decimal(1_000_000),
+        max_market_quantity=Decimal(max_market_quantity),
+        min_notional=Decimal(5),
+        max_notional=Decimal(9_000_000),
+    )
+
+
 def default_rules(quote: str = "USDT") -> tuple[SymbolRules, ...]:
     """The default listing: bitcoin and ether against ``quote``."""
     return (
-        SymbolRules(
-            spec=crypto_spec(
-                f"BTC/{quote}",
-                price=43_000.0,
-                volatility=0.6,
-                spread="0.02",
-                tick="0.01",
-                step="0.00001",
-                max_quantity="9000",
-            ),
-            min_price=Decimal("0.01"),
-            max_price=Decimal(1_000_000),
-            max_market_quantity=Decimal(120),
-            min_notional=Decimal(5),
-            max_notional=Decimal(9_000_000),
-        ),
-        SymbolRules(
-            spec=crypto_spec(
-                f"ETH/{quote}",
-                price=2_300.0,
-                volatility=0.7,
-                spread="0.02",
-                tick="0.01",
-                step="0.0001",
-                max_quantity="9000",
-            ),
-            min_price=Decimal("0.01"),
-            max_price=Decimal(1_000_000),
-            max_market_quantity=Decimal(2_000),
-            min_notional=Decimal(5),
-            max_notional=Decimal(9_000_000),
-        ),
+        spot_pair(f"BTC/{quote}", price=43_000.0, volatility=0.6, step="0.00001", max_market_quantity=120),
+        spot_pair(f"ETH/{quote}", price=2_300.0, volatility=0.7, step="0.0001", max_market_quantity=2_000),
     )
 
 

@@ -13,8 +13,7 @@ or from the command line (``broker-integration simulate binance``, see :mod:`.cl
 from __future__ import annotations
 
 from collections.abc import Iterable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 from pydantic import SecretStr
@@ -31,15 +30,13 @@ from broker_integration.sim.binance.face import BinanceFace, binance_middleware
 from broker_integration.sim.binance.markets import Listing, SymbolRules, default_rules
 from broker_integration.sim.binance.routes import ROUTES, add_routes
 from broker_integration.sim.binance.settings import ApiKey, SimulatorSettings
-from broker_integration.sim.binance.state import STATE, ServedCounts, SimulatorState
+from broker_integration.sim.binance.state import STATE, SimulatorState
 from broker_integration.sim.engine import VenueEngine
-from broker_integration.sim.faults.middleware import fault_middleware, serve
-from broker_integration.sim.faults.plan import Fault
+from broker_integration.sim.faults.middleware import WireCounts, WireSimulator, fault_middleware
 from broker_integration.sim.profile import VenueProfile
 
 __all__ = ["CCXT_OPTIONS", "BinanceSimulator", "build_app"]
 
-_SHUTDOWN_TIMEOUT = 1.0
 #: The ccxt ``binance`` options a client of the simulator needs: spot markets only (by default ccxt also
 #: loads the futures markets from ``fapi``/``dapi``, which the simulator does not serve), and no currency list
 #: nor margin pairs (``sapi`` endpoints it does not serve either).
@@ -66,12 +63,15 @@ def build_app(state: SimulatorState) -> web.Application:
     return app
 
 
-class BinanceSimulator:
+class BinanceSimulator(WireSimulator):
     """A Binance spot server over ``engine`` (default: a new engine with ``profile``), on loopback.
 
     ``rules`` are the symbols it lists (default: BTCUSDT and ETHUSDT, see :mod:`.markets`); ``settings``
     where it listens, its API keys, the accounts' opening holdings and its request limits.
     """
+
+    state: SimulatorState
+    settings: SimulatorSettings
 
     def __init__(
         self,
@@ -93,44 +93,11 @@ class BinanceSimulator:
         self.engine = engine or VenueEngine(venue, clock=clock, instruments=listing.specs())
         self.keys: tuple[ApiKey, ...] = self.settings.resolved_keys()
         self.state = SimulatorState(self.engine, self.settings, listing, self.keys)
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
 
-    # ------------------------------------------------------------------ life cycle
-
-    async def start(self) -> None:
-        """Open the accounts and start listening; the port is known afterwards."""
-        if self._runner is not None:
-            raise RuntimeError("the simulator is already running")
-        self.state.open_accounts()
-        self.state.closing.clear()
-        self._runner, self._port = await serve(
-            build_app(self.state), self.settings.host, self.settings.port, shutdown_timeout=_SHUTDOWN_TIMEOUT
-        )
-
-    async def stop(self) -> None:
-        """Stop listening, close open websockets and drop held requests."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            self.state.closing.set()
-            await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
+    def application(self) -> web.Application:
+        return build_app(self.state)
 
     # ------------------------------------------------------------------ where and who
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("the simulator has not been started")
-        return self._port
 
     @property
     def base_url(self) -> str:
@@ -195,17 +162,12 @@ class BinanceSimulator:
 
     # ------------------------------------------------------------------ misbehaviour
 
-    def inject(self, fault: Fault, *, operations: Iterable[str] | None = None, count: int = 1) -> None:
-        """Make the next ``count`` requests of ``operations`` (adapter operation names such as
-        ``place_order``; all when ``None``) suffer ``fault``."""
-        self.engine.faults.inject(fault, operations=operations, count=count)
-
     def skew_clock(self, seconds: float) -> None:
         """Move the server's clock ``seconds`` ahead (negative: behind) of the engine's."""
         self.state.skew(seconds)
 
     @property
-    def counts(self) -> ServedCounts:
+    def counts(self) -> WireCounts:
         """What was served so far: requests and faults by operation, limits met, streams."""
         return self.state.counts
 

@@ -8,8 +8,7 @@ request and order limits, the open websockets and the cancels' client ids, and c
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -20,23 +19,13 @@ from broker_integration.sim.binance.limits import OrderCounter, WeightLimiter
 from broker_integration.sim.binance.markets import Listing
 from broker_integration.sim.binance.settings import ApiKey, SimulatorSettings
 from broker_integration.sim.engine import VenueEngine
-from broker_integration.sim.faults import FaultKind
+from broker_integration.sim.faults.middleware import WireCounts
 from broker_integration.sim.records import OrderRequest, OrderView
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["STATE", "OrderExtras", "ServedCounts", "SimulatorState"]
-
-
-@dataclass
-class ServedCounts:
-    """What the simulator has done so far: requests and faults by operation, limits met, streams opened."""
-
-    requests: Counter[str] = field(default_factory=Counter)
-    faults: Counter[tuple[str, FaultKind]] = field(default_factory=Counter)
-    rate_limited: int = 0
-    streams_opened: int = 0
+__all__ = ["STATE", "OrderExtras", "SimulatorState"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +64,7 @@ class SimulatorState:
         self.order_counts = OrderCounter(
             settings.orders_per_10s, settings.orders_per_day, clock=self.server_seconds
         )
-        self.counts = ServedCounts()
+        self.counts = WireCounts()
         #: The client id of the cancel that ended an order (Binance's ``newClientOrderId`` of a cancel).
         self.cancel_ids: dict[str, str] = {}
         self.streams: dict[int, web.WebSocketResponse] = {}  # open websockets by id()

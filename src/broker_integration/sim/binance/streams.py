@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -83,18 +83,33 @@ async def _messages(socket: web.WebSocketResponse, state: SimulatorState) -> Any
 async def market_stream(request: web.Request) -> web.StreamResponse:
     """``/ws`` and ``/ws/<streamName>``: book tickers for the symbols subscribed."""
     state = state_of(request)
-    socket = await _open(request)
-    silent = silent_stream_requested(request)
     subscribed: dict[str, str] = {}  # engine symbol -> Binance symbol
     raw = request.match_info.get("stream")
     if raw is not None and raw.endswith("@bookTicker"):
         _subscribe(state, [raw], subscribed)
-    pusher = asyncio.create_task(_push_books(state, socket, subscribed, silent))
+    return await _converse(
+        request,
+        answer=lambda body: _control(state, body, subscribed),
+        push=lambda socket, silent: _push_books(state, socket, subscribed, silent),
+    )
+
+
+async def _converse(
+    request: web.Request,
+    *,
+    answer: Callable[[Any], dict[str, Any]],
+    push: Callable[[web.WebSocketResponse, bool], Coroutine[Any, Any, None]],
+) -> web.WebSocketResponse:
+    """Open the websocket, answer each message the client sends while ``push`` sends what the server has
+    to say, until either side closes (a stream that drew a TIMEOUT fault answers nothing)."""
+    state = state_of(request)
+    socket = await _open(request)
+    silent = silent_stream_requested(request)
+    pusher = asyncio.create_task(push(socket, silent))
     try:
         async for body in _messages(socket, state):
-            if silent:
-                continue
-            await _send(socket, _control(state, body, subscribed))
+            if not silent:
+                await _send(socket, answer(body))
     finally:
         pusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -192,22 +207,12 @@ class _Subscription:
 async def websocket_api(request: web.Request) -> web.StreamResponse:
     """``/ws-api/v3``: the user data stream (signature subscription) and ``ping``/``time``."""
     state = state_of(request)
-    socket = await _open(request)
-    silent = silent_stream_requested(request)
     subscriptions: list[_Subscription] = []
-    pusher = asyncio.create_task(_push_reports(state, socket, subscriptions))
-    try:
-        async for body in _messages(socket, state):
-            if silent:
-                continue
-            await _send(socket, _api_answer(state, body, subscriptions))
-    finally:
-        pusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pusher
-        state.streams.pop(id(socket), None)
-        await socket.close()
-    return socket
+    return await _converse(
+        request,
+        answer=lambda body: _api_answer(state, body, subscriptions),
+        push=lambda socket, silent: _push_reports(state, socket, subscriptions, silent),
+    )
 
 
 def _api_error(request_id: Any, status: int, code: int, msg: str) -> dict[str, Any]:
@@ -274,10 +279,12 @@ def _subscribe_signature(
 
 
 async def _push_reports(
-    state: SimulatorState, socket: web.WebSocketResponse, subscriptions: list[_Subscription]
+    state: SimulatorState, socket: web.WebSocketResponse, subscriptions: list[_Subscription], silent: bool
 ) -> None:
     while not socket.closed:
         await asyncio.sleep(state.settings.stream_interval)
+        if silent:
+            continue
         for subscription in list(subscriptions):
             transactions = state.engine.transactions(
                 account_id=subscription.account_id, since_id=subscription.since
