@@ -21,8 +21,17 @@ Import: ``import broker_integration`` in a fresh interpreter, ``--imports`` time
 and with ccxt blocked (as if the extra were absent), taking turns; the median wall time of each and whether
 ccxt was loaded.
 
-Usage: ``.venv/bin/python benchmarks/bench_ccxt.py [--seconds 1.5] [--rounds 5] [--imports 7]``; writes
-``bench-results/bench_ccxt.json``. Needs ccxt (``pip install 'broker-integration[ccxt]'``).
+Order safety (``--safety-orders``, 0 to skip): the order-safety fault suite
+(``broker_integration.testing.order_safety``) with the CCXT adapter and its journal against the simulator
+dealing its fault mix (503s, 429s, held and dropped requests, resets, lost answers, answers later than the
+client's 0.5 s timeout); and the peer, the same adapter (same timeout, retries and breaker) without a
+journal used as a careless caller would: an order whose call failed is sent again with the same client
+order id. Binance takes a client order id again once its order has filled, so that resend executes a second
+time: the figure counts those trades.
+
+Usage: ``.venv/bin/python benchmarks/bench_ccxt.py [--seconds 1.5] [--rounds 5] [--imports 7]
+[--safety-orders 2000]``; writes ``bench-results/bench_ccxt.json``. Needs ccxt
+(``pip install 'broker-integration[ccxt]'``).
 """
 
 from __future__ import annotations
@@ -35,7 +44,9 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
@@ -44,9 +55,21 @@ from typing import Any
 from bench_oanda import Call, Cell, async_cell, stop_simulator
 from broker_integration.adapters.ccxt import CcxtAdapter
 from broker_integration.broker_config import BrokerConfiguration
+from broker_integration.errors import BrokerError
 from broker_integration.events import EventBus
 from broker_integration.models import OrderSide, OrderStatus, UnifiedOrder
+from broker_integration.sim.binance import BinanceSimulator, SimulatorSettings
 from broker_integration.sim.binance.server import CCXT_OPTIONS
+from broker_integration.sim.profile import VenueProfile
+from broker_integration.sim.records import OrderState
+from broker_integration.store import Store, sqlite_url
+from broker_integration.testing.order_safety import (
+    FAULT_MIX,
+    connect_for_faults,
+    pace_for_faults,
+    quick_to_give_up,
+    run_order_safety,
+)
 
 CONCURRENCY = (1, 16)
 CLIENTS = ("ccxt direct", "adapter")
@@ -168,7 +191,104 @@ def import_seconds(repeats: int) -> tuple[float, float, bool]:
     return statistics.median(installed), statistics.median(blocked), loaded
 
 
-async def main(seconds: float, rounds: int, imports: int) -> dict[str, Any]:
+def faulty_venue(folder: Path | None = None) -> tuple[BinanceSimulator, Store | None]:
+    """The simulator with the fault mix, no request or order limits, and 100 BTC to sell from."""
+    profile = VenueProfile(
+        name="binance", enforce_trading_hours=False, seed=18, initial_balance=Decimal(10**9)
+    )
+    settings = SimulatorSettings(
+        holdings=(("BTC", Decimal(100)),),
+        request_weight_per_minute=None,
+        orders_per_10s=None,
+        orders_per_day=None,
+        hang_seconds=0.2,
+    )
+    sim = BinanceSimulator(profile=profile.with_changes(**FAULT_MIX), settings=settings)
+    return sim, (Store(sqlite_url(folder / "journal.sqlite3")) if folder is not None else None)
+
+
+async def safety(orders: int) -> dict[str, Any]:
+    """The order-safety suite with the journal, then the careless peer without one."""
+    with tempfile.TemporaryDirectory() as folder:
+        sim, store = faulty_venue(Path(folder))
+        assert store is not None
+        async with sim, store:
+            config = sim.configuration(absence_grace_seconds=1.5, history_margin_seconds=0.5)
+            for attempt in range(5):  # the faults reach authenticate too; a user would try again
+                try:
+                    factory, adapter, journal = await connect_for_faults("ccxt", config, store)
+                    break
+                except BrokerError:
+                    if attempt == 4:
+                        raise
+            report = await run_order_safety(
+                adapter,
+                journal,
+                sim.engine,
+                sim.account_id,
+                orders=orders,
+                instrument="BTC/USDT",
+                quantity=QUANTITY,
+            )
+            await factory.close_all()
+    print(f"order safety, adapter with its journal: {report.summary()}", flush=True)
+    sim, _ = faulty_venue()
+    async with sim:
+        adapter = CcxtAdapter(quick_to_give_up(sim.configuration()), event_bus=EventBus())
+        for attempt in range(5):
+            try:
+                await adapter.authenticate()
+                break
+            except BrokerError:
+                if attempt == 4:
+                    raise
+        pace_for_faults(adapter)  # the run with the journal's timeout, retries and breaker
+        gate = asyncio.Semaphore(16)
+
+        resent = 0
+
+        async def place_resending(order: UnifiedOrder) -> None:
+            nonlocal resent
+            async with gate:
+                if not (await adapter.place_order(order)).success:
+                    resent += 1
+                    await adapter.place_order(order)  # "it failed, send it again": the same client order id
+
+        sides = itertools.cycle((OrderSide.BUY, OrderSide.SELL))
+        intents = [
+            UnifiedOrder(instrument="BTC/USDT", side=next(sides), quantity=QUANTITY) for _ in range(orders)
+        ]
+        await asyncio.gather(*(place_resending(order) for order in intents))
+        await asyncio.sleep(1.0)  # let orders the client gave up on execute
+        filled = Counter(
+            view.client_order_id
+            for view in sim.engine.orders(sim.account_id, include_closed=True)
+            if view.state is OrderState.FILLED and view.client_order_id is not None
+        )
+        await adapter.disconnect()
+    twice = sum(1 for n in filled.values() if n > 1)
+    print(
+        f"peer, no journal, a failed order sent again with its client order id: {resent} of {orders} sent "
+        f"again, {twice} trades executed twice"
+    )
+    return {
+        "orders": orders,
+        "with_journal": {
+            "duplicates": report.duplicates,
+            "lost": report.lost,
+            "unresolved_after_settling": report.unresolved,
+            "disagreements": report.disagreements,
+            "fault_share": round(report.fault_share, 3),
+            "resolved_by_lookup": report.resolved_by_lookup,
+            "unknown_when_returned": report.unknown_when_returned,
+            "seconds": round(report.seconds, 1),
+        },
+        "peer_sent_again": resent,
+        "peer_trades_executed_twice": twice,
+    }
+
+
+async def main(seconds: float, rounds: int, imports: int, safety_orders: int) -> dict[str, Any]:
     import ccxt
 
     cells: dict[tuple[str, int], list[Cell]] = {}
@@ -220,8 +340,10 @@ async def main(seconds: float, rounds: int, imports: int) -> dict[str, Any]:
         f"(ccxt loaded: {loaded}), {without_ccxt * 1000:.1f} ms with ccxt blocked (medians of {imports}, "
         "interleaved)"
     )
+    safe = await safety(safety_orders) if safety_orders else None
     return {
         "benchmark": "bench_ccxt",
+        "order_safety": safe,
         "python": platform.python_version(),
         "machine": platform.machine(),
         "ccxt": ccxt.__version__,
@@ -243,9 +365,12 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=1.5)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--imports", type=int, default=7)
+    parser.add_argument("--safety-orders", type=int, default=2000)
     arguments = parser.parse_args()
     started = time.monotonic()
-    report = asyncio.run(main(arguments.seconds, arguments.rounds, arguments.imports))
+    report = asyncio.run(
+        main(arguments.seconds, arguments.rounds, arguments.imports, arguments.safety_orders)
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2))
     print(f"wrote {RESULTS} in {time.monotonic() - started:.0f} s")

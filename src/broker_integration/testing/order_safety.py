@@ -40,6 +40,7 @@ __all__ = [
     "OrderSafetyReport",
     "connect_for_faults",
     "pace_for_faults",
+    "quick_to_give_up",
     "run_order_safety",
     "submissions",
 ]
@@ -177,12 +178,13 @@ def submissions(engine: VenueEngine, account_id: str | None = None) -> Counter[s
     )
 
 
-def pace_for_faults(adapter: BrokerAdapter, journal: OrderJournal) -> None:
-    """Pace an adapter and its journal for a fault run: short lookups and background settling, quick
-    retries of reads, and a breaker that opens only on a run of failures no 20 % fault rate produces, or
-    when nearly every call fails."""
-    journal.lookup_delays = (0.005, 0.01, 0.02, 0.04, 0.08)
-    journal.settle_delays = (0.2, 0.5, 1.0, 1.0, 2.0, 2.0)
+def pace_for_faults(adapter: BrokerAdapter, journal: OrderJournal | None = None) -> None:
+    """Pace an adapter (and its journal, if any) for a fault run: short lookups and background settling,
+    quick retries of reads, and a breaker that opens only on a run of failures no 20 % fault rate produces,
+    or when nearly every call fails."""
+    if journal is not None:
+        journal.lookup_delays = (0.005, 0.01, 0.02, 0.04, 0.08)
+        journal.settle_delays = (0.2, 0.5, 1.0, 1.0, 2.0, 2.0)
     resilience = adapter.resilience
     if resilience is None:
         raise ValueError(f"{adapter.name} has no resilience stages to pace")
@@ -192,14 +194,19 @@ def pace_for_faults(adapter: BrokerAdapter, journal: OrderJournal) -> None:
     )
 
 
+def quick_to_give_up(config: BrokerConfiguration) -> BrokerConfiguration:
+    """``config`` with the fault runs' settings: 0.5 s per call (shorter than the venue's latency spikes)
+    and 3 retries of reads."""
+    return config.model_copy(update={"settings": BrokerSettings(timeout_seconds=0.5, retry_attempts=3)})
+
+
 async def connect_for_faults(
     adapter_type: str, config: BrokerConfiguration, store: Store
 ) -> tuple[BrokerFactory, BrokerAdapter, OrderJournal]:
     """The adapter as users get it for a fault run: created by a factory whose journal is on ``store``,
     quick to give up (0.5 s per call, 3 retries of reads) and paced by :func:`pace_for_faults`."""
     factory = BrokerFactory(event_bus=EventBus(), store=store, discover_plugins=False)
-    quick = config.model_copy(update={"settings": BrokerSettings(timeout_seconds=0.5, retry_attempts=3)})
-    adapter = await factory.create_adapter(adapter_type, quick)
+    adapter = await factory.create_adapter(adapter_type, quick_to_give_up(config))
     journal = factory.journal
     if journal is None:
         raise RuntimeError("the factory opened no order journal")
