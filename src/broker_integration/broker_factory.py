@@ -43,6 +43,7 @@ BUILTIN_ADAPTERS: Mapping[str, str] = {
     "paper": "broker_integration.adapters.paper:PaperBrokerAdapter",
     "oanda": "broker_integration.adapters.oanda:OandaAdapter",
     "alpaca": "broker_integration.adapters.alpaca:AlpacaAdapter",
+    "ccxt": "broker_integration.adapters.ccxt:CcxtAdapter",
 }
 
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")

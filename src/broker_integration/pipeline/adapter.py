@@ -22,7 +22,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
@@ -85,11 +85,13 @@ __all__ = ["AdapterDeclaration", "BrokerAdapter", "construct_adapter"]
 class AdapterDeclaration:
     """What one adapter instance says it supports. ``capabilities`` ``None`` or ``time_in_force`` ``None``:
     nothing declared, so the pipeline refuses nothing on that ground. ``default_limits``: the broker's own
-    published limits, used when the configuration sets none."""
+    published limits, used when the configuration sets none. ``notes``: how a declared capability is served
+    (a stream by websocket or by polling, say), shown in the capability profile."""
 
     capabilities: frozenset[BrokerCapability] | None
     time_in_force: frozenset[TimeInForce] | None
     default_limits: BrokerLimits | None = None
+    notes: Mapping[BrokerCapability, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ __all__ = ["SIMULATORS", "simulate_app"]
 #: Simulator name → ``module:function`` of its command (a Typer command function).
 SIMULATORS: Mapping[str, str] = {
     "alpaca": "broker_integration.sim.alpaca.cli:alpaca_command",
+    "binance": "broker_integration.sim.binance.cli:binance_command",
     "oanda": "broker_integration.sim.oanda.cli:oanda_command",
 }
 
