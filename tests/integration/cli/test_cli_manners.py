@@ -98,7 +98,7 @@ def test_unknown_names_exit_non_zero_and_list_the_known_ones(tmp_path: Path) -> 
     mapped = runner.invoke(app, ["errors", "map", "nosuch", "X"])
     assert mapped.exit_code == 2
     assert "no error table for 'nosuch'" in mapped.output
-    assert "alpaca, http, oanda" in mapped.output
+    assert "alpaca, ccxt, http, oanda" in mapped.output
     compared = runner.invoke(app, ["compare", "a", "b", "--store", str(tmp_path / "empty.sqlite3")])
     assert compared.exit_code == 1
     assert "no metrics stored for a, b" in compared.output
