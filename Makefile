@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench lock clean chromium
+.PHONY: demo test lint typecheck unit bench lock clean chromium docs
 
 $(STAMP): requirements/lock.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,15 +16,21 @@ $(STAMP): requirements/lock.txt pyproject.toml
 demo: $(STAMP)
 	$(BIN)/broker-integration demo
 
-## Lint, type-check and run the whole test suite (the report test drives Debian's headless Chromium).
+## Lint, type-check, build the API reference strictly and run the whole test suite (the report tests
+## drive Debian's headless Chromium).
 test: $(STAMP) chromium
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 	$(BIN)/pytest -q
 
 ## Debian's Chromium for the HTML report test (installs with apt-get when missing; needs root).
 chromium:
 	bash scripts/ensure-chromium.sh
+
+## The API reference site from the docstrings, into build/docs (a broken reference fails the build).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -16,7 +16,15 @@ client and server do not share an event loop):
   completed calls per wall second; p50/p99 are per call (``time.perf_counter_ns`` around the call); a
   failed call counts as an error, not a completion. Two scenarios: the simulator answering at once
   (loopback: the worst case for a client's own overhead), and with 2 ms median added latency
-  (lognormal, sigma 0.3), closer to a network.
+  (lognormal, sigma 0.3), closer to a network. These are **closed-loop** figures: each worker sends its
+  next order only when the previous answer is in, so a stalled call also holds back the calls that would
+  have queued behind it, and those are never timed (coordinated omission, Gil Tene, "How NOT to Measure
+  Latency"): their p50/p99 are service times, not what a steady flow of orders would see.
+* ``place_order`` **open loop**, in both scenarios, for the adapter and the floor: orders sent at a fixed
+  rate whatever the answers (``--open-loop`` fractions of the adapter's closed-loop throughput at
+  concurrency 16 in the same scenario, so the rate suits the machine), each timed from the moment the
+  schedule says it should have been sent, so time spent waiting behind a slow call is counted. A rate the
+  client cannot keep up with shows as a growing p99, which is the point.
 * price-stream lines parsed per second over ``--seconds``, with the simulator sending every price every
   window (a firehose, so the client is the bottleneck): (a) ``OandaAdapter.stream_prices`` yielding
   validated ``PriceTick`` objects with Decimal prices, (b) the floor: aiohttp ``readline`` +
@@ -43,7 +51,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -80,6 +88,9 @@ Call = Callable[[], Awaitable[bool]]
 
 @dataclass
 class Cell:
+    """One measured cell. ``mode`` is ``closed`` (``concurrency`` workers back to back: service times)
+    or ``open`` (orders at ``target_rate`` per second, timed from their scheduled send time)."""
+
     client: str
     concurrency: int
     calls: int
@@ -88,6 +99,8 @@ class Cell:
     throughput: float
     p50_ms: float
     p99_ms: float
+    mode: str = "closed"
+    target_rate: float | None = None
 
 
 @dataclass
@@ -162,24 +175,65 @@ def summarise(client: str, concurrency: int, latencies: list[int], errors: int, 
     )
 
 
+@dataclass
+class Timings:
+    """The nanoseconds of the calls that succeeded, and how many failed."""
+
+    latencies: list[int] = field(default_factory=list)
+    errors: int = 0
+
+    def record(self, ok: bool, elapsed_ns: int) -> None:
+        if ok:
+            self.latencies.append(elapsed_ns)
+        else:
+            self.errors += 1
+
+
+async def open_loop_cell(client: str, rate: float, seconds: float, call: Call) -> Cell:
+    """Orders sent at ``rate`` per second whatever the answers, after a warm-up at the same rate.
+
+    Order i is due at ``start + i / rate``; it is launched then (or at once when the loop is behind) and
+    its latency runs from that due time to its answer, so time lost waiting behind slow calls counts. Every
+    launched order is awaited, so the slowest are in the figures too.
+    """
+    timings = Timings()
+
+    async def one(due_ns: int, measured: bool) -> None:
+        ok = await call()
+        if measured:
+            timings.record(ok, time.perf_counter_ns() - due_ns)
+
+    async def schedule(duration: float, measured: bool) -> float:
+        start = time.perf_counter_ns()
+        tasks = []
+        for i in range(max(1, int(duration * rate))):
+            due = start + int(i * 1e9 / rate)
+            wait = (due - time.perf_counter_ns()) / 1e9
+            if wait > 0:
+                await asyncio.sleep(wait)
+            tasks.append(asyncio.ensure_future(one(due, measured)))
+        await asyncio.gather(*tasks)
+        return (time.perf_counter_ns() - start) / 1e9
+
+    await schedule(WARM_UP_SECONDS, measured=False)
+    elapsed = await schedule(seconds, measured=True)
+    cell = summarise(client, 0, timings.latencies, timings.errors, elapsed)
+    cell.mode, cell.target_rate = "open", round(rate, 1)
+    return cell
+
+
 async def async_cell(client: str, concurrency: int, seconds: float, call: Call) -> Cell:
     """``concurrency`` tasks calling ``call`` back to back: a warm-up, then ``seconds`` measured."""
-    latencies: list[int] = []
-    errors = 0
+    timings = Timings()
     measuring = False
     stop_at = 0.0
 
     async def worker() -> None:
-        nonlocal errors
         while time.perf_counter() < stop_at:
             started = time.perf_counter_ns()
             ok = await call()
-            elapsed = time.perf_counter_ns() - started
             if measuring:
-                if ok:
-                    latencies.append(elapsed)
-                else:
-                    errors += 1
+                timings.record(ok, time.perf_counter_ns() - started)
 
     stop_at = time.perf_counter() + WARM_UP_SECONDS
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -187,7 +241,7 @@ async def async_cell(client: str, concurrency: int, seconds: float, call: Call) 
     begin = time.perf_counter()
     stop_at = begin + seconds
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return summarise(client, concurrency, latencies, errors, time.perf_counter() - begin)
+    return summarise(client, concurrency, timings.latencies, timings.errors, time.perf_counter() - begin)
 
 
 def peer_cell(venue: Venue, concurrency: int, seconds: float) -> Cell:
@@ -232,11 +286,22 @@ def peer_cell(venue: Venue, concurrency: int, seconds: float) -> Cell:
     return summarise("oandapyV20", concurrency, latencies, errors[0], elapsed)
 
 
-async def fresh_cell(client: str, concurrency: int, seconds: float, latency_ms: float) -> Cell:
-    """One cell against a simulator of its own, so no client meets a venue grown by another's orders."""
+async def fresh_cell(
+    client: str, concurrency: int, seconds: float, latency_ms: float, rate: float | None = None
+) -> Cell:
+    """One cell against a simulator of its own, so no client meets a venue grown by another's orders;
+    closed loop at ``concurrency``, or open loop at ``rate`` orders per second when it is given."""
     process, venue = start_simulator(latency_ms)
+
+    async def measure(call: Call) -> Cell:
+        if rate is not None:
+            return await open_loop_cell(client, rate, seconds, call)
+        return await async_cell(client, concurrency, seconds, call)
+
     try:
         if client == "oandapyV20":
+            if rate is not None:
+                raise ValueError("the open-loop cells time the asyncio clients only")
             point_oandapyv20_at(venue)
             return await asyncio.to_thread(peer_cell, venue, concurrency, seconds)
         if client == "adapter":
@@ -247,7 +312,7 @@ async def fresh_cell(client: str, concurrency: int, seconds: float, latency_ms: 
                     result = await adapter.place_order(order)
                     return result.status is OrderStatus.FILLED
 
-                return await async_cell(client, concurrency, seconds, through_adapter)
+                return await measure(through_adapter)
         headers = {"Authorization": f"Bearer {venue.token}", "Content-Type": "application/json"}
         url = f"{venue.base_url}/v3/accounts/{venue.account_id}/orders"
         connector = aiohttp.TCPConnector(limit=max(CONCURRENCY))
@@ -259,7 +324,7 @@ async def fresh_cell(client: str, concurrency: int, seconds: float, latency_ms: 
                     await response.read()
                     return response.status == 201
 
-            return await async_cell(client, concurrency, seconds, floor)
+            return await measure(floor)
     finally:
         stop_simulator(process)
 
@@ -275,6 +340,23 @@ async def place_order_suite(
             for client in CLIENTS[shift:] + CLIENTS[:shift]:  # a different client goes first each round
                 every.append(await fresh_cell(client, concurrency, seconds, latency_ms))
     return [median_cell(every, client, c) for c in CONCURRENCY for client in CLIENTS], every
+
+
+OPEN_LOOP_CLIENTS = ("aiohttp floor", "adapter")
+#: The concurrency whose closed-loop adapter throughput sets the open-loop rates.
+OPEN_LOOP_BASE_CONCURRENCY = 16
+
+
+async def open_loop_suite(
+    closed: list[Cell], fractions: list[float], seconds: float, latency_ms: float = 0.0
+) -> list[Cell]:
+    """The floor and the adapter at each fraction of the adapter's closed-loop throughput."""
+    base = next(c for c in closed if (c.client, c.concurrency) == ("adapter", OPEN_LOOP_BASE_CONCURRENCY))
+    cells = []
+    for fraction in fractions:
+        for client in OPEN_LOOP_CLIENTS:
+            cells.append(await fresh_cell(client, 0, seconds, latency_ms, rate=fraction * base.throughput))
+    return cells
 
 
 def median_cell(cells: list[Cell], client: str, concurrency: int) -> Cell:
@@ -371,8 +453,26 @@ def ratios(cells: list[Cell]) -> list[dict[str, Any]]:
     return rows
 
 
+def print_open_loop(title: str, cells: list[Cell], closed: list[Cell]) -> None:
+    print(
+        f"\nplace_order, {title}, OPEN LOOP: orders at a fixed rate whatever the answers; latency from each "
+        "order's scheduled send time (no coordinated omission)"
+    )
+    print(f"{'client':<15}{'rate/s':>9}{'calls':>9}{'errors':>8}{'orders/s':>11}{'p50 ms':>9}{'p99 ms':>9}")
+    for c in cells:
+        print(
+            f"{c.client:<15}{c.target_rate:>9.0f}{c.calls:>9}{c.errors:>8}{c.throughput:>11.1f}"
+            f"{c.p50_ms:>9.3f}{c.p99_ms:>9.3f}"
+        )
+    base = next(c for c in closed if (c.client, c.concurrency) == ("adapter", OPEN_LOOP_BASE_CONCURRENCY))
+    print(
+        f"  closed loop at concurrency {base.concurrency} for comparison: adapter p50 {base.p50_ms:.3f} ms, "
+        f"p99 {base.p99_ms:.3f} ms at {base.throughput:.0f} orders/s (service times)"
+    )
+
+
 def print_orders(title: str, cells: list[Cell], rows: list[dict[str, Any]]) -> None:
-    print(f"\nplace_order, {title}")
+    print(f"\nplace_order, {title}, CLOSED LOOP: workers send back to back; p50/p99 are service times")
     print(f"{'client':<15}{'conc':>6}{'calls':>9}{'errors':>8}{'orders/s':>11}{'p50 ms':>9}{'p99 ms':>9}")
     for c in sorted(cells, key=lambda c: (CLIENTS.index(c.client), c.concurrency)):
         print(
@@ -409,10 +509,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=1.5, help="measured seconds per cell")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the loopback place_order suite")
+    parser.add_argument(
+        "--open-loop",
+        default="0.5,0.8",
+        help="open-loop rates as fractions of the adapter's closed-loop throughput at concurrency 16",
+    )
     args = parser.parse_args()
+    fractions = [float(f) for f in args.open_loop.split(",") if f.strip()]
     started = time.perf_counter()
     cells, every = asyncio.run(place_order_suite(args.seconds, args.rounds))
     network_cells, network_every = asyncio.run(place_order_suite(args.seconds, 1, NETWORK_LATENCY_MS))
+    open_cells = asyncio.run(open_loop_suite(cells, fractions, args.seconds))
+    network_open = asyncio.run(open_loop_suite(network_cells, fractions, args.seconds, NETWORK_LATENCY_MS))
     process, venue = start_simulator()
     try:
         streams = asyncio.run(stream_suite(venue, args.seconds))
@@ -420,9 +528,11 @@ def main() -> None:
         stop_simulator(process)
     rows, network_rows = ratios(cells), ratios(network_cells)
     print_orders(f"loopback, simulator answering at once, median of {args.rounds} rounds", cells, rows)
+    print_open_loop("loopback, simulator answering at once", open_cells, cells)
     print_orders(
         f"simulator adding {NETWORK_LATENCY_MS:g} ms median latency, 1 round", network_cells, network_rows
     )
+    print_open_loop(f"simulator adding {NETWORK_LATENCY_MS:g} ms median latency", network_open, network_cells)
     stream_ratios = print_streams(streams)
     print(
         f"\ntarget: adapter >= 0.9 of the floor's throughput, well ahead of oandapyV20 ({time.perf_counter() - started:.0f} s)"
@@ -444,6 +554,12 @@ def main() -> None:
         "place_order_network": [asdict(c) for c in network_cells],
         "place_order_network_ratios": network_rows,
         "place_order_network_every_round": [asdict(c) for c in network_every],
+        "latency_modes": {
+            "closed": "workers send back to back: p50/p99 are service times (coordinated omission)",
+            "open": "orders at a fixed rate, latency from the scheduled send time",
+        },
+        "place_order_loopback_open_loop": [asdict(c) for c in open_cells],
+        "place_order_network_open_loop": [asdict(c) for c in network_open],
         "stream": [asdict(s) for s in streams],
         "stream_ratios": stream_ratios,
     }

@@ -1,7 +1,7 @@
 """A/B testing two brokers: split order flow 50/50 by a stable hash of the client order id, then read
 the results at any time (the sequential test stays valid however often you look).
 
-Two paper venues stand in for two brokers; "fast" answers in about 4 ms, "slow" in about 6 ms.
+Two paper venues stand in for two brokers; "fast" answers in about 3 ms, "slow" in about 9 ms.
 ``python examples/ab_testing.py``
 """
 
@@ -29,7 +29,7 @@ def venue(name: str, median_ms: float, seed: int) -> BrokerConfiguration:
 async def main() -> None:
     factory = BrokerFactory()
     ab = BrokerABTestingFramework(seed=1)
-    for config in (venue("fast", 4.0, 1), venue("slow", 6.0, 2)):
+    for config in (venue("fast", 3.0, 1), venue("slow", 9.0, 2)):
         ab.register_broker_adapter(config.broker_name, await factory.create_from_config(config))
 
     test_id = ab.create_ab_test(
@@ -47,8 +47,8 @@ async def main() -> None:
         results = ab.get_test_results(test_id)
         print(f"after {results.total_orders:4d} orders: {results.status.value}")
 
-    confidence = "n/a" if results.confidence is None else f"{results.confidence:.4f}"
-    print(f"winner: {results.winner} (confidence {confidence})")
+    evidence = "n/a" if results.winner_p_value is None else f"{results.winner_p_value:.2g}"
+    print(f"winner: {results.winner} (Holm-adjusted p {evidence})")
     for arm in results.arms:
         latency = arm.metrics[results.primary_metric]
         print(

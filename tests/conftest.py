@@ -1,5 +1,6 @@
 """Shared test set-up: keep every test's store in a temporary folder, never in the user's data dir; the
-fixtures many test modules use (an open store, on each engine).
+fixtures many test modules use: a manual clock, a private event bus, an open store (on each engine). A
+package's own ``conftest.py`` may override one (a clock at a chosen start, say).
 
 Store-backed tests run on both engines: SQLite (a file of the test's own) and PostgreSQL (a database of the
 test's own on the server ``$BROKER_INTEGRATION_TEST_PG_URL`` names; ``.ci/run`` starts a throw-away one).
@@ -16,6 +17,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from broker_integration import log
+from broker_integration.clock import ManualClock
+from broker_integration.events import EventBus
 from broker_integration.store import Store, metadata, sqlite_url
 from store_engines import NO_SERVER, PG_SERVER, database_url, migrated_database, server_admin
 
@@ -83,3 +86,15 @@ async def store(store_url: str) -> AsyncIterator[Store]:
     """An open store of the test's own, on each engine in turn."""
     async with Store(store_url) as opened:
         yield opened
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock that moves only when the test advances it."""
+    return ManualClock()
+
+
+@pytest.fixture
+def bus() -> EventBus:
+    """An event bus of the test's own (the global one is shared by the whole process)."""
+    return EventBus()

@@ -22,74 +22,7 @@ The names here are the public API; everything else is reachable from its module 
 
 from typing import TYPE_CHECKING
 
-from broker_integration.broker_config import (
-    BrokerConfiguration,
-    BrokerCredentials,
-    BrokerEndpoints,
-    BrokerLimits,
-    BrokerSettings,
-    Environment,
-)
-from broker_integration.broker_factory import BrokerFactory, FactoryError
-from broker_integration.capabilities import (
-    CapabilityDiscoveryEngine,
-    CapabilityProfile,
-    CapabilityStatus,
-    CapabilityTestType,
-)
-from broker_integration.clock import Clock, ManualClock, SystemClock
-from broker_integration.config import (
-    ConfigChangedEvent,
-    ConfigError,
-    ConfigManager,
-    get_global_config_manager,
-)
-from broker_integration.errors import (
-    AuthenticationError,
-    BrokerError,
-    ErrorMappingTable,
-    OutcomeUnknownError,
-    PermanentBrokerError,
-    StandardErrorCode,
-    StandardizedError,
-    TransientBrokerError,
-    UnsupportedOperationError,
-    map_broker_error,
-    register_error_table,
-)
-from broker_integration.events import (
-    CallEvent,
-    EventBus,
-    HealthEvent,
-    OrderSettledEvent,
-    OrderUpdateEvent,
-    get_event_bus,
-)
 from broker_integration.lazy_exports import lazy_exports
-from broker_integration.models import (
-    Account,
-    AccountSummary,
-    Candle,
-    Delivery,
-    Granularity,
-    HealthState,
-    HealthStatus,
-    Instrument,
-    InstrumentType,
-    Order,
-    OrderModification,
-    OrderResult,
-    OrderSide,
-    OrderStatus,
-    OrderType,
-    OrderUpdate,
-    OrderUpdateKind,
-    Position,
-    PriceTick,
-    TimeInForce,
-    UnifiedOrder,
-)
-from broker_integration.pipeline import BrokerAdapter, BrokerCapability, build_pipeline
 
 if TYPE_CHECKING:
     from broker_integration.ab_testing_framework import (
@@ -99,29 +32,193 @@ if TYPE_CHECKING:
         TestResults,
         TrafficSplit,
     )
-    from broker_integration.errors import ErrorAnalyzer
-    from broker_integration.performance_metrics import ComparisonPeriod, PerformanceMetricsCollector
-    from broker_integration.store import Store
+    from broker_integration.broker_config import (
+        BrokerConfiguration,
+        BrokerCredentials,
+        BrokerEndpoints,
+        BrokerLimits,
+        BrokerSettings,
+        Environment,
+    )
+    from broker_integration.broker_factory import (
+        BrokerFactory,
+        FactoryError,
+    )
+    from broker_integration.capabilities import (
+        CapabilityDiscoveryEngine,
+        CapabilityProfile,
+        CapabilityStatus,
+        CapabilityTestType,
+    )
+    from broker_integration.clock import (
+        Clock,
+        ManualClock,
+        SystemClock,
+    )
+    from broker_integration.config import (
+        ConfigChangedEvent,
+        ConfigError,
+        ConfigManager,
+        get_global_config_manager,
+    )
+    from broker_integration.errors import (
+        AuthenticationError,
+        BrokerError,
+        ErrorAnalyzer,
+        ErrorMappingTable,
+        OutcomeUnknownError,
+        PermanentBrokerError,
+        StandardErrorCode,
+        StandardizedError,
+        TransientBrokerError,
+        UnsupportedOperationError,
+        map_broker_error,
+        register_error_table,
+    )
+    from broker_integration.events import (
+        CallEvent,
+        EventBus,
+        HealthEvent,
+        OrderSettledEvent,
+        OrderUpdateEvent,
+        get_event_bus,
+    )
+    from broker_integration.models import (
+        Account,
+        AccountSummary,
+        Candle,
+        Delivery,
+        Granularity,
+        HealthState,
+        HealthStatus,
+        Instrument,
+        InstrumentType,
+        Order,
+        OrderModification,
+        OrderResult,
+        OrderSide,
+        OrderStatus,
+        OrderType,
+        OrderUpdate,
+        OrderUpdateKind,
+        Position,
+        PriceTick,
+        TimeInForce,
+        UnifiedOrder,
+    )
+    from broker_integration.performance_metrics import (
+        ComparisonPeriod,
+        PerformanceMetricsCollector,
+    )
+    from broker_integration.pipeline import (
+        BrokerAdapter,
+        BrokerCapability,
+        build_pipeline,
+    )
+    from broker_integration.store import (
+        Store,
+    )
 
 __version__ = "0.1.0"
 
-
-#: Names whose modules pull in heavy dependencies (SQLAlchemy, numpy, scipy): imported on first use,
-#: so ``import broker_integration`` stays fast.
-_LAZY = {
-    "Store": "broker_integration.store",
-    "ErrorAnalyzer": "broker_integration.errors",
-    "ABOrderResult": "broker_integration.ab_testing_framework",
-    "BrokerABTestingFramework": "broker_integration.ab_testing_framework",
-    "RoutingStrategy": "broker_integration.ab_testing_framework",
-    "TestResults": "broker_integration.ab_testing_framework",
-    "TrafficSplit": "broker_integration.ab_testing_framework",
-    "ComparisonPeriod": "broker_integration.performance_metrics",
-    "PerformanceMetricsCollector": "broker_integration.performance_metrics",
+#: Every public name → the module defining it. Nothing is imported with the package: each name is imported
+#: on first use (PEP 562), so ``import broker_integration`` and the command line start at once and load
+#: pydantic, SQLAlchemy, numpy or aiohttp only when a name that needs them is used.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "broker_integration.ab_testing_framework": (
+        "ABOrderResult",
+        "BrokerABTestingFramework",
+        "RoutingStrategy",
+        "TestResults",
+        "TrafficSplit",
+    ),
+    "broker_integration.broker_config": (
+        "BrokerConfiguration",
+        "BrokerCredentials",
+        "BrokerEndpoints",
+        "BrokerLimits",
+        "BrokerSettings",
+        "Environment",
+    ),
+    "broker_integration.broker_factory": (
+        "BrokerFactory",
+        "FactoryError",
+    ),
+    "broker_integration.capabilities": (
+        "CapabilityDiscoveryEngine",
+        "CapabilityProfile",
+        "CapabilityStatus",
+        "CapabilityTestType",
+    ),
+    "broker_integration.clock": (
+        "Clock",
+        "ManualClock",
+        "SystemClock",
+    ),
+    "broker_integration.config": (
+        "ConfigChangedEvent",
+        "ConfigError",
+        "ConfigManager",
+        "get_global_config_manager",
+    ),
+    "broker_integration.errors": (
+        "AuthenticationError",
+        "BrokerError",
+        "ErrorAnalyzer",
+        "ErrorMappingTable",
+        "OutcomeUnknownError",
+        "PermanentBrokerError",
+        "StandardErrorCode",
+        "StandardizedError",
+        "TransientBrokerError",
+        "UnsupportedOperationError",
+        "map_broker_error",
+        "register_error_table",
+    ),
+    "broker_integration.events": (
+        "CallEvent",
+        "EventBus",
+        "HealthEvent",
+        "OrderSettledEvent",
+        "OrderUpdateEvent",
+        "get_event_bus",
+    ),
+    "broker_integration.models": (
+        "Account",
+        "AccountSummary",
+        "Candle",
+        "Delivery",
+        "Granularity",
+        "HealthState",
+        "HealthStatus",
+        "Instrument",
+        "InstrumentType",
+        "Order",
+        "OrderModification",
+        "OrderResult",
+        "OrderSide",
+        "OrderStatus",
+        "OrderType",
+        "OrderUpdate",
+        "OrderUpdateKind",
+        "Position",
+        "PriceTick",
+        "TimeInForce",
+        "UnifiedOrder",
+    ),
+    "broker_integration.performance_metrics": (
+        "ComparisonPeriod",
+        "PerformanceMetricsCollector",
+    ),
+    "broker_integration.pipeline": (
+        "BrokerAdapter",
+        "BrokerCapability",
+        "build_pipeline",
+    ),
+    "broker_integration.store": ("Store",),
 }
 
-
-__getattr__ = lazy_exports(__name__, _LAZY)
+__getattr__ = lazy_exports(__name__, {name: module for module, names in _EXPORTS.items() for name in names})
 
 
 __all__ = [

@@ -1,46 +1,4 @@
-"""The A/B-testing names under the module name the design and the seed use.
+"""The seed's module name for A/B testing: every public name of :mod:`broker_integration.ab_testing`."""
 
-The implementation lives in :mod:`broker_integration.ab_testing`; this module re-exports its public API.
-"""
-
-from broker_integration.ab_testing import (
-    METRICS,
-    ABOrderResult,
-    ABTestConfigError,
-    ABTestError,
-    ArmSummary,
-    BrokerABTestingFramework,
-    Comparison,
-    Execution,
-    Experiment,
-    ExperimentConfig,
-    ExperimentStatus,
-    Metric,
-    PerformanceRouting,
-    ResultStatus,
-    RoutingStrategy,
-    TestResults,
-    TrafficSplit,
-    measure_execution,
-)
-
-__all__ = [
-    "METRICS",
-    "ABOrderResult",
-    "ABTestConfigError",
-    "ABTestError",
-    "ArmSummary",
-    "BrokerABTestingFramework",
-    "Comparison",
-    "Execution",
-    "Experiment",
-    "ExperimentConfig",
-    "ExperimentStatus",
-    "Metric",
-    "PerformanceRouting",
-    "ResultStatus",
-    "RoutingStrategy",
-    "TestResults",
-    "TrafficSplit",
-    "measure_execution",
-]
+from broker_integration.ab_testing import *  # noqa: F403 - this module is that package's surface under the seed's name
+from broker_integration.ab_testing import __all__ as __all__

@@ -42,6 +42,8 @@ ENTRY_POINT_GROUP = "broker_integration.adapters"
 BUILTIN_ADAPTERS: Mapping[str, str] = {
     "paper": "broker_integration.adapters.paper:PaperBrokerAdapter",
     "oanda": "broker_integration.adapters.oanda:OandaAdapter",
+    "alpaca": "broker_integration.adapters.alpaca:AlpacaAdapter",
+    "ccxt": "broker_integration.adapters.ccxt:CcxtAdapter",
 }
 
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")

@@ -851,8 +851,9 @@ class AccountSummary(_Frozen):
     @field_validator("currency")
     @classmethod
     def _currency_code(cls, value: str) -> str:
-        if len(value) != 3 or not value.isalpha():
-            raise ValueError("currency must be a three-letter code such as USD")
+        # ISO 4217 (USD), or a crypto venue's cash asset (USDT, USDC): 3 to 10 letters and digits
+        if not 3 <= len(value) <= 10 or not value.isascii() or not value.isalnum() or value.isdigit():
+            raise ValueError("currency must be a currency or asset code such as USD or USDT")
         return value.upper()
 
 

@@ -8,7 +8,10 @@ statsmodels in ``tests/unit/stats``. Conventions:
 * Empty or too-small samples never raise: the result carries ``nan`` (fixed-horizon tests) or ``p = 1``
   with an unbounded interval (always-valid tests), and :meth:`TestResult.significant` is then false.
   Invalid parameters (a confidence outside (0, 1), a quantile outside [0, 1]) raise ``ValueError``.
-* Quantiles are numpy's default linear interpolation (Hyndman-Fan type 7): the p95 of 1..100 is 95.05.
+* Quantiles follow one rule across the library, :func:`quantile`: the nearest rank, the sample of rank
+  ``max(1, floor(q·n + 0.5))``, which is HdrHistogram's ``get_value_at_percentile`` rule, so an A/B test's
+  p99 and the metrics collector's histogram p99 are the same statistic. The p95 of 1..100 is 95 (numpy's
+  default linear interpolation would give 95.05).
 
 Always-valid inference (:func:`always_valid_mean_difference`, :func:`always_valid_proportion_difference`)
 is the mixture sequential probability ratio test (mSPRT, Johari et al., "Always Valid Inference") with a
@@ -37,12 +40,13 @@ __all__ = [
     "always_valid_proportion_difference",
     "bootstrap_quantile_difference",
     "bootstrap_quantile_interval",
+    "bootstrap_quantile_test",
     "fisher_exact_test",
     "holm_correction",
     "ipw_mean",
-    "ipw_mean_difference",
     "mann_whitney_u",
     "mean_interval",
+    "quantile",
     "relative_lift",
     "sample_size_for_means",
     "sample_size_for_proportions",
@@ -61,8 +65,10 @@ def _scipy_stats() -> Any:  # scipy ships no type information
     return stats
 
 
-#: Total sample (both arms) at which the default always-valid boundary is tightest (GrowthBook's N*).
-DEFAULT_SEQUENTIAL_TUNING_N = 5000
+#: Total sample (both arms of one comparison) at which the default always-valid boundary is tightest
+#: (GrowthBook's N*, whose own default of 5000 suits web experiments; broker experiments compare hundreds
+#: to a few thousand orders). The A/B framework's ``sequential_tuning_n`` defaults to this value.
+DEFAULT_SEQUENTIAL_TUNING_N = 1000
 
 _NAN = float("nan")
 _INF = float("inf")
@@ -266,6 +272,12 @@ def mean_interval(values: ArrayLike, confidence: float = 0.95) -> Interval:
     return Interval(mean, mean - half, mean + half, confidence)
 
 
+def _welch_df(var_a: float, n_a: int, var_b: float, n_b: int) -> float:
+    """Welch-Satterthwaite degrees of freedom of the difference of two means (sample variances, n > 1)."""
+    sa, sb = var_a / n_a, var_b / n_b
+    return (sa + sb) ** 2 / (sa * sa / (n_a - 1) + sb * sb / (n_b - 1))
+
+
 def welch_t_test(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> TestResult:
     """Welch's t-test of mean(B) = mean(A) (unequal variances, Welch-Satterthwaite degrees of freedom)."""
     _check_level(confidence)
@@ -288,7 +300,7 @@ def welch_t_test(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> TestRe
             na,
             nb,
         )
-    df = (sa + sb) ** 2 / (sa * sa / (na - 1) + sb * sb / (nb - 1))
+    df = _welch_df(va, na, vb, nb)
     t_stat = effect / se
     p_value = float(2 * _scipy_stats().t.sf(abs(t_stat), df))
     half = float(_scipy_stats().t.ppf(0.5 + confidence / 2, df)) * se
@@ -298,7 +310,12 @@ def welch_t_test(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> TestRe
 
 
 def relative_lift(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> Interval:
-    """(mean(B) - mean(A)) / |mean(A)| with a delta-method interval; unbounded when it cannot be formed."""
+    """(mean(B) - mean(A)) / |mean(A)| with a delta-method interval; unbounded when it cannot be formed.
+
+    The variance is vB/(mA²·nB) + vA·mB²/(mA⁴·nA) and the critical value Student's t with the
+    Welch-Satterthwaite degrees of freedom of the two means, as GrowthBook's frequentist engine does
+    (gbstats ``frequentist/tests.py``): at small samples z would make the interval too narrow.
+    """
     _check_level(confidence)
     na, ma, va = _moments(_sample(a, "a"))
     nb, mb, vb = _moments(_sample(b, "b"))
@@ -308,7 +325,10 @@ def relative_lift(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> Inter
     if na < 2 or nb < 2:
         return _unbounded(lift, confidence)
     var = vb / (ma * ma * nb) + va * mb * mb / (ma**4 * na)
-    half = _z(confidence) * math.sqrt(var)
+    if var == 0.0:  # two constant samples: the lift is exact
+        return Interval(lift, lift, lift, confidence)
+    df = _welch_df(va, na, vb, nb)
+    half = float(_scipy_stats().t.ppf(0.5 + confidence / 2, df)) * math.sqrt(var)
     return Interval(lift, lift - half, lift + half, confidence)
 
 
@@ -336,28 +356,41 @@ def _check_quantile(q: float) -> None:
         raise ValueError(f"q is a quantile between 0 and 1 (0.95 for p95), not {q!r}")
 
 
+def _rank(n: int, q: float) -> int:
+    """The 1-based nearest rank of the ``q`` quantile among ``n`` values (HdrHistogram's rounding)."""
+    return min(n, max(1, int(q * 100.0 * n / 100 + 0.5)))
+
+
+def quantile(values: ArrayLike, q: float) -> float:
+    """The ``q`` quantile (0.99 for p99) of ``values`` by the library's one rule, the nearest rank.
+
+    The value of rank ``max(1, floor(q·n + 0.5))`` in ascending order: what HdrHistogram's
+    ``get_value_at_percentile`` returns for the same samples (``HdrHistogram_py``, ``hdrh/histogram.py``),
+    so quantiles of raw samples (A/B tests) and of the metrics collector's histograms agree. Always one
+    of the samples, never an interpolation between two. ``nan`` when empty.
+    """
+    _check_quantile(q)
+    x = _sample(values)
+    if x.size == 0:
+        return _NAN
+    k = _rank(int(x.size), q)
+    return float(np.partition(x, k - 1)[k - 1])
+
+
 def _bootstrap_quantiles(
     sorted_x: NDArray[np.float64], q: float, n_resamples: int, rng: np.random.Generator
 ) -> NDArray[np.float64]:
-    """The type-7 ``q`` quantile of ``n_resamples`` bootstrap resamples of ``sorted_x``, in O(n_resamples).
+    """The nearest-rank ``q`` quantile of ``n_resamples`` bootstrap resamples of ``sorted_x``, in O(n_resamples).
 
-    A resample's k-th smallest value is ``sorted_x[floor(n * U_(k))]``, with ``U_(k)`` the k-th order
-    statistic of n uniforms, which is Beta(k, n - k + 1); the next one is ``U_(k) + (1 - U_(k)) *
-    Beta(1, n - k)``. So only the two order statistics that the quantile interpolates between are drawn,
-    exactly as if every resample had been drawn and sorted.
+    The quantile of a resample of n is its k-th smallest value for a fixed k (:func:`_rank`), which is
+    ``sorted_x[floor(n · U_(k))]`` with ``U_(k)`` the k-th order statistic of n uniforms, distributed
+    Beta(k, n - k + 1). Drawing that one order statistic gives exactly what drawing and sorting every
+    resample would, whatever the sample size.
     """
-    n = sorted_x.size
-    h = (n - 1) * q
-    lo = math.floor(h)
-    frac = h - lo
-    k = lo + 1  # 1-based rank of the lower order statistic
-    u_low = rng.beta(k, n - k + 1, size=n_resamples)
-    low = sorted_x[np.minimum((u_low * n).astype(np.int64), n - 1)]
-    if frac == 0.0 or k >= n:
-        return low
-    u_high = u_low + (1.0 - u_low) * rng.beta(1, n - k, size=n_resamples)
-    high = sorted_x[np.minimum((u_high * n).astype(np.int64), n - 1)]
-    return low + frac * (high - low)
+    n = int(sorted_x.size)
+    k = _rank(n, q)
+    u = rng.beta(k, n - k + 1, size=n_resamples)
+    return sorted_x[np.minimum((u * n).astype(np.int64), n - 1)]
 
 
 def _percentile_interval(estimate: float, replicates: NDArray[np.float64], confidence: float) -> Interval:
@@ -381,16 +414,51 @@ def bootstrap_quantile_interval(
 ) -> Interval:
     """Percentile bootstrap interval for the ``q`` quantile (0.95 for p95) of ``samples``.
 
-    Deterministic for a given ``seed``; cost does not grow with the sample size. ``nan`` when empty.
+    The estimate is :func:`quantile`. Deterministic for a given ``seed``; cost does not grow with the
+    sample size. ``nan`` when empty.
     """
     _check_quantile(q)
     _check_bootstrap(confidence, n_resamples)
     x = np.sort(_sample(samples))
     if x.size == 0:
         return Interval(_NAN, _NAN, _NAN, confidence)
-    estimate = float(np.quantile(x, q))
+    estimate = float(x[_rank(int(x.size), q) - 1])
     replicates = _bootstrap_quantiles(x, q, n_resamples, np.random.default_rng(seed))
     return _percentile_interval(estimate, replicates, confidence)
+
+
+def bootstrap_quantile_test(
+    a: ArrayLike,
+    b: ArrayLike,
+    q: float,
+    confidence: float = 0.95,
+    n_resamples: int = 4000,
+    seed: int | None = 0,
+) -> TestResult:
+    """Percentile-bootstrap test of quantile_q(B) = quantile_q(A), the arms resampled independently.
+
+    ``effect`` and ``statistic`` are the difference of the two :func:`quantile` values, B - A; the
+    interval is the percentile interval of the replicated differences. The p-value inverts that interval
+    (Efron & Tibshirani, "An Introduction to the Bootstrap", 1993, §15.4): it is the smallest level whose
+    interval excludes 0, 2 · min(#{Δ* ≤ 0} + 1, #{Δ* ≥ 0} + 1) / (n_resamples + 1), with the Monte Carlo
+    +1 so that it is never 0; it cannot go below 2 / (n_resamples + 1), so a family of m such tests
+    corrected by Holm needs n_resamples above 2m / alpha. ``nan`` when an arm is empty.
+    """
+    _check_quantile(q)
+    _check_bootstrap(confidence, n_resamples)
+    xa, xb = np.sort(_sample(a, "a")), np.sort(_sample(b, "b"))
+    na, nb = int(xa.size), int(xb.size)
+    if na == 0 or nb == 0:
+        return TestResult("bootstrap_quantile", _NAN, _NAN, _NAN, None, na, nb)
+    rng = np.random.default_rng(seed)
+    estimate = float(xb[_rank(nb, q) - 1] - xa[_rank(na, q) - 1])
+    differences = _bootstrap_quantiles(xb, q, n_resamples, rng) - _bootstrap_quantiles(
+        xa, q, n_resamples, rng
+    )
+    below, above = int(np.count_nonzero(differences <= 0)), int(np.count_nonzero(differences >= 0))
+    p_value = min(1.0, 2 * (min(below, above) + 1) / (n_resamples + 1))
+    interval = _percentile_interval(estimate, differences, confidence)
+    return TestResult("bootstrap_quantile", estimate, p_value, estimate, interval, na, nb)
 
 
 def bootstrap_quantile_difference(
@@ -401,17 +469,9 @@ def bootstrap_quantile_difference(
     n_resamples: int = 2000,
     seed: int | None = 0,
 ) -> Interval:
-    """Percentile bootstrap interval for quantile_q(B) - quantile_q(A), arms resampled independently."""
-    _check_quantile(q)
-    _check_bootstrap(confidence, n_resamples)
-    xa, xb = np.sort(_sample(a, "a")), np.sort(_sample(b, "b"))
-    if xa.size == 0 or xb.size == 0:
-        return Interval(_NAN, _NAN, _NAN, confidence)
-    rng = np.random.default_rng(seed)
-    estimate = float(np.quantile(xb, q) - np.quantile(xa, q))
-    ra = _bootstrap_quantiles(xa, q, n_resamples, rng)
-    rb = _bootstrap_quantiles(xb, q, n_resamples, rng)
-    return _percentile_interval(estimate, rb - ra, confidence)
+    """Percentile bootstrap interval for quantile_q(B) - quantile_q(A) (:func:`bootstrap_quantile_test`)."""
+    result = bootstrap_quantile_test(a, b, q, confidence, n_resamples, seed)
+    return result.interval or Interval(_NAN, _NAN, _NAN, confidence)
 
 
 # --------------------------------------------------------------------------------------------- families
@@ -420,7 +480,9 @@ def bootstrap_quantile_difference(
 def holm_correction(p_values: Sequence[float]) -> list[float]:
     """Holm-Bonferroni adjusted p-values, in the given order (controls the family-wise error rate).
 
-    ``nan`` entries (tests that could not be computed) stay ``nan`` and are not counted in the family.
+    ``nan`` entries (tests that could not be computed) stay ``nan`` and are not counted in the family. A
+    family must be fixed before the data are seen: to keep a test that cannot be read yet in it, pass
+    ``1.0`` for it (it counts in the family size and is never rejected), as the A/B framework does.
     """
     values = [float(p) for p in p_values]
     finite = sorted((p, i) for i, p in enumerate(values) if not math.isnan(p))
@@ -625,6 +687,11 @@ def ipw_mean(values: ArrayLike, propensities: ArrayLike, *, confidence: float = 
     sample mean is biased because traffic follows past luck; weighting each unit by 1/propensity
     estimates the mean as if every unit had been offered to the arm. The variance is the usual
     linearisation Σ w²(y - μ)² / (Σ w)² (equal to a weighted regression's HC1 sandwich).
+
+    The interval describes one arm; it is not a test to read repeatedly. Adaptive routing makes the
+    sample sizes depend on earlier outcomes, and a z-test on these means read after every batch declared
+    a difference between identical arms in a fifth of simulated A/A tests; the A/B framework bases its
+    verdict on the orders routed at random instead (see :mod:`broker_integration.ab_testing.results`).
     """
     _check_level(confidence)
     _, mean, var = _ipw_parts(values, propensities)
@@ -632,38 +699,3 @@ def ipw_mean(values: ArrayLike, propensities: ArrayLike, *, confidence: float = 
         return _unbounded(mean, confidence)
     half = _z(confidence) * math.sqrt(var)
     return Interval(mean, mean - half, mean + half, confidence)
-
-
-def ipw_mean_difference(
-    values_a: ArrayLike,
-    propensities_a: ArrayLike,
-    values_b: ArrayLike,
-    propensities_b: ArrayLike,
-    confidence: float = 0.95,
-) -> TestResult:
-    """z-test of two inverse-propensity means (``effect`` = B - A), for arms under adaptive routing."""
-    _check_level(confidence)
-    na, ma, va = _ipw_parts(values_a, propensities_a)
-    nb, mb, vb = _ipw_parts(values_b, propensities_b)
-    effect = mb - ma
-    var = va + vb
-    if not math.isfinite(var):
-        return TestResult("ipw_z", _NAN, _NAN, effect, _unbounded(effect, confidence), na, nb)
-    if var == 0.0:
-        same = effect == 0.0
-        stat = 0.0 if same else math.copysign(_INF, effect)
-        return TestResult(
-            "ipw_z", stat, 1.0 if same else 0.0, effect, Interval(effect, effect, effect, confidence), na, nb
-        )
-    se = math.sqrt(var)
-    z_stat = effect / se
-    half = _z(confidence) * se
-    return TestResult(
-        "ipw_z",
-        z_stat,
-        float(2 * _scipy_stats().norm.sf(abs(z_stat))),
-        effect,
-        Interval(effect, effect - half, effect + half, confidence),
-        na,
-        nb,
-    )

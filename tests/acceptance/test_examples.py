@@ -65,7 +65,11 @@ CASES = [
     ),
     (
         "performance_monitoring.py",
-        [r"^winner: steady ", r"^  costly: .*commission 5\.00 bps$", r"^- Cost: orders at costly cost"],
+        [
+            r"^winner: steady ",
+            r"^  costly: .*commission 5\.00 bps$",
+            r"^- Cost \(mean all-in cost per filled order\): steady is best",
+        ],
     ),
     (
         "capability_discovery.py",

@@ -28,7 +28,9 @@ def run_python(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_readme_has_the_examples() -> None:
-    assert {"basic-integration", "new-broker", "error-mapping", "multi-account"} <= set(readme_examples())
+    assert {"basic-integration", "new-broker", "error-mapping", "error-table", "multi-account"} <= set(
+        readme_examples()
+    )
 
 
 def test_basic_integration_example(tmp_path: Path) -> None:
@@ -56,6 +58,12 @@ def test_error_mapping_example(tmp_path: Path) -> None:
     code, _, action = done.stdout.strip().partition(" - ")
     assert code == "INSUFFICIENT_FUNDS"
     assert "margin" in action
+
+
+def test_error_table_example(tmp_path: Path) -> None:
+    done = run_python(readme_examples()["error-table"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "INSUFFICIENT_FUNDS"
 
 
 def test_multi_account_example(tmp_path: Path) -> None:

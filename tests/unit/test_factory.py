@@ -83,7 +83,7 @@ def test_register_refuses_non_adapters_and_silent_replacement() -> None:
     factory.register_adapter("keyed", FlakyAdapter, replace=True)
     assert factory.get_adapter_class("keyed") is FlakyAdapter
     factory.unregister_adapter("keyed")
-    with pytest.raises(FactoryError, match="registered: oanda, paper"):
+    with pytest.raises(FactoryError, match="registered: alpaca, ccxt, oanda, paper"):
         factory.get_adapter_class("keyed")
 
 

@@ -459,9 +459,10 @@ def summary(**changes: Any) -> dict[str, Any]:
     }
 
 
-def test_account_currency_is_a_three_letter_code() -> None:
+def test_account_currency_is_a_currency_or_asset_code() -> None:
     assert AccountSummary.model_validate(summary()).currency == "USD"
-    for bad in ("US", "USDT", "U5D"):
+    assert AccountSummary.model_validate(summary(currency="usdt")).currency == "USDT"  # a crypto venue's cash
+    for bad in ("US", "U$D", "123", "TOOLONGCODE1"):
         assert invalid_field(AccountSummary, **summary(currency=bad)) == ("currency",)
 
 

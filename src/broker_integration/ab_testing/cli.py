@@ -1,7 +1,8 @@
 """``broker-integration ab``: create, inspect, read and stop A/B tests kept in the store.
 
 The trading process registers the brokers and routes orders; these commands work on the same store
-(``--store URL`` or ``$BROKER_INTEGRATION_STORE_URL``), so tests can be defined and read from a shell.
+(``--store``, a file path or URL, or ``$BROKER_INTEGRATION_STORE_URL``), so tests can be defined and read
+from a shell.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated, TypeVar
 
 import orjson
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from broker_integration.ab_testing.framework import BrokerABTestingFramework
@@ -26,7 +27,9 @@ from broker_integration.ab_testing.models import (
     TestResults,
     TrafficSplit,
 )
-from broker_integration.ab_testing.recommendations import format_value
+from broker_integration.ab_testing.recommendations import format_p, format_value
+from broker_integration.cli.options import StoreOption
+from broker_integration.cli.output import command_console, fail
 from broker_integration.stats import Interval
 from broker_integration.store import Store
 
@@ -38,14 +41,9 @@ ab_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
+console = command_console()
 
 T = TypeVar("T")
-
-StoreOption = Annotated[
-    str | None,
-    typer.Option("--store", help="Store URL (default: $BROKER_INTEGRATION_STORE_URL or the user data dir)."),
-]
 
 
 def _run(store_url: str | None, action: Callable[[BrokerABTestingFramework], Awaitable[T]]) -> T:
@@ -56,8 +54,7 @@ def _run(store_url: str | None, action: Callable[[BrokerABTestingFramework], Awa
     try:
         return asyncio.run(main())
     except ABTestError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from exc
+        fail(str(exc))
 
 
 def _split(text: str) -> TrafficSplit:
@@ -120,7 +117,7 @@ def create(
         )
         return test_id
 
-    console.print(_run(store, action))
+    console.print(_run(store, action), highlight=False)
 
 
 @ab_app.command()
@@ -130,7 +127,7 @@ def start(test_id: str, store: StoreOption = None) -> None:
     async def action(ab: BrokerABTestingFramework) -> str:
         return ab.start_test(test_id).value
 
-    console.print(f"{test_id}: {_run(store, action)}")
+    console.print(f"{test_id}: {_run(store, action)}", markup=False, highlight=False)
 
 
 @ab_app.command()
@@ -146,7 +143,7 @@ def stop(
     async def action(ab: BrokerABTestingFramework) -> str:
         return (ab.complete_test(test_id) if complete else ab.stop_test(test_id)).value
 
-    console.print(f"{test_id}: {_run(store, action)}")
+    console.print(f"{test_id}: {_run(store, action)}", markup=False, highlight=False)
 
 
 @ab_app.command()
@@ -197,7 +194,7 @@ def results(
         print(orjson.dumps(res.to_dict(), option=orjson.OPT_INDENT_2).decode())
         return
     console.print(
-        f"[bold]{res.test_name}[/] ({res.test_id}) — {res.experiment_status}, {res.total_orders} orders"
+        f"[bold]{escape(res.test_name)}[/] ({res.test_id}) — {res.experiment_status}, {res.total_orders} orders"
     )
     metrics = [c.metric for c in res.comparisons if c.arm == res.comparisons[0].arm] or [res.primary_metric]
     arms = Table(title=f"Arms ({1 - res.significance_level:.0%} intervals)")
@@ -222,14 +219,31 @@ def results(
         )
     console.print(arms)
     comparisons = Table(title=f"Against the control — {res.method}")
-    for column in ("arm", "metric", "role", "difference", "relative", "p (adjusted)", "significant"):
+    for column in (
+        "arm",
+        "metric",
+        "role",
+        "control / arm",
+        "difference",
+        "relative",
+        "p (adjusted)",
+        "significant",
+    ):
         comparisons.add_column(column)
     for c in res.comparisons:
         relative = f"{c.relative_effect:+.1%}" if c.relative_effect is not None else ""
         p = f"{c.adjusted_p_value:.3g}" if c.readable else "not yet"
         verdict = "" if not c.significant else ("better" if c.better else "worse")
+        compared = f"{format_value(c.metric, c.control_value)} / {format_value(c.metric, c.arm_value)}"
         comparisons.add_row(
-            c.arm, c.metric.value, c.role, _interval(c.metric, c.test.interval), relative, p, verdict
+            c.arm,
+            c.metric.value,
+            c.role,
+            compared,
+            _interval(c.metric, c.test.interval),
+            relative,
+            p,
+            verdict,
         )
     console.print(comparisons)
     srm = res.srm
@@ -238,8 +252,8 @@ def results(
         + ("[red]MISMATCH[/]" if srm.mismatch else "ok")
     )
     verdict = f"[bold]{res.status.value}[/]"
-    if res.winner is not None and res.confidence is not None:
-        verdict += f": winner {res.winner} (confidence {res.confidence:.4f})"
+    if res.winner is not None and res.winner_p_value is not None:
+        verdict += f": winner {res.winner} (Holm-adjusted p {format_p(res.winner_p_value)})"
     console.print(verdict)
     for note in res.recommendations:
-        console.print(f"- {note}")
+        console.print(f"- {note}", markup=False, highlight=False)

@@ -67,6 +67,7 @@ from broker_integration.errors import BrokerError, StandardErrorCode, describe_v
 from broker_integration.log import get_logger
 from broker_integration.models import Delivery, OrderResult, PriceTick, UnifiedOrder
 from broker_integration.pipeline import BreakerState, BrokerAdapter
+from broker_integration.stats import DEFAULT_SEQUENTIAL_TUNING_N
 from broker_integration.store import Store
 
 __all__ = ["BrokerABTestingFramework"]
@@ -190,7 +191,7 @@ class BrokerABTestingFramework:
         sticky_key: str = "order_id",
         salt: str | None = None,
         sequential: bool = True,
-        sequential_tuning_n: int = 1000,
+        sequential_tuning_n: int = DEFAULT_SEQUENTIAL_TUNING_N,
         failover: bool = True,
         fetch_arrival_quote: bool = True,
         performance: PerformanceRouting | None = None,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from broker_integration.models import OrderResult
-from broker_integration.stats import Interval, SRMResult, TestResult
+from broker_integration.stats import DEFAULT_SEQUENTIAL_TUNING_N, Interval, SRMResult, TestResult
 
 if TYPE_CHECKING:
     from broker_integration.tca import Execution
@@ -60,7 +60,8 @@ class RoutingStrategy(StrEnum):
     HASH_BASED = "hash_based"
     #: A weighted random draw per order.
     RANDOM = "random"
-    #: Thompson sampling on a composite reward, with a weight floor and a uniform exploration slice.
+    #: Thompson sampling on a composite reward, with a weight floor and a uniform share; the verdict is
+    #: read from the orders routed at random (the warm-up and the uniform share).
     PERFORMANCE_BASED = "performance_based"
 
 
@@ -261,10 +262,15 @@ class PerformanceRouting(BaseModel):
     Each order earns a reward in [0, 1]: 0 when it failed, else
     ``success_weight + latency_weight · L + cost_weight · C`` with
     ``L = 1 / (1 + latency_ms / latency_target_ms)`` and ``C = 1 / (1 + max(cost_bps, 0) / cost_target_bps)``
-    (1 when no cost could be measured). An arm's posterior is Beta(prior + Σ reward, prior + Σ (1 - reward)).
-    Traffic: a share ``exploration`` is spread uniformly over the arms; the rest follows each arm's
-    posterior probability of being best, with every arm kept at ``weight_floor`` or more. Until every
-    arm has ``warmup_per_arm`` outcomes the configured splits are used instead.
+    (1 when no cost could be measured). Each arm's mean reward has a normal posterior with the rewards'
+    own variance (they are fractions, not successes and failures); ``prior`` is the weight, in orders, of
+    the prior belief of a mean reward of 0.5. Traffic: a share ``exploration`` is spread uniformly over the arms; the rest
+    follows each arm's posterior probability of being best (P(best), from ``draws`` Monte Carlo draws
+    beyond two arms), with every arm kept at ``weight_floor`` or more (so ``weight_floor`` times the
+    number of arms must stay below 1). Until every arm has ``warmup_per_arm`` outcomes the configured
+    splits are used instead. The exploration, the floors and the warm-up route orders without looking at
+    any outcome; the test's verdict is read from those orders only (see
+    :mod:`broker_integration.ab_testing.results`), so more exploration means an earlier verdict.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -322,7 +328,7 @@ class ExperimentConfig(BaseModel):
     sticky_key: Annotated[str, Field(min_length=1, max_length=64)] = "order_id"
     salt: Annotated[str, Field(min_length=1, max_length=64)] = Field(default_factory=new_salt)
     sequential: bool = True
-    sequential_tuning_n: Annotated[int, Field(ge=2)] = 1000
+    sequential_tuning_n: Annotated[int, Field(ge=2)] = DEFAULT_SEQUENTIAL_TUNING_N
     failover: bool = True
     fetch_arrival_quote: bool = True
     performance: PerformanceRouting = Field(default_factory=PerformanceRouting)
@@ -341,6 +347,12 @@ class ExperimentConfig(BaseModel):
             raise ValueError(f"control {self.control!r} is not one of the arms {names}")
         if self.max_sample_size is not None and self.max_sample_size < self.minimum_sample_size:
             raise ValueError("max_sample_size cannot be below minimum_sample_size")
+        floor = self.performance.weight_floor
+        if self.routing_strategy is RoutingStrategy.PERFORMANCE_BASED and floor * len(names) >= 1.0:
+            raise ValueError(
+                f"performance.weight_floor {floor:g} times {len(names)} arms leaves nothing to allocate; "
+                f"it must be below {1 / len(names):.4g}"
+            )
         guardrails = tuple(dict.fromkeys(m for m in self.guardrail_metrics if m is not self.primary_metric))
         object.__setattr__(self, "guardrail_metrics", guardrails)
         return self
@@ -419,8 +431,11 @@ class ResultStatus(StrEnum):
 
 @dataclass(frozen=True)
 class ArmSummary:
-    """One arm's figures. ``metrics`` holds an interval per metric (Wilson for rates, t for means);
-    ``corrected`` the inverse-propensity versions under performance-based routing."""
+    """One arm's figures. ``metrics`` holds an interval per metric (Wilson for rates, t for means) over
+    the arm's first attempts; ``corrected`` the inverse-propensity versions under performance-based
+    routing. ``randomised_orders`` counts the orders the comparisons read: all of them, except under
+    performance-based routing, where only those routed without looking at outcomes count.
+    ``latency_quantiles`` use the library's nearest-rank rule (:func:`broker_integration.stats.quantile`)."""
 
     arm: str
     is_control: bool
@@ -437,11 +452,19 @@ class ArmSummary:
     corrected: Mapping[Metric, Interval] = field(default_factory=dict)
     p_best: float | None = None
     allocation: float | None = None
+    randomised_orders: int = 0
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """One arm against the control on one metric; ``test.effect`` is arm - control."""
+    """One arm against the control on one metric; ``test.effect`` is arm - control.
+
+    ``control_value`` and ``arm_value`` are the two means (or rates) the test compared, over the orders
+    it read (``test.n_a`` and ``test.n_b``), and ``control_sd`` the standard deviation of the control's
+    values (``nan`` below two): every figure a recommendation quotes about this comparison is one of
+    these fields, or computed from them. ``adjusted_p_value`` is Holm-corrected over the whole family of arms x
+    decision metrics, fixed when the test was defined; ``nan`` while the comparison is not readable.
+    """
 
     metric: Metric
     arm: str
@@ -453,6 +476,9 @@ class Comparison:
     readable: bool
     significant: bool
     better: bool | None
+    control_value: float
+    control_sd: float
+    arm_value: float
     supporting: tuple[TestResult, ...] = ()
     tail_differences: Mapping[str, Interval] = field(default_factory=dict)
 
@@ -462,7 +488,8 @@ class TestResults:
     """The answer to ``get_test_results``: figures, comparisons, a verdict and recommendations.
 
     ``confidence`` is 1 - (Holm-adjusted) p-value of the winner's weakest decisive comparison: how strongly
-    the data reject "no difference", not a probability that the winner is best. ``None`` without a winner.
+    the data reject "no difference", not a probability that the winner is best, so reports print the
+    adjusted p-value itself. ``None`` without a winner.
     """
 
     __test__ = False  # not a pytest test class, despite the name
@@ -489,6 +516,20 @@ class TestResults:
             if summary.arm == name:
                 return summary
         raise KeyError(f"no arm {name!r} in test {self.test_id}")
+
+    @property
+    def winner_p_value(self) -> float | None:
+        """The Holm-adjusted p-value behind the winner (the weakest one when the control wins), or ``None``.
+
+        What a report prints next to a winner: ``confidence`` is 1 minus it, which rounds to 1.0000 as soon
+        as the evidence is strong and reads like a certainty it is not.
+        """
+        primary = [c for c in self.comparisons if c.role == "primary"]
+        if self.winner is None or not primary:
+            return None
+        if self.winner == primary[0].control:
+            return max(c.adjusted_p_value for c in primary)
+        return self.comparison(self.winner, self.primary_metric).adjusted_p_value
 
     def comparison(self, arm: str, metric: Metric | str) -> Comparison:
         for comparison in self.comparisons:

@@ -3,25 +3,36 @@
 The analysis uses attempt 0 of every order (the randomised assignment); failovers are counted, not
 compared. For each treatment arm and each decision metric (the primary and the guardrails):
 
-* hash and random routing, ``sequential=True`` (default): the always-valid mSPRT p-value and interval
+* ``sequential=True`` (default): the always-valid mSPRT p-value and interval
   (:func:`~broker_integration.stats.always_valid_mean_difference` / ``…proportion_difference``), read
   only once both arms have ``minimum_sample_size`` observations of the metric; the experiment keeps their
   running minimum / intersection, so results may be read after every batch;
 * ``sequential=False``: Welch's t for means, the two-proportion z-test for rates (Fisher's exact test
-  when an expected cell count is below 5), meant to be read once at the planned sample size;
-* performance-based routing: inverse-propensity (Hájek) means and their z-test, since adaptive traffic
-  biases plain means, plus each arm's posterior probability of being best.
+  when an expected cell count is below 5), meant to be read once at the planned sample size.
+
+Under performance-based routing the comparisons read only the orders the router sent without looking at
+any outcome: its warm-up and its uniform share (``Assignment.explore``). Those orders are a randomised
+experiment with sizes that do not depend on outcomes, so the always-valid test keeps its guarantee
+however often it is read, and their means carry none of the bias adaptive allocation gives the others
+(Shin, Ramdas & Rinaldo, "Are sample means in multi-armed bandits positively or negatively biased?",
+arXiv 1905.11397). Keeping a uniformly randomised slice for inference is what GrowthBook's bandit
+documentation advises (docs.growthbook.io, "Bandits": run an A/B test, or keep one, for inference). A fixed-horizon
+z-test on inverse-propensity means of all orders, read every 40 orders, had declared identical arms
+different in 20.7 % of simulated A/A tests. The arm summaries still carry inverse-propensity (Hájek)
+means of every order and the router's P(best), as descriptions, not as verdicts.
 
 Latency comparisons also carry Mann-Whitney U and bootstrap intervals of the p95 and p99 differences.
-p-values are Holm-corrected across arms x metrics. A winner is named only when its primary comparison
-is significant after correction, in the better direction, at least ``minimum_effect`` large, and no
-guardrail is significantly worse; a sample-ratio mismatch voids every verdict.
+p-values are Holm-corrected over the family of arms x decision metrics, fixed when the test is defined:
+a comparison not readable yet counts in the family with p = 1, so early reads are not corrected over a
+smaller family. A winner is named only when its primary comparison is significant after correction, in
+the better direction, at least ``minimum_effect`` large, and no guardrail is significantly worse; a
+sample-ratio mismatch voids every verdict.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -44,12 +55,14 @@ from broker_integration.ab_testing.models import (
 )
 from broker_integration.ab_testing.outcomes import OrderRecord
 from broker_integration.ab_testing.recommendations import recommend
-from broker_integration.stats import Interval, TestResult
+from broker_integration.stats import Interval, SRMResult, TestResult
 
-__all__ = ["LATENCY_QUANTILES", "analyze"]
+__all__ = ["LATENCY_QUANTILES", "Decision", "Tally", "analyze", "decide"]
 
 LATENCY_QUANTILES: Mapping[str, float] = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 _MIN_TAIL_SAMPLES = 20
+
+State = dict[str, dict[str, float]]
 
 
 # ------------------------------------------------------------------------------------------ data per arm
@@ -57,14 +70,18 @@ _MIN_TAIL_SAMPLES = 20
 
 @dataclass
 class _ArmData:
+    """One arm's first attempts: every value per metric, its propensities, and the randomised ones."""
+
     orders: int = 0
     in_flight: int = 0
     ambiguous: int = 0
     failovers_out: int = 0
     failovers_in: int = 0
     design_weight: float = 0.0
+    randomised_orders: int = 0
     values: dict[Metric, list[float]] = field(default_factory=dict)
     propensities: dict[Metric, list[float]] = field(default_factory=dict)
+    randomised: dict[Metric, list[float]] = field(default_factory=dict)
 
     def series(self, metric: Metric) -> np.ndarray:
         return np.asarray(self.values.get(metric, ()), dtype=np.float64)
@@ -72,33 +89,64 @@ class _ArmData:
     def weights(self, metric: Metric) -> np.ndarray:
         return np.asarray(self.propensities.get(metric, ()), dtype=np.float64)
 
+    def tested(self, metric: Metric, adaptive: bool) -> np.ndarray:
+        """The values the comparisons read: the randomised orders' under adaptive routing, else all."""
+        source = self.randomised if adaptive else self.values
+        return np.asarray(source.get(metric, ()), dtype=np.float64)
 
-def _collect(config: ExperimentConfig, records: Sequence[OrderRecord]) -> dict[str, _ArmData]:
-    data = {arm: _ArmData() for arm in config.arms}
-    for record in records:
+
+class Tally:
+    """What a test's analysis reads, per arm, gathered from order records one at a time.
+
+    :func:`analyze` builds one from all the records at each read; a caller that reads a test after every
+    few orders (a simulation) keeps one and :meth:`add` s each new record, so a read costs no more than
+    the tests it runs.
+    """
+
+    def __init__(self, config: ExperimentConfig, metrics: Iterable[Metric] = Metric) -> None:
+        self.config = config
+        self.metrics = tuple(metrics)
+        self.adaptive = config.routing_strategy is RoutingStrategy.PERFORMANCE_BASED
+        self.arms = {arm: _ArmData() for arm in config.arms}
+
+    def add(self, record: OrderRecord) -> None:
+        data = self.arms
         a, e = record.assignment, record.execution
         if a.arm not in data:
-            continue
+            return
         arm = data[a.arm]
         if a.attempt > 0:
             arm.failovers_in += 1
             if a.failover_from in data and a.attempt == 1:
                 data[a.failover_from].failovers_out += 1
-            continue
+            return
         for name, p in a.probabilities.items():
             if name in data:
                 data[name].design_weight += p
         if e is None:
             arm.in_flight += 1
-            continue
+            return
         arm.orders += 1
         arm.ambiguous += e.ambiguous
-        for metric in Metric:
+        randomised = a.explore if self.adaptive else True
+        arm.randomised_orders += randomised
+        for metric in self.metrics:
             v = e.value(metric)
             if v is not None:
                 arm.values.setdefault(metric, []).append(v)
                 arm.propensities.setdefault(metric, []).append(a.propensity)
-    return data
+                if self.adaptive and randomised:
+                    arm.randomised.setdefault(metric, []).append(v)
+
+
+def _collect(
+    config: ExperimentConfig, records: Sequence[OrderRecord], metrics: Iterable[Metric] = Metric
+) -> dict[str, _ArmData]:
+    """Every first attempt's values of ``metrics`` per arm, failovers and in-flight orders counted."""
+    tally = Tally(config, metrics)
+    for record in records:
+        tally.add(record)
+    return tally.arms
 
 
 def _arm_interval(spec: MetricSpec, values: np.ndarray, confidence: float) -> Interval:
@@ -152,6 +200,7 @@ def _summaries(
                 ),
                 p_best=p_best.get(arm) if p_best else None,
                 allocation=allocation.get(arm) if allocation else None,
+                randomised_orders=d.randomised_orders,
             )
         )
     return tuple(out)
@@ -205,15 +254,22 @@ def _fixed(spec: MetricSpec, control: np.ndarray, arm: np.ndarray, confidence: f
     return stats.two_proportion_z_test(sa, na, sb, nb, confidence)
 
 
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else math.nan
+
+
 @dataclass(frozen=True)
 class _Decisive:
-    """One arm-vs-control test before the family correction."""
+    """One arm-vs-control test before the family correction, with the two means it compared."""
 
     metric: Metric
     arm: str
     role: str
     test: TestResult
     readable: bool
+    control_value: float
+    control_sd: float
+    arm_value: float
     supporting: tuple[TestResult, ...]
     tails: Mapping[str, Interval]
 
@@ -223,22 +279,23 @@ def _compare(
     metric: Metric,
     arm: str,
     data: Mapping[str, _ArmData],
-    new_state: dict[str, dict[str, float]],
+    new_state: State,
+    detail: bool,
 ) -> _Decisive:
-    """The decisive test of ``arm`` vs the control on ``metric`` and whether it may be read yet."""
+    """The decisive test of ``arm`` vs the control on ``metric`` and whether it may be read yet.
+
+    ``detail`` adds the tests that support a reader but do not enter the verdict (the fixed-horizon
+    version of a sequential test, Mann-Whitney U and the tail differences for latency).
+    """
     config = experiment.config
     spec = METRICS[metric]
-    control_name = config.control_arm
-    c, t = data[control_name].series(metric), data[arm].series(metric)
+    adaptive = config.routing_strategy is RoutingStrategy.PERFORMANCE_BASED
+    c, t = data[config.control_arm].tested(metric, adaptive), data[arm].tested(metric, adaptive)
     readable = min(c.size, t.size) >= config.minimum_sample_size
     confidence = 1 - config.significance_level
     supporting: list[TestResult] = []
     tails: dict[str, Interval] = {}
-    if config.routing_strategy is RoutingStrategy.PERFORMANCE_BASED:
-        test = stats.ipw_mean_difference(
-            c, data[control_name].weights(metric), t, data[arm].weights(metric), confidence
-        )
-    elif config.sequential:
+    if config.sequential:
         key = _state_key(arm, metric)
         previous = experiment.sequential_state.get(key)
         if readable:
@@ -246,15 +303,14 @@ def _compare(
             p, interval, new_state[key] = _running(seq, previous)
         else:
             p = 1.0
-            interval = Interval(
-                float(t.mean() - c.mean()) if c.size and t.size else math.nan, -math.inf, math.inf, confidence
-            )
+            interval = Interval(_mean(t) - _mean(c), -math.inf, math.inf, confidence)
         stat = 1.0 / p if p > 0 else math.inf
         test = TestResult(f"msprt_{spec.kind.value}", stat, p, interval.estimate, interval, c.size, t.size)
-        supporting.append(_fixed(spec, c, t, confidence))
+        if detail:
+            supporting.append(_fixed(spec, c, t, confidence))
     else:
         test = _fixed(spec, c, t, confidence)
-    if metric is Metric.LATENCY_MS and c.size and t.size:
+    if detail and metric is Metric.LATENCY_MS and c.size and t.size:
         supporting.append(stats.mann_whitney_u(c, t))
         if min(c.size, t.size) >= _MIN_TAIL_SAMPLES:
             tails = {
@@ -263,27 +319,32 @@ def _compare(
                 if q > 0.5
             }
     role = "primary" if metric is config.primary_metric else "guardrail"
-    return _Decisive(metric, arm, role, test, readable, tuple(supporting), tails)
+    control_sd = float(c.std(ddof=1)) if c.size > 1 else math.nan
+    return _Decisive(
+        metric, arm, role, test, readable, _mean(c), control_sd, _mean(t), tuple(supporting), tails
+    )
 
 
 def _comparisons(
-    experiment: Experiment, data: Mapping[str, _ArmData], new_state: dict[str, dict[str, float]]
+    experiment: Experiment, data: Mapping[str, _ArmData], new_state: State, detail: bool
 ) -> tuple[Comparison, ...]:
     config = experiment.config
     control = config.control_arm
     raw = [
-        _compare(experiment, metric, arm, data, new_state)
+        _compare(experiment, metric, arm, data, new_state, detail)
         for arm in config.arms
         if arm != control
         for metric in config.decision_metrics
     ]
-    adjusted = stats.holm_correction([r.test.p_value if r.readable else math.nan for r in raw])
+    # The family is every arm x decision metric, fixed by the configuration: a comparison that cannot be
+    # read yet (or whose test could not be computed) is in it with p = 1.
+    family = [r.test.p_value if r.readable and not math.isnan(r.test.p_value) else 1.0 for r in raw]
+    adjusted = stats.holm_correction(family)
     out = []
     for r, p_adj in zip(raw, adjusted, strict=True):
         spec = METRICS[r.metric]
-        base = data[control].series(r.metric)
-        base_mean = float(base.mean()) if base.size else math.nan
-        relative = r.test.effect / abs(base_mean) if base.size and base_mean != 0 else None
+        base, effect = r.control_value, r.test.effect
+        relative = effect / abs(base) if math.isfinite(base) and base != 0 and math.isfinite(effect) else None
         significant = r.readable and bool(p_adj <= config.significance_level)
         better = None
         if significant:
@@ -300,6 +361,9 @@ def _comparisons(
                 readable=r.readable,
                 significant=significant,
                 better=better,
+                control_value=r.control_value,
+                control_sd=r.control_sd,
+                arm_value=r.arm_value,
                 supporting=r.supporting,
                 tail_differences=r.tails,
             )
@@ -338,23 +402,28 @@ def _winner(config: ExperimentConfig, comparisons: Sequence[Comparison]) -> tupl
     return None, None
 
 
-def analyze(
-    experiment: Experiment,
-    records: Sequence[OrderRecord],
-    *,
-    now: datetime,
-    p_best: Mapping[str, float] | None = None,
-    allocation: Mapping[str, float] | None = None,
-) -> tuple[TestResults, dict[str, dict[str, float]]]:
-    """The results of ``experiment`` from its order ``records``, and its updated sequential state."""
+@dataclass(frozen=True)
+class Decision:
+    """What the evidence decides now: the comparisons, the sample-ratio check, the winner and the status,
+    and the sequential state to keep for the next read."""
+
+    comparisons: tuple[Comparison, ...]
+    srm: SRMResult
+    winner: str | None
+    confidence: float | None
+    status: ResultStatus
+    state: State
+    total_orders: int
+
+
+def _decide(experiment: Experiment, data: Mapping[str, _ArmData], detail: bool) -> Decision:
     config = experiment.config
-    data = _collect(config, records)
     adaptive = config.routing_strategy is RoutingStrategy.PERFORMANCE_BASED
     observed = [d.orders + d.in_flight for d in data.values()]
     expected = [d.design_weight for d in data.values()] if adaptive else [config.weights[a] for a in data]
     srm = stats.srm_check(observed, expected if sum(expected) > 0 else [1.0] * len(observed))
     new_state = dict(experiment.sequential_state)
-    comparisons = _comparisons(experiment, data, new_state)
+    comparisons = _comparisons(experiment, data, new_state, detail)
     winner, confidence = (None, None) if srm.mismatch else _winner(config, comparisons)
     if srm.mismatch:
         status = ResultStatus.SAMPLE_RATIO_MISMATCH
@@ -364,28 +433,51 @@ def analyze(
         status = ResultStatus.INCONCLUSIVE
     else:
         status = ResultStatus.RUNNING
-    arms = _summaries(config, data, p_best, allocation)
+    return Decision(comparisons, srm, winner, confidence, status, new_state, sum(observed))
+
+
+def decide(
+    experiment: Experiment, records: Sequence[OrderRecord] | Tally, *, detail: bool = False
+) -> Decision:
+    """The verdict of ``experiment`` from its order ``records`` (or a :class:`Tally` of them) without the
+    arm summaries, for callers that read a test very often; ``detail`` adds the supporting tests."""
+    config = experiment.config
+    if isinstance(records, Tally):
+        return _decide(experiment, records.arms, detail)
+    return _decide(experiment, _collect(config, records, config.decision_metrics), detail)
+
+
+def analyze(
+    experiment: Experiment,
+    records: Sequence[OrderRecord],
+    *,
+    now: datetime,
+    p_best: Mapping[str, float] | None = None,
+    allocation: Mapping[str, float] | None = None,
+) -> tuple[TestResults, State]:
+    """The results of ``experiment`` from its order ``records``, and its updated sequential state."""
+    config = experiment.config
+    data = _collect(config, records)
+    decision = _decide(experiment, data, detail=True)
     results = TestResults(
         test_id=experiment.test_id,
         test_name=config.test_name,
         experiment_status=experiment.status.value,
-        status=status,
+        status=decision.status,
         routing_strategy=config.routing_strategy,
         primary_metric=config.primary_metric,
         significance_level=config.significance_level,
         method=_method(config),
-        total_orders=sum(observed),
-        arms=arms,
-        comparisons=comparisons,
-        srm=srm,
-        winner=winner,
-        confidence=confidence,
+        total_orders=decision.total_orders,
+        arms=_summaries(config, data, p_best, allocation),
+        comparisons=decision.comparisons,
+        srm=decision.srm,
+        winner=decision.winner,
+        confidence=decision.confidence,
         recommendations=(),
         generated_at=now,
     )
-    control = data[config.control_arm].series(config.primary_metric)
-    control_sd = float(control.std(ddof=1)) if control.size > 1 else None
-    return replace(results, recommendations=tuple(recommend(config, results, control_sd))), new_state
+    return replace(results, recommendations=tuple(recommend(config, results))), decision.state
 
 
 def _at_max(config: ExperimentConfig, data: Mapping[str, _ArmData]) -> bool:
@@ -395,16 +487,19 @@ def _at_max(config: ExperimentConfig, data: Mapping[str, _ArmData]) -> bool:
 
 def _method(config: ExperimentConfig) -> str:
     alpha = config.significance_level
-    if config.routing_strategy is RoutingStrategy.PERFORMANCE_BASED:
-        core = "inverse-propensity (Hajek) means with z-tests; P(best) from the Thompson posterior"
-    elif config.sequential:
+    if config.sequential:
         core = (
             f"always-valid mSPRT (normal mixture tuned for {config.sequential_tuning_n} orders), "
             "running minimum p-value, readable after every batch"
         )
     else:
         core = "fixed-horizon Welch t / two-proportion z (Fisher for small counts)"
+    if config.routing_strategy is RoutingStrategy.PERFORMANCE_BASED:
+        core += (
+            " on the orders routed at random (the warm-up and the uniform share of Thompson sampling); "
+            "arm figures inverse-propensity (Hajek) corrected; P(best) from the router's posterior"
+        )
     return (
-        f"{core}; Holm correction across arms x metrics at alpha={alpha:g}; "
-        f"SRM chi-square at p<0.001; verdicts from {config.minimum_sample_size} orders per arm"
+        f"{core}; Holm correction across arms x metrics at alpha={alpha:g} (family fixed when the test "
+        f"was defined); SRM chi-square at p<0.001; verdicts from {config.minimum_sample_size} orders per arm"
     )

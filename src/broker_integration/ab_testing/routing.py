@@ -9,11 +9,15 @@
   :class:`~broker_integration.ab_testing.models.PerformanceRouting`), logging each decision's exact
   probabilities so that estimates can be corrected by inverse propensity weighting.
 
-Every decision carries every arm's probability; the chosen arm's is its propensity.
+Every decision carries every arm's probability; the chosen arm's is its propensity. A decision is
+``randomised`` when its arm was drawn without looking at any outcome (every hash and random decision;
+Thompson's warm-up and its uniform share): those orders form a randomised experiment that an A/B verdict
+may be read from at any time, whatever the adaptive part of the routing did.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -91,7 +95,11 @@ def sticky_key_of(order: UnifiedOrder, spec: str) -> str:
 
 @dataclass(frozen=True)
 class RoutingDecision:
-    """The arm chosen for one order and every arm's probability at that moment."""
+    """The arm chosen for one order and every arm's probability at that moment.
+
+    ``explore`` is true when the arm was drawn without reference to any outcome (Thompson's warm-up and
+    its uniform share); those orders are the randomised slice a performance-based test's verdict reads.
+    """
 
     arm: str
     probabilities: Mapping[str, float]
@@ -157,11 +165,29 @@ def reward(execution: Execution, settings: PerformanceRouting) -> float:
 
 
 class ThompsonRouter:
-    """Thompson sampling over Beta posteriors of the composite reward, with a floor and exploration.
+    """Thompson sampling on each arm's mean reward, with a weight floor and a uniform share.
 
-    The allocation is each arm's Monte Carlo probability of having the best posterior draw, floored and
-    mixed with a uniform slice; the arm is then drawn from that allocation, so the logged probability is
-    exactly the one the draw used.
+    The reward of an order is a number in [0, 1] (:func:`reward`), not a success or a failure, so the
+    posterior is not a Beta (which would treat every order as one coin flip and ignore how tightly the
+    rewards cluster): each arm's mean reward has a normal posterior whose variance is the rewards' own
+    sample variance, as GrowthBook's bandits model a continuous metric (``gbstats/bayesian/bandits.py``:
+    precision = prior precision + n / s²; Agrawal & Goyal, "Further Optimal Regret Bounds for Thompson
+    Sampling", AISTATS 2013, analyse Thompson sampling with Gaussian posteriors for rewards in [0, 1]).
+    The prior is a mean reward of 0.5 worth ``prior`` orders:
+
+        mean = (prior · 0.5 + Σ r) / (prior + n)
+        sd   = sqrt(s² / (prior + n))
+
+    with s² the sample variance of the arm's rewards, or 0.25 / n (0.25: the largest variance a reward in
+    [0, 1] can have) while the rewards so far are all equal or fewer than two, so that an arm is never
+    certain on a handful of identical outcomes.
+
+    Allocation: with probability ``u = exploration + (1 - exploration) · arms · weight_floor`` an order
+    takes an arm uniformly at random (the uniform share); otherwise the arm with probability P(best). That
+    is the same law as "exploration slice, else P(best) floored at ``weight_floor``", written so that
+    every order drawn without reference to outcomes is marked ``explore``. Until every arm has
+    ``warmup_per_arm`` outcomes the configured splits replace P(best), and every decision is marked
+    ``explore`` (the splits do not depend on outcomes either).
     """
 
     def __init__(
@@ -175,66 +201,87 @@ class ThompsonRouter:
         self.settings = settings
         self.rng = rng
         k = len(self.arms)
-        self._wins = np.zeros(k)
-        self._losses = np.zeros(k)
         self._counts = np.zeros(k, dtype=np.int64)
-        self._allocation: np.ndarray | None = None
+        self._means = np.zeros(k)  # running mean reward per arm (Welford)
+        self._squares = np.zeros(k)  # running sum of squared deviations per arm
         self._p_best: np.ndarray | None = None
 
     def observe(self, arm: str, execution: Execution) -> None:
         r = reward(execution, self.settings)
         i = self.arms.index(arm)
-        self._wins[i] += r
-        self._losses[i] += 1.0 - r
         self._counts[i] += 1
-        self._allocation = None
+        delta = r - self._means[i]
+        self._means[i] += delta / self._counts[i]
+        self._squares[i] += delta * (r - self._means[i])
         self._p_best = None
 
     @property
     def warmed_up(self) -> bool:
         return bool(self._counts.min() >= self.settings.warmup_per_arm)
 
-    def p_best(self) -> dict[str, float]:
-        """Each arm's posterior probability of having the highest mean reward (Monte Carlo)."""
-        return dict(zip(self.arms, self._best_shares().tolist(), strict=True))
+    def _posterior(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each arm's posterior mean reward and its standard deviation."""
+        n = self._counts
+        weight = self.settings.prior + n
+        mean = (self.settings.prior * _PRIOR_MEAN + n * self._means) / weight
+        sample = np.where(n >= 2, self._squares / np.maximum(n - 1, 1), 0.0)
+        variance = np.where(sample > 0, sample, _MAX_VARIANCE / np.maximum(n, 1))
+        return mean, np.sqrt(variance / weight)
 
     def posterior_means(self) -> dict[str, float]:
-        prior = self.settings.prior
-        means = (self._wins + prior) / (self._wins + self._losses + 2 * prior)
-        return dict(zip(self.arms, means.tolist(), strict=True))
+        return dict(zip(self.arms, self._posterior()[0].tolist(), strict=True))
+
+    def p_best(self) -> dict[str, float]:
+        """Each arm's posterior probability of having the highest mean reward."""
+        return dict(zip(self.arms, self._best_shares().tolist(), strict=True))
 
     def _best_shares(self) -> np.ndarray:
+        """P(best): exact for two arms (a difference of normals), Monte Carlo with ``draws`` otherwise."""
         if self._p_best is None:
-            prior = self.settings.prior
-            draws = self.rng.beta(
-                self._wins + prior, self._losses + prior, size=(self.settings.draws, len(self.arms))
-            )
-            best = np.bincount(draws.argmax(axis=1), minlength=len(self.arms))
-            self._p_best = best / self.settings.draws
+            mean, sd = self._posterior()
+            if len(self.arms) == 2:  # P(mean_0 - mean_1 > 0) for a normal difference
+                z = (mean[0] - mean[1]) / math.hypot(sd[0], sd[1])
+                first = 0.5 * math.erfc(-z / math.sqrt(2.0))
+                self._p_best = np.array([first, 1.0 - first])
+            else:
+                draws = self.rng.normal(mean, sd, size=(self.settings.draws, len(self.arms)))
+                best = np.bincount(draws.argmax(axis=1), minlength=len(self.arms))
+                self._p_best = best / self.settings.draws
         return self._p_best
 
-    def _floored(self) -> np.ndarray:
-        """The exploitation weights: P(best) (or the splits during warm-up) with every arm floored."""
-        if self._allocation is None:
-            floor = self.settings.weight_floor
-            target = self._best_shares() if self.warmed_up else self.initial
-            self._allocation = floor + (1.0 - len(self.arms) * floor) * target
-        return self._allocation
+    def _uniform_share(self) -> float:
+        s = self.settings
+        return s.exploration + (1.0 - s.exploration) * len(self.arms) * s.weight_floor
 
     def allocation(self) -> dict[str, float]:
-        """The probability each arm has of receiving the next order: exploration slice plus floored weights."""
-        eps = self.settings.exploration
-        mixed = eps / len(self.arms) + (1.0 - eps) * self._floored()
+        """The probability each arm has of receiving the next order."""
+        k = len(self.arms)
+        if not self.warmed_up:
+            s = self.settings
+            floored = s.weight_floor + (1.0 - k * s.weight_floor) * self.initial
+            mixed = s.exploration / k + (1.0 - s.exploration) * floored
+        else:
+            u = self._uniform_share()
+            mixed = u / k + (1.0 - u) * self._best_shares()
         return dict(zip(self.arms, mixed.tolist(), strict=True))
 
     def route(self, order: UnifiedOrder) -> RoutingDecision:
         probabilities = self.allocation()
-        explore = bool(self.rng.random() < self.settings.exploration)
-        if explore:
-            arm = self.arms[int(self.rng.integers(len(self.arms)))]
-        else:
-            arm = choose_arm(float(self.rng.random()), self.arms, self._floored().tolist())
-        return RoutingDecision(arm, probabilities, explore=explore)
+        if not self.warmed_up:
+            arm = choose_arm(float(self.rng.random()), self.arms, list(probabilities.values()))
+            return RoutingDecision(arm, probabilities, explore=True)
+        if self.rng.random() < self._uniform_share():
+            return RoutingDecision(
+                self.arms[int(self.rng.integers(len(self.arms)))], probabilities, explore=True
+            )
+        arm = choose_arm(float(self.rng.random()), self.arms, self._best_shares().tolist())
+        return RoutingDecision(arm, probabilities, explore=False)
+
+
+#: The prior mean reward of the Thompson router's normal model, and the largest variance a reward in
+#: [0, 1] can have (its stand-in while an arm's rewards carry no spread yet).
+_PRIOR_MEAN = 0.5
+_MAX_VARIANCE = 0.25
 
 
 def make_router(config: ExperimentConfig, seed: int | None = None) -> Router:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from broker_integration.broker_config import BrokerConfiguration
@@ -22,14 +21,16 @@ from broker_integration.capabilities.cleanup import VERIFY_PROBE
 from broker_integration.capabilities.options import MAX_SYNTHETIC_ORDERS, DiscoveryOptions
 from broker_integration.capabilities.profile import CapabilityProfile, CapabilityTestType
 from broker_integration.capabilities.report import render_profile
+from broker_integration.cli.options import EnvOption
+from broker_integration.cli.output import command_console
 from broker_integration.config.errors import ConfigError
 from broker_integration.config.loader import load_path
 from broker_integration.errors import BrokerError
 
 __all__ = ["discover_command"]
 
-_out = Console()
-_err = Console(stderr=True)
+_out = command_console()
+_err = command_console(stderr=True)
 
 
 def _configuration(broker: str, config: Path | None, environment: str | None) -> BrokerConfiguration | None:
@@ -87,10 +88,7 @@ def discover_command(
             "--config", "-c", help="Configuration file or folder (JSON/YAML) with the broker's credentials."
         ),
     ] = None,
-    environment: Annotated[
-        str | None,
-        typer.Option("--env", "-e", help="Configuration environment (default: $BROKER_INTEGRATION_ENV)."),
-    ] = None,
+    environment: EnvOption = None,
     instrument: Annotated[
         list[str] | None,
         typer.Option("--instrument", "-i", help="Instrument to probe and test with (repeatable)."),

@@ -45,9 +45,13 @@ def analyse_statically(state: DiscoveryState) -> None:
     declaration = adapter.declaration
     implied = cls.implied_capabilities()
     for capability in BrokerCapability:
-        state.capabilities[capability] = _capability_finding(
+        finding = _capability_finding(
             cls.__name__, declaration.capabilities, implied, capability, implemented
         )
+        note = declaration.notes.get(capability)
+        if note and finding.status is CapabilityStatus.DECLARED:
+            finding = finding.model_copy(update={"evidence": f"{finding.evidence}: {note}"})
+        state.capabilities[capability] = finding
     config = adapter.config
     if config is not None and not config.settings.enable_streaming:
         state.capabilities[C.STREAMING_PRICES] = CapabilityFinding(

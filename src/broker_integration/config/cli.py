@@ -19,11 +19,12 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from broker_integration.broker_config import BrokerConfiguration
+from broker_integration.cli.options import EnvOption, StoreOption
+from broker_integration.cli.output import command_console, echo_json
 from broker_integration.clock import utc_now
 from broker_integration.config.errors import ConfigError
 from broker_integration.config.loader import check_document, config_files, load_path, resolve_environment
@@ -46,8 +47,8 @@ config_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-_out = Console()
-_err = Console(stderr=True)
+_out = command_console()
+_err = command_console(stderr=True)
 
 
 class OutputFormat(StrEnum):
@@ -55,17 +56,7 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-_Env = Annotated[
-    str | None,
-    typer.Option(
-        "--env", "-e", help="development, staging or production (default: $BROKER_INTEGRATION_ENV)."
-    ),
-]
 _Scope = Annotated[str, typer.Option("--scope", help="Version history to use.")]
-_StoreUrl = Annotated[
-    str | None,
-    typer.Option("--store", help="Store URL (default: $BROKER_INTEGRATION_STORE_URL or the user store)."),
-]
 _KeyFile = Annotated[
     Path | None,
     typer.Option("--key-file", help="Key file (default: $BROKER_INTEGRATION_CONFIG_KEYS or ..._KEY_FILE)."),
@@ -79,7 +70,7 @@ def _fail(error: ConfigError) -> typer.Exit:
 
 @config_app.command()
 def validate(
-    path: Annotated[Path, typer.Argument(help="A config file or folder.")], env: _Env = None
+    path: Annotated[Path, typer.Argument(help="A config file or folder.")], env: EnvOption = None
 ) -> None:
     """Load and validate a file or folder without applying it; exit 1 naming each problem."""
     try:
@@ -104,9 +95,9 @@ def show(
     version: Annotated[
         int | None, typer.Option("--version", "-V", help="Show a recorded version instead.")
     ] = None,
-    env: _Env = None,
+    env: EnvOption = None,
     scope: _Scope = "default",
-    store: _StoreUrl = None,
+    store: StoreOption = None,
     output: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.yaml,
     schema: Annotated[
         bool, typer.Option("--schema", help="Print the JSON schema of one broker's configuration.")
@@ -114,7 +105,7 @@ def show(
 ) -> None:
     """Print the effective configuration of a file or folder, or a recorded version, secrets masked."""
     if schema:
-        _out.print_json(json.dumps(BrokerConfiguration.json_schema()))
+        echo_json(BrokerConfiguration.json_schema())
         return
     try:
         if version is not None:
@@ -139,7 +130,7 @@ def show(
 @config_app.command()
 def history(
     scope: _Scope = "default",
-    store: _StoreUrl = None,
+    store: StoreOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 20,
 ) -> None:
     """List recorded versions, newest first (no hash for a version recorded with unkeyed fingerprints)."""
@@ -171,7 +162,7 @@ def diff(
     old: Annotated[int, typer.Argument(help="The earlier version.")],
     new: Annotated[int | None, typer.Argument(help="The later version (default: the latest).")] = None,
     scope: _Scope = "default",
-    store: _StoreUrl = None,
+    store: StoreOption = None,
 ) -> None:
     """Show what changed between two recorded versions, secrets masked."""
 
@@ -205,7 +196,7 @@ def diff(
 def rollback(
     version: Annotated[int, typer.Argument(help="The version to re-apply.")],
     scope: _Scope = "default",
-    store: _StoreUrl = None,
+    store: StoreOption = None,
 ) -> None:
     """Record VERSION's content as a new version; a running watcher of this scope applies it.
 
@@ -310,7 +301,7 @@ def _say(message: str, *, prefix: str = "", style: str = "", err: bool = False) 
 
 def _print_document(document: dict[str, Any], output: OutputFormat) -> None:
     if output is OutputFormat.json:
-        _out.print_json(json.dumps(document))
+        echo_json(document)
     else:
         _say(yaml.safe_dump(document, sort_keys=False, allow_unicode=True).rstrip("\n"))
 

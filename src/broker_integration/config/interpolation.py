@@ -14,7 +14,7 @@ from collections.abc import Mapping
 __all__ = ["InterpolationError", "has_reference", "interpolate", "is_pure_reference"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_PURE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::\?[^}]*)?\}")
+_PURE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::\?[^}]*|:-)?\}")
 
 
 class InterpolationError(ValueError):
@@ -27,7 +27,8 @@ def has_reference(text: str) -> bool:
 
 
 def is_pure_reference(text: str) -> bool:
-    """``${VAR}`` or ``${VAR:?message}`` and nothing else: a value whose text holds no secret of its own."""
+    """``${VAR}``, ``${VAR:?message}`` or ``${VAR:-}`` (an empty default) and nothing else: a value whose
+    text holds no secret of its own."""
     return _PURE.fullmatch(text) is not None
 
 

@@ -60,9 +60,8 @@ def resolve_environment(value: str | None, env: Mapping[str, str] | None = None)
         return DeploymentEnvironment(name)
     except ValueError:
         known = ", ".join(e.value for e in DeploymentEnvironment)
-        raise ConfigError(
-            f"unknown environment {name!r} (known: {known})", path=f"${ENVIRONMENT_VAR}"
-        ) from None
+        blame = "" if value else f"${ENVIRONMENT_VAR}"  # the variable only when the name came from it
+        raise ConfigError(f"unknown environment {name!r} (known: {known})", path=blame) from None
 
 
 @dataclass(frozen=True, slots=True)

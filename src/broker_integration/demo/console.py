@@ -20,6 +20,7 @@ from rich.table import Table
 
 from broker_integration.ab_testing import METRICS, Metric, TestResults
 from broker_integration.ab_testing.models import MetricKind
+from broker_integration.ab_testing.recommendations import format_p
 from broker_integration.capabilities.profile import CapabilityStatus
 from broker_integration.demo.discovery import DiscoveryRun
 from broker_integration.demo.flow import RoutedOrder
@@ -27,6 +28,7 @@ from broker_integration.demo.formatting import fmt, fmt_p, fmt_pct
 from broker_integration.demo.observer import RunObserver
 from broker_integration.demo.result import DemoResult
 from broker_integration.demo.venues import DemoVenues
+from broker_integration.demo.verdicts import deference
 from broker_integration.metrics.alerts import AlertEvent, AlertState
 from broker_integration.metrics.cli import print_comparison
 from broker_integration.stats import Interval
@@ -225,9 +227,10 @@ def _experiment(console: Console, res: TestResults) -> None:
         p = fmt_p(c.adjusted_p_value) if c.readable else "-"
         compared.add_row(c.arm, c.metric.value, difference, p, verdict)
     console.print(compared)
-    if res.winner is not None and res.confidence is not None:
+    if res.winner is not None and res.winner_p_value is not None:
         console.print(
-            f"[bold green]A/B winner:[/] {res.winner} (confidence {res.confidence:.4f}, {res.status.value})"
+            f"[bold green]A/B winner:[/] {res.winner} (Holm-adjusted p {format_p(res.winner_p_value)}, "
+            f"{res.status.value})"
         )
     else:
         console.print(f"[bold yellow]A/B test: no winner[/] ({res.status.value})")
@@ -239,5 +242,6 @@ def print_outcome(console: Console, result: DemoResult) -> None:
     """The experiment's results, the collector's comparison and where the time went."""
     _experiment(console, result.test_results)
     print_comparison(result.comparison, console)
+    console.print(f"- {deference(result.test_results, result.comparison)}", highlight=False, markup=False)
     phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phases.items())
     console.print(f"Done in {result.wall_seconds:.1f} s ({phases}); store: {result.store}", highlight=False)

@@ -17,8 +17,9 @@ __all__ = [
     "RoutingChoice",
 ]
 
-#: The example configuration the demo loads: ``examples/config/demo`` of a source checkout.
-DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "examples" / "config" / "demo"
+#: The configuration of the demo's venues, shipped inside the package (``demo/config``) so that the demo
+#: runs from an installed wheel as from a source checkout.
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "config"
 DEFAULT_REPORT = Path("reports") / "demo-report.html"
 #: Fewer orders than this leave every arm below the sample the analysis needs before any verdict.
 MIN_ORDERS = 100

@@ -15,7 +15,8 @@ from typing import Any
 import orjson
 
 from broker_integration import __version__
-from broker_integration.demo.formatting import fmt, fmt_pct
+from broker_integration.ab_testing.recommendations import format_p
+from broker_integration.demo.formatting import fmt_pct
 from broker_integration.demo.report_capabilities import capabilities_section
 from broker_integration.demo.report_charts import PALETTE
 from broker_integration.demo.report_html import section, table, td
@@ -40,6 +41,7 @@ th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .status-verified{background:#d9f2df}.status-declared{background:#eef4fb}.status-unknown{background:#f4f4f4}
 .status-failed{background:#fde2e1}.status-unsupported{background:#f6e7d8}
 svg.chart{max-width:100%;height:auto;margin:8px 0}code{background:#f4f4f4;padding:0 3px}
+body{overflow-wrap:break-word}.table-scroll{overflow-x:auto;max-width:100%}
 """
 
 
@@ -51,15 +53,16 @@ def _header(result: DemoResult) -> str:
     o, res, cmp = result.options, result.test_results, result.comparison
     phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phases.items())
     ab_winner = (
-        f"<strong data-verdict='ab'>{escape(res.winner)}</strong><br>confidence {fmt(res.confidence, 4)}, "
-        if res.winner is not None
+        f"<strong data-verdict='ab'>{escape(res.winner)}</strong><br>"
+        f"Holm-adjusted p {escape(format_p(res.winner_p_value))}, "
+        if res.winner is not None and res.winner_p_value is not None
         else "<strong data-verdict='ab'>no winner</strong><br>"
     )
     cards = (
         "<div class='cards'>"
         f"<div class='card'>A/B test winner ({escape(res.primary_metric.value)}, guardrails kept)<br>"
         f"{ab_winner}{escape(res.status.value)}, {res.total_orders:,} orders</div>"
-        f"<div class='card'>Broker comparison winner<br><strong data-verdict='comparison'>"
+        f"<div class='card'>Broker comparison winner (observational)<br><strong data-verdict='comparison'>"
         f"{escape(cmp.winner or 'no winner')}</strong><br>{escape(cmp.verdict)}</div>"
         "</div>"
     )

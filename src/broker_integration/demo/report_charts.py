@@ -25,6 +25,7 @@ __all__ = [
     "linear_ticks",
     "log_ticks",
     "share_chart",
+    "text_width",
 ]
 
 #: Colours by position: venues keep their colour in every chart of a report.
@@ -75,15 +76,54 @@ class _Frame:
         )
 
 
-def _legend(frame: _Frame, entries: Sequence[tuple[str, str]], y: float) -> str:
-    parts, x = [], frame.x(0)
-    for label, color in entries:
-        parts.append(
-            f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="10" height="10" fill="{color}"/>'
-            f'<text x="{x + 14:.1f}" y="{y:.1f}">{escape(label)}</text>'
-        )
-        x += 24 + 7 * len(label)
-    return "".join(parts)
+#: Widths of 11 px system-ui glyphs, rounded up so an estimate is never shorter than the drawn text (DejaVu
+#: Sans, the widest common fallback: capitals and digits up to 7.6 px, lower case up to 7.0 px).
+_CAPITAL_PX, _LOWER_PX, _NARROW_PX = 8.0, 7.0, 4.0
+_LEGEND_SWATCH, _LEGEND_GAP, _LEGEND_LINE = 14.0, 18.0, 16.0
+
+
+def text_width(text: str) -> float:
+    """An upper bound of ``text``'s drawn width in pixels at the charts' 11 px font."""
+    return sum(
+        _NARROW_PX if ch in " .,:;'|!il" else _CAPITAL_PX if ch.isupper() or ch.isdigit() else _LOWER_PX
+        for ch in text
+    )
+
+
+@dataclass(frozen=True)
+class _Legend:
+    """Legend entries laid out in rows that fit ``width``: each entry's ``(x offset, row)``."""
+
+    entries: Sequence[tuple[str, str]]
+    places: Sequence[tuple[float, int]]
+
+    @classmethod
+    def fit(cls, entries: Sequence[tuple[str, str]], width: float) -> _Legend:
+        places, x, row = [], 0.0, 0
+        for label, _ in entries:
+            span = _LEGEND_SWATCH + text_width(label)
+            if x > 0 and x + span > width:
+                x, row = 0.0, row + 1
+            places.append((x, row))
+            x += span + _LEGEND_GAP
+        return cls(entries, places)
+
+    @property
+    def extra_height(self) -> float:
+        """Height beyond the first row (the charts' bottom margin holds one row)."""
+        rows = max((row for _, row in self.places), default=0)
+        return rows * _LEGEND_LINE
+
+    def draw(self, left: float, y: float) -> str:
+        """The entries from ``left``, the first row's baseline at ``y``; each is one ``<g data-legend>``."""
+        parts = []
+        for (label, color), (dx, row) in zip(self.entries, self.places, strict=True):
+            x, base = left + dx, y + row * _LEGEND_LINE
+            parts.append(
+                f'<g data-legend="{escape(label)}"><rect x="{x:.1f}" y="{base - 9:.1f}" width="10" height="10" '
+                f'fill="{color}"/><text x="{x + _LEGEND_SWATCH:.1f}" y="{base:.1f}">{escape(label)}</text></g>'
+            )
+        return "".join(parts)
 
 
 def log_ticks(low: float, high: float) -> list[float]:
@@ -130,7 +170,10 @@ class CdfSeries:
 
 def cdf_chart(series: Sequence[CdfSeries], *, title: str, width: int = 760, height: int = 340) -> str:
     """Latency CDFs on a log time axis, a dashed guide at each quantile and a dot where a venue meets it."""
-    frame = _Frame(width, height, bottom=52, right=40)
+    legend = _Legend.fit([(s.name, s.color) for s in series], width - 56 - 40)
+    frame = _Frame(
+        width, height + round(legend.extra_height), bottom=52 + round(legend.extra_height), right=40
+    )
     values = [ms for s in series for ms, _ in s.points if ms > 0]
     if not values:
         return frame.open("latency-cdf", title) + '<text x="20" y="44">no latencies</text></svg>'
@@ -184,7 +227,7 @@ def cdf_chart(series: Sequence[CdfSeries], *, title: str, width: int = 760, heig
         f'<text x="{frame.x(0.5)}" y="{frame.y(0) + 30}" text-anchor="middle">'
         "place_order latency, ms (log scale)</text>"
     )
-    parts.append(_legend(frame, [(s.name, s.color) for s in series], height - 6))
+    parts.append(legend.draw(frame.x(0), frame.y(0) + 46))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -259,7 +302,8 @@ def share_chart(
     width: int = 760,
 ) -> str:
     """Stacked areas: at each position of the order flow (0 to ``total``), the share each venue got."""
-    frame = _Frame(width, 300, bottom=52)
+    legend = _Legend.fit([(arm, colors[arm]) for arm in shares], width - 56 - 16)
+    frame = _Frame(width, 300 + round(legend.extra_height), bottom=52 + round(legend.extra_height))
     if not positions or total <= 0:
         return frame.open("routing-share", title) + '<text x="20" y="44">no orders</text></svg>'
     xs = [frame.x(p / total) for p in positions]
@@ -286,19 +330,37 @@ def share_chart(
     parts.append(
         f'<text x="{frame.x(0.5)}" y="{frame.y(0) + 30}" text-anchor="middle">orders sent so far</text>'
     )
-    parts.append(_legend(frame, [(a, colors[a]) for a in shares], frame.height - 6))
+    parts.append(legend.draw(frame.x(0), frame.y(0) + 46))
     parts.append("</svg>")
     return "".join(parts)
 
 
 def error_chart(errors: Mapping[str, Mapping[str, int]], *, title: str, width: int = 760) -> str:
-    """Horizontal stacked bars: each venue's failed calls split by standard error code."""
+    """Horizontal stacked bars on a count axis: each venue's failed calls split by standard error code, its
+    total at the bar's end, and a legend of the codes that wraps onto as many rows as it needs."""
     codes = sorted({code for by_code in errors.values() for code in by_code})
     colors = {code: PALETTE[(i + 3) % len(PALETTE)] for i, code in enumerate(codes)}
     row_height = 26
-    frame = _Frame(width, 44 + row_height * max(len(errors), 1) + 40, left=110)
+    left, right = 110, 56  # the right margin holds the longest bar's total
+    legend = _Legend.fit([(code, colors[code]) for code in codes], width - left - right)
+    bottom = 52 + round(legend.extra_height)
+    frame = _Frame(
+        width, 30 + row_height * max(len(errors), 1) + 8 + bottom, left=left, right=right, bottom=bottom
+    )
     most = max((sum(by_code.values()) for by_code in errors.values()), default=0)
+    _, axis_max, ticks = linear_ticks(0.0, float(max(most, 1)), count=5)
+    ticks = [t for t in ticks if t == int(t)]  # counts: whole ticks only
+
+    def fx(count: float) -> float:
+        return frame.x(count / axis_max)
+
     parts = [frame.open("errors", title), frame.axes()]
+    for tick in ticks:
+        x = fx(tick)
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{frame.top}" x2="{x:.1f}" y2="{frame.y(0)}" stroke="#eee"/>'
+            f'<text x="{x:.1f}" y="{frame.y(0) + 14}" text-anchor="middle" data-tick="{tick:g}">{tick:,.0f}</text>'
+        )
     for i, (venue, by_code) in enumerate(errors.items()):
         y = frame.top + 6 + i * row_height
         parts.append(f'<text x="{frame.left - 8}" y="{y + 12}" text-anchor="end">{escape(venue)}</text>')
@@ -307,7 +369,7 @@ def error_chart(errors: Mapping[str, Mapping[str, int]], *, title: str, width: i
             count = by_code.get(code, 0)
             if not count:
                 continue
-            w = frame.inner_width * count / most
+            w = fx(count) - frame.x(0)
             parts.append(
                 f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="16" fill="{colors[code]}" '
                 f'data-series="{escape(venue)}" data-code="{escape(code)}" data-value="{count}">'
@@ -315,9 +377,10 @@ def error_chart(errors: Mapping[str, Mapping[str, int]], *, title: str, width: i
             )
             x += w
         total = sum(by_code.values())
-        parts.append(f'<text x="{x + 6:.1f}" y="{y + 12}">{total}</text>')
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + 12}" data-total="{total}">{total:,}</text>')
     if not codes:
         parts.append(f'<text x="{frame.x(0) + 8}" y="{frame.top + 20}">no failed calls</text>')
-    parts.append(_legend(frame, [(code, colors[code]) for code in codes], frame.height - 6))
+    parts.append(f'<text x="{frame.x(0.5)}" y="{frame.y(0) + 30}" text-anchor="middle">failed calls</text>')
+    parts.append(legend.draw(frame.x(0), frame.y(0) + 46))
     parts.append("</svg>")
     return "".join(parts)

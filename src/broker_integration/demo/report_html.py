@@ -45,11 +45,18 @@ def figure(broker: str, metric: str, value: float | int | None, text: object) ->
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, name: str = "") -> str:
-    """A table of ``rows`` (lists of :func:`td` cells) under ``headers``; ``name`` sets ``data-table``."""
+    """A table of ``rows`` (lists of :func:`td` cells) under ``headers``; ``name`` sets ``data-table``.
+
+    The table sits in a box that scrolls sideways when the table is wider than the page (a phone), so
+    the page itself never overflows.
+    """
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(cells) + "</tr>" for cells in rows)
     marker = f' data-table="{escape(name)}"' if name else ""
-    return f"<table{marker}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (
+        f'<div class="table-scroll"><table{marker}><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def section(anchor: str, title: str, *parts: str) -> str:

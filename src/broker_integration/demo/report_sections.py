@@ -4,11 +4,14 @@ errors and recommendations. Each takes the run's :class:`DemoResult` and the ven
 Latency, error and cost figures per venue are the metrics collector's (every call each adapter made
 during the order flow, probes included for errors); rates and costs with intervals are the A/B
 framework's (each routed order's first attempt). Every table cell with a figure carries it in
-``data-value``.
+``data-value``, and every figure a recommendation quotes is in one of these tables: the experiment's
+comparisons (the two values each test compared, its difference, interval and adjusted p), the routing
+table, the figures the broker comparison compared and its pairwise tests.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from html import escape
 
@@ -24,6 +27,8 @@ from broker_integration.demo.report_charts import (
 )
 from broker_integration.demo.report_html import figure, section, table, td
 from broker_integration.demo.result import ORDER_OPERATION, DemoResult
+from broker_integration.demo.verdicts import deference
+from broker_integration.metrics.significance import DimensionTest
 
 __all__ = [
     "comparison_section",
@@ -231,48 +236,85 @@ def routing_section(result: DemoResult, colors: Colors) -> str:
                 td(arm.arm + (" (control)" if arm.is_control else ""), cls="venue"),
                 td(fmt_pct(arm.target_share, 1), numeric=True),
                 figure(arm.arm, "observed_share", arm.observed_share, fmt_pct(arm.observed_share, 1)),
-                td(fmt(arm.p_best), numeric=True),
-                td(fmt_pct(arm.allocation, 1) if arm.allocation is not None else "-", numeric=True),
-                td(f"{arm.failovers_out} / {arm.failovers_in}", numeric=True),
-                td(f"{arm.ambiguous}", numeric=True),
+                figure(arm.arm, "randomised_orders", arm.randomised_orders, f"{arm.randomised_orders:,}"),
+                figure(arm.arm, "p_best", arm.p_best, fmt(arm.p_best)),
+                figure(
+                    arm.arm,
+                    "allocation",
+                    arm.allocation,
+                    fmt_pct(arm.allocation, 1) if arm.allocation is not None else "-",
+                ),
+                figure(arm.arm, "failovers_out", arm.failovers_out, f"{arm.failovers_out}"),
+                figure(arm.arm, "failovers_in", arm.failovers_in, f"{arm.failovers_in}"),
+                figure(arm.arm, "ambiguous", arm.ambiguous, f"{arm.ambiguous}"),
             ]
         )
     headers = (
         "venue",
         "split",
         "observed share",
+        "routed at random",
         "P(best)",
         "final allocation",
-        "failovers out / in",
+        "failovers out",
+        "failovers in",
         "unknown outcome",
     )
-    return section("routing", "Routing share over time", chart, table(headers, rows, name="routing"))
+    note = (
+        "<p class='note'>Routed at random: orders whose venue was drawn without looking at any outcome "
+        "(every order under hash or random routing; the warm-up and the uniform share of performance "
+        "routing). The experiment's comparisons read only these orders.</p>"
+    )
+    return section("routing", "Routing share over time", chart, table(headers, rows, name="routing"), note)
 
 
 def experiment_section(result: DemoResult, colors: Colors) -> str:
-    """Each challenger against the control on the primary metric and the guardrails."""
+    """Each challenger against the control on the primary metric and the guardrails: the two values each
+    test compared, over how many orders, the difference with its interval, and the verdict."""
     res = result.test_results
+    level = f"{1 - res.significance_level:.0%}"
     rows = []
     for c in res.comparisons:
-        unit = METRICS[c.metric].unit
-        percent = unit == ""
         verdict = "not readable yet" if not c.readable else "no significant difference"
         if c.significant:
             verdict = "better" if c.better else "worse"
+        interval = c.test.interval
+        low, high = (interval.low, interval.high) if interval is not None else (None, None)
+        value = _metric_value(c.metric)
+        name = c.metric.value
         rows.append(
             [
                 td(c.arm, cls="venue"),
-                td(f"{c.metric.value} ({c.role})"),
-                td(fmt_interval(c.test.interval, percent=percent, unit=unit), numeric=True),
-                td(fmt_pct(c.relative_effect, 1) if c.relative_effect is not None else "-", numeric=True),
-                td(fmt_p(c.adjusted_p_value) if c.readable else "-", numeric=True),
+                td(f"{name} ({c.role})"),
+                figure(c.arm, f"{name}.control_value", c.control_value, value(c.control_value)),
+                figure(c.arm, f"{name}.n_control", c.test.n_a, f"{c.test.n_a:,}"),
+                figure(c.arm, f"{name}.control_sd", c.control_sd, value(c.control_sd)),
+                figure(c.arm, f"{name}.arm_value", c.arm_value, value(c.arm_value)),
+                figure(c.arm, f"{name}.n_arm", c.test.n_b, f"{c.test.n_b:,}"),
+                figure(c.arm, f"{name}.difference", c.test.effect, value(c.test.effect)),
+                figure(c.arm, f"{name}.low", low, value(low)),
+                figure(c.arm, f"{name}.high", high, value(high)),
+                figure(
+                    c.arm,
+                    f"{name}.relative",
+                    c.relative_effect,
+                    fmt_pct(c.relative_effect, 1) if c.relative_effect is not None else "-",
+                ),
+                figure(c.arm, f"{name}.p_holm", c.adjusted_p_value, fmt_p(c.adjusted_p_value)),
                 td(verdict, cls=f"verdict-{'better' if c.better else 'worse' if c.significant else 'none'}"),
             ]
         )
     headers = (
         "venue vs " + (res.arms[0].arm if res.arms else "control"),
         "metric",
-        "difference (95% CI)",
+        "control",
+        "n",
+        "control sd",
+        "venue",
+        "n",
+        "difference",
+        f"{level} CI from",
+        "to",
         "relative",
         "p (Holm)",
         "verdict",
@@ -288,8 +330,17 @@ def experiment_section(result: DemoResult, colors: Colors) -> str:
     )
 
 
+def _metric_value(metric: Metric) -> Callable[[float | None], str]:
+    """How a value of ``metric`` is shown: rates as percentages, others with their unit."""
+    unit = METRICS[metric].unit
+    if unit == "":
+        return fmt_pct
+    return lambda v: f"{fmt(v)} {unit}" if v is not None and math.isfinite(v) else "-"
+
+
 def comparison_section(result: DemoResult, colors: Colors) -> str:
-    """The collector's ranking: scores per dimension, the verdict and the pairwise tests."""
+    """The collector's ranking: scores per dimension, the figures compared, the verdict and the pairwise
+    tests (the comparison is observational: it says so)."""
     c = result.comparison
     dimensions = ("latency", "reliability", "cost", "fill_quality")
     rows = []
@@ -303,25 +354,118 @@ def comparison_section(result: DemoResult, colors: Colors) -> str:
                 *(td(fmt(by_dimension.get(d)), numeric=True) for d in dimensions),
             ]
         )
-    scores = table(("rank", "venue", "overall", *dimensions), rows, name="scores")
-    tests = [
-        [
-            td(t.dimension),
-            td(f"{t.broker_a} vs {t.broker_b}"),
-            td(f"{fmt(t.value_a)} vs {fmt(t.value_b)} ({t.metric})"),
-            td(t.result.name),
-            td(fmt_p(t.adjusted_p_value), numeric=True),
-            td(t.better or "-"),
-        ]
-        for t in c.tests
+    weight_row = [
+        td("", numeric=True),
+        td("weight"),
+        td("", numeric=True),
+        *(
+            figure("weights", d, c.settings.weights.of(d), f"{c.settings.weights.of(d):g}")
+            for d in dimensions
+        ),
     ]
-    tests_table = table(("dimension", "pair", "values", "test", "p (Holm)", "better"), tests, name="tests")
+    scores = table(("rank", "venue", "overall", *dimensions), [*rows, weight_row], name="scores")
+    compared = table(
+        (
+            "venue",
+            "p50",
+            "p99",
+            "broker error rate",
+            "broker failures",
+            "answered calls",
+            "availability",
+            "healthy checks",
+            "health checks",
+            "all-in cost",
+            "filled in full",
+            "filled",
+            "accepted",
+        ),
+        [_compared_figures(result, name) for name in c.ranking],
+        name="compared",
+    )
+    tests = [_test_row(t) for t in c.tests]
+    tests_table = table(
+        (
+            "dimension",
+            "pair (A vs B)",
+            "figure",
+            "A",
+            "B",
+            "effect",
+            "CI from",
+            "to",
+            "test",
+            "p (Holm)",
+            "better",
+        ),
+        tests,
+        name="tests",
+    )
     verdict = (
         f"<p class='verdict'><strong>{escape(c.winner or 'No winner')}</strong>: {escape(c.verdict)}</p>"
     )
     weights = ", ".join(f"{d} {w:g}" for d, w in c.settings.weights.to_dict().items())
-    note = f"<p class='note'>Scores 0-100 per dimension (100 for the best venue), weighted {escape(weights)}.</p>"
-    return section("comparison", "Broker comparison", verdict, scores, note, "<h3>Tests</h3>", tests_table)
+    note = (
+        f"<p class='note'>Scores 0-100 per dimension (100 for the best venue), weighted {escape(weights)}. "
+        "Observational: the venues' calls were not assigned at random, so the experiment above decides "
+        "where it has a verdict. Latency: p50 and p99 are the collector's histogram figures (nearest rank); "
+        "a venue is faster when its p99 is significantly lower, or, when the p99s cannot be told apart, "
+        "when its calls are significantly faster more often than not (Mann-Whitney). Effects are B minus "
+        "A, except Mann-Whitney's: the probability that a call at B is slower than one at A.</p>"
+    )
+    return section(
+        "comparison",
+        "Broker comparison",
+        verdict,
+        scores,
+        "<h3>Figures compared</h3>",
+        compared,
+        note,
+        "<h3>Tests</h3>",
+        tests_table,
+    )
+
+
+def _test_row(t: DimensionTest) -> list[str]:
+    """One pairwise test; its figures keyed ``<a>|<b>`` and ``<dimension>.<test>.<field>``."""
+    pair, key = f"{t.broker_a}|{t.broker_b}", f"{t.dimension}.{t.result.name}"
+    low, high = (t.interval.low, t.interval.high) if t.interval is not None else (None, None)
+    return [
+        td(t.dimension),
+        td(f"{t.broker_a} vs {t.broker_b}"),
+        td(t.metric),
+        figure(pair, f"{key}.value_a", t.value_a, fmt(t.value_a)),
+        figure(pair, f"{key}.value_b", t.value_b, fmt(t.value_b)),
+        figure(pair, f"{key}.effect", t.result.effect, fmt(t.result.effect)),
+        figure(pair, f"{key}.low", low, fmt(low)),
+        figure(pair, f"{key}.high", high, fmt(high)),
+        td(t.result.name),
+        figure(pair, f"{key}.p_holm", t.adjusted_p_value, fmt_p(t.adjusted_p_value)),
+        td(t.better or "-"),
+    ]
+
+
+def _compared_figures(result: DemoResult, name: str) -> list[str]:
+    c = result.comparison
+    m = c.metrics[name]
+    op = m.operations.get(c.latency_operation or "")
+    p50, p99 = (op.latency.p50_ms, op.latency.p99_ms) if op is not None else (None, None)
+    r, f = m.reliability, m.fill
+    return [
+        td(name, cls="venue"),
+        figure(name, "cmp.p50_ms", p50, fmt_ms(p50)),
+        figure(name, "cmp.p99_ms", p99, fmt_ms(p99)),
+        figure(name, "cmp.broker_error_rate", r.broker_error_rate, fmt_pct(r.broker_error_rate)),
+        figure(name, "cmp.broker_failures", r.broker_failures, f"{r.broker_failures:,}"),
+        figure(name, "cmp.calls", r.calls, f"{r.calls:,}"),
+        figure(name, "cmp.availability", r.availability, fmt_pct(r.availability)),
+        figure(name, "cmp.healthy_checks", r.healthy_checks, f"{r.healthy_checks:,}"),
+        figure(name, "cmp.health_checks", r.health_checks, f"{r.health_checks:,}"),
+        figure(name, "cmp.avg_cost_bps", m.cost.avg_cost_bps, f"{fmt(m.cost.avg_cost_bps)} bps"),
+        figure(name, "cmp.full_fill_rate", f.full_fill_rate, fmt_pct(f.full_fill_rate)),
+        figure(name, "cmp.filled", f.filled, f"{f.filled:,}"),
+        figure(name, "cmp.accepted", f.accepted, f"{f.accepted:,}"),
+    ]
 
 
 def errors_section(result: DemoResult, colors: Colors) -> str:
@@ -338,9 +482,11 @@ def errors_section(result: DemoResult, colors: Colors) -> str:
         for code, n in by_code.items()
     ]
     body = table(("venue", "code", "calls"), rows, name="errors") if rows else "<p>No call failed.</p>"
+    cancelled = sum(result.comparison.metrics[arm].reliability.cancelled for arm in result.arms)
     note = (
-        "<p class='note'>CANCELLED counts a call its caller gave up on: a probe still running when "
-        "collection stopped at the end of the flow.</p>"
+        f"<p class='note'>Calls their caller cancelled ({cancelled} in this run: probes still running "
+        "when collection stopped at the end of the flow) ended with no answer either way; they are not "
+        "counted as any venue's errors.</p>"
     )
     alerts = "".join(
         f"<li>{escape(a.time.isoformat(timespec='seconds'))} {escape(a.state.value)} [{escape(a.severity.value)}] "
@@ -352,9 +498,10 @@ def errors_section(result: DemoResult, colors: Colors) -> str:
 
 
 def recommendations_section(result: DemoResult, colors: Colors) -> str:
-    """What the experiment and the comparison suggest doing."""
+    """What the experiment and the comparison suggest doing; the experiment's verdict stands first."""
     ab = "".join(f"<li>{escape(r)}</li>" for r in result.test_results.recommendations)
-    cmp = "".join(f"<li>{escape(r)}</li>" for r in result.comparison.recommendations)
+    notes = [deference(result.test_results, result.comparison), *result.comparison.recommendations]
+    cmp = "".join(f"<li>{escape(r)}</li>" for r in notes)
     return section(
         "recommendations",
         "Recommendations",

@@ -1,6 +1,7 @@
-"""The demo's venues: the OANDA simulator on a free loopback port and the adapters of the example config.
+"""The demo's venues: the OANDA and Alpaca simulators on free loopback ports and the adapters of the example
+config.
 
-The example configuration (``examples/config/demo``) names its secrets and the simulator's address as
+The demo's configuration (``demo/config`` in the package) names its secrets and the simulator's address as
 ``${VAR}`` references, as a deployment would. The demo starts the simulator first, then loads the folder
 with those variables set to the simulator's token, account and address (:func:`demo_variables`), in an
 environment mapping of its own: the process environment is neither read for them nor changed, so real
@@ -25,12 +26,14 @@ from broker_integration.demo.options import DemoError, DemoOptions
 from broker_integration.errors import BrokerError
 from broker_integration.events import EventBus
 from broker_integration.pipeline import BrokerAdapter
+from broker_integration.sim.alpaca import AlpacaSimSettings, AlpacaSimulator
 from broker_integration.sim.oanda import OandaSimulator, SimulatorSettings
 from broker_integration.sim.profile import LatencyModel, VenueProfile
 
 __all__ = [
     "DemoVenues",
     "VenueInfo",
+    "alpaca_profile",
     "demo_variables",
     "describe_profile",
     "open_venues",
@@ -52,15 +55,36 @@ def simulator_profile(seed: int) -> VenueProfile:
     )
 
 
-def demo_variables(simulator: OandaSimulator, seed: int) -> dict[str, str]:
+def alpaca_profile(seed: int) -> VenueProfile:
+    """How the simulated Alpaca executes: the demo's seed, about 15 ms per request, no faults; stocks
+    around the clock like every demo venue (its crypto pairs trade around the clock anyway)."""
+    return VenueProfile(
+        name="alpaca-sim",
+        seed=seed,
+        enforce_trading_hours=False,
+        latency=LatencyModel(median_ms=15.0, sigma=0.4),
+    )
+
+
+def demo_variables(
+    simulator: OandaSimulator, seed: int, alpaca: AlpacaSimulator | None = None
+) -> dict[str, str]:
     """The variables the example configuration references, with this run's values."""
-    return {
+    variables = {
         "OANDA_API_KEY": simulator.token,
         "OANDA_ACCOUNT_ID": simulator.account_id,
         "OANDA_BASE_URL": simulator.base_url,
         "OANDA_STREAM_URL": simulator.stream_url,
         "DEMO_SEED": str(seed),
     }
+    if alpaca is not None:
+        variables |= {
+            "ALPACA_KEY_ID": alpaca.key_id,
+            "ALPACA_SECRET_KEY": alpaca.secret_key,
+            "ALPACA_BASE_URL": alpaca.base_url,
+            "ALPACA_STREAM_URL": alpaca.stream_url,
+        }
+    return variables
 
 
 def describe_profile(profile: VenueProfile) -> str:
@@ -113,6 +137,7 @@ class DemoVenues:
     """The running simulator, the factory and the authenticated adapters, by broker name."""
 
     simulator: OandaSimulator
+    alpaca_simulator: AlpacaSimulator
     factory: BrokerFactory
     loaded: LoadedConfig
     environment: str
@@ -133,14 +158,17 @@ def _load(path: Path, environment: str, variables: Mapping[str, str]) -> LoadedC
 
 
 def _venue_info(
-    name: str, config: BrokerConfiguration, adapter: BrokerAdapter, sim: OandaSimulator
+    name: str,
+    config: BrokerConfiguration,
+    adapter: BrokerAdapter,
+    sims: tuple[OandaSimulator, AlpacaSimulator],
 ) -> VenueInfo:
     endpoint = config.endpoints.base_url
     profile: VenueProfile | None = None
     if isinstance(adapter, PaperBrokerAdapter):
         profile = adapter.profile
-    elif endpoint == sim.base_url:
-        profile = sim.engine.profile
+    else:
+        profile = next((sim.engine.profile for sim in sims if endpoint == sim.base_url), None)
     return VenueInfo(name, config.display_name, config.adapter_type, profile, endpoint)
 
 
@@ -153,15 +181,20 @@ async def _create(factory: BrokerFactory, name: str, config: BrokerConfiguration
 
 @asynccontextmanager
 async def open_venues(options: DemoOptions, bus: EventBus) -> AsyncIterator[DemoVenues]:
-    """Start the simulator, load the example configuration, create every enabled venue; close all after."""
+    """Start the simulators, load the example configuration, create every enabled venue; close all after."""
     simulator = OandaSimulator(profile=simulator_profile(options.seed), settings=SimulatorSettings())
+    alpaca = AlpacaSimulator(
+        profile=alpaca_profile(options.seed), settings=AlpacaSimSettings(requests_per_minute=None)
+    )
     try:
         await simulator.start()
+        await alpaca.start()
     except OSError as exc:
-        raise DemoError(f"the OANDA simulator could not listen on 127.0.0.1: {exc}") from exc
+        await simulator.stop()
+        raise DemoError(f"a simulator could not listen on 127.0.0.1: {exc}") from exc
     factory = BrokerFactory(event_bus=bus, discover_plugins=False)
     try:
-        variables = demo_variables(simulator, options.seed)
+        variables = demo_variables(simulator, options.seed, alpaca)
         loaded = await asyncio.to_thread(_load, options.config_path, options.environment, variables)
         configs = {name: c for name, c in loaded.configs.items() if c.enabled}
         if len(configs) < 2:
@@ -172,8 +205,10 @@ async def open_venues(options: DemoOptions, bus: EventBus) -> AsyncIterator[Demo
         adapters: dict[str, BrokerAdapter] = {}
         for name, config in configs.items():
             adapters[name] = await _create(factory, name, config)
-        info = {name: _venue_info(name, configs[name], a, simulator) for name, a in adapters.items()}
-        yield DemoVenues(simulator, factory, loaded, options.environment, adapters, info)
+        sims = (simulator, alpaca)
+        info = {name: _venue_info(name, configs[name], a, sims) for name, a in adapters.items()}
+        yield DemoVenues(simulator, alpaca, factory, loaded, options.environment, adapters, info)
     finally:
         await factory.close_all()
+        await alpaca.stop()
         await simulator.stop()

@@ -35,6 +35,7 @@ BUILTIN_ERROR_TABLES: Mapping[str, str] = MappingProxyType(
         GENERIC_TABLE_NAME: "broker_integration.errors._http_table:HTTP_ERROR_TABLE",
         "oanda": "broker_integration.adapters.oanda.errors:OANDA_ERROR_TABLE",
         "alpaca": "broker_integration.adapters.alpaca.errors:ALPACA_ERROR_TABLE",
+        "ccxt": "broker_integration.adapters.ccxt.errors:CCXT_ERROR_TABLE",
     }
 )
 

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from broker_integration.cli.output import command_console, fail
 from broker_integration.errors import (
-    ErrorAnalyzer,
-    SpikeRule,
+    ErrorMappingTable,
     StandardErrorCode,
     map_broker_error,
     registered_error_tables,
@@ -36,7 +35,7 @@ errors_app = typer.Typer(
     add_completion=False,
 )
 
-_console = Console()
+_console = command_console()
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])", re.I)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -55,6 +54,19 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def _table(broker: str) -> tuple[str, ErrorMappingTable]:
+    """The registered table of ``broker`` with its name; exit 2 naming the tables when it has none."""
+    name = broker.strip().lower()
+    tables = registered_error_tables()
+    if name not in tables:
+        fail(
+            f"no error table for {broker!r}; the tables are: {', '.join(tables)} "
+            "(a broker without one maps by HTTP status: use 'http')",
+            code=2,
+        )
+    return name, tables[name]
+
+
 @errors_app.command("map")
 def map_command(
     broker: Annotated[str, typer.Argument(help="Broker name, e.g. oanda, alpaca, http.")],
@@ -64,6 +76,7 @@ def map_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the standardized error as JSON.")] = False,
 ) -> None:
     """Show the standard error a broker's code, message and HTTP status map to, and which row decided."""
+    broker = _table(broker)[0]
     broker_code = None if code.strip() in ("", "-") else code
     match = resolve_error_mapping(broker, broker_code, message, http_status)
     error = map_broker_error(broker, broker_code, message, http_status=http_status)
@@ -94,23 +107,16 @@ def tables_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
     """List every row of the registered error mapping tables, in lookup order."""
-    tables = registered_error_tables()
-    if broker is not None:
-        name = broker.strip().lower()
-        if name not in tables:
-            typer.echo(f"no error table for {broker!r}; registered: {', '.join(tables)}", err=True)
-            raise typer.Exit(1)
-        tables = {name: tables[name]}
+    tables = registered_error_tables() if broker is None else dict([_table(broker)])
     wanted: StandardErrorCode | None = None
     if code is not None:
         try:
             wanted = StandardErrorCode(code.strip().upper())
         except ValueError:
-            typer.echo(
+            fail(
                 f"unknown standard code {code!r}; one of: {', '.join(c.value for c in StandardErrorCode)}",
-                err=True,
+                code=2,
             )
-            raise typer.Exit(1) from None
     rows = [
         (name, row)
         for name, table in tables.items()
@@ -140,7 +146,7 @@ def tables_command(
     out.add_column("kind", no_wrap=True)
     out.add_column("key", overflow="fold")
     out.add_column("standard code", no_wrap=True)
-    out.add_column("suggested action", overflow="fold", ratio=1)
+    out.add_column("suggested action", overflow="fold")
     for name, row in rows:
         key = f"{row.key} ~ /{row.pattern}/" if row.pattern else row.key
         out.add_row(name, row.kind.value, key, row.code.value, row.suggested_action)
@@ -167,6 +173,8 @@ def analyze_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Analyse an exported run: rates by broker and operation, codes, spikes, repeats, top actions."""
+    from broker_integration.errors import ErrorAnalyzer, SpikeRule
+
     try:
         rule = SpikeRule(parse_duration(spike_window), parse_duration(baseline), spike_factor, min_errors)
     except ValueError as exc:

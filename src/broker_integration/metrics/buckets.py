@@ -158,7 +158,8 @@ class OrderStats:
 
     ``orders`` … ``rejected`` count placements; ``unknown`` those whose outcome was unknown when the call
     returned, and ``settled`` those of them found out later (counted, with their fill, when learned: a
-    placement then counts in one of ``filled`` … ``rejected`` too). ``notional``, ``commission``, ``fees`` and
+    placement then counts in one of ``filled`` … ``rejected`` too). ``filled_later`` counts resting orders
+    (counted ``unfilled`` when placed) that filled afterwards, in the minute the broker's update said so. ``notional``, ``commission``, ``fees`` and
     ``spread_paid`` count every order action with fills (closing a position costs too).
     ``spread_paid`` is s·(fill - arrival mid)·quantity; ``cost_bps`` samples are per-order all-in cost:
     commission and fees as bps of notional plus slippage against the arrival mid where it was known.
@@ -178,6 +179,7 @@ class OrderStats:
     rejected: int = 0
     unknown: int = 0
     settled: int = 0
+    filled_later: int = 0
     requested_qty: float = 0.0
     filled_qty: float = 0.0
     notional: Decimal = Decimal(0)

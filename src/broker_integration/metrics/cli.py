@@ -3,7 +3,8 @@
 ``metrics_app`` is a Typer sub-application (``app.add_typer(metrics_app, name="metrics")``) with
 ``serve`` (Prometheus endpoint) and ``export`` (JSON). :func:`compare_command` is a plain command the
 main CLI mounts as ``compare`` (``app.command("compare")(compare_command)``). All of them read the
-buckets that collectors flushed to the store (``--store-url``, default the usual store).
+buckets that collectors flushed to the store (``--store``, default the usual store). Each command
+imports the metrics engine it needs when it runs, so the help costs nothing.
 """
 
 from __future__ import annotations
@@ -11,19 +12,19 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from broker_integration.metrics.collector import PerformanceMetricsCollector
-from broker_integration.metrics.comparison import BrokerComparison, ComparisonSettings
-from broker_integration.metrics.periods import CustomPeriod, Period, parse_period
-from broker_integration.metrics.persisted import StoreSnapshotSource
-from broker_integration.metrics.prometheus import start_metrics_server
-from broker_integration.metrics.scoring import DIMENSIONS, ComparisonWeights
-from broker_integration.store import Store
+from broker_integration.cli.options import StoreOption
+from broker_integration.cli.output import command_console, fail
+
+if TYPE_CHECKING:
+    from broker_integration.metrics.comparison import BrokerComparison
+    from broker_integration.metrics.periods import Period
+    from broker_integration.metrics.scoring import ComparisonWeights
 
 __all__ = ["compare_command", "metrics_app", "parse_weights", "print_comparison"]
 
@@ -34,12 +35,6 @@ metrics_app = typer.Typer(
     add_completion=False,
 )
 
-_console = Console()
-
-StoreUrl = Annotated[
-    str | None,
-    typer.Option("--store-url", help="SQLAlchemy async URL of the store (default: the usual store)."),
-]
 PeriodOption = Annotated[
     str, typer.Option("--period", "-p", help="last-hour, last-day, last-week, last-month or all.")
 ]
@@ -51,6 +46,8 @@ EndOption = Annotated[str | None, typer.Option("--end", help="Custom period end,
 
 
 def _period(period: str, start: str | None, end: str | None) -> Period:
+    from broker_integration.metrics.periods import CustomPeriod, parse_period
+
     if start is None and end is None:
         try:
             return parse_period(period)
@@ -66,6 +63,8 @@ def _period(period: str, start: str | None, end: str | None) -> Period:
 
 def parse_weights(text: str) -> ComparisonWeights:
     """``"latency=0.5,cost=0.5"``: dimensions not named weigh 0."""
+    from broker_integration.metrics.scoring import DIMENSIONS, ComparisonWeights
+
     values: dict[str, float] = dict.fromkeys(DIMENSIONS, 0.0)
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, number = part.partition("=")
@@ -87,23 +86,27 @@ def parse_weights(text: str) -> ComparisonWeights:
 def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 9464,
-    store_url: StoreUrl = None,
+    store: StoreOption = None,
     seconds: Annotated[
         float | None, typer.Option(help="Stop after this many seconds (default: run until Ctrl-C).")
     ] = None,
 ) -> None:
     """Serve /metrics for Prometheus from the buckets collectors flushed to the store."""
     try:
-        asyncio.run(_serve(host, port, store_url, seconds))
+        asyncio.run(_serve(host, port, store, seconds))
     except KeyboardInterrupt:
-        _console.print("stopped")
+        command_console().print("stopped")
 
 
 async def _serve(host: str, port: int, store_url: str | None, seconds: float | None) -> None:
+    from broker_integration.metrics.persisted import StoreSnapshotSource
+    from broker_integration.metrics.prometheus import start_metrics_server
+    from broker_integration.store import Store
+
     async with Store(store_url) as store:
         source = StoreSnapshotSource(store)
         server = start_metrics_server(source.snapshot, asyncio.get_running_loop(), host=host, port=port)
-        _console.print(f"serving {server.url} from {store.url}")
+        command_console().print(f"serving {server.url} from {store.url}", highlight=False, soft_wrap=True)
         try:
             if seconds is None:
                 await asyncio.Event().wait()
@@ -118,7 +121,7 @@ def export_command(
     period: PeriodOption = "last-hour",
     start: StartOption = None,
     end: EndOption = None,
-    store_url: StoreUrl = None,
+    store: StoreOption = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
@@ -126,16 +129,19 @@ def export_command(
     """Print (or write) every stored broker's metrics over a period as JSON."""
     chosen = _period(period, start, end)
 
+    from broker_integration.metrics.collector import PerformanceMetricsCollector
+    from broker_integration.store import Store
+
     async def run() -> str:
-        async with Store(store_url) as store:
-            return await PerformanceMetricsCollector(store=store).export_json(chosen)
+        async with Store(store) as opened:
+            return await PerformanceMetricsCollector(store=opened).export_json(chosen)
 
     document = asyncio.run(run())
     if output is None:
         typer.echo(document)
     else:
         output.write_text(document + "\n", encoding="utf-8")
-        _console.print(f"wrote {output}")
+        command_console().print(f"wrote {output}", highlight=False, soft_wrap=True)
 
 
 def compare_command(
@@ -145,7 +151,7 @@ def compare_command(
     period: PeriodOption = "last-day",
     start: StartOption = None,
     end: EndOption = None,
-    store_url: StoreUrl = None,
+    store: StoreOption = None,
     weights: Annotated[
         str | None, typer.Option(help="e.g. latency=0.4,reliability=0.3,cost=0.2,fill_quality=0.1")
     ] = None,
@@ -154,6 +160,12 @@ def compare_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full comparison as JSON.")] = False,
 ) -> None:
     """Compare brokers on latency, reliability, cost and fill quality; print a table and recommendations."""
+    from broker_integration.metrics.collector import PerformanceMetricsCollector
+    from broker_integration.metrics.comparison import ComparisonSettings
+    from broker_integration.metrics.repository import StoreRepository
+    from broker_integration.metrics.scoring import ComparisonWeights
+    from broker_integration.store import Store
+
     chosen = _period(period, start, end)
     if len(set(brokers)) < 2:
         raise typer.BadParameter("name at least two different brokers")
@@ -161,20 +173,29 @@ def compare_command(
         weights=parse_weights(weights) if weights else ComparisonWeights(), alpha=alpha, min_calls=min_calls
     )
 
-    async def run() -> BrokerComparison:
-        async with Store(store_url) as store:
-            collector = PerformanceMetricsCollector(store=store)
+    async def run() -> BrokerComparison | list[str]:
+        async with Store(store) as opened:
+            known = await StoreRepository(opened, source="compare").brokers()
+            if not set(brokers) <= set(known):
+                return known
+            collector = PerformanceMetricsCollector(store=opened)
             return await collector.compare_brokers(brokers, chosen, settings=settings)
 
     comparison = asyncio.run(run())
+    if isinstance(comparison, list):
+        missing = ", ".join(b for b in dict.fromkeys(brokers) if b not in comparison)
+        stored = ", ".join(comparison) or "none (no collector has flushed metrics to this store)"
+        fail(f"no metrics stored for {missing}; the brokers with stored metrics are: {stored}")
     if as_json:
         typer.echo(comparison.to_json())
     else:
-        print_comparison(comparison, Console())
+        print_comparison(comparison, command_console())
 
 
 def print_comparison(c: BrokerComparison, console: Console) -> None:
     """The comparison as two tables (scores, figures), the verdict and the recommendations."""
+    from broker_integration.metrics.scoring import DIMENSIONS
+
     span = f"{c.start:%Y-%m-%d %H:%M} to {c.end:%Y-%m-%d %H:%M} UTC"
     scores = Table(title=f"Broker comparison, {c.period}", caption=span)
     for column in ("rank", "broker", "score", "latency", "reliability", "cost", "fill"):

@@ -28,7 +28,15 @@ from datetime import datetime, timedelta
 
 from broker_integration.clock import SYSTEM_CLOCK, Clock
 from broker_integration.errors import BrokerError, StandardErrorCode, UnsupportedOperationError
-from broker_integration.events import CallEvent, EventBus, HealthEvent, OrderSettledEvent, Subscription
+from broker_integration.events import (
+    CallEvent,
+    EventBus,
+    HealthEvent,
+    OrderSettledEvent,
+    OrderUpdateEvent,
+    Subscription,
+)
+from broker_integration.feeds import OrderUpdateFeed
 from broker_integration.log import get_logger
 from broker_integration.metrics.aggregate import BrokerAggregate, aggregate
 from broker_integration.metrics.alerts import AlertEngine, AlertEvent, AlertInputs, AlertRule
@@ -148,6 +156,8 @@ class PerformanceMetricsCollector:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_purge: float | None = None
         self._config_watch: tuple[Subscription, ...] = ()
+        #: How to let go of each followed order-update feed (by broker name).
+        self._feeds: dict[str, Callable[[], Awaitable[None]]] = {}
 
     # ------------------------------------------------------------------ registration
 
@@ -163,6 +173,8 @@ class PerformanceMetricsCollector:
         chosen = self.probe_instruments if instruments is None else tuple(instruments)
         self._registrations[name] = _Registration(name, adapter, chosen, self._clock.now())
         self._routes[adapter_id] = name
+        if self.is_collecting:
+            self._follow_updates(name)
         bus = adapter.event_bus
         hook = self._hooks.get(id(bus))
         if hook is None:
@@ -170,6 +182,7 @@ class PerformanceMetricsCollector:
                 bus.subscribe(CallEvent, self._on_call),
                 bus.subscribe(HealthEvent, self._on_health),
                 bus.subscribe(OrderSettledEvent, self._on_settled),
+                bus.subscribe(OrderUpdateEvent, self._on_update),
             )
             hook = self._hooks[id(bus)] = _BusHook(bus, subs)
         hook.users += 1
@@ -220,6 +233,11 @@ class PerformanceMetricsCollector:
         if name is not None:
             self._recorder.record_settlement(name, event)
 
+    def _on_update(self, event: OrderUpdateEvent) -> None:
+        name = self._routes.get(event.adapter_id)
+        if name is not None:
+            self._recorder.record_update(name, event)
+
     def _on_health(self, event: HealthEvent) -> None:
         name = self._routes.get(event.adapter_id)
         if name is not None:
@@ -258,7 +276,16 @@ class PerformanceMetricsCollector:
             loop.create_task(self._once_ready(self._probe_loop), name="metrics-probes"),
             loop.create_task(self._once_ready(self._flush_loop), name="metrics-flush"),
         ]
+        for name in self._registrations:
+            self._follow_updates(name)
         return self._starting
+
+    def _follow_updates(self, name: str) -> None:
+        """While collecting, keep ``name``'s order-update feed running, so fills of resting orders are
+        counted when they happen (adapters without order updates: nothing to follow)."""
+        adapter = self._registrations[name].adapter
+        if name not in self._feeds and adapter.is_authenticated and OrderUpdateFeed.available(adapter):
+            self._feeds[name] = OrderUpdateFeed.of(adapter).acquire()
 
     async def _once_ready(self, body: Callable[[], Awaitable[None]]) -> None:
         await self._ready()
@@ -267,6 +294,9 @@ class PerformanceMetricsCollector:
     async def stop_collection(self) -> None:
         """Cancel the background loops, wait for them to end, then flush the pending buckets."""
         tasks, self._tasks = self._tasks, []
+        feeds, self._feeds = self._feeds, {}
+        for release in feeds.values():
+            await release()
         for subscription in self._config_watch:
             self.alerts.event_bus.unsubscribe(subscription)
         self._config_watch = ()

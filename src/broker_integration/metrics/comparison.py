@@ -2,9 +2,14 @@
 
 Ranking is by the weighted overall score (see :mod:`broker_integration.metrics.scoring`). The top broker
 is declared the ``winner`` only when every broker has at least ``min_calls`` calls and, against every
-other broker, it is significantly better (Holm-adjusted, :mod:`broker_integration.metrics.significance`)
-on at least one dimension and the dimensions it wins significantly outweigh those it loses
-significantly. Otherwise ``winner`` is ``None`` and ``verdict`` says why.
+other broker, it is better on at least one dimension by that dimension's criterion (Holm-adjusted tests,
+:mod:`broker_integration.metrics.significance`) and the dimensions it wins outweigh those it loses.
+Otherwise ``winner`` is ``None`` and ``verdict`` says why.
+
+The window's calls were not assigned to the brokers at random: each broker traded at its own times, on
+its own instruments and sizes, under its own load. The comparison is therefore observational, and says
+so; a randomised A/B test of the same brokers (:mod:`broker_integration.ab_testing`) is the stronger
+evidence where one exists.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from broker_integration.metrics.scoring import (
     overall_scores,
     score_dimension,
 )
-from broker_integration.metrics.significance import DimensionTest, run_pair_tests
+from broker_integration.metrics.significance import DimensionTest, PairVerdict, pair_verdicts, run_pair_tests
 from broker_integration.metrics.summary import BrokerMetrics, summarize
 
 __all__ = ["BrokerComparison", "ComparisonSettings", "compare_aggregates", "pick_latency_operation"]
@@ -75,9 +80,14 @@ class BrokerComparison:
     settings: ComparisonSettings
     latency_operation: str | None
     insufficient: dict[str, str]
+    #: One verdict per pair of brokers and dimension, by the dimension's criterion.
+    verdicts: list[PairVerdict] = field(default_factory=list)
 
     def tests_between(self, a: str, b: str) -> list[DimensionTest]:
         return [t for t in self.tests if {t.broker_a, t.broker_b} == {a, b}]
+
+    def verdicts_on(self, dimension: str) -> list[PairVerdict]:
+        return [v for v in self.verdicts if v.dimension == dimension]
 
     def to_dict(self) -> dict[str, Any]:
         s = self.settings
@@ -96,7 +106,9 @@ class BrokerComparison:
             "min_calls": s.min_calls,
             "latency_operation": self.latency_operation,
             "insufficient": self.insufficient,
+            "observational": True,
             "tests": [t.to_dict() for t in self.tests],
+            "verdicts": [v.to_dict() for v in self.verdicts],
             "recommendations": self.recommendations,
             "metrics": {name: m.to_dict() for name, m in self.metrics.items()},
         }
@@ -155,7 +167,8 @@ def compare_aggregates(
         if not insufficient
         else []
     )
-    winner, verdict = _verdict(ranking, tests, insufficient, settings)
+    verdicts = pair_verdicts(tests)
+    winner, verdict = _verdict(ranking, verdicts, insufficient, settings)
     first = next(iter(metrics.values()))
     comparison = BrokerComparison(
         brokers=tuple(aggregates),
@@ -173,6 +186,7 @@ def compare_aggregates(
         settings=settings,
         latency_operation=latency_op,
         insufficient=insufficient,
+        verdicts=verdicts,
     )
     comparison.recommendations.extend(recommend(comparison))
     return comparison
@@ -180,7 +194,7 @@ def compare_aggregates(
 
 def _verdict(
     ranking: list[str],
-    tests: list[DimensionTest],
+    verdicts: list[PairVerdict],
     insufficient: dict[str, str],
     settings: ComparisonSettings,
 ) -> tuple[str | None, str]:
@@ -190,9 +204,9 @@ def _verdict(
     top = ranking[0]
     weights = settings.weights
     for rival in ranking[1:]:
-        pair = [t for t in tests if {t.broker_a, t.broker_b} == {top, rival}]
-        wins = sorted({t.dimension for t in pair if t.better == top})
-        losses = sorted({t.dimension for t in pair if t.better == rival})
+        pair = [v for v in verdicts if {v.broker_a, v.broker_b} == {top, rival}]
+        wins = sorted({v.dimension for v in pair if v.better == top})
+        losses = sorted({v.dimension for v in pair if v.better == rival})
         if not wins:
             return None, (
                 f"{top} ranks first but is not significantly better than {rival} on any dimension "

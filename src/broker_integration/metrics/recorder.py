@@ -23,19 +23,21 @@ not report the rate gets its notional taken as already in the account currency.
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from broker_integration.events import CallEvent, OrderSettledEvent
+from broker_integration.events import CallEvent, OrderSettledEvent, OrderUpdateEvent
 from broker_integration.log import get_logger
 from broker_integration.metrics.buckets import BUCKET_SECONDS, OpStats, OrderStats, bucket_start, from_epoch
 from broker_integration.metrics.histograms import HIGHEST_US
 from broker_integration.metrics.quotes import QuoteBook
-from broker_integration.models import OrderResult, OrderStatus, PriceTick, UnifiedOrder
+from broker_integration.models import OrderResult, OrderStatus, OrderUpdateKind, PriceTick, UnifiedOrder
 from broker_integration.tca import Arrival, ArrivalSource, Execution, measure_execution, needs_end_quote
 
-__all__ = ["ARRIVAL_MID_KEY", "HEALTH_OPERATION", "MetricsRecorder", "PendingKey"]
+__all__ = ["ARRIVAL_MID_KEY", "CANCELLED_CODE", "HEALTH_OPERATION", "MetricsRecorder", "PendingKey"]
 
 _log = get_logger("broker_integration.metrics")
 
@@ -45,9 +47,12 @@ ARRIVAL_MID_KEY = "arrival_mid"
 HEALTH_OPERATION = "health_check"
 _PLACE = "place_order"
 _ZERO = Decimal(0)
-_NO_ERROR = "CANCELLED"  # a call that ended without success or error: the caller cancelled it
+#: The code counted for a call that ended without success or error: its caller cancelled it.
+CANCELLED_CODE = "CANCELLED"
 
 PendingKey = tuple[str, str, int]  # broker, operation, bucket start
+#: Resting orders remembered for their later fills, at most (the oldest are forgotten first).
+_RESTING_LIMIT = 10_000
 OrderObserver = Callable[[str, UnifiedOrder], object]
 
 
@@ -63,6 +68,8 @@ class MetricsRecorder:
         self._lo = from_epoch(0)
         self._hi = from_epoch(0)
         self._start = 0
+        #: (broker, client order id) of resting placements → what their later fills are measured with.
+        self._resting: OrderedDict[tuple[str, str], _Resting] = OrderedDict()
 
     def take(self) -> dict[PendingKey, OpStats]:
         """Hand over the pending buckets and start empty."""
@@ -95,7 +102,7 @@ class MetricsRecorder:
         stats.sum_us += micros
         if not event.success:
             stats.failures += 1
-            code = event.error.error_code.value if event.error is not None else _NO_ERROR
+            code = event.error.error_code.value if event.error is not None else CANCELLED_CODE
             stats.errors[code] = stats.errors.get(code, 0) + 1
         result = event.order_result
         if result is not None:
@@ -116,6 +123,67 @@ class MetricsRecorder:
                 placed=event.operation == _PLACE,
                 arrival=event.arrival,
             )
+            if (
+                event.operation == _PLACE
+                and event.order is not None
+                and result.status is OrderStatus.ACCEPTED
+            ):
+                self._remember_resting(broker, event.order, result, event.arrival)
+
+    def record_update(self, broker: str, event: OrderUpdateEvent) -> None:
+        """Count a later fill of a resting order placed through this collector, in the minute the broker
+        told it: its quantity, its costs and quality against the order's arrival quote, and, once filled in
+        full, the order as filled (no longer unfilled) with its time to fill."""
+        update = event.update
+        key = (broker, update.client_order_id or "")
+        resting = self._resting.get(key)
+        if resting is None:
+            return
+        if not update.kind.is_fill:
+            if update.kind.status.is_terminal and update.kind is not OrderUpdateKind.REPLACED:
+                del self._resting[key]
+            return
+        orders = _orders_of(self._stats(broker, _PLACE, update.time))
+        assert update.fill_price is not None
+        fill = OrderResult(
+            success=True,
+            client_order_id=update.client_order_id,
+            broker_order_id=update.broker_order_id,
+            broker_name=broker,
+            status=OrderStatus.FILLED,
+            instrument=resting.order.instrument,
+            side=resting.order.side,
+            requested_quantity=update.fill_quantity,
+            filled_quantity=update.fill_quantity,
+            average_fill_price=update.fill_price,
+            commission=update.commission,
+            fees=update.fees,
+            quote_home_rate=update.quote_home_rate,
+            submitted_at=resting.submitted_at,
+            completed_at=update.time,
+        )
+        orders.filled_qty += float(update.fill_quantity)
+        orders.commission += fill.commission
+        orders.fees += fill.fees
+        bench = self._arrival(
+            broker, resting.arrival, fill, resting.order, resting.order.instrument, update.time
+        )
+        _fold(orders, measure_execution(resting.order, fill, bench), self._rng)
+        if update.kind is OrderUpdateKind.FILLED:
+            del self._resting[key]
+            orders.filled_later += 1
+            if resting.submitted_at is not None:
+                fill_ms = (update.time - resting.submitted_at).total_seconds() * 1000.0
+                orders.fills_timed += 1
+                orders.fill_ms_sum += fill_ms
+                orders.fill_ms.add(fill_ms, self._rng)
+
+    def _remember_resting(
+        self, broker: str, order: UnifiedOrder, result: OrderResult, arrival: PriceTick | None
+    ) -> None:
+        self._resting[(broker, order.order_id)] = _Resting(order, arrival, result.submitted_at)
+        if len(self._resting) > _RESTING_LIMIT:
+            self._resting.popitem(last=False)
 
     def record_settlement(self, broker: str, event: OrderSettledEvent) -> None:
         """Count what became of a placement whose outcome was unknown when its call returned, in the
@@ -200,6 +268,15 @@ class MetricsRecorder:
                     return Arrival(instrument, mid, ArrivalSource.ORDER)
         tick = self.quotes.quote_at(broker, instrument, when)
         return Arrival.of(tick, ArrivalSource.PROBE) if tick is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Resting:
+    """A resting order as placed: what its later fills are measured against."""
+
+    order: UnifiedOrder
+    arrival: PriceTick | None
+    submitted_at: datetime | None
 
 
 def _fold(orders: OrderStats, e: Execution, rng: random.Random) -> None:

@@ -6,7 +6,9 @@ Definitions (all over the window's buckets):
   (or the window's start, if later) to the window's end;
 * reliability: ``error_rate`` counts every failed call; ``broker_error_rate`` only failures that are
   the broker's doing (transient codes and UNKNOWN), which is what the comparison scores; availability is
-  the share of health checks that found the broker healthy;
+  the share of health checks that found the broker healthy. A call its caller cancelled (a probe still
+  running when collection stopped) ended without an answer either way: it is counted as ``cancelled``
+  and left out of calls, failures and error codes, so it is never a venue's error;
 * cost: commission and fees in money and in bps of filled notional; slippage in bps against the arrival
   mid (see :mod:`broker_integration.metrics.recorder`), averaged over the orders that had one; per-order
   all-in cost in bps. The execution-quality figures of :mod:`broker_integration.tca`, each averaged per
@@ -16,7 +18,8 @@ Definitions (all over the window's buckets):
   orders with a benchmark by where it came from (``call``, ``order``, ``probe``);
 * fill quality: over the orders the broker accepted (a refused placement counts under reliability, not
   here): fill rate is filled over requested quantity; full and partial fill rates are shares of those
-  orders; time to fill is submit-to-complete of orders reported FILLED.
+  orders; time to fill is submit-to-complete of orders reported FILLED, its p95 by the library's one
+  quantile rule (nearest rank, :func:`broker_integration.stats.quantile`, as the latency histograms').
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from broker_integration.errors import TRANSIENT_CODES, StandardErrorCode
 from broker_integration.metrics.aggregate import BrokerAggregate
 from broker_integration.metrics.buckets import Counters, OpStats, from_epoch
 from broker_integration.metrics.histograms import LatencySummary
-from broker_integration.metrics.recorder import HEALTH_OPERATION
+from broker_integration.metrics.recorder import CANCELLED_CODE, HEALTH_OPERATION
+from broker_integration.stats import quantile
 
 __all__ = [
     "BROKER_FAULT_CODES",
@@ -42,6 +46,7 @@ __all__ = [
     "OperationMetrics",
     "ReliabilityMetrics",
     "ThroughputMetrics",
+    "answered_calls",
     "summarize",
 ]
 
@@ -52,6 +57,14 @@ _PLACE = "place_order"
 
 def _ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator else None
+
+
+def answered_calls(counters: Counters) -> tuple[int, int, dict[str, int]]:
+    """(calls, failures, failures by code) without the calls their caller cancelled: those ended with
+    neither a success nor an error from the venue, so they count for neither."""
+    cancelled = counters.errors.get(CANCELLED_CODE, 0)
+    errors = {code: n for code, n in counters.errors.items() if code != CANCELLED_CODE}
+    return counters.calls - cancelled, counters.failures - cancelled, errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +78,13 @@ class OperationMetrics:
     errors_by_code: dict[str, int]
     calls_per_second: float
     latency: LatencySummary
+    #: Calls their caller cancelled: in ``calls`` and the latency, not in failures or the error rate.
+    cancelled: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "calls": self.calls,
+            "cancelled": self.cancelled,
             "failures": self.failures,
             "error_rate": self.error_rate,
             "errors_by_code": self.errors_by_code,
@@ -96,6 +112,8 @@ class ReliabilityMetrics:
     healthy_checks: int
     availability: float | None
     uptime_seconds: float | None
+    #: Calls their caller cancelled, left out of every figure above.
+    cancelled: int = 0
 
     @property
     def success_rate(self) -> float | None:
@@ -144,6 +162,8 @@ class FillMetrics:
     #: Placements whose outcome was unknown when the call returned, and those of them found out later.
     unknown: int
     settled: int
+    #: Of the resting orders (unfilled when placed), those the broker's order updates showed filled later.
+    filled_later: int
     fill_rate: float | None
     full_fill_rate: float | None
     partial_fill_rate: float | None
@@ -188,6 +208,7 @@ class BrokerMetrics:
             },
             "reliability": {
                 "calls": r.calls,
+                "cancelled": r.cancelled,
                 "failures": r.failures,
                 "error_rate": r.error_rate,
                 "broker_failures": r.broker_failures,
@@ -231,6 +252,7 @@ class BrokerMetrics:
                 "rejected": f.rejected,
                 "unknown": f.unknown,
                 "settled": f.settled,
+                "filled_later": f.filled_later,
                 "fill_rate": f.fill_rate,
                 "full_fill_rate": f.full_fill_rate,
                 "partial_fill_rate": f.partial_fill_rate,
@@ -268,32 +290,36 @@ def summarize(agg: BrokerAggregate, end: float, *, uptime_seconds: float | None 
 
 
 def _operation(name: str, stats: OpStats, seconds: float) -> OperationMetrics:
+    answered, failures, errors = answered_calls(stats)
     return OperationMetrics(
         operation=name,
         calls=stats.calls,
-        failures=stats.failures,
-        error_rate=_ratio(stats.failures, stats.calls),
-        errors_by_code=dict(sorted(stats.errors.items())),
+        failures=failures,
+        error_rate=_ratio(failures, answered),
+        errors_by_code=dict(sorted(errors.items())),
         calls_per_second=stats.calls / seconds,
         latency=LatencySummary.from_histogram(stats.histogram, stats.sum_us),
+        cancelled=stats.calls - answered,
     )
 
 
 def _reliability(total: Counters, health: OpStats | None, uptime: float | None) -> ReliabilityMetrics:
-    broker_failures = sum(n for code, n in total.errors.items() if code in BROKER_FAULT_CODES)
+    calls, failures, errors = answered_calls(total)
+    broker_failures = sum(n for code, n in errors.items() if code in BROKER_FAULT_CODES)
     checks = health.health_checks if health is not None else 0
     healthy = health.healthy_checks if health is not None else 0
     return ReliabilityMetrics(
-        calls=total.calls,
-        failures=total.failures,
-        error_rate=_ratio(total.failures, total.calls),
+        calls=calls,
+        failures=failures,
+        error_rate=_ratio(failures, calls),
         broker_failures=broker_failures,
-        broker_error_rate=_ratio(broker_failures, total.calls),
-        errors_by_code=dict(sorted(total.errors.items(), key=lambda kv: -kv[1])),
+        broker_error_rate=_ratio(broker_failures, calls),
+        errors_by_code=dict(sorted(errors.items(), key=lambda kv: -kv[1])),
         health_checks=checks,
         healthy_checks=healthy,
         availability=_ratio(healthy, checks),
         uptime_seconds=uptime,
+        cancelled=total.calls - calls,
     )
 
 
@@ -334,20 +360,22 @@ def _cost(total: Counters) -> CostMetrics:
 def _fill(total: Counters) -> FillMetrics:
     o = total.orders
     if o is None or o.orders == 0:
-        return FillMetrics(0, 0, 0, 0, 0, 0, 0, None, None, None, None, None)
+        return FillMetrics(0, 0, 0, 0, 0, 0, 0, 0, None, None, None, None, None)
     times = o.fill_ms.samples
     accepted = o.accepted
+    filled = o.filled + o.filled_later
     return FillMetrics(
         orders=o.orders,
-        filled=o.filled,
+        filled=filled,
         partial=o.partial,
-        unfilled=o.unfilled,
+        unfilled=max(o.unfilled - o.filled_later, 0),
         rejected=o.rejected,
         unknown=o.unknown,
         settled=o.settled,
+        filled_later=o.filled_later,
         fill_rate=_ratio(o.filled_qty, o.requested_qty),
-        full_fill_rate=_ratio(o.filled, accepted),
+        full_fill_rate=_ratio(filled, accepted),
         partial_fill_rate=_ratio(o.partial, accepted),
         avg_time_to_fill_ms=_ratio(o.fill_ms_sum, o.fills_timed),
-        p95_time_to_fill_ms=float(np.percentile(times, 95)) if times else None,
+        p95_time_to_fill_ms=quantile(times, 0.95) if times else None,
     )

@@ -22,7 +22,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
@@ -85,11 +85,13 @@ __all__ = ["AdapterDeclaration", "BrokerAdapter", "construct_adapter"]
 class AdapterDeclaration:
     """What one adapter instance says it supports. ``capabilities`` ``None`` or ``time_in_force`` ``None``:
     nothing declared, so the pipeline refuses nothing on that ground. ``default_limits``: the broker's own
-    published limits, used when the configuration sets none."""
+    published limits, used when the configuration sets none. ``notes``: how a declared capability is served
+    (a stream by websocket or by polling, say), shown in the capability profile."""
 
     capabilities: frozenset[BrokerCapability] | None
     time_in_force: frozenset[TimeInForce] | None
     default_limits: BrokerLimits | None = None
+    notes: Mapping[BrokerCapability, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,6 +469,19 @@ class BrokerAdapter:
 
     # ------------------------------------------------------------------ pipeline internals
 
+    def _context(self, op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallContext:
+        """A call of ``op`` starting now (nested when the adapter's own code makes it)."""
+        clock = self.clock
+        return CallContext(
+            adapter=self,
+            operation=op,
+            args=args,
+            kwargs=kwargs,
+            started_at=clock.now(),
+            started_ns=clock.monotonic_ns(),
+            nested=_INSIDE.get() is self,
+        )
+
     async def _run(self, ctx: CallContext, impl: Callable[..., Any]) -> Any:
         reports_sending = type(self).reports_sending
         order_action = ctx.operation.is_order_action
@@ -593,16 +608,7 @@ def _wrap(op: Operation, impl: Callable[..., Any]) -> Callable[..., Any]:
             # Reached through super() from a more-derived override that already runs the pipeline.
             value = impl(self, *args, **kwargs)
             return await value if inspect.isawaitable(value) else value
-        clock = self.clock
-        ctx = CallContext(
-            adapter=self,
-            operation=op,
-            args=args,
-            kwargs=kwargs,
-            started_at=clock.now(),
-            started_ns=clock.monotonic_ns(),
-            nested=_INSIDE.get() is self,
-        )
+        ctx = self._context(op, args, kwargs)
         success, error, result = False, None, None
         order_action = op.is_order_action
         try:
@@ -648,16 +654,7 @@ def _wrap_stream(op: Operation, impl: Callable[..., Any]) -> Callable[..., Async
             async for tick in await open_source(self, args, kwargs):
                 yield tick
             return
-        clock = self.clock
-        ctx = CallContext(
-            adapter=self,
-            operation=op,
-            args=args,
-            kwargs=kwargs,
-            started_at=clock.now(),
-            started_ns=clock.monotonic_ns(),
-            nested=_INSIDE.get() is self,
-        )
+        ctx = self._context(op, args, kwargs)
         ticks = 0
         success, error = False, None
         source: Any = None

@@ -74,24 +74,16 @@ def failed(adapter: BrokerAdapter, ctx: CallContext, error: StandardizedError) -
 
 def from_broker_order(adapter: BrokerAdapter, intent: UnifiedOrder, found: Order) -> OrderResult:
     """What the broker's record says of ``intent``, found after its answer was lost."""
-    status = found.status
-    success = status not in (OrderStatus.REJECTED, OrderStatus.UNKNOWN)
-    error = None if success else make_error(StandardErrorCode.UNKNOWN, "broker reports the order as rejected")
-    return OrderResult(
-        success=success,
-        client_order_id=intent.order_id,
+    return _settled(
+        adapter,
+        intent,
+        found.status,
+        "broker reports the order as rejected",
+        message="resolved by lookup",
         broker_order_id=found.broker_order_id,
-        broker_name=adapter.name,
-        status=status,
-        delivery=Delivery.SETTLED,
-        instrument=intent.instrument,
-        side=intent.side,
-        requested_quantity=intent.quantity,
         filled_quantity=found.filled_quantity,
         average_fill_price=found.average_fill_price,
         completed_at=adapter.clock.now(),
-        error=error,
-        message="resolved by lookup",
     )
 
 
@@ -104,30 +96,37 @@ def from_update(
 ) -> OrderResult:
     """What the broker's own order update says of ``intent`` after its answer was lost (``filled`` and
     ``average`` are the order's cumulative fill and average price so far)."""
-    status = update.kind.status
-    success = status not in (OrderStatus.REJECTED, OrderStatus.UNKNOWN)
-    error = (
-        None
-        if success
-        else make_error(StandardErrorCode.UNKNOWN, f"broker rejected the order: {update.reason}")
+    return _settled(
+        adapter,
+        intent,
+        update.kind.status,
+        f"broker rejected the order: {update.reason}",
+        message="settled by the broker's order update",
+        broker_order_id=update.broker_order_id,
+        filled_quantity=filled or Decimal(0),
+        average_fill_price=average,
+        commission=update.commission,
+        quote_home_rate=update.quote_home_rate,
+        completed_at=update.time,
     )
+
+
+def _settled(
+    adapter: BrokerAdapter, intent: UnifiedOrder, status: OrderStatus, refusal: str, **fields: Any
+) -> OrderResult:
+    """An outcome the broker's own word settled after the call's answer was lost."""
+    success = status not in (OrderStatus.REJECTED, OrderStatus.UNKNOWN)
     return OrderResult(
         success=success,
         client_order_id=intent.order_id,
-        broker_order_id=update.broker_order_id,
         broker_name=adapter.name,
         status=status,
         delivery=Delivery.SETTLED,
         instrument=intent.instrument,
         side=intent.side,
         requested_quantity=intent.quantity,
-        filled_quantity=filled or Decimal(0),
-        average_fill_price=average,
-        commission=update.commission,
-        quote_home_rate=update.quote_home_rate,
-        completed_at=update.time,
-        error=error,
-        message="settled by the broker's order update",
+        error=None if success else make_error(StandardErrorCode.UNKNOWN, refusal),
+        **fields,
     )
 
 

@@ -8,59 +8,29 @@ know is a usage error that lists the known ones (exit code 2), never a traceback
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
-from typing import Any
 
 import typer
-from typer import _click as click  # Typer's bundled Click: the Group API a lazy TyperGroup overrides
-from typer.core import TyperGroup
+
+from broker_integration.cli.lazy import LazyGroup
 
 __all__ = ["SIMULATORS", "simulate_app"]
 
 #: Simulator name → ``module:function`` of its command (a Typer command function).
 SIMULATORS: Mapping[str, str] = {
+    "alpaca": "broker_integration.sim.alpaca.cli:alpaca_command",
+    "binance": "broker_integration.sim.binance.cli:binance_command",
     "oanda": "broker_integration.sim.oanda.cli:oanda_command",
 }
 
 
-class _Simulators(TyperGroup):
+class _Simulators(LazyGroup):
     """The ``simulate`` group: its commands are the registry's, loaded on first use."""
 
-    def __init__(self, **attrs: Any) -> None:
-        super().__init__(**attrs)
-        self._loaded: dict[str, click.Command] = {}
+    noun = "simulator"
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(SIMULATORS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in SIMULATORS:
-            return None
-        command = self._loaded.get(cmd_name)
-        if command is None:
-            command = self._loaded[cmd_name] = _load(ctx, cmd_name, SIMULATORS[cmd_name])
-        return command
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        name = args[0] if args else ""
-        if name and not name.startswith("-") and name not in SIMULATORS:
-            ctx.fail(f"no simulator named {name!r}; the simulators are: {', '.join(sorted(SIMULATORS))}")
-        return super().resolve_command(ctx, args)
-
-
-def _load(ctx: click.Context, name: str, target: str) -> click.Command:
-    """The command ``module:function`` names, as Typer builds it from the function's signature."""
-    module_name, _, attribute = target.partition(":")
-    try:
-        function = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        ctx.fail(f"the {name} simulator cannot be loaded ({target}): {exc}")
-    single = typer.Typer(add_completion=False)
-    single.command(name)(function)
-    return typer.main.get_command(single)
+    def registry(self) -> Mapping[str, str]:
+        return SIMULATORS
 
 
 simulate_app = typer.Typer(

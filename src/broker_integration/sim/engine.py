@@ -13,7 +13,8 @@ created it and a trade's id the id of the fill that opened it (see :mod:`broker_
 fills reduce the oldest opposite trades, a trade close the one it names). Ids are decimal strings to the
 faces, which show them as their venue does: OANDA's v20 numbers orders and transactions the same way,
 so its face passes them through; a face whose venue uses UUIDs would derive them from these. Client
-order ids are unique per account for the account's lifetime; replacing an order carries the client id
+order ids are unique per account for the account's lifetime (or, with the profile's
+``reuse_closed_client_order_ids``, among its open orders only); replacing an order carries the client id
 over to the new order and links the two both ways.
 """
 
@@ -370,11 +371,11 @@ class VenueEngine:
             self.sync()
             self._account(account_id)
             symbol = None if instrument is None else self.instrument(instrument).symbol
-            return [
-                order.view()
-                for order in self._account_orders[account_id]
-                if (include_closed or order.is_open) and (symbol is None or order.instrument == symbol)
-            ]
+            if include_closed:
+                chosen: Iterable[LiveOrder] = self._account_orders[account_id]
+            else:  # the open set, in creation order: a busy account's history would make this O(orders ever)
+                chosen = (o for o in self._open.values() if o.account_id == account_id and o.is_open)
+            return [order.view() for order in chosen if symbol is None or order.instrument == symbol]
 
     def trades(
         self, account_id: str, *, instrument: str | None = None, include_closed: bool = False
@@ -446,7 +447,12 @@ class VenueEngine:
                 )
             else:
                 refusal = check_request(request, spec, when)
-            if refusal is None and request.client_order_id in self._client_ids[account_id]:
+            holder = self._client_ids[account_id].get(request.client_order_id or "")
+            if (
+                refusal is None
+                and holder is not None
+                and (holder.is_open or not self.profile.reuse_closed_client_order_ids)
+            ):
                 refusal = Refusal(
                     RejectReason.CLIENT_ORDER_ID_ALREADY_EXISTS,
                     f"client order id {request.client_order_id!r} is taken by another order",

@@ -72,6 +72,9 @@ class VenueProfile(_Frozen):
     partial_fill_probability: float = Field(default=0.0, ge=0, le=1)
     partial_fill_min_fraction: float = Field(default=0.25, gt=0, le=1)
     rejection_rate: float = Field(default=0.0, ge=0, le=1)  # orders refused with INSUFFICIENT_LIQUIDITY
+    #: A client order id is unique among the account's open orders only: once its order is final it may be
+    #: used again (Binance spot's ``newClientOrderId``). Off: unique for the account's lifetime (OANDA).
+    reuse_closed_client_order_ids: bool = False
 
     # connection behaviour, applied by the venue's faces before (or after) touching the engine
     latency: LatencyModel = Field(default_factory=LatencyModel)

@@ -32,11 +32,6 @@ from broker_integration.testing import MockBrokerAdapter
 SPLITS = [TrafficSplit("a", 50.0), TrafficSplit("b", 50.0)]
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
 async def venues(clock: ManualClock, **medians: float) -> dict[str, TimedVenue]:
     rng = np.random.default_rng(0)
     out = {name: TimedVenue(clock, lognormal(rng, median)) for name, median in medians.items()}

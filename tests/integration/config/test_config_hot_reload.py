@@ -46,11 +46,6 @@ def broker(timeout: float = 30, account: str = "101-001-1", key_var: str = "OAND
 
 
 @pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
-
-
-@pytest.fixture
 def store_url(tmp_path: Path) -> str:
     return sqlite_url(tmp_path / "store" / "config.sqlite3")
 

@@ -38,11 +38,6 @@ def whole(timeout: int) -> str:
 
 
 @pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
-
-
-@pytest.fixture
 def manager(bus: EventBus) -> ConfigManager:
     return ConfigManager(persist=False, event_bus=bus)
 

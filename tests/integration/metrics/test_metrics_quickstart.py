@@ -37,7 +37,7 @@ async def test_seed_quick_start(capsys: pytest.CaptureFixture[str]) -> None:
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] in {"None", "oanda", "alpaca"}
     assert printed[1:] == comparison.recommendations
-    assert printed[-1].startswith("Overall: ")
+    assert printed[-1].startswith("Overall (observational: ")
     assert comparison.metrics["oanda"].operations["place_order"].calls == 40
     assert comparison.metrics["alpaca"].fill.full_fill_rate == 1.0
     assert not collector.is_collecting

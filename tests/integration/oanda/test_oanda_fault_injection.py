@@ -18,70 +18,38 @@ import pytest
 from oanda_fixtures import ALWAYS_OPEN
 
 from broker_integration.adapters.oanda import OandaAdapter
-from broker_integration.broker_config import BrokerSettings
 from broker_integration.broker_factory import BrokerFactory
-from broker_integration.events import EventBus, OrderSettledEvent
+from broker_integration.events import OrderSettledEvent
 from broker_integration.journal import OrderJournal
 from broker_integration.models import Delivery, OrderSide, OrderStatus, UnifiedOrder
-from broker_integration.pipeline import BreakerState, CircuitBreaker, RetryPolicy
+from broker_integration.pipeline import BreakerState
 from broker_integration.sim.faults import Fault, FaultKind
 from broker_integration.sim.oanda import OandaSimulator, SimulatorSettings
-from broker_integration.sim.records import TransactionType
 from broker_integration.store import Store, sqlite_url
-from broker_integration.testing.order_safety import run_order_safety
+from broker_integration.testing.order_safety import (
+    FAULT_MIX,
+    connect_for_faults,
+    run_order_safety,
+    submissions,
+)
 
 ORDERS = 2_000
 KNOWN = {OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.CANCELLED}
 #: How long after sending an order's absence from the history proves nothing yet: past the simulator's
 #: longest hold (a latency spike of 0.7 s, longer than the client's 0.5 s timeout).
 GRACE = 1.5
-FAULTY = ALWAYS_OPEN.model_copy(
-    update={
-        "seed": 5,
-        "initial_balance": Decimal(100_000_000),
-        "error_rate": 0.06,
-        "rate_limit_rate": 0.02,
-        "timeout_rate": 0.02,
-        "response_lost_rate": 0.08,
-        # late enough that the client gives up first: the venue executes an order its client abandoned
-        "latency_spike_rate": 0.02,
-        "latency_spike_ms": 700.0,
-        "retry_after_s": 0.0,
-    }
-)
+FAULTY = ALWAYS_OPEN.model_copy(update={"seed": 5, "initial_balance": Decimal(100_000_000), **FAULT_MIX})
 
 
 async def connect(
     sim: OandaSimulator, store: Store, *, grace: float = GRACE
 ) -> tuple[BrokerFactory, OandaAdapter, OrderJournal]:
     """The adapter as users get it: created by the factory, with the journal on; quick to give up."""
-    factory = BrokerFactory(event_bus=EventBus(), store=store, discover_plugins=False)
-    config = sim.configuration(absence_grace_seconds=grace).model_copy(
-        update={"settings": BrokerSettings(timeout_seconds=0.5, retry_attempts=3)}
+    factory, adapter, journal = await connect_for_faults(
+        "oanda", sim.configuration(absence_grace_seconds=grace), store
     )
-    adapter = await factory.create_adapter("oanda", config)
     assert isinstance(adapter, OandaAdapter)
-    journal = factory.journal
-    assert journal is not None
-    journal.lookup_delays = (0.005, 0.01, 0.02, 0.04, 0.08)
-    journal.settle_delays = (0.2, 0.5, 1.0, 1.0, 2.0, 2.0)
-    assert adapter.resilience is not None
-    adapter.resilience.retry = RetryPolicy(max_retries=3, base_delay=0.002, max_delay=0.02)
-    # Opens only on a run of failures no 20% fault rate produces, or when nearly every call fails.
-    adapter.resilience.breaker = CircuitBreaker(
-        consecutive_failures=8, failure_rate=0.9, window=20, minimum_calls=20, recovery_timeout=0.3
-    )
     return factory, adapter, journal
-
-
-def submissions(sim: OandaSimulator) -> Counter[str]:
-    """How many times the venue received each client order id (created or refused)."""
-    kinds = (TransactionType.ORDER_CREATE, TransactionType.ORDER_REJECT)
-    return Counter(
-        t.client_order_id
-        for t in sim.engine.transactions()
-        if t.type in kinds and t.client_order_id is not None
-    )
 
 
 async def test_no_duplicate_orders_and_every_intent_known(tmp_path: Path) -> None:
@@ -206,7 +174,7 @@ async def test_an_outcome_unknown_through_an_outage_is_settled_once_the_venue_re
         [view] = sim.engine.orders(sim.account_id, include_closed=True)
         assert view.client_order_id == order.order_id
         assert event.result.broker_order_id == view.order_id
-        assert submissions(sim) == Counter({order.order_id: 1})
+        assert submissions(sim.engine) == Counter({order.order_id: 1})
         entry = await journal.get("oanda", order.order_id)
         assert entry is not None
         assert entry.status is OrderStatus.FILLED
@@ -235,5 +203,5 @@ async def test_a_lag_longer_than_every_lookup_never_makes_a_fill_not_placed(
         assert "created it; its state could not be read yet" in result.error.message  # says what is known
         event = await asyncio.wait_for(settled.get(), timeout=lag + 10)
         assert event.status is OrderStatus.FILLED
-        assert submissions(sim) == Counter({order.order_id: 1})
+        assert submissions(sim.engine) == Counter({order.order_id: 1})
         await factory.close_all()

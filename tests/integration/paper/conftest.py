@@ -39,11 +39,6 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
-
-
-@pytest.fixture
 def events(bus: EventBus) -> list[CallEvent]:
     received: list[CallEvent] = []
     bus.subscribe(CallEvent, received.append)

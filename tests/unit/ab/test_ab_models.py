@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 
+from broker_integration import stats
+from broker_integration.ab_testing import BrokerABTestingFramework
 from broker_integration.ab_testing.models import (
     ABOrderResult,
     ABTestConfigError,
@@ -14,6 +17,7 @@ from broker_integration.ab_testing.models import (
     ExperimentStatus,
     Metric,
     PerformanceRouting,
+    RoutingStrategy,
     TrafficSplit,
 )
 from broker_integration.models import OrderResult, OrderStatus
@@ -66,6 +70,33 @@ def test_defaults_and_derived_values() -> None:
 def test_performance_weights_must_add_up_to_one() -> None:
     with pytest.raises(ValidationError, match="add up to 1"):
         PerformanceRouting(success_weight=0.5, latency_weight=0.5, cost_weight=0.5)
+
+
+def test_weight_floors_must_leave_something_to_allocate() -> None:
+    """Three arms floored at 0.4 would need 120 % of the traffic: refused, for adaptive routing only."""
+    floored = PerformanceRouting(weight_floor=0.4)
+    with pytest.raises(ValidationError, match=r"weight_floor 0.4 times 3 arms .* below 0.3333"):
+        ExperimentConfig(
+            test_name="t",
+            traffic_splits=splits(40, 30, 30),
+            routing_strategy=RoutingStrategy.PERFORMANCE_BASED,
+            performance=floored,
+        )
+    ExperimentConfig(test_name="t", traffic_splits=splits(40, 30, 30), performance=floored)  # hash: unused
+    ExperimentConfig(
+        test_name="t",
+        traffic_splits=splits(50, 50),
+        routing_strategy=RoutingStrategy.PERFORMANCE_BASED,
+        performance=floored,
+    )
+
+
+def test_sequential_tuning_has_one_default() -> None:
+    config = ExperimentConfig(test_name="t", traffic_splits=splits(50, 50))
+    assert config.sequential_tuning_n == stats.DEFAULT_SEQUENTIAL_TUNING_N == 1000
+    defaults = inspect.signature(BrokerABTestingFramework.create_ab_test).parameters
+    assert defaults["sequential_tuning_n"].default == stats.DEFAULT_SEQUENTIAL_TUNING_N
+    assert inspect.signature(stats.always_valid_mean_difference).parameters["tuning_n"].default == 1000
 
 
 def test_status_moves() -> None:

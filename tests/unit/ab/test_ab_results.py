@@ -10,7 +10,9 @@ from decimal import Decimal
 import numpy as np
 import orjson
 import pytest
+from statsmodels.stats.multitest import multipletests
 
+from broker_integration import stats
 from broker_integration.ab_testing.models import (
     Experiment,
     ExperimentConfig,
@@ -21,6 +23,7 @@ from broker_integration.ab_testing.models import (
     TrafficSplit,
 )
 from broker_integration.ab_testing.outcomes import Assignment, Execution, OrderRecord
+from broker_integration.ab_testing.recommendations import format_value
 from broker_integration.ab_testing.results import analyze
 from broker_integration.models import OrderStatus
 
@@ -51,6 +54,7 @@ def record(
     attempt: int = 0,
     failover_from: str | None = None,
     executed: bool = True,
+    explore: bool = False,
 ) -> OrderRecord:
     assignment = Assignment(
         test_id="ab-test",
@@ -59,7 +63,7 @@ def record(
         arm=arm,
         propensity=propensity,
         probabilities=probabilities or {"a": 0.5, "b": 0.5},
-        explore=False,
+        explore=explore,
         sticky_key=None,
         assigned_at=T0 + timedelta(seconds=i),
         failover_from=failover_from,
@@ -113,7 +117,16 @@ def test_identical_arms_give_no_winner_and_a_running_status() -> None:
     assert primary.test.name == "msprt_mean"
     assert not primary.significant
     assert any("No significant difference" in note for note in results.recommendations)
-    assert any("orders per arm at 80% power" in note for note in results.recommendations)
+    plan = next(note for note in results.recommendations if "orders per arm at 80% power" in note)
+    # the plan's figures are the primary comparison's: its control mean and sd, and what they imply
+    needed = stats.sample_size_for_means(primary.control_sd, 0.1 * primary.control_value)
+    assert f"(control {format_value(Metric.LATENCY_MS, primary.control_value)}, sd " in plan
+    assert f"sd {format_value(Metric.LATENCY_MS, primary.control_sd)})" in plan
+    assert f"needs about {needed} orders per arm" in plan
+    latencies = [
+        r.execution.latency_ms for r in arms_with(300, {"a": 50, "b": 50}) if r.assignment.arm == "a"
+    ]
+    assert primary.control_sd == pytest.approx(np.std(latencies, ddof=1))
 
 
 def test_after_the_test_ends_no_winner_means_inconclusive() -> None:
@@ -235,10 +248,82 @@ def test_performance_based_results_are_inverse_propensity_corrected() -> None:
     corrected = (900 * 80 / 0.9 + 100 * 20 / 0.5) / (900 / 0.9 + 100 / 0.5)
     assert b.metrics[Metric.LATENCY_MS].estimate == pytest.approx(plain)
     assert b.corrected[Metric.LATENCY_MS].estimate == pytest.approx(corrected)
-    assert results.comparison("b", Metric.LATENCY_MS).test.name == "ipw_z"
     assert b.p_best == 0.8
     assert not results.srm.mismatch  # expected counts come from the logged probabilities
     assert any("Thompson sampling now sends" in note for note in results.recommendations)
+
+
+def _adaptive_records(n_random: int, n_adaptive: int, *, seed: int = 0) -> list[OrderRecord]:
+    """Identical arms on the orders routed at random; on the adaptive ones, arm b was sent its
+    lucky streak (fast orders only), as Thompson sampling does to whichever arm looked good early."""
+    rng = np.random.default_rng(seed)
+    out: list[OrderRecord] = []
+    for arm in ("a", "b"):
+        out += [
+            record(arm, i, latency=float(x), explore=True)
+            for i, x in enumerate(rng.lognormal(np.log(50), 0.4, n_random))
+        ]
+    lucky = np.sort(rng.lognormal(np.log(50), 0.4, 3 * n_adaptive))[:n_adaptive]
+    out += [
+        record("b", 10_000 + i, latency=float(x), propensity=0.9, probabilities={"a": 0.1, "b": 0.9})
+        for i, x in enumerate(lucky)
+    ]
+    out += [
+        record("a", 10_000 + i, latency=float(x), propensity=0.1, probabilities={"a": 0.1, "b": 0.9})
+        for i, x in enumerate(rng.lognormal(np.log(50), 0.4, n_adaptive // 9))
+    ]
+    return out
+
+
+def test_performance_based_verdict_reads_only_the_orders_routed_at_random() -> None:
+    exp = experiment(routing_strategy=RoutingStrategy.PERFORMANCE_BASED, minimum_sample_size=50)
+    records = _adaptive_records(200, 900)
+    results, state = analyze(exp, records, now=T0)
+    c = results.comparison("b", Metric.LATENCY_MS)
+    assert c.test.name == "msprt_mean"
+    assert (c.test.n_a, c.test.n_b) == (200, 200)  # the randomised slice, not the 1,100 orders of b
+    explored = {
+        arm: [r.execution.latency_ms for r in records if r.assignment.arm == arm and r.assignment.explore]
+        for arm in ("a", "b")
+    }
+    assert c.control_value == pytest.approx(np.mean(explored["a"]))
+    assert c.arm_value == pytest.approx(np.mean(explored["b"]))
+    assert c.test.effect == pytest.approx(c.arm_value - c.control_value)
+    assert not c.significant  # the arms are identical; only the adaptive orders made b look faster
+    assert results.arm("b").metrics[Metric.LATENCY_MS].estimate < 0.8 * c.control_value
+    assert results.arm("b").randomised_orders == 200
+    assert results.arm("b").orders == 1100
+    assert "b|latency_ms" in state
+    assert "orders routed at random" in results.method
+    assert any("read only the orders routed at random" in note for note in results.recommendations)
+
+
+def test_performance_based_verdict_waits_for_enough_randomised_orders() -> None:
+    exp = experiment(routing_strategy=RoutingStrategy.PERFORMANCE_BASED, minimum_sample_size=50)
+    results, _ = analyze(exp, _adaptive_records(30, 900), now=T0)
+    c = results.comparison("b", Metric.LATENCY_MS)
+    assert not c.readable
+    assert any("20 more routed at random" in note for note in results.recommendations)
+
+
+def test_holm_family_is_fixed_when_the_test_is_defined() -> None:
+    """Arm c is not readable yet: its comparisons still count in the family (p = 1), so b's p-values are
+    corrected over all six comparisons, as statsmodels' Holm over the six-member family gives."""
+    exp = experiment(arms=("a", "b", "c"), minimum_sample_size=100)
+    records = arms_with(400, {"a": 50, "b": 44}, seed=2)
+    records += [r for r in arms_with(60, {"c": 50}, seed=3)]
+    results, _ = analyze(exp, records, now=T0)
+    readable = [c for c in results.comparisons if c.readable]
+    assert {c.arm for c in readable} == {"b"}
+    family = [c.test.p_value if c.readable else 1.0 for c in results.comparisons]
+    expected = multipletests(family, method="holm")[1]
+    for c, p_adj in zip(results.comparisons, expected, strict=True):
+        if c.readable:
+            assert c.adjusted_p_value == pytest.approx(p_adj)
+        else:
+            assert math.isnan(c.adjusted_p_value)
+    primary = results.comparison("b", Metric.LATENCY_MS)
+    assert primary.adjusted_p_value == pytest.approx(min(1.0, 6 * primary.test.p_value))
 
 
 def test_failovers_and_in_flight_orders_are_counted_not_compared() -> None:
@@ -253,7 +338,7 @@ def test_failovers_and_in_flight_orders_are_counted_not_compared() -> None:
     assert b.in_flight == 1
     assert b.orders == 150
     assert results.total_orders == 302
-    assert any("1 orders failed over from a" in note for note in results.recommendations)
+    assert any("1 order failed over from a" in note for note in results.recommendations)
 
 
 def test_results_serialise_to_json() -> None:

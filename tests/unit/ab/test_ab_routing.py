@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from scipy.stats import norm as stats_norm
 
 from broker_integration import stats
 from broker_integration.ab_testing.models import ABTestError, PerformanceRouting
@@ -199,6 +201,75 @@ def test_thompson_decisions_happen_with_their_logged_probabilities() -> None:
     counts = Counter(d.arm for d in decisions)
     for arm, p in logged.items():
         assert counts[arm] / 20_000 == pytest.approx(p, abs=0.015)
+    # The uniform share: the exploration slice plus every arm's floor, drawn without looking at outcomes.
     explored = [d for d in decisions if d.explore]
-    assert len(explored) / 20_000 == pytest.approx(0.1, abs=0.01)
+    assert len(explored) / 20_000 == pytest.approx(0.1 + 0.9 * 3 * 0.02, abs=0.01)
+    uniform = Counter(d.arm for d in explored)
+    for arm in "abc":
+        assert uniform[arm] / len(explored) == pytest.approx(1 / 3, abs=0.03)
     assert all(d.propensity == d.probabilities[d.arm] for d in decisions[:100])
+
+
+def test_warm_up_decisions_are_randomised_and_follow_the_splits() -> None:
+    router = thompson(warmup_per_arm=50)
+    for arm in "abc":
+        for _ in range(49):
+            router.observe(arm, execution(latency=10.0 if arm == "a" else 900.0))
+    decisions = [router.route(order(f"o{i}")) for i in range(6000)]
+    assert all(d.explore for d in decisions)  # the splits never look at an outcome
+    counts = Counter(d.arm for d in decisions)
+    expected = {"a": 0.5, "b": 0.3, "c": 0.2}
+    for arm, weight in expected.items():
+        mixed = 0.1 / 3 + 0.9 * (0.02 + (1 - 3 * 0.02) * weight)
+        assert decisions[0].probabilities[arm] == pytest.approx(mixed)
+        assert counts[arm] / 6000 == pytest.approx(mixed, abs=0.02)
+
+
+def test_thompson_posterior_is_normal_on_the_mean_reward() -> None:
+    router = ThompsonRouter(
+        {"a": 0.5, "b": 0.5}, PerformanceRouting(prior=2.0, warmup_per_arm=0), np.random.default_rng(1)
+    )
+    latencies = [10.0, 40.0, 250.0, 90.0]
+    for latency in latencies:
+        router.observe("a", execution(latency=latency))
+    rewards = np.array([reward(execution(latency=x), router.settings) for x in latencies])
+    weight = 2.0 + 4
+    mean = (2.0 * 0.5 + rewards.sum()) / weight
+    assert router.posterior_means()["a"] == pytest.approx(mean)
+    assert router.posterior_means()["b"] == pytest.approx(0.5)  # the prior alone
+    sd_a, sd_b = math.sqrt(rewards.var(ddof=1) / weight), math.sqrt(0.25 / 2.0)
+    # two arms: P(best) is exact, the normal probability that a's mean exceeds b's
+    expected = stats_norm.sf(0.0, mean - 0.5, math.hypot(sd_a, sd_b))
+    assert router.p_best()["a"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_thompson_learns_from_the_spread_of_fractional_rewards() -> None:
+    """Rewards about 0.954 and 0.946 with little spread: a Beta posterior fed fractions treats each order
+    as a coin flip (posterior sd ~ sqrt(0.95 · 0.05 / n)) and after 200 orders each is still unsure which
+    arm is better; a model of the mean reward with the rewards' own spread is sure by then."""
+    router = ThompsonRouter({"a": 0.5, "b": 0.5}, PerformanceRouting(), np.random.default_rng(1))
+    for i in range(200):
+        jitter = 5.0 * (i % 3)
+        router.observe("a", execution(latency=40.0 + jitter))  # reward ~0.954
+        router.observe("b", execution(latency=50.0 + jitter))  # reward ~0.946
+    assert router.p_best()["a"] > 0.999
+
+
+def test_an_arm_whose_rewards_are_all_alike_is_not_certain() -> None:
+    router = ThompsonRouter({"a": 0.5, "b": 0.5}, PerformanceRouting(), np.random.default_rng(1))
+    for _ in range(20):
+        router.observe("a", execution(success=False))  # reward 0 every time: no sample variance
+        router.observe("b", execution(success=False))
+    assert router.p_best() == pytest.approx({"a": 0.5, "b": 0.5})
+    router.observe("b", execution(latency=1.0))
+    assert 0.5 < router.p_best()["b"] < 0.999
+
+
+def test_p_best_of_three_arms_is_a_distribution_in_the_posteriors_order() -> None:
+    router = thompson(warmup_per_arm=0)
+    for latency, arm in ((40.0, "a"), (45.0, "b"), (300.0, "c")):
+        for i in range(30):
+            router.observe(arm, execution(latency=latency + i))
+    three = router.p_best()
+    assert sum(three.values()) == pytest.approx(1.0)
+    assert three["a"] > three["b"] > three["c"]

@@ -20,11 +20,6 @@ def env() -> dict[str, str]:
 
 
 @pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
-
-
-@pytest.fixture
 def store_url(tmp_path: Path) -> str:
     return sqlite_url(tmp_path / "config-store.sqlite3")
 

@@ -48,7 +48,7 @@ def test_validate_warns_about_plaintext_secrets(tmp_path: Path) -> None:
 def test_show_file_masks_secrets() -> None:
     result = runner.invoke(config_app, ["show", str(EXAMPLES), "--format", "json"])
     assert result.exit_code == 0, result.output
-    assert '"api_key": "${OANDA_API_KEY}"' in result.output
+    assert '"api_key": "${OANDA_API_KEY:-}"' in result.output
     assert CANARY not in result.output
     assert '"timeout_seconds": 60.0' in result.output  # development overlay
 

@@ -75,11 +75,6 @@ def _order() -> UnifiedOrder:
     return UnifiedOrder(instrument="EUR/USD", side="buy", quantity=Decimal(1000))
 
 
-@pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
-
-
 async def _bound(
     bus: EventBus, valid: set[str]
 ) -> tuple[ConfigManager, TokenAdapter, list[CredentialRotationEvent]]:

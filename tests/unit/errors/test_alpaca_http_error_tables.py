@@ -47,6 +47,12 @@ ALPACA_CASES: list[tuple[str | None, str, int | None, StandardErrorCode]] = [
     ("40410000", "position does not exist", 404, C.POSITION_NOT_FOUND),
     ("40410000", 'asset "FOO" not found', 404, C.INVALID_INSTRUMENT),
     ("42210000", 'order is already in "filled" state', 422, C.ORDER_NOT_FOUND),
+    (
+        "42210000",
+        "invalid limit_price 1.001. sub-penny increment does not fulfill minimum pricing criteria",
+        422,
+        C.INVALID_ORDER,
+    ),
     ("42910000", "rate limit exceeded", 429, C.RATE_LIMITED),
     # without a code (plain-text bodies), messages then statuses decide
     (None, "insufficient buying power", 403, C.INSUFFICIENT_FUNDS),

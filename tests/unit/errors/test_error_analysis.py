@@ -56,11 +56,6 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
-@pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
-
-
 def test_attach_counts_bus_events_and_detach_stops(clock: ManualClock, bus: EventBus) -> None:
     analyzer = ErrorAnalyzer(bus, clock=clock)
     bus.publish(call(clock))  # before attaching: not counted

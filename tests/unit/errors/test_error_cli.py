@@ -69,7 +69,7 @@ def test_tables_lists_every_table() -> None:
 @pytest.mark.parametrize("args", [("tables", "nobroker"), ("tables", "--code", "NOPE")])
 def test_tables_bad_arguments(args: tuple[str, ...]) -> None:
     code, _ = run(*args)
-    assert code == 1
+    assert code == 2  # a usage mistake
 
 
 def _export(tmp_path: Path) -> Path:

@@ -30,16 +30,6 @@ from broker_integration.performance_metrics import PerformanceMetricsCollector
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
-
-
-@pytest.fixture
 def alerts(bus: EventBus) -> list[AlertEvent]:
     seen: list[AlertEvent] = []
     bus.subscribe(AlertEvent, seen.append)

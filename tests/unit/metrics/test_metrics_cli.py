@@ -52,7 +52,8 @@ def test_compare_prints_the_ranking_winner_and_recommendations(monkeypatch: pyte
     assert "Broker comparison" in result.output
     assert "oanda *" in result.output  # the winner is starred
     assert "Winner: oanda" in result.output
-    assert "Latency: oanda is faster on place_order" in result.output
+    assert "Latency of place_order" in result.output
+    assert "oanda is best" in result.output
 
 
 def test_compare_json_and_weights() -> None:

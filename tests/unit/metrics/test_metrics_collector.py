@@ -19,16 +19,6 @@ from broker_integration.performance_metrics import PerformanceMetricsCollector
 from broker_integration.store import Store, sqlite_url
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
-
-
 async def _broker(clock: ManualClock, bus: EventBus, ms: float = 2.0) -> TimedBroker:
     broker = TimedBroker(clock, bus, latency_ms=ms)
     await broker.authenticate()
@@ -48,7 +38,7 @@ async def test_counts_only_registered_adapters_under_their_names(clock: ManualCl
     assert oanda.operations["place_order"].calls == 3
     assert alpaca.operations["place_order"].calls == 2
     assert alpaca.operations["place_order"].latency.p50_ms == pytest.approx(7.0, rel=1e-3)
-    assert bus.subscriber_count == 3  # one each for call, health and settlement events on the shared bus
+    assert bus.subscriber_count == 4  # one each for call, health, settlement and order-update events (shared bus)
     collector.unregister_broker("oanda")
     await place_many(a, 4)
     assert (await collector.metrics("oanda")).operations["place_order"].calls == 3

@@ -1,7 +1,10 @@
-"""Comparisons: the known winner wins, too little data or a trade-off names no winner, numbers are explained."""
+"""Comparisons: the known winner wins, too little data or a trade-off names no winner, the tail decides
+latency, numbers are explained one sentence per dimension, and cancelled calls are nobody's errors."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 from decimal import Decimal
 
@@ -13,21 +16,12 @@ from broker_integration.clock import ManualClock
 from broker_integration.errors import StandardErrorCode
 from broker_integration.events import EventBus
 from broker_integration.metrics.scoring import ComparisonWeights, relative_score
+from broker_integration.models import PriceTick
 from broker_integration.performance_metrics import (
     ComparisonPeriod,
     ComparisonSettings,
     PerformanceMetricsCollector,
 )
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
 
 
 async def _pair(
@@ -51,24 +45,75 @@ async def test_the_faster_broker_wins_with_its_numbers(clock: ManualClock, bus: 
     assert comparison.winner == "oanda"
     assert comparison.ranking == ["oanda", "alpaca"]
     assert comparison.latency_operation == "place_order"
-    (latency,) = [t for t in comparison.tests if t.dimension == "latency"]
-    assert latency.better == "oanda"
-    assert latency.result.name == "mann_whitney_u"
-    assert latency.result.effect > 0.95  # an alpaca call is slower than an oanda call nearly always
-    assert latency.adjusted_p_value < 1e-6
-    assert latency.interval is not None
-    assert latency.interval.low > 0  # the p99 difference alpaca - oanda is positive
+    latency = {t.result.name: t for t in comparison.tests if t.dimension == "latency"}
+    assert set(latency) == {"bootstrap_quantile", "mann_whitney_u"}
+    typical, tail = latency["mann_whitney_u"], latency["bootstrap_quantile"]
+    assert typical.better == tail.better == "oanda"
+    assert typical.result.effect > 0.95  # an alpaca call is slower than an oanda call nearly always
+    assert typical.adjusted_p_value < 1e-6
+    fast_lat = comparison.metrics["oanda"].operations["place_order"].latency
+    slow_lat = comparison.metrics["alpaca"].operations["place_order"].latency
+    assert (tail.value_a, tail.value_b) == (fast_lat.p99_ms, slow_lat.p99_ms)  # the reported p99s
+    assert tail.interval is not None
+    assert tail.interval.low > 0  # the p99 difference alpaca - oanda is positive
+    (verdict,) = comparison.verdicts_on("latency")
+    assert verdict.better == "oanda"
+    assert verdict.deciding is tail  # the tail decides first
     assert comparison.scores["oanda"]["latency"] == 100.0
     assert comparison.scores["alpaca"]["latency"] < 60
     # the other dimensions do not separate them
-    assert all(t.better is None for t in comparison.tests if t.dimension != "latency")
+    assert all(v.better is None for v in comparison.verdicts if v.dimension != "latency")
     first = comparison.recommendations[0]
-    assert first.startswith("Latency: oanda is faster on place_order")
-    p50_fast = comparison.metrics["oanda"].operations["place_order"].latency.p50_ms
-    assert f"p50 {p50_fast:.2f} ms" in first
-    assert "Holm-adjusted p < 0.001" in first
-    assert re.search(r"95% CI \d+\.\d+ to \d+\.\d+ ms", first)
-    assert comparison.recommendations[-1].startswith("Overall: route to oanda")
+    assert first.startswith("Latency of place_order (faster = a significantly lower p99")
+    assert f"oanda is best (p50 {fast_lat.p50_ms:.2f} ms, p99 {fast_lat.p99_ms:.2f} ms)" in first
+    assert f"alpaca (p50 {slow_lat.p50_ms:.2f} ms, p99 {slow_lat.p99_ms:.2f} ms)" in first
+    # the difference quoted is the difference of the two p99s quoted
+    assert f"its p99 is {slow_lat.p99_ms - fast_lat.p99_ms:.2f} ms higher" in first
+    assert re.search(r"95% CI \d+\.\d+ to \d+\.\d+ ms before correction; bootstrap, Holm-adjusted p", first)
+    assert "Mann-Whitney, Holm-adjusted p < 0.001" in first
+    assert [r.split(" ")[0] for r in comparison.recommendations] == [
+        "Latency",
+        "Reliability",
+        "Cost",
+        "Fill",
+        "Overall",
+    ]  # one sentence per dimension, heaviest weight first (cost and fill have no data: unscored)
+    assert "no significant difference between the brokers" in comparison.recommendations[1]
+    assert comparison.recommendations[-1].startswith("Overall (observational: ")
+    assert "route to oanda" in comparison.recommendations[-1]
+
+
+async def test_a_faster_typical_call_with_a_far_worse_tail_is_not_faster(
+    clock: ManualClock, bus: EventBus
+) -> None:
+    """Spiky's median is half of steady's, but one call in twenty takes half a second: the tail decides."""
+    rng = random.Random(3)
+
+    def spiky_ms() -> float:
+        return 500.0 if rng.random() < 0.05 else 4.0 * rng.lognormvariate(0.0, 0.2)
+
+    spiky = TimedBroker(clock, bus, latency_ms=spiky_ms)
+    steady = TimedBroker(clock, bus, latency_ms=lognormal_ms(8.0, sigma=0.2, seed=4))
+    for broker in (spiky, steady):
+        await broker.authenticate()
+    collector = PerformanceMetricsCollector(clock=clock)
+    collector.register_broker("spiky", spiky)
+    collector.register_broker("steady", steady)
+    await place_many(spiky, 400)
+    await place_many(steady, 400)
+    comparison = await collector.compare_brokers(["spiky", "steady"], weights=ComparisonWeights(latency=1.0))
+    (verdict,) = comparison.verdicts_on("latency")
+    typical = verdict.test("mann_whitney_u")
+    assert typical is not None
+    assert typical.better == "spiky"  # most of its calls are faster ...
+    assert verdict.better == "steady"  # ... but its p99 is far worse, so it is not the faster venue
+    assert verdict.deciding.result.name == "bootstrap_quantile"
+    assert comparison.winner == "steady"
+    sentence = comparison.recommendations[0]
+    assert "steady is best" in sentence
+    assert "though a call there is faster" in sentence
+    assert "Prefer steady for latency-sensitive orders" in sentence
+    assert "Prefer spiky" not in " ".join(comparison.recommendations)
 
 
 async def test_too_little_data_declares_no_winner(clock: ManualClock, bus: EventBus) -> None:
@@ -79,9 +124,11 @@ async def test_too_little_data_declares_no_winner(clock: ManualClock, bus: Event
     assert comparison.winner is None
     assert set(comparison.insufficient) == {"oanda", "alpaca"}
     assert comparison.tests == []
+    assert comparison.verdicts == []
     assert comparison.verdict.startswith("too little data")
     assert comparison.recommendations[0].startswith("Too little data for oanda in last_hour: 5 calls")
-    assert comparison.recommendations[-1].startswith("Overall: no winner")
+    assert comparison.recommendations[-1].startswith("Overall (observational: ")
+    assert "no winner" in comparison.recommendations[-1]
 
 
 async def test_equal_brokers_have_no_winner(clock: ManualClock, bus: EventBus) -> None:
@@ -91,10 +138,12 @@ async def test_equal_brokers_have_no_winner(clock: ManualClock, bus: EventBus) -
     comparison = await collector.compare_brokers(["oanda", "alpaca"])
     assert comparison.winner is None
     assert "not significantly better" in comparison.verdict
-    assert any(
-        r.startswith("No significant latency difference") and "calls per broker" in r
-        for r in comparison.recommendations
-    )
+    latency = comparison.recommendations[0]
+    assert latency.startswith("Latency of place_order")
+    assert "no significant difference between the brokers" in latency
+    for name in ("oanda", "alpaca"):
+        lat = comparison.metrics[name].operations["place_order"].latency
+        assert f"{name} p50 {lat.p50_ms:.2f} ms, p99 {lat.p99_ms:.2f} ms" in latency
 
 
 async def test_a_trade_off_has_no_winner_until_the_weights_decide(clock: ManualClock, bus: EventBus) -> None:
@@ -107,16 +156,73 @@ async def test_a_trade_off_has_no_winner_until_the_weights_decide(clock: ManualC
     balanced = await collector.compare_brokers(["oanda", "alpaca"])
     assert balanced.winner is None
     assert balanced.verdict.startswith("a trade-off")
-    reliability = next(t for t in balanced.tests if t.dimension == "reliability")
+    (reliability,) = balanced.verdicts_on("reliability")
     assert reliability.better == "alpaca"
     sentence = next(r for r in balanced.recommendations if r.startswith("Reliability"))
-    assert "oanda failed 20.00% of calls" in sentence
-    assert "(60/300; most often SERVICE_UNAVAILABLE (60))" in sentence
+    assert "alpaca is best (0.00% failed, 0/300)" in sentence
+    assert "oanda (20.00% failed, 60/300)" in sentence
+    assert "it fails 20.00 points more often" in sentence  # 20.00% - 0.00%, the two rates quoted
+    assert "two-proportion z-test, Holm-adjusted p < 0.001" in sentence
     speed_first = await collector.compare_brokers(
         ["oanda", "alpaca"],
         weights=ComparisonWeights(latency=0.7, reliability=0.1, cost=0.1, fill_quality=0.1),
     )
     assert speed_first.winner == "oanda"
+    overall = speed_first.recommendations[-1]
+    assert "it is significantly better than every other broker on latency" in overall
+    assert "reliability" not in overall.split("route to oanda")[1]  # it is worse there, not better
+
+
+async def test_three_brokers_get_one_sentence_per_dimension_naming_the_best(
+    clock: ManualClock, bus: EventBus
+) -> None:
+    brokers = {
+        "fast": TimedBroker(clock, bus, latency_ms=lognormal_ms(5.0, seed=1)),
+        "mid": TimedBroker(clock, bus, latency_ms=lognormal_ms(10.0, seed=2)),
+        "slow": TimedBroker(clock, bus, latency_ms=lognormal_ms(20.0, seed=3)),
+    }
+    collector = PerformanceMetricsCollector(clock=clock)
+    for name, broker in brokers.items():
+        await broker.authenticate()
+        collector.register_broker(name, broker)
+        await place_many(broker, 200)
+    comparison = await collector.compare_brokers(list(brokers))
+    assert len(comparison.tests) == 3 * (2 + 1 + 1 + 1)  # three pairs: two latency tests, one per other
+    latency = [r for r in comparison.recommendations if r.startswith("Latency")]
+    assert len(latency) == 1
+    assert "fast is best" in latency[0]
+    assert "Against the closest, mid" in latency[0]
+    assert "it is better than slow too" in latency[0]
+    assert comparison.winner == "fast"
+    assert "than every other broker on latency" in comparison.recommendations[-1]
+
+
+async def test_a_cancelled_call_is_not_the_brokers_error(clock: ManualClock, bus: EventBus) -> None:
+    """A probe its caller cancels (as the collector's are when collection stops) ended with no answer."""
+
+    class Hanging(TimedBroker):
+        async def get_current_price(self, instrument: str) -> PriceTick:
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
+    broker = Hanging(clock, bus, latency_ms=1.0)
+    await broker.authenticate()
+    collector = PerformanceMetricsCollector(clock=clock)
+    collector.register_broker("venue", broker)
+    await place_many(broker, 10)
+    probe = asyncio.ensure_future(broker.get_current_price("EUR/USD"))
+    await asyncio.sleep(0)
+    probe.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await probe
+    metrics = await collector.metrics("venue")
+    assert metrics.reliability.cancelled == 1
+    assert metrics.reliability.calls == 10
+    assert metrics.reliability.failures == 0
+    assert metrics.reliability.error_rate == 0.0
+    assert metrics.reliability.errors_by_code == {}
+    price = metrics.operations["get_current_price"]
+    assert (price.calls, price.cancelled, price.failures, price.error_rate) == (1, 1, 0, None)
 
 
 async def test_cost_and_fill_quality_are_compared(clock: ManualClock, bus: EventBus) -> None:
@@ -152,7 +258,15 @@ async def test_comparison_exports_json(clock: ManualClock, bus: EventBus) -> Non
     )
     document = orjson.loads(comparison.to_json())
     assert document["winner"] == comparison.winner
-    assert document["tests"][0]["test"] in {"mann_whitney_u", "fisher_exact", "two_proportion_z"}
+    assert document["observational"] is True
+    assert [t["test"] for t in document["tests"]][:2] == ["bootstrap_quantile", "mann_whitney_u"]
+    assert [v["dimension"] for v in document["verdicts"]] == [
+        "latency",
+        "reliability",
+        "cost",
+        "fill_quality",
+    ]
+    assert len(document["tests"]) == 5  # every pairwise test is in the JSON, not in the sentences
     assert document["metrics"]["oanda"]["operations"]["place_order"]["calls"] == 40
 
 

@@ -18,16 +18,6 @@ from broker_integration.models import OrderSide, PriceTick
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
-
-
-@pytest.fixture
 async def broker(clock: ManualClock, bus: EventBus) -> TimedBroker:
     adapter = TimedBroker(clock, bus, latency_ms=4.0)
     await adapter.authenticate()

@@ -23,11 +23,6 @@ from broker_integration.performance_metrics import ComparisonPeriod, Performance
 from broker_integration.tca import arrival_quote
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
 def tick(clock: ManualClock, bid: str, ask: str) -> PriceTick:
     return PriceTick(instrument="EUR/USD", bid=Decimal(bid), ask=Decimal(ask), time=clock.now())
 

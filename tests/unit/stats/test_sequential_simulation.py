@@ -38,3 +38,17 @@ def test_aa_false_positive_share_stays_at_or_below_alpha_when_read_after_every_b
     ab = runs["ab_latency_20pct_sequential"]
     assert ab.share >= 0.95
     assert float(np.median(ab.detection_n)) <= 400
+
+
+def test_aa_through_every_router_and_the_frameworks_analysis_stays_at_or_below_alpha(
+    simulation: ModuleType,
+) -> None:
+    """Each strategy's own router and ``decide``, read every 50 orders; performance-based routing's
+    verdict reads only the orders it routed at random, so its adaptive allocation cannot inflate it."""
+    runs = simulation.run_strategies(tests=15, seed=3, orders=1000, read_every=50, minimum_sample_size=40)
+    alpha = simulation.ALPHA
+    for strategy in ("hash_based", "random", "performance_based"):
+        assert runs[f"aa_{strategy}"].share <= alpha, runs[f"aa_{strategy}"]
+    # The method performance-based routing used before (a z-test on inverse-propensity means of every
+    # order), read the same way, declares identical arms different far more often than alpha.
+    assert runs["aa_performance_based_ipw_z_contrast"].share > 2 * alpha

@@ -32,9 +32,22 @@ def test_order_statistic_bootstrap_has_the_brute_force_distribution(q: float) ->
     x = np.sort(rng.lognormal(3, 0.8, size=60))
     fast = _bootstrap_quantiles(x, q, 20_000, np.random.default_rng(1))
     idx = np.random.default_rng(2).integers(0, x.size, size=(20_000, x.size))
-    brute = np.quantile(x[idx], q, axis=1)
+    brute = np.array([stats.quantile(row, q) for row in x[idx]])
     assert sp.ks_2samp(fast, brute).pvalue > 0.001
     assert np.quantile(fast, [0.025, 0.975]) == pytest.approx(np.quantile(brute, [0.025, 0.975]), rel=0.03)
+
+
+def test_quantile_is_one_of_the_samples_by_nearest_rank() -> None:
+    values = list(range(100, 0, -1))  # 1..100, unsorted
+    assert stats.quantile(values, 0.95) == 95  # numpy's default interpolation would say 95.05
+    assert stats.quantile(values, 0.99) == 99
+    assert stats.quantile(values, 0.0) == 1  # the rank is at least 1
+    assert stats.quantile(values, 1.0) == 100
+    assert stats.quantile([3.0, 1.0, 2.0], 0.5) == 2.0
+    assert stats.quantile([7.0, 1.0], 0.5) == 1.0  # rank round(1.0) = 1: never a midpoint
+    assert math.isnan(stats.quantile([], 0.5))
+    with pytest.raises(ValueError, match="quantile"):
+        stats.quantile([1.0], 99)
 
 
 def test_bootstrap_is_deterministic_for_a_seed_and_covers_the_estimate() -> None:
@@ -51,10 +64,37 @@ def test_bootstrap_difference_detects_a_tail_shift() -> None:
     a = rng.lognormal(3, 0.5, size=2000)
     b = rng.lognormal(3, 0.5, size=2000) * 1.3
     diff = stats.bootstrap_quantile_difference(a, b, 0.95)
-    assert diff.estimate == pytest.approx(np.quantile(b, 0.95) - np.quantile(a, 0.95))
+    assert diff.estimate == stats.quantile(b, 0.95) - stats.quantile(a, 0.95)
     assert diff.low > 0
     same = stats.bootstrap_quantile_difference(a, a, 0.95)
     assert same.contains(0.0)
+
+
+@pytest.mark.parametrize(("scale", "seed"), [(1.0, 1), (1.0, 2), (1.08, 3), (1.15, 4), (1.3, 5)])
+def test_bootstrap_quantile_p_value_inverts_its_interval(scale: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    a = rng.lognormal(3, 0.5, size=800)
+    b = rng.lognormal(3, 0.5, size=700) * scale
+    for level in (0.9, 0.95, 0.99):
+        test = stats.bootstrap_quantile_test(a, b, 0.95, confidence=level, seed=seed)
+        assert test.interval is not None
+        # p <= 1 - level exactly when that level's percentile interval leaves 0 out (Monte Carlo ties aside)
+        excluded = not test.interval.contains(0.0)
+        assert (test.p_value <= 1 - level) == excluded or abs(test.p_value - (1 - level)) < 2e-3
+    assert stats.bootstrap_quantile_test(a, b, 0.95).effect == stats.quantile(b, 0.95) - stats.quantile(
+        a, 0.95
+    )
+
+
+def test_bootstrap_quantile_p_value_is_never_zero_and_nan_when_empty() -> None:
+    far = stats.bootstrap_quantile_test(
+        [1.0, 2.0, 3.0] * 50, [100.0, 200.0, 300.0] * 50, 0.99, n_resamples=999
+    )
+    assert far.p_value == pytest.approx(2 / 1000)  # every replicate above 0: the +1 correction alone
+    assert far.significant()
+    empty = stats.bootstrap_quantile_test([], [1.0], 0.5)
+    assert math.isnan(empty.p_value)
+    assert not empty.significant()
 
 
 def test_bootstrap_edges() -> None:
@@ -107,6 +147,16 @@ def test_relative_lift_is_the_ratio_with_a_delta_method_interval() -> None:
     assert lift.estimate == pytest.approx((b.mean() - a.mean()) / a.mean())
     assert lift.contains(-0.2)
     assert lift.high < 0
+
+
+def test_relative_lift_is_wider_than_a_z_interval_at_small_samples() -> None:
+    rng = np.random.default_rng(13)
+    a, b = rng.normal(100, 20, size=6), rng.normal(90, 20, size=5)
+    lift = stats.relative_lift(a, b)
+    var = b.var(ddof=1) / (a.mean() ** 2 * 5) + a.var(ddof=1) * b.mean() ** 2 / (a.mean() ** 4 * 6)
+    z_half = sp.norm.ppf(0.975) * math.sqrt(var)
+    assert lift.width / 2 > 1.1 * z_half  # t with about 8 degrees of freedom (2.31), not z (1.96)
+    assert stats.relative_lift([2.0, 2.0], [3.0, 3.0]) == stats.Interval(0.5, 0.5, 0.5, 0.95)
 
 
 # ------------------------------------------------------------------ always-valid inference

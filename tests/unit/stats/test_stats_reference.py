@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
+from hdrh.histogram import HdrHistogram
 from scipy import stats as sp
 from statsmodels.regression.linear_model import WLS
 from statsmodels.stats.multitest import multipletests
@@ -157,18 +159,77 @@ def test_ipw_mean_matches_weighted_regression_with_hc1() -> None:
     assert (got.low, got.high) == pytest.approx((fit.params[0] - z * se, fit.params[0] + z * se), rel=1e-10)
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 33, 100, 101, 150, 999, 1030])
+def test_quantile_is_hdrhistograms_value_at_percentile(n: int) -> None:
+    """Integers below 2048 are exact in a 3-significant-figure HdrHistogram: its quantile is the rule's."""
+    x = np.random.default_rng(n).integers(1, 2000, size=n)
+    histogram = HdrHistogram(1, 3_600_000_000, 3)
+    for value in x:
+        histogram.record_value(int(value))
+    for q in (0.0, 0.001, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0):
+        assert stats.quantile(x, q) == histogram.get_value_at_percentile(q * 100), q
+
+
+def test_quantile_is_numpys_inverted_cdf_where_the_rank_is_whole() -> None:
+    x = RNG.lognormal(3, 1, size=400)
+    for q in (0.25, 0.5, 0.95, 0.99):  # q * 400 is a whole number
+        assert stats.quantile(x, q) == np.quantile(x, q, method="inverted_cdf")
+
+
+def _nearest_rank(q: float) -> Callable[..., float]:
+    return lambda *arms: stats.quantile(arms[-1], q) - (stats.quantile(arms[0], q) if len(arms) > 1 else 0.0)
+
+
 def test_bootstrap_quantile_interval_agrees_with_scipy_bootstrap() -> None:
     x = RNG.lognormal(np.log(40), 0.7, size=800)
-    got = stats.bootstrap_quantile_interval(x, 0.95, n_resamples=20_000, seed=1)
+    got = stats.bootstrap_quantile_interval(x, 0.95, n_resamples=10_000, seed=1)
     ref = sp.bootstrap(
         (x,),
-        lambda s, axis: np.quantile(s, 0.95, axis=axis),
-        n_resamples=20_000,
+        _nearest_rank(0.95),
+        n_resamples=10_000,
+        vectorized=False,
         method="percentile",
         rng=np.random.default_rng(2),
     ).confidence_interval
-    assert got.estimate == pytest.approx(np.quantile(x, 0.95))
+    assert got.estimate == stats.quantile(x, 0.95)
     # Two Monte Carlo estimates of the same interval: they agree to within resampling noise.
     spread = ref.high - ref.low
     assert abs(got.low - ref.low) < 0.05 * spread
     assert abs(got.high - ref.high) < 0.05 * spread
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.1, 1.5])
+def test_bootstrap_quantile_test_agrees_with_scipy_bootstrap(scale: float) -> None:
+    """The same two-sample percentile bootstrap by scipy (arms resampled independently): the interval and
+    the p-value read off its replicate distribution (2 · the smaller tail share at 0) agree within noise."""
+    rng = np.random.default_rng(int(scale * 10))
+    a, b = rng.lognormal(3, 0.6, size=300), rng.lognormal(3, 0.6, size=250) * scale
+    got = stats.bootstrap_quantile_test(a, b, 0.99, n_resamples=10_000, seed=3)
+    ref = sp.bootstrap(
+        (a, b),
+        _nearest_rank(0.99),
+        n_resamples=10_000,
+        vectorized=False,
+        paired=False,
+        method="percentile",
+        rng=np.random.default_rng(4),
+    )
+    replicates = ref.bootstrap_distribution
+    ref_p = min(1.0, 2 * min(np.mean(replicates <= 0), np.mean(replicates >= 0)))
+    assert got.p_value == pytest.approx(ref_p, abs=0.05)  # 3.5 Monte Carlo standard errors
+    assert got.effect == stats.quantile(b, 0.99) - stats.quantile(a, 0.99)
+    assert got.interval is not None
+    spread = ref.confidence_interval.high - ref.confidence_interval.low
+    assert abs(got.interval.low - ref.confidence_interval.low) < 0.08 * spread
+    assert abs(got.interval.high - ref.confidence_interval.high) < 0.08 * spread
+
+
+def test_relative_lift_uses_welchs_degrees_of_freedom() -> None:
+    a, b = LAT_A[:12], LAT_B[:9]
+    got = stats.relative_lift(a, b, confidence=0.9)
+    df = sp.ttest_ind(b, a, equal_var=False).df  # scipy's Welch-Satterthwaite degrees of freedom
+    ma, mb = a.mean(), b.mean()
+    se = math.sqrt(b.var(ddof=1) / (ma**2 * b.size) + a.var(ddof=1) * mb**2 / (ma**4 * a.size))
+    half = sp.t.ppf(0.95, df) * se
+    assert got.estimate == pytest.approx((mb - ma) / ma, rel=1e-12)
+    assert (got.low, got.high) == pytest.approx((got.estimate - half, got.estimate + half), rel=1e-10)

@@ -4,7 +4,7 @@ Alpaca answers ``{"code": <8 digits>, "message": "…"}`` plus extra fields (``b
 ``available`` …); the code's first three digits are usually, not always, the HTTP status (``40010001``
 comes with 422). Sources: bodies recorded in public threads — alpaca-py#225 (insufficient buying power),
 alpaca-py#337 (day-trading margin call protection), alpacahq/Alpaca-API#89 (``40010000``),
-bennycode/trading-signals#1079 (``42210000``) — and the 422/``40010001`` bodies in
+bennycode/trading-signals#1079 (``42210000``), alpacahq/Alpaca-API#184 (``could not find us_equity``) — and the 422/``40010001`` bodies in
 alpaca-trade-api-python's ``tests/test_rest.py::test_errors``; the rate limit (200 requests a minute
 per key) from Alpaca's Trading API documentation.
 
@@ -72,10 +72,20 @@ _VALIDATION_SPLIT: Sequence[PatternRule] = (
     (r"client_order_id must be unique", C.DUPLICATE_ORDER, _DUPLICATE),
     (r"orders not allowed for account", C.PERMISSION_DENIED, _NOT_ALLOWED),
     (
-        r"asset\b.*\bnot (found|tradable)|could not find asset",
+        r"asset\b.*\bnot (found|tradable)|could not find (asset|us_equity|crypto)",
         C.INVALID_INSTRUMENT,
         _ASSET,
     ),  # assumed wording
+)
+
+_SUB_PENNY = (
+    "The price has more decimals than the asset allows (whole cents at $1 and above); round it to the "
+    "asset's price_increment."
+)
+
+# 42210000: mostly "order is already in \"filled\" state", but sub-penny prices come with it too.
+_UNPROCESSABLE_SPLIT: Sequence[PatternRule] = (
+    (r"sub-penny increment", C.INVALID_ORDER, _SUB_PENNY),  # [obs?] wording reported by users
 )
 
 _NOT_FOUND_SPLIT: Sequence[PatternRule] = (
@@ -130,7 +140,12 @@ _ACTIONS = {
 
 ALPACA_ERROR_TABLE = ErrorMappingTable(
     exact=_EXACT,
-    by_message={"40310000": _FORBIDDEN_SPLIT, "40010001": _VALIDATION_SPLIT, "40410000": _NOT_FOUND_SPLIT},
+    by_message={
+        "40310000": _FORBIDDEN_SPLIT,
+        "40010001": _VALIDATION_SPLIT,
+        "40410000": _NOT_FOUND_SPLIT,
+        "42210000": _UNPROCESSABLE_SPLIT,
+    },
     patterns=_PATTERNS,
     http_status=_STATUS,
     suggested_actions=_ACTIONS,

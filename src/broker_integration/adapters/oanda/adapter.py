@@ -300,9 +300,7 @@ class OandaAdapter(BrokerAdapter):
         reason = str(transaction.get("rejectReason", "UNKNOWN"))
         return OrderTrace(
             status=OrderTraceStatus.REFUSED,
-            error=map_broker_error(
-                self.name, reason, f"OANDA refused order {client_order_id}: {reason}"
-            ),
+            error=map_broker_error(self.name, reason, f"OANDA refused order {client_order_id}: {reason}"),
             evidence=f"transaction {transaction_id} refused it: {reason}",
         )
 

@@ -3,7 +3,8 @@
 :class:`FaultPlan` (in :mod:`.plan`) decides call by call whether a face misbehaves; the in-process paper
 adapter asks it directly. :func:`fault_middleware` (in :mod:`.middleware`) acts its decisions out over HTTP
 for every wire-protocol simulator, each rendering its own venue's error answers through a
-:class:`WireFace`. The middleware pulls in aiohttp's web framework, so it is imported when first asked for.
+:class:`WireFace`; :class:`WireSimulator` is the life cycle they share (listen, stop, ``async with``).
+The middleware pulls in aiohttp's web framework, so it is imported when first asked for.
 """
 
 from typing import TYPE_CHECKING
@@ -13,7 +14,9 @@ from broker_integration.sim.faults.plan import Fault, FaultKind, FaultPlan
 
 if TYPE_CHECKING:
     from broker_integration.sim.faults.middleware import (
+        WireCounts,
         WireFace,
+        WireSimulator,
         drop_connection,
         fault_middleware,
         serve,
@@ -24,7 +27,15 @@ __getattr__ = lazy_exports(
     __name__,
     {
         name: "broker_integration.sim.faults.middleware"
-        for name in ("WireFace", "drop_connection", "fault_middleware", "serve", "silent_stream_requested")
+        for name in (
+            "WireCounts",
+            "WireFace",
+            "WireSimulator",
+            "drop_connection",
+            "fault_middleware",
+            "serve",
+            "silent_stream_requested",
+        )
     },
 )
 
@@ -32,7 +43,9 @@ __all__ = [
     "Fault",
     "FaultKind",
     "FaultPlan",
+    "WireCounts",
     "WireFace",
+    "WireSimulator",
     "drop_connection",
     "fault_middleware",
     "serve",

@@ -24,9 +24,11 @@ import asyncio
 import contextlib
 import socket
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
-from typing import Protocol
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol, Self
 
 import aiohttp
 from aiohttp import web
@@ -34,7 +36,19 @@ from aiohttp.typedefs import Middleware
 
 from broker_integration.sim.faults.plan import Fault, FaultKind, FaultPlan
 
-__all__ = ["Handler", "WireFace", "drop_connection", "fault_middleware", "serve", "silent_stream_requested"]
+if TYPE_CHECKING:
+    from broker_integration.sim.engine import VenueEngine
+
+__all__ = [
+    "Handler",
+    "WireCounts",
+    "WireFace",
+    "WireSimulator",
+    "drop_connection",
+    "fault_middleware",
+    "serve",
+    "silent_stream_requested",
+]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -196,3 +210,88 @@ async def serve(
         raise
     bound: int = sock.getsockname()[1]
     return runner, bound
+
+
+@dataclass
+class WireCounts:
+    """What a wire simulator has done so far: requests by operation, faults by operation and kind, requests
+    refused by its own rate limit, streams opened."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    faults: Counter[tuple[str, FaultKind]] = field(default_factory=Counter)
+    rate_limited: int = 0
+    streams_opened: int = 0
+
+    def faults_of(self, operation: str) -> int:
+        """Faults suffered by one operation (every kind)."""
+        return sum(n for (op, _), n in self.faults.items() if op == operation)
+
+
+class _Listening(Protocol):
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+
+class _Venue(Protocol):
+    @property
+    def closing(self) -> asyncio.Event: ...
+
+    def open_accounts(self) -> None: ...
+
+
+class WireSimulator:
+    """The life cycle every wire-protocol simulator shares: start listening on loopback through
+    :func:`serve` (a request fully received executes even if its client has gone), stop and drop held
+    requests, ``async with``, the port, and scripted faults. A subclass sets ``engine``, ``settings`` (its
+    host and port) and ``state`` (accounts to open, the closing event) and builds its application."""
+
+    engine: VenueEngine
+    settings: _Listening
+    state: _Venue
+    shutdown_timeout: float = 1.0
+    _runner: web.AppRunner | None = None
+    _port: int | None = None
+
+    def application(self) -> web.Application:
+        """The aiohttp application serving this simulator's venue."""
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        """Open the accounts and start listening; the port is known afterwards."""
+        if self._runner is not None:
+            raise RuntimeError("the simulator is already running")
+        self.state.open_accounts()
+        self.state.closing.clear()
+        self._runner, self._port = await serve(
+            self.application(), self.settings.host, self.settings.port, shutdown_timeout=self.shutdown_timeout
+        )
+
+    async def stop(self) -> None:
+        """Stop listening, end open streams and drop held requests."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            self.state.closing.set()
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the simulator has not been started")
+        return self._port
+
+    def inject(self, fault: Fault, *, operations: Iterable[str] | None = None, count: int = 1) -> None:
+        """Make the next ``count`` requests of ``operations`` (adapter operation names such as
+        ``place_order``; all when ``None``) suffer ``fault``."""
+        self.engine.faults.inject(fault, operations=operations, count=count)

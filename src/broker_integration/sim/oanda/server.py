@@ -14,8 +14,7 @@ one port; ``stream_url`` names it as the streaming host.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 from pydantic import SecretStr
@@ -29,8 +28,7 @@ from broker_integration.broker_config import (
 )
 from broker_integration.clock import Clock
 from broker_integration.sim.engine import VenueEngine
-from broker_integration.sim.faults.middleware import fault_middleware, serve
-from broker_integration.sim.faults.plan import Fault
+from broker_integration.sim.faults.middleware import WireSimulator, fault_middleware
 from broker_integration.sim.instruments import InstrumentSpec
 from broker_integration.sim.oanda.middleware import V20Face, v20_middleware
 from broker_integration.sim.oanda.routes import add_routes
@@ -39,8 +37,6 @@ from broker_integration.sim.oanda.state import STATE, ServedCounts, SimulatorSta
 from broker_integration.sim.profile import VenueProfile
 
 __all__ = ["OandaSimulator", "build_app"]
-
-_SHUTDOWN_TIMEOUT = 1.0
 
 
 def build_app(state: SimulatorState) -> web.Application:
@@ -57,12 +53,15 @@ def build_app(state: SimulatorState) -> web.Application:
     return app
 
 
-class OandaSimulator:
+class OandaSimulator(WireSimulator):
     """An OANDA v20 server over ``engine`` (default: a new engine with ``profile``), on loopback.
 
     ``settings`` sets the host, port, tokens and accounts, heartbeat and price intervals and the
     per-connection request limit. Accounts the credentials name are opened in the engine when missing.
     """
+
+    state: SimulatorState
+    settings: SimulatorSettings
 
     def __init__(
         self,
@@ -81,45 +80,11 @@ class OandaSimulator:
         self.settings = settings or SimulatorSettings()
         self.credentials: tuple[Credential, ...] = self.settings.resolved_credentials()
         self.state = SimulatorState(self.engine, self.settings, self.credentials)
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
 
-    # ------------------------------------------------------------------ life cycle
-
-    async def start(self) -> None:
-        """Open the accounts and start listening; the port is known afterwards."""
-        if self._runner is not None:
-            raise RuntimeError("the simulator is already running")
-        self.state.open_accounts()
-        self.state.closing.clear()
-        # handler cancellation off: a request fully received executes even if its client has gone
-        self._runner, self._port = await serve(
-            build_app(self.state), self.settings.host, self.settings.port, shutdown_timeout=_SHUTDOWN_TIMEOUT
-        )
-
-    async def stop(self) -> None:
-        """Stop listening, end open streams and drop held requests."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            self.state.closing.set()
-            await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
+    def application(self) -> web.Application:
+        return build_app(self.state)
 
     # ------------------------------------------------------------------ where and who
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("the simulator has not been started")
-        return self._port
 
     @property
     def base_url(self) -> str:
@@ -168,11 +133,6 @@ class OandaSimulator:
         )
 
     # ------------------------------------------------------------------ misbehaviour
-
-    def inject(self, fault: Fault, *, operations: Iterable[str] | None = None, count: int = 1) -> None:
-        """Make the next ``count`` requests of ``operations`` (adapter operation names such as
-        ``place_order``; all when ``None``) suffer ``fault``."""
-        self.engine.faults.inject(fault, operations=operations, count=count)
 
     def silence_streams(self, silent: bool = True) -> None:
         """Stop every open stream (prices and transactions) from sending anything, heartbeats included, or

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from broker_integration.sim.engine import VenueEngine
-from broker_integration.sim.faults import FaultKind
+from broker_integration.sim.faults.middleware import WireCounts
 from broker_integration.sim.oanda.conversion import RateSource
 from broker_integration.sim.oanda.formats import InstrumentNames, TimeFormat
 from broker_integration.sim.oanda.history import VenueHistory
@@ -34,19 +33,11 @@ __all__ = ["STATE", "ServedCounts", "SimulatorState"]
 
 
 @dataclass
-class ServedCounts:
-    """What the simulator has done so far: requests by operation, faults by operation and kind, streams."""
+class ServedCounts(WireCounts):
+    """What the simulator has done so far: requests and faults by operation, streams, heartbeats, prices."""
 
-    requests: Counter[str] = field(default_factory=Counter)
-    faults: Counter[tuple[str, FaultKind]] = field(default_factory=Counter)
-    rate_limited: int = 0
-    streams_opened: int = 0
     heartbeats_sent: int = 0
     prices_sent: int = 0
-
-    def faults_of(self, operation: str) -> int:
-        """Faults suffered by one operation (every kind)."""
-        return sum(n for (op, _), n in self.faults.items() if op == operation)
 
 
 class SimulatorState:

@@ -1,0 +1,109 @@
+"""Calling the ccxt exchange object: its exceptions become standard errors through :mod:`.errors`, and the
+pipeline learns when a request is about to leave the process.
+
+ccxt sends every REST request through its ``fetch`` method; the client wraps that method on the object it
+owns so that :func:`~broker_integration.pipeline.note_request_sent` is called just before each request, and
+a failure before the first one (ccxt's own checks of an order's precision, a symbol it does not list) is
+known never to have reached the venue. A connection refused before anything was sent says so too.
+"""
+
+from __future__ import annotations
+
+import decimal
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from broker_integration.adapters.ccxt.errors import CCXT_ERROR_TABLE, TURNED_AWAY
+from broker_integration.errors import BrokerError, classify_exception, error_class_for, map_broker_error
+from broker_integration.log import register_secret
+from broker_integration.pipeline import note_request_sent
+
+__all__ = ["BROKER_NAME", "CcxtClient", "translate"]
+
+#: The name CCXT's error table is registered under.
+BROKER_NAME = "ccxt"
+_T = TypeVar("_T")
+_EXCHANGE_CODE = re.compile(r'"code"\s*:\s*"?(-?[A-Za-z0-9_.]+)')
+
+
+def _table_class(exc: BaseException) -> str | None:
+    """The most specific class of ``exc`` that CCXT's table names (a newer ccxt class maps by its parent)."""
+    for klass in type(exc).__mro__:
+        if klass.__name__ in CCXT_ERROR_TABLE.exact and klass.__module__.startswith("ccxt"):
+            return klass.__name__
+    return None
+
+
+def _refused_connection(exc: BaseException) -> bool:
+    """Whether ``exc`` came of a connection that could not be opened: nothing was sent."""
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and type(cause).__name__ in ("ClientConnectorError", "ClientConnectorDNSError")
+
+
+def translate(exc: BaseException, *, adapter_name: str, may_have_executed: bool) -> BrokerError:
+    """The standard error for an exception a ccxt call raised. ``may_have_executed``: the call changes state
+    at the venue, so a timeout or lost connection leaves its outcome unknown."""
+    name = _table_class(exc)
+    if name is None:  # not a ccxt exception: a bug in ccxt or here (ccxt#30162: a TypeError for a has flag)
+        error = classify_exception(exc, broker_name=adapter_name)
+        return error_class_for(error.error_code)(error)
+    message = str(exc)
+    context: dict[str, Any] = {"ccxt_exception": type(exc).__name__}
+    code = _EXCHANGE_CODE.search(message)
+    if code is not None:
+        context["exchange_code"] = code.group(1)
+    refused = name in TURNED_AWAY or _refused_connection(exc)
+    error = map_broker_error(
+        BROKER_NAME,
+        name,
+        message,
+        context=context,
+        may_have_executed=may_have_executed and not refused,
+    )
+    update: dict[str, Any] = {"broker_name": adapter_name}
+    if refused:
+        update["sent"] = False
+    return error_class_for(error.error_code)(error.model_copy(update=update))
+
+
+class CcxtClient:
+    """One ccxt exchange object and the calls made on it."""
+
+    def __init__(self, exchange: Any, adapter_name: str) -> None:
+        self.exchange = exchange
+        self.adapter_name = adapter_name
+        fetch = exchange.fetch
+
+        async def noted_fetch(*args: Any, **kwargs: Any) -> Any:
+            note_request_sent()
+            return await fetch(*args, **kwargs)
+
+        exchange.fetch = noted_fetch
+        for secret in (exchange.apiKey, exchange.secret, exchange.password):
+            if secret:
+                register_secret(str(secret))
+
+    async def call(
+        self, method: Callable[..., Awaitable[_T]], *args: Any, changes_state: bool = False, **kwargs: Any
+    ) -> _T:
+        """``await method(*args, **kwargs)`` in a decimal context of its own, ccxt's exceptions raised as
+        standard errors.
+
+        ccxt's ``decimal_to_precision`` (every amount and price it formats) sets the current decimal
+        context's rounding to ROUND_HALF_UP and traps Underflow, in place; left alone, that would change how
+        every Decimal of the caller rounds, money included. The call's own copy takes the change."""
+        try:
+            with decimal.localcontext():
+                return await method(*args, **kwargs)
+        except BrokerError:
+            raise
+        except Exception as exc:
+            raise translate(exc, adapter_name=self.adapter_name, may_have_executed=changes_state) from exc
+
+    async def close(self) -> None:
+        """Close the exchange's connections (REST session and websockets)."""
+        await self.exchange.close()
+
+    def __repr__(self) -> str:
+        return f"CcxtClient({self.exchange.id!r}, key=***)"

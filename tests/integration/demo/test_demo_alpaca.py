@@ -1,0 +1,33 @@
+"""The demo's Alpaca venue: its simulator runs beside OANDA's, and the example configuration's ``alpaca``
+venue (off by default: the demo's FX pairs are not listed at Alpaca) points at it with this run's keys."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from broker_integration.adapters.alpaca import AlpacaAdapter
+from broker_integration.demo import DemoOptions
+from broker_integration.demo.venues import open_venues
+from broker_integration.events import EventBus
+from broker_integration.models import OrderSide, OrderStatus, UnifiedOrder
+
+
+async def test_the_alpaca_venue_trades_crypto_on_its_simulator() -> None:
+    bus = EventBus()
+    async with open_venues(DemoOptions(), bus) as venues:
+        sim = venues.alpaca_simulator
+        config = venues.loaded.configs["alpaca"]
+        assert not config.enabled
+        assert "alpaca" not in venues.adapters
+        assert config.endpoints.base_url == sim.base_url
+        assert config.credentials.secret_key is not None
+        assert config.credentials.secret_key.get_secret_value() == sim.secret_key
+        adapter = await venues.factory.create_from_config(config.model_copy(update={"enabled": True}))
+        assert isinstance(adapter, AlpacaAdapter)
+        result = await adapter.place_order(
+            UnifiedOrder(instrument="BTC/USD", side=OrderSide.BUY, quantity=Decimal("0.01"))
+        )
+        assert result.status is OrderStatus.FILLED
+        assert result.average_fill_price is not None
+        oanda_mid = (await venues.adapters["oanda"].get_current_price("EUR/USD")).mid
+        assert oanda_mid > 0  # both simulators serve the run side by side
