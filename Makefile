@@ -17,12 +17,12 @@ demo: $(STAMP)
 	$(BIN)/broker-integration demo
 
 ## Lint, type-check, build the API reference strictly and run the whole test suite (the report tests
-## drive Debian's headless Chromium).
+## drive Debian's headless Chromium; the store tests run on SQLite and on a throw-away PostgreSQL cluster).
 test: $(STAMP) chromium
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
-	$(BIN)/pytest -q
+	bash scripts/with-postgresql.sh $(BIN)/pytest -q
 
 ## Debian's Chromium for the HTML report test (installs with apt-get when missing; needs root).
 chromium:

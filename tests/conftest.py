@@ -3,7 +3,7 @@ fixtures many test modules use: a manual clock, a private event bus, an open sto
 package's own ``conftest.py`` may override one (a clock at a chosen start, say).
 
 Store-backed tests run on both engines: SQLite (a file of the test's own) and PostgreSQL (a database of the
-test's own on the server ``$BROKER_INTEGRATION_TEST_PG_URL`` names; ``.ci/run`` starts a throw-away one).
+test's own on the server ``$BROKER_INTEGRATION_TEST_PG_URL`` names; ``make test`` starts a throw-away one).
 Without that variable the PostgreSQL runs are skipped, saying so.
 """
 

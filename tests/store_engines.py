@@ -17,7 +17,7 @@ from broker_integration.testing.postgres import TEST_SERVER_ENV
 __all__ = ["NO_SERVER", "PG_SERVER", "database_url", "migrated_database", "server_admin"]
 
 PG_SERVER = os.environ.get(TEST_SERVER_ENV)
-NO_SERVER = f"no PostgreSQL server for the tests: set {TEST_SERVER_ENV} (.ci/run starts a throw-away one)"
+NO_SERVER = f"no PostgreSQL server for the tests: set {TEST_SERVER_ENV} (make test starts a throw-away one)"
 
 
 def server_admin(sql: str, database: str = "postgres", server: str | None = PG_SERVER) -> None:
