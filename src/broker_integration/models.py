@@ -169,6 +169,8 @@ class TimeInForce(StrEnum):
     DAY = "DAY"  # until the end of the trading day
     IOC = "IOC"  # immediate or cancel: fill what can be filled now, cancel the rest
     FOK = "FOK"  # fill or kill: fill all now or nothing
+    OPG = "OPG"  # at the opening auction only (FIX "at the opening"); unfilled at the open, cancelled
+    CLS = "CLS"  # at the closing auction only (FIX "at the close"); unfilled at the close, cancelled
 
 
 class OrderStatus(StrEnum):
@@ -312,13 +314,19 @@ class UnifiedOrder(_Frozen):
 
     ``order_id`` is the client order id: fixed for the life of the intent and sent to the broker so the
     order can be found again after a timeout. It is generated when not given.
+
+    An order is sized by exactly one of ``quantity`` (units of the instrument) or ``notional`` (an amount
+    of the quote currency to trade, the broker working out the units from its price). Only adapters that
+    declare ``BrokerCapability.NOTIONAL_ORDERS`` take a notional order; the pipeline refuses it for the
+    others before sending. A notional order's filled quantity comes from the broker's answer.
     """
 
     order_id: Annotated[str, Field(pattern=_CLIENT_ID_PATTERN)] = Field(default_factory=new_client_order_id)
     instrument: Symbol
     side: OrderSide
     order_type: OrderType = OrderType.MARKET
-    quantity: PositiveDecimal
+    quantity: PositiveDecimal | None = None
+    notional: PositiveDecimal | None = None
     price: PositiveDecimal | None = None
     stop_price: PositiveDecimal | None = None
     trailing_distance: PositiveDecimal | None = None
@@ -334,6 +342,12 @@ class UnifiedOrder(_Frozen):
     def _check_order_shape(self) -> Self:
         name = type(self).__name__
         kind = self.order_type
+        if self.quantity is None and self.notional is None:
+            raise _field_error(name, "quantity", None, "an order needs a quantity or a notional")
+        if self.quantity is not None and self.notional is not None:
+            raise _field_error(
+                name, "notional", str(self.notional), "an order takes a quantity or a notional, not both"
+            )
         if kind in _NEEDS_PRICE and self.price is None:
             raise _field_error(name, "price", None, f"a {kind.value} order needs a price")
         if kind not in _NEEDS_PRICE and self.price is not None:
@@ -395,9 +409,17 @@ class UnifiedOrder(_Frozen):
             )
 
     @property
+    def units(self) -> Decimal:
+        """The quantity, for code that only ever sees quantity-sized orders (an adapter without
+        ``NOTIONAL_ORDERS``: the pipeline refuses notional orders before they reach it)."""
+        if self.quantity is None:
+            raise ValueError(f"order {self.order_id} is sized by notional {self.notional}, not by quantity")
+        return self.quantity
+
+    @property
     def signed_quantity(self) -> Decimal:
-        """Quantity with the side's sign: positive to buy, negative to sell."""
-        return self.quantity * self.side.sign
+        """Quantity with the side's sign: positive to buy, negative to sell (a quantity-sized order's)."""
+        return self.units * self.side.sign
 
 
 class OrderModification(_Frozen):
@@ -516,6 +538,9 @@ class Order(_Frozen):
     expire_time: UtcDatetime | None = None
     take_profit: PositiveDecimal | None = None
     stop_loss: PositiveDecimal | None = None
+    #: The cash amount a notional order was sized by (``quantity`` is then the best known size: the
+    #: filled quantity once it fills).
+    notional: PositiveDecimal | None = None
     status: OrderStatus
     average_fill_price: PositiveDecimal | None = None
     created_at: UtcDatetime
@@ -803,10 +828,12 @@ class Instrument(_Frozen):
         return None
 
     def order_refusal(self, order: UnifiedOrder) -> str | None:
-        """Why the instrument's rules forbid ``order`` (its size, or a price off the tick), or ``None``."""
-        refusal = self.quantity_refusal(order.quantity)
-        if refusal is not None:
-            return refusal
+        """Why the instrument's rules forbid ``order`` (its size, or a price off the tick), or ``None``. A
+        notional order's size is the broker's to work out, so only its prices are checked here."""
+        if order.quantity is not None:
+            refusal = self.quantity_refusal(order.quantity)
+            if refusal is not None:
+                return refusal
         levels: dict[str, Decimal | None] = {
             "price": order.price,
             "stop_price": order.stop_price,

@@ -310,8 +310,8 @@ def _benchmark(arrival: Arrival | PriceTick | None, instrument: str | None) -> A
 
 def _requested(order: UnifiedOrder | None, result: OrderResult) -> Decimal:
     """The intended quantity: the order's; else the result's, else what filled (an order action with no
-    stated quantity, such as closing a position, intends what it closed)."""
-    if order is not None:
+    stated quantity, such as closing a position or a notional order, intends what it got)."""
+    if order is not None and order.quantity is not None:
         return order.quantity
     if result.requested_quantity is not None:
         return result.requested_quantity

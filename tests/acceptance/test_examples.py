@@ -74,7 +74,7 @@ CASES = [
     (
         "capability_discovery.py",
         [
-            r"^static \(no calls\): \{'declared': 22, 'unsupported': 1\}$",
+            r"^static \(no calls\): \{'declared': 22, 'unsupported': 2\}$",  # take-profit/stop-loss, notional orders
             r"^limit_orders +verified +a buy limit GTC",
             r"^take_profit_stop_loss +unsupported",
             r"^instruments: 10$",

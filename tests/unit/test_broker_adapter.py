@@ -471,8 +471,30 @@ async def test_place_order_takes_a_unified_order_or_its_dict(h: Harness) -> None
             StandardErrorCode.INVALID_ORDER,
             "price",
         ),
+        (lambda: market().model_copy(update={"notional": D(5)}), StandardErrorCode.INVALID_ORDER, "not both"),
+        (
+            lambda: market().model_copy(update={"quantity": None}),
+            StandardErrorCode.INVALID_ORDER,
+            "or a notional",
+        ),
+        (
+            lambda: market(quantity=None, notional=D(5)).model_copy(update={"notional": D(0)}),
+            StandardErrorCode.INVALID_ORDER,
+            "notional",
+        ),
     ],
-    ids=["nan", "zero", "negative", "bad-symbol", "limit-without-price", "constructed", "copied-type"],
+    ids=[
+        "nan",
+        "zero",
+        "negative",
+        "bad-symbol",
+        "limit-without-price",
+        "constructed",
+        "copied-type",
+        "both-sizes",
+        "no-size",
+        "zero-notional",
+    ],
 )
 async def test_an_order_built_around_validation_is_refused_unsent(
     h: Harness, build: Any, code: StandardErrorCode, field: str
@@ -484,6 +506,35 @@ async def test_an_order_built_around_validation_is_refused_unsent(
     (event,) = h.events
     assert event.error is not None
     assert event.error.error_code is code
+
+
+async def test_a_notional_order_goes_only_to_an_adapter_that_declares_it(h: Harness) -> None:
+    """An adapter that does not declare ``NOTIONAL_ORDERS`` (none declared at all included: it would send no
+    size) never sees a notional order; one that does gets it, and the result has no requested quantity."""
+    notional = market(quantity=None, notional=D(250))
+    venue = h.make(Venue)
+    _refused_unsent(await venue.place_order(notional), StandardErrorCode.UNSUPPORTED_OPERATION, "notional")
+    assert venue.log == []
+
+    class Sized(Venue):
+        capabilities = frozenset({BrokerCapability.MARKET_ORDERS, BrokerCapability.NOTIONAL_ORDERS})
+
+    sized = h.make(Sized)
+    placed = await sized.place_order(notional)
+    assert placed.success
+    assert placed.requested_quantity is None
+    assert sized.log == ["place_order"]
+
+
+async def test_an_auction_time_in_force_goes_only_where_declared(h: Harness) -> None:
+    class Continuous(Venue):
+        supported_time_in_force = frozenset({TimeInForce.GTC, TimeInForce.DAY})
+
+    venue = h.make(Continuous)
+    for tif in (TimeInForce.OPG, TimeInForce.CLS):
+        result = await venue.place_order(limit(time_in_force=tif))
+        _refused_unsent(result, StandardErrorCode.UNSUPPORTED_OPERATION, f"time in force {tif.value}")
+    assert venue.log == []
 
 
 async def test_an_expiry_already_past_is_refused_unsent(h: Harness) -> None:

@@ -65,6 +65,22 @@ def test_quantity_must_be_a_positive_finite_number(quantity: object) -> None:
     assert invalid_field(UnifiedOrder, **order(quantity=quantity)) == ("quantity",)
 
 
+@pytest.mark.parametrize("notional", [D(0), D(-1), D("NaN"), D("Infinity"), "abc"])
+def test_notional_must_be_a_positive_finite_number(notional: object) -> None:
+    assert invalid_field(UnifiedOrder, **order(quantity=None, notional=notional)) == ("notional",)
+
+
+def test_an_order_is_sized_by_exactly_one_of_quantity_or_notional() -> None:
+    assert invalid_field(UnifiedOrder, **order(notional=D(500))) == ("notional",)
+    assert invalid_field(UnifiedOrder, **order(quantity=None)) == ("quantity",)
+    by_cash = UnifiedOrder.model_validate(order(quantity=None, notional="500.25"))
+    assert (by_cash.quantity, by_cash.notional) == (None, D("500.25"))
+    with pytest.raises(ValueError, match=r"sized by notional 500\.25"):
+        _ = by_cash.signed_quantity
+    again = UnifiedOrder.model_validate_json(by_cash.model_dump_json())  # as the journal keeps an intent
+    assert again == by_cash
+
+
 @pytest.mark.parametrize("field", ["price", "take_profit", "stop_loss"])
 @pytest.mark.parametrize("value", [D(0), D(-2), D("NaN"), D("Infinity")])
 def test_prices_must_be_positive_and_finite(field: str, value: Decimal) -> None:

@@ -26,7 +26,8 @@ C = BrokerCapability
 
 #: Capabilities the pipeline itself refuses when a class's declaration leaves them out.
 ORDER_CAPABILITIES: frozenset[BrokerCapability] = frozenset(ORDER_TYPE_CAPABILITY.values()) | {
-    C.TAKE_PROFIT_STOP_LOSS
+    C.TAKE_PROFIT_STOP_LOSS,
+    C.NOTIONAL_ORDERS,
 }
 
 

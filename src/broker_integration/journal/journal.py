@@ -105,7 +105,8 @@ class JournalEntry:
     client_order_id: str
     instrument: str
     side: OrderSide
-    quantity: Decimal
+    #: ``None`` for a notional order (its intent holds the notional; the fill says the quantity).
+    quantity: Decimal | None
     status: OrderStatus
     broker_order_id: str | None
     filled_quantity: Decimal | None
@@ -130,7 +131,7 @@ def _entry(row: Any) -> JournalEntry:
         client_order_id=row.client_order_id,
         instrument=row.instrument,
         side=OrderSide(row.side),
-        quantity=Decimal(row.quantity),
+        quantity=Decimal(row.quantity) if row.quantity else None,
         status=OrderStatus(row.status),
         broker_order_id=row.broker_order_id,
         filled_quantity=Decimal(row.filled_quantity) if row.filled_quantity else None,
@@ -370,7 +371,7 @@ class OrderJournal:
             "client_order_id": order.order_id,
             "instrument": order.instrument,
             "side": order.side.value,
-            "quantity": str(order.quantity),
+            "quantity": "" if order.quantity is None else str(order.quantity),
             "intent": order.model_dump_json(),
             "status": OrderStatus.SUBMITTED.value,
             "attempts": 1,

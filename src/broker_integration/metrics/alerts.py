@@ -301,6 +301,8 @@ class OrderSizeMonitor:
     _sizes: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
 
     def check(self, broker: str, order: UnifiedOrder) -> Condition | None:
+        if order.quantity is None:
+            return None  # a notional order's size in units is the broker's to work out
         key = (broker, order.instrument)
         sizes = self._sizes.get(key)
         if sizes is None:

@@ -5,7 +5,8 @@ must not be sent refused — whatever stages an adapter has, so a malformed orde
   secret is refused there, never sent.
 * ``place_order``'s order and ``modify_order``'s modification are validated again: a copied
   (``model_copy(update=...)``) or constructed (``model_construct``) model is not trusted.
-* An order the adapter's declaration excludes (order type, time in force, exits on fill), one its broker's
+* An order the adapter's declaration excludes (order type, time in force, exits on fill, sizing by notional
+  — which needs an explicit declaration, since an undeclared adapter would send no size), one its broker's
   published instrument rules forbid (from the listing the adapter has loaded), or one whose expiry is
   already past is refused.
 """
@@ -121,7 +122,8 @@ def _set_checked(ctx: CallContext, position: int, name: str, checked: Any) -> No
 
 
 def _declared(adapter: BrokerAdapter, order: UnifiedOrder) -> StandardizedError | None:
-    """Refuse an order type, time in force or exits on fill that the adapter's declaration excludes."""
+    """Refuse an order type, time in force, exits on fill or notional sizing that the adapter's declaration
+    excludes."""
     declaration = adapter.declaration
     declared = declaration.capabilities
     if declared is not None and ORDER_TYPE_CAPABILITY[order.order_type] not in declared:
@@ -133,6 +135,8 @@ def _declared(adapter: BrokerAdapter, order: UnifiedOrder) -> StandardizedError 
     has_exits = order.take_profit is not None or order.stop_loss is not None
     if has_exits and declared is not None and BrokerCapability.TAKE_PROFIT_STOP_LOSS not in declared:
         return _unsupported(adapter, "take-profit/stop-loss on fill")
+    if order.notional is not None and (declared is None or BrokerCapability.NOTIONAL_ORDERS not in declared):
+        return _unsupported(adapter, "orders sized by notional", notional=str(order.notional))
     return None
 
 

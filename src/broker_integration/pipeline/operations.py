@@ -52,6 +52,9 @@ class BrokerCapability(StrEnum):
     INSTRUMENTS = "instruments"
     PARTIAL_FILLS = "partial_fills"
     FRACTIONAL_QUANTITY = "fractional_quantity"
+    #: Orders sized by a cash amount (``UnifiedOrder.notional``) instead of a quantity. Refused by the
+    #: pipeline for every adapter that does not declare it.
+    NOTIONAL_ORDERS = "notional_orders"
     HEALTH_CHECK = "health_check"
 
 
@@ -203,6 +206,7 @@ def _capability_operations() -> Mapping[BrokerCapability, frozenset[Operation]]:
         _C.TAKE_PROFIT_STOP_LOSS,
         _C.PARTIAL_FILLS,
         _C.FRACTIONAL_QUANTITY,
+        _C.NOTIONAL_ORDERS,
     ):
         table[capability] = {_O.PLACE_ORDER}
     return MappingProxyType({cap: frozenset(ops) for cap, ops in table.items()})

@@ -15,16 +15,18 @@ from broker_integration.models import OrderType, TimeInForce
 from broker_integration.sim.instruments import InstrumentSpec
 from broker_integration.sim.records import OrderRequest, RejectReason
 
-__all__ = ["Refusal", "check_request", "check_units"]
+__all__ = ["ALLOWED_TIME_IN_FORCE", "CONTINUOUS_TIME_IN_FORCE", "Refusal", "check_request", "check_units"]
 
 _NEEDS_PRICE = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.MARKET_IF_TOUCHED})
 _NEEDS_STOP = frozenset({OrderType.STOP, OrderType.STOP_LIMIT})
 _RESTING_ONLY = frozenset({TimeInForce.GTC, TimeInForce.GTD, TimeInForce.DAY})
+#: The times in force of continuous trading; the engine runs no opening or closing auction (OPG, CLS).
+CONTINUOUS_TIME_IN_FORCE = _RESTING_ONLY | {TimeInForce.IOC, TimeInForce.FOK}
 
 #: The times in force each order type accepts (market orders execute at once: FOK or IOC, as at OANDA).
 ALLOWED_TIME_IN_FORCE: dict[OrderType, frozenset[TimeInForce]] = {
     OrderType.MARKET: frozenset({TimeInForce.FOK, TimeInForce.IOC}),
-    OrderType.LIMIT: frozenset(TimeInForce),
+    OrderType.LIMIT: CONTINUOUS_TIME_IN_FORCE,
     OrderType.STOP: _RESTING_ONLY,
     OrderType.STOP_LIMIT: _RESTING_ONLY,
     OrderType.MARKET_IF_TOUCHED: _RESTING_ONLY,

@@ -312,7 +312,7 @@ class MockBrokerAdapter(BrokerAdapter):
             raise UnsupportedOperationError(f"the mock broker does not take {order.order_type.value} orders")
         if order.take_profit is not None or order.stop_loss is not None:
             raise UnsupportedOperationError("the mock broker does not attach take-profit or stop-loss orders")
-        self._check_quantity(spec, order.quantity)
+        self._check_quantity(spec, order.units)
         if order.order_id in self._latest_by_client_id:
             raise DuplicateOrderError(
                 f"client order id {order.order_id!r} is already used by order "
@@ -369,7 +369,7 @@ class MockBrokerAdapter(BrokerAdapter):
             raise InvalidOrderError(
                 f"the modified order would be invalid: {field}: {first['msg']}", context={"field": field}
             ) from exc
-        self._check_quantity(self._instruments[old.instrument], intent.quantity)
+        self._check_quantity(self._instruments[old.instrument], intent.units)
         now = self.clock.now()
         self._check_expiry(intent.expire_time, now)
         new_id = self._new_broker_id()

@@ -26,6 +26,10 @@ def _order(instrument: str, quantity: str, **fields: object) -> UnifiedOrder:
     return UnifiedOrder(instrument=instrument, side=OrderSide.BUY, quantity=Decimal(quantity), **fields)  # type: ignore[arg-type]
 
 
+def _notional(instrument: str, amount: str, **fields: object) -> UnifiedOrder:
+    return UnifiedOrder(instrument=instrument, side=OrderSide.BUY, notional=Decimal(amount), **fields)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("order", "code"),
     [
@@ -35,6 +39,13 @@ def _order(instrument: str, quantity: str, **fields: object) -> UnifiedOrder:
         (_order("AAPL", "1", order_type=OrderType.LIMIT, price=Decimal("1.001")), StandardErrorCode.INVALID_ORDER),
         (_order("AAPL", "1", time_in_force=TimeInForce.GTD, expire_time=datetime(2099, 1, 1, tzinfo=UTC)),
          StandardErrorCode.UNSUPPORTED_OPERATION),  # Alpaca has no GTD
+        # Alpaca's own rules (adapters/alpaca/rules.py), each named in the refusal
+        (_notional("AAPL", "100", order_type=OrderType.LIMIT, price=Decimal(1)), StandardErrorCode.INVALID_ORDER),
+        (_notional("AAPL", "100", time_in_force=TimeInForce.GTC), StandardErrorCode.INVALID_ORDER),
+        (_notional("BRK.A", "100"), StandardErrorCode.INVALID_ORDER),  # not fractionable
+        (_order("BTC/USD", "0.01", time_in_force=TimeInForce.OPG), StandardErrorCode.INVALID_ORDER),
+        (_order("AAPL", "1", order_type=OrderType.STOP, stop_price=Decimal(900), time_in_force=TimeInForce.CLS),
+         StandardErrorCode.INVALID_ORDER),
     ],
 )  # fmt: skip
 async def test_refused_before_sending(
@@ -46,6 +57,8 @@ async def test_refused_before_sending(
     assert result.error.error_code is code, result.error
     assert result.delivery is Delivery.NOT_SENT
     assert sim.counts.requests["place_order"] == 0
+    if order.notional is not None and order.instrument == "AAPL":
+        assert "notional" in result.error.message
 
 
 async def test_what_only_alpaca_knows_is_mapped_from_its_answer(

@@ -199,6 +199,50 @@ async def test_refusals_carry_alpacas_codes(sim: AlpacaSimulator) -> None:
     assert len(await asyncio.to_thread(client.get_orders, GetOrdersRequest(status=QueryOrderStatus.ALL))) == 1
 
 
+async def test_notional_and_auction_orders_as_alpaca_takes_them(sim: AlpacaSimulator) -> None:
+    """``notional`` goes with market DAY orders on fractionable stocks; ``opg``/``cls`` with market and limit
+    stock orders. What Alpaca refuses is 422 ``40010001`` and never an order."""
+    client = trading(sim)
+    notional = await asyncio.to_thread(
+        client.submit_order,
+        MarketOrderRequest(symbol="AAPL", notional=250.5, side=OrderSide.BUY, time_in_force=TimeInForce.DAY),
+    )
+    assert (notional.notional, notional.qty) == ("250.5", None)
+    bought = await asyncio.to_thread(client.get_order_by_id, notional.id)
+    assert bought.status is OrderStatus.FILLED
+    spent = Decimal(str(bought.filled_qty)) * Decimal(str(bought.filled_avg_price))
+    assert 0 < spent <= Decimal("250.5")
+    auctions = [
+        LimitOrderRequest(
+            symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.OPG, limit_price=1.0
+        ),
+        LimitOrderRequest(
+            symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.CLS, limit_price=1.0
+        ),
+    ]
+    placed = [await asyncio.to_thread(client.submit_order, r) for r in auctions]
+    assert [p.time_in_force for p in placed] == [TimeInForce.OPG, TimeInForce.CLS]
+    refused_requests = [
+        (LimitOrderRequest(symbol="AAPL", notional=100, side=OrderSide.BUY, time_in_force=TimeInForce.DAY,
+                           limit_price=1.0), "only supported for market orders"),
+        (MarketOrderRequest(symbol="AAPL", notional=100, side=OrderSide.BUY, time_in_force=TimeInForce.GTC),
+         "must be DAY orders"),
+        (MarketOrderRequest(symbol="BRK.A", notional=100, side=OrderSide.BUY, time_in_force=TimeInForce.DAY),
+         "not fractionable"),
+        (StopOrderRequest(symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.OPG,
+                          stop_price=1000.0), "market or limit"),
+        (MarketOrderRequest(symbol="BTC/USD", qty=0.01, side=OrderSide.BUY, time_in_force=TimeInForce.CLS),
+         "crypto time_in_force"),
+    ]  # fmt: skip
+    for request, words in refused_requests:
+        with pytest.raises(APIError) as refused:
+            await asyncio.to_thread(client.submit_order, request)
+        assert (refused.value.status_code, refused.value.code) == (422, 40010001), refused.value
+        assert words in str(refused.value)
+    everything = await asyncio.to_thread(client.get_orders, GetOrdersRequest(status=QueryOrderStatus.ALL))
+    assert len(everything) == 3
+
+
 async def test_positions_closed_by_percentage_and_all_at_once(sim: AlpacaSimulator) -> None:
     client = trading(sim)
     for symbol, qty in (("SPY", 4), ("BTC/USD", 0.5)):

@@ -95,8 +95,10 @@ async def test_synthetic_discovery_verifies_orders_and_leaves_nothing_open(paper
     profile = await CapabilityDiscoveryEngine().discover_capabilities(paper, CapabilityTestType.SYNTHETIC)
     verified = set(profile.verified)
     assert verified >= SYNTHETIC_VERIFIED | DYNAMIC_VERIFIED  # a superset of dynamic discovery
-    assert set(profile.supported_time_in_force) == set(TimeInForce)
-    assert all(f.status is S.VERIFIED for f in profile.time_in_force.values())
+    auctions = {TimeInForce.OPG, TimeInForce.CLS}  # not declared: refused by the pipeline, never sent
+    assert set(profile.supported_time_in_force) == set(TimeInForce) - auctions
+    assert all(f.status is S.VERIFIED for t, f in profile.time_in_force.items() if t not in auctions)
+    assert all(profile.time_in_force[t].status is S.UNSUPPORTED for t in auctions)
     assert profile.capabilities[C.MARKET_ORDERS].status is S.DECLARED
     assert "would fill" in profile.capabilities[C.MARKET_ORDERS].evidence
     assert profile.capabilities[C.TAKE_PROFIT_STOP_LOSS].status is S.UNSUPPORTED  # not declared by paper

@@ -51,7 +51,7 @@ BAD_ORDERS: list[tuple[str, Callable[[], UnifiedOrder], C, str]] = [
         "constructed",
         lambda: UnifiedOrder.model_construct(instrument="EUR/USD", side=OrderSide.BUY),
         C.INVALID_ORDER,
-        "quantity: Field required",
+        "quantity: an order needs a quantity or a notional",
     ),
 ]
 

@@ -65,7 +65,11 @@ def test_declares_what_it_does() -> None:
     assert BrokerCapability.TRAILING_STOP_ORDERS in caps
     assert BrokerCapability.STREAMING_PRICES in caps
     assert BrokerCapability.TAKE_PROFIT_STOP_LOSS not in caps  # refused clearly instead
-    assert PaperBrokerAdapter.supported_time_in_force == frozenset(TimeInForce)
+    # every time in force but the auctions, which the engine does not run
+    assert PaperBrokerAdapter.supported_time_in_force == frozenset(TimeInForce) - {
+        TimeInForce.OPG,
+        TimeInForce.CLS,
+    }
     assert set(REJECT_REASON_CODES) == set(RejectReason)  # every refusal maps to a standard code
     assert SIMULATOR_ERROR_CODES
 

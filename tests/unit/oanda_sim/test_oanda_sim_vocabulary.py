@@ -16,7 +16,7 @@ from v20_shapes import (
     TRANSACTION_TYPES,
 )
 
-from broker_integration.models import OrderType, TimeInForce
+from broker_integration.models import OrderType
 from broker_integration.sim.oanda.vocabulary import (
     ORDER_STATE_NAMES,
     ORDER_TYPE_NAMES,
@@ -37,6 +37,7 @@ from broker_integration.sim.records import (
     TransactionReason,
     TransactionType,
 )
+from broker_integration.sim.validation import CONTINUOUS_TIME_IN_FORCE
 
 ENGINE_REASONS = [*RejectReason, *TradeRejectReason, *CancelReason, *CreateReason, *FillReason]
 
@@ -56,7 +57,9 @@ def test_every_engine_reason_has_a_v20_name_from_the_spec(reason: TransactionRea
 def test_the_states_types_and_times_in_force_have_the_specs_names() -> None:
     assert {ORDER_STATE_NAMES[state] for state in OrderState} <= ORDER_STATES
     assert {TRADE_STATE_NAMES[state] for state in TradeState} <= TRADE_STATES
-    assert {TIF_NAMES[tif] for tif in TimeInForce} <= TIME_IN_FORCE
+    # the engine's times in force: it runs no opening or closing auction (OPG, CLS), nor does OANDA
+    assert {TIF_NAMES[tif] for tif in CONTINUOUS_TIME_IN_FORCE} <= TIME_IN_FORCE
+    assert set(TIF_NAMES) == CONTINUOUS_TIME_IN_FORCE
     for kind in OrderType:
         assert f"{ORDER_TYPE_NAMES[kind]}_ORDER" in TRANSACTION_TYPES
         assert f"{ORDER_TYPE_NAMES[kind]}_ORDER_REJECT" in TRANSACTION_TYPES

@@ -28,7 +28,7 @@ from urllib.parse import quote
 import orjson
 from pydantic import SecretStr
 
-from broker_integration.adapters.alpaca import parsing
+from broker_integration.adapters.alpaca import parsing, rules
 from broker_integration.adapters.alpaca.client import BROKER_NAME, AlpacaClient
 from broker_integration.adapters.alpaca.config import AlpacaOptions
 from broker_integration.adapters.alpaca.hosts import (
@@ -123,13 +123,12 @@ class AlpacaAdapter(BrokerAdapter):
             BrokerCapability.INSTRUMENTS,
             BrokerCapability.PARTIAL_FILLS,
             BrokerCapability.FRACTIONAL_QUANTITY,
+            BrokerCapability.NOTIONAL_ORDERS,
             BrokerCapability.HEALTH_CHECK,
         }
     )
-    #: Alpaca's ``day|gtc|ioc|fok`` (``opg``/``cls`` have no unified counterpart; there is no GTD).
-    supported_time_in_force: ClassVar[frozenset[TimeInForce] | None] = frozenset(
-        {TimeInForce.DAY, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK}
-    )
+    #: Alpaca's ``day|gtc|opg|cls|ioc|fok`` (there is no GTD).
+    supported_time_in_force: ClassVar[frozenset[TimeInForce] | None] = frozenset(parsing.TIF_TO_ALPACA)
 
     def __init__(
         self,
@@ -227,10 +226,25 @@ class AlpacaAdapter(BrokerAdapter):
     async def place_order(self, order: UnifiedOrder) -> OrderResult:
         """``POST /v2/orders``. Alpaca answers with the order accepted; one that executes at once (market,
         IOC, FOK) is waited for up to ``fill_timeout_seconds`` to be filled or cancelled, from
-        ``trade_updates`` (or by lookup while that stream is down)."""
+        ``trade_updates`` (or by lookup while that stream is down). An order Alpaca's own rules forbid
+        (:mod:`.rules`: notional sizing, the auctions) is refused before sending."""
+        assets = self._assets
+        refusal = rules.rule_refusal(order, None if assets is None else assets.get(order.instrument))
+        if refusal is not None:
+            field, why = refusal
+            raise InvalidOrderError(
+                why,
+                broker_name=self.name,
+                sent=False,
+                context={"field": field, "instrument": order.instrument},
+            )
         await self._refuse_closed_market(order)
         encoded = orjson.dumps(parsing.order_request(order))
-        immediate = order.order_type is OrderType.MARKET or order.time_in_force in _IMMEDIATE_TIF
+        tif = parsing.effective_time_in_force(order)
+        # a market order executes at once, unless it waits for an auction
+        immediate = (
+            order.order_type is OrderType.MARKET and tif not in rules.AUCTIONS
+        ) or tif in _IMMEDIATE_TIF
         wait = self.options.fill_timeout_seconds if immediate else 0.0
         if wait > 0:
             await self._updates.wait_listening(wait)  # listening before sending: no event can be missed

@@ -41,6 +41,7 @@ __all__ = [
     "ORDER_TYPE_TO_ALPACA",
     "TIF_TO_ALPACA",
     "MarketClock",
+    "effective_time_in_force",
     "format_decimal",
     "format_time",
     "is_crypto",
@@ -70,12 +71,10 @@ TIF_TO_ALPACA: Mapping[TimeInForce, str] = {
     TimeInForce.GTC: "gtc",
     TimeInForce.IOC: "ioc",
     TimeInForce.FOK: "fok",
+    TimeInForce.OPG: "opg",
+    TimeInForce.CLS: "cls",
 }
-_TIF_FROM_ALPACA: Mapping[str, TimeInForce] = {
-    **{v: k for k, v in TIF_TO_ALPACA.items()},
-    "opg": TimeInForce.DAY,  # at the opening auction: good for that day only
-    "cls": TimeInForce.DAY,  # at the closing auction
-}
+_TIF_FROM_ALPACA: Mapping[str, TimeInForce] = {v: k for k, v in TIF_TO_ALPACA.items()}
 
 ORDER_TYPE_TO_ALPACA: Mapping[OrderType, str] = {
     OrderType.MARKET: "market",
@@ -168,7 +167,14 @@ def symbol_from_alpaca(symbol: str, asset_class: str | None = None) -> str:
 
 
 def number(value: Any) -> Decimal:
-    """A Market Data number (a JSON number, read exactly from its shortest repr) as ``Decimal``."""
+    """A Market Data number (a JSON number, read exactly from its shortest repr) as ``Decimal``. The usual
+    kinds are converted here directly (the stream's hot path: four per quote); others go through
+    :func:`parse_decimal`, which names what is wrong."""
+    kind = type(value)
+    if kind is float:
+        return Decimal(repr(value))
+    if kind is int:
+        return Decimal(value)
     return parse_decimal(value)
 
 
@@ -183,24 +189,27 @@ def _optional_time(value: Any) -> datetime | None:
 # ----------------------------------------------------------------------------------------- orders
 
 
-def order_request(order: UnifiedOrder) -> dict[str, Any]:
-    """The body of ``POST /v2/orders`` for ``order``: decimals as strings, our client order id as Alpaca's.
-
-    A market order without a time in force goes as ``day`` for stocks and ``gtc`` for crypto (Alpaca's
-    usual choices; crypto takes no ``day``).
-    """
-    kind = order.order_type
+def effective_time_in_force(order: UnifiedOrder) -> TimeInForce:
+    """The time in force ``order`` goes to Alpaca with: the caller's, else ``day`` for stocks and ``gtc`` for
+    crypto (Alpaca's usual choices; crypto takes no ``day``) — the model's own default (FOK for market, GTC
+    otherwise) was not the caller's choice."""
     tif = order.time_in_force
-    crypto = is_crypto(order.instrument)
     if tif is None or "time_in_force" not in order.model_fields_set:
-        # the model's own default (FOK for market, GTC otherwise) was not the caller's choice: Alpaca's is
-        tif = TimeInForce.GTC if crypto else TimeInForce.DAY
+        return TimeInForce.GTC if is_crypto(order.instrument) else TimeInForce.DAY
+    return tif
+
+
+def order_request(order: UnifiedOrder) -> dict[str, Any]:
+    """The body of ``POST /v2/orders`` for ``order``: decimals as strings, our client order id as Alpaca's,
+    the size as ``qty`` or ``notional`` (see :func:`effective_time_in_force` for the time in force)."""
+    size = ("qty", order.quantity) if order.quantity is not None else ("notional", order.notional)
+    assert size[1] is not None  # the model holds exactly one of them
     body: dict[str, Any] = {
         "symbol": symbol_to_alpaca(order.instrument),
-        "qty": format_decimal(order.quantity),
+        size[0]: format_decimal(size[1]),
         "side": order.side.value,
-        "type": ORDER_TYPE_TO_ALPACA[kind],
-        "time_in_force": TIF_TO_ALPACA[tif],
+        "type": ORDER_TYPE_TO_ALPACA[order.order_type],
+        "time_in_force": TIF_TO_ALPACA[effective_time_in_force(order)],
         "client_order_id": order.order_id,
     }
     if order.price is not None:
@@ -263,6 +272,7 @@ def parse_order(data: Mapping[str, Any]) -> Order:
         average_fill_price=_optional_decimal(data.get("filled_avg_price")) if filled > 0 else None,
         created_at=created,
         updated_at=updated if updated is not None and updated >= created else None,
+        notional=_positive(data.get("notional")),
         replaces_order_id=data.get("replaces"),
         replaced_by_order_id=data.get("replaced_by"),
     )
@@ -422,7 +432,8 @@ def parse_quote(symbol: str, data: Mapping[str, Any]) -> PriceTick:
     Alpaca's IEX quotes can show one side empty (``0``) or crossed outside hours; a tick needs both sides
     and ask ≥ bid, so an empty side takes the other's price and a crossed quote is marked not tradeable.
     """
-    bid, ask = number(data.get("bp", 0)), number(data.get("ap", 0))
+    get = data.get
+    bid, ask = number(get("bp", 0)), number(get("ap", 0))
     tradeable = 0 < bid <= ask
     if bid <= 0 < ask:
         bid = ask
@@ -436,8 +447,8 @@ def parse_quote(symbol: str, data: Mapping[str, Any]) -> PriceTick:
         ask,
         parse_time(data["t"]),
         tradeable=tradeable,
-        bid_size=number(data["bs"]) if data.get("bs") is not None else None,
-        ask_size=number(data["as"]) if data.get("as") is not None else None,
+        bid_size=None if (bid_size := get("bs")) is None else number(bid_size),
+        ask_size=None if (ask_size := get("as")) is None else number(ask_size),
     )
 
 

@@ -265,7 +265,7 @@ class CcxtAdapter(BrokerAdapter):
             symbol,
             kind,
             order.side.value,
-            float(order.quantity),
+            float(order.units),
             price,
             params,
             changes_state=True,
@@ -284,9 +284,9 @@ class CcxtAdapter(BrokerAdapter):
             market = self.exchange.markets.get(symbol) or {}
             found = parsing.decimal(((market.get("limits") or {}).get("cost") or {}).get("min"))
             minimum = self._min_cost[symbol] = found or Decimal(0)
-        if minimum and order.quantity * level < minimum:
+        if minimum and order.units * level < minimum:
             raise InvalidOrderError(
-                f"{order.quantity} {symbol} at {level} is worth {order.quantity * level}, below "
+                f"{order.quantity} {symbol} at {level} is worth {order.units * level}, below "
                 f"{self.exchange_id}'s minimum order value of {minimum} (its limits.cost.min)",
                 broker_name=self.name,
                 context={"instrument": symbol, "field": "quantity"},

@@ -102,7 +102,7 @@ class OandaAdapter(BrokerAdapter):
             BrokerCapability.HEALTH_CHECK,
         }
     )
-    supported_time_in_force: ClassVar[frozenset[TimeInForce] | None] = frozenset(TimeInForce)
+    supported_time_in_force: ClassVar[frozenset[TimeInForce] | None] = frozenset(parsing.TIF_TO_OANDA)
 
     def __init__(
         self,
@@ -218,7 +218,7 @@ class OandaAdapter(BrokerAdapter):
             units = abs(parsing.parse_decimal(fill.get("units", "0")))
             price = fill.get("price") or (fill.get("tradeOpened") or {}).get("price")
             commission = abs(parsing.parse_decimal(fill.get("commission", "0")))
-            requested = order.quantity if order is not None else units
+            requested = order.units if order is not None else units
             status = (
                 OrderStatus.FILLED if cancel is None and units >= requested else OrderStatus.PARTIALLY_FILLED
             )

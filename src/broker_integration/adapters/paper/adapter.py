@@ -78,6 +78,7 @@ from broker_integration.sim.records import (
     Transaction,
     TransactionType,
 )
+from broker_integration.sim.validation import CONTINUOUS_TIME_IN_FORCE
 
 __all__ = ["DEFAULT_ACCOUNT_ID", "PaperBrokerAdapter"]
 
@@ -133,7 +134,8 @@ class PaperBrokerAdapter(BrokerAdapter):
             BrokerCapability.HEALTH_CHECK,
         }
     )
-    supported_time_in_force: ClassVar[frozenset[TimeInForce] | None] = frozenset(TimeInForce)
+    #: The engine's (continuous trading: no opening or closing auction).
+    supported_time_in_force: ClassVar[frozenset[TimeInForce] | None] = CONTINUOUS_TIME_IN_FORCE
 
     def __init__(
         self,
@@ -204,7 +206,7 @@ class PaperBrokerAdapter(BrokerAdapter):
         request = OrderRequest(
             instrument=order.instrument,
             side=order.side,
-            units=order.quantity,
+            units=order.units,
             order_type=order.order_type,
             price=order.price,
             stop_price=order.stop_price,

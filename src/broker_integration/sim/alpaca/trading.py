@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from aiohttp import web
@@ -63,7 +64,11 @@ _TYPES = {
     "trailing_stop": OrderType.TRAILING_STOP,
 }
 _TIFS = frozenset({"day", "gtc", "opg", "cls", "ioc", "fok"})
-_RESTING = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC}
+_RESTING = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC, "opg": TimeInForce.DAY, "cls": TimeInForce.DAY}
+_AUCTIONS = frozenset({"opg", "cls"})
+_AUCTION_CUTOFF = {"opg": time(9, 28), "cls": time(15, 50)}
+_AUCTION_REOPEN = time(19, 0)
+_NEW_YORK = ZoneInfo("America/New_York")
 _MAX_CLIENT_ID = 48
 _DAY = timedelta(days=1)
 _DEFAULT_LIMIT, _MAX_LIMIT = 50, 500
@@ -204,8 +209,6 @@ def _new_order(
         raise errors.invalid("invalid time_in_force")
     if order_class != "simple":
         raise errors.invalid(f"order_class {order_class} is not simulated")  # brackets: see the README
-    if tif in ("opg", "cls"):
-        raise errors.invalid(f"time_in_force {tif} is not simulated")  # auctions: see the README
     if qty is not None and notional is not None:
         raise errors.invalid("only one of qty or notional is accepted")
     if qty is None and notional is None:
@@ -216,6 +219,8 @@ def _new_order(
         raise errors.duplicate_client_order_id()
     kind = _TYPES[type_name]
     side = OrderSide(side_name)
+    if tif in _AUCTIONS:
+        _check_auction(state, asset, kind, tif)
     limit_price, stop_price = _decimal(body, "limit_price"), _decimal(body, "stop_price")
     trail_price, trail_percent = _decimal(body, "trail_price"), _decimal(body, "trail_percent")
     quote = state.engine.quote(asset.symbol)
@@ -225,6 +230,8 @@ def _new_order(
             raise errors.invalid("notional orders are only supported for market orders")
         if not asset.fractionable:
             raise errors.invalid(f"asset {asset.symbol} is not fractionable")
+        if not asset.is_crypto and tif != "day":
+            raise errors.invalid("fractional orders must be DAY orders")
         if notional <= 0:
             raise errors.invalid("notional must be > 0")
         step = asset.spec.instrument.quantity_increment
@@ -270,9 +277,27 @@ def _new_order(
     return asset, request, extras
 
 
+def _check_auction(state: AlpacaState, asset: ListedAsset, kind: OrderType, tif: str) -> None:
+    """Alpaca's rules for ``opg``/``cls`` ("Orders at Alpaca", time in force): market or limit stock orders
+    only; with trading hours kept, ``opg`` is refused from 9:28 to 19:00 New York time and ``cls`` from 15:50
+    to 19:00 (the auction's order window has closed and the next one has not opened)."""
+    if asset.is_crypto:
+        raise errors.invalid(f"invalid crypto time_in_force: {tif}")
+    if kind not in (OrderType.MARKET, OrderType.LIMIT):
+        raise errors.invalid(f"{tif} orders must be market or limit orders")
+    if state.engine.profile.enforce_trading_hours:
+        local = state.engine.clock.now().astimezone(_NEW_YORK).time()
+        if _AUCTION_CUTOFF[tif] <= local < _AUCTION_REOPEN:
+            raise errors.invalid(
+                f"{tif} orders are not accepted between {_AUCTION_CUTOFF[tif]:%H:%M} and 19:00 ET"
+            )
+
+
 def _engine_tif(kind: OrderType, tif: str) -> TimeInForce:
     """Alpaca's time in force in the engine's terms: a market order executes at once (what the book offers,
-    IOC, unless it is fill-or-kill); a resting order keeps its day or good-till-cancelled life."""
+    IOC, unless it is fill-or-kill); a resting order keeps its day or good-till-cancelled life. The engine
+    runs no auction: an ``opg``/``cls`` order executes in continuous trading when it is taken (a limit as a
+    DAY order), which the README lists as not simulated."""
     if tif == "fok":
         if kind not in (OrderType.MARKET, OrderType.LIMIT):
             raise errors.invalid(f"fok is not allowed for {kind.value} orders")
