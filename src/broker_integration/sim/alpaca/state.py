@@ -122,6 +122,11 @@ class AlpacaState:
             self.engine.open_account(self.account_id)
         self._converted = self.engine.last_transaction_id
 
+    def open_accounts(self) -> None:
+        """Open the account when the engine lacks it (the simulator starts; it was opened when made)."""
+        if not self.engine.has_account(self.account_id):
+            self.open_account()
+
     # ------------------------------------------------------------------ assets
 
     def asset(self, symbol: str) -> ListedAsset | None:
