@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Handler",
+    "StateFace",
     "WireCounts",
     "WireFace",
     "WireSimulator",
@@ -118,6 +119,37 @@ class WireFace(Protocol):
 
     def rate_limited(self, request: web.Request, retry_after_s: int) -> web.StreamResponse:
         """The venue's 429, telling the client to come back after ``retry_after_s`` seconds."""
+
+
+class _Hanging(Protocol):
+    @property
+    def hang_seconds(self) -> float: ...
+
+
+class _Served(Protocol):
+    @property
+    def closing(self) -> asyncio.Event: ...
+
+    @property
+    def engine(self) -> VenueEngine: ...
+
+    @property
+    def settings(self) -> _Hanging: ...
+
+    @property
+    def counts(self) -> WireCounts: ...
+
+
+class StateFace:
+    """What every venue's :class:`WireFace` reads from its simulator's state: the engine's fault plan, the
+    closing event, how long a TIMEOUT holds a request and the counters the middleware keeps."""
+
+    def __init__(self, state: _Served) -> None:
+        self.faults: FaultPlan = state.engine.faults
+        self.closing: asyncio.Event = state.closing
+        self.hang_seconds: float = state.settings.hang_seconds
+        self.requests_served: Counter[str] = state.counts.requests
+        self.faults_served: Counter[tuple[str, FaultKind]] = state.counts.faults
 
 
 def silent_stream_requested(request: web.Request) -> bool:
