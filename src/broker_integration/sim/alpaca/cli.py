@@ -12,19 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from broker_integration.sim import commands
 from broker_integration.sim.alpaca.settings import AlpacaSimSettings
-from broker_integration.sim.commands import (
-    Host,
-    JsonOutput,
-    LatencyMs,
-    Port,
-    Preset,
-    Seed,
-    amount,
-    announce,
-    serve_until_stopped,
-    venue_profile,
-)
 
 if TYPE_CHECKING:
     from broker_integration.sim.alpaca.server import AlpacaSimulator
@@ -33,10 +22,10 @@ __all__ = ["alpaca_command"]
 
 
 def alpaca_command(
-    port: Port = 0,
-    host: Host = "127.0.0.1",
-    seed: Seed = 0,
-    preset: Preset = None,
+    port: commands.Port = 0,
+    host: commands.Host = "127.0.0.1",
+    seed: commands.Seed = 0,
+    preset: commands.Preset = None,
     always_open: Annotated[
         bool | None,
         typer.Option(
@@ -62,13 +51,13 @@ def alpaca_command(
     every_interval: Annotated[
         bool, typer.Option(help="Send every quote every interval, changed or not (throughput tests).")
     ] = False,
-    latency_ms: LatencyMs = 0.0,
-    json_output: JsonOutput = False,
+    latency_ms: commands.LatencyMs = 0.0,
+    json_output: commands.JsonOutput = False,
 ) -> None:
     """Serve Alpaca's Trading API v2, Market Data API v2 and websockets over the simulated venue."""
-    funds = amount(balance, "--balance")
+    funds = commands.amount(balance, "--balance")
     options: dict[str, Any] = {"name": "alpaca", "seed": seed, "currency": "USD", "initial_balance": funds}
-    profile = venue_profile(options, preset=preset, always_open=always_open, latency_ms=latency_ms)
+    profile = commands.venue_profile(options, preset=preset, always_open=always_open, latency_ms=latency_ms)
     try:
         settings = AlpacaSimSettings(
             host=host,
@@ -84,7 +73,7 @@ def alpaca_command(
     from broker_integration.sim.alpaca.server import AlpacaSimulator  # aiohttp's server: only when serving
 
     sim = AlpacaSimulator(profile=profile, settings=settings)
-    asyncio.run(serve_until_stopped(sim, functools.partial(_announce, sim, json_output=json_output)))
+    asyncio.run(commands.serve_until_stopped(sim, functools.partial(_announce, sim, json_output=json_output)))
 
 
 def _announce(sim: AlpacaSimulator, *, json_output: bool) -> None:
@@ -105,6 +94,6 @@ def _announce(sim: AlpacaSimulator, *, json_output: bool) -> None:
         f"try: curl -H 'APCA-API-KEY-ID: {sim.key_id}' -H 'APCA-API-SECRET-KEY: {sim.secret_key}' "
         f"{sim.base_url}/v2/account"
     )
-    announce(
+    commands.announce(
         details, json_output=json_output, title="Alpaca simulator", url=sim.base_url, rows=rows, hints=[curl]
     )

@@ -17,19 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from broker_integration.sim import commands
 from broker_integration.sim.binance.settings import ApiKey, SimulatorSettings, new_api_key
-from broker_integration.sim.commands import (
-    Host,
-    JsonOutput,
-    LatencyMs,
-    Port,
-    Preset,
-    Seed,
-    amount,
-    announce,
-    serve_until_stopped,
-    venue_profile,
-)
 
 if TYPE_CHECKING:
     from broker_integration.sim.binance.server import BinanceSimulator
@@ -41,7 +30,7 @@ _ORDERS_PER_DAY = 200_000
 
 
 def _amount(text: str, option: str) -> Decimal:
-    value = amount(text, option)
+    value = commands.amount(text, option)
     if not value.is_finite() or value < 0:
         raise typer.BadParameter(f"{text!r} is not a positive amount", param_hint=option)
     return value
@@ -58,10 +47,10 @@ def _holdings(entries: list[str]) -> tuple[tuple[str, Decimal], ...]:
 
 
 def binance_command(
-    port: Port = 0,
-    host: Host = "127.0.0.1",
-    seed: Seed = 0,
-    preset: Preset = None,
+    port: commands.Port = 0,
+    host: commands.Host = "127.0.0.1",
+    seed: commands.Seed = 0,
+    preset: commands.Preset = None,
     api_key: Annotated[str | None, typer.Option(help="API key to accept (default: a new one).")] = None,
     secret: Annotated[str | None, typer.Option(help="Its secret (default: a new one).")] = None,
     balance: Annotated[str, typer.Option(help="Opening USDT balance of the account.")] = "100000",
@@ -80,8 +69,8 @@ def binance_command(
             help="New orders per 10 s per account before 429 (Binance: 100); 0: no order limits.", min=0
         ),
     ] = 100,
-    latency_ms: LatencyMs = 0.0,
-    json_output: JsonOutput = False,
+    latency_ms: commands.LatencyMs = 0.0,
+    json_output: commands.JsonOutput = False,
 ) -> None:
     """Serve Binance's spot REST API over the simulated venue until interrupted."""
     if (api_key is None) != (secret is None):
@@ -93,7 +82,7 @@ def binance_command(
         "initial_balance": _amount(balance, "--balance"),
         "commission": {"bps": str(commission_bps)},
     }
-    profile = venue_profile(options, preset=preset, always_open=None, latency_ms=latency_ms)
+    profile = commands.venue_profile(options, preset=preset, always_open=None, latency_ms=latency_ms)
     try:
         key = ApiKey(api_key, secret, "spot-001") if api_key and secret else new_api_key()
         settings = SimulatorSettings(
@@ -114,7 +103,7 @@ def binance_command(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     announced = functools.partial(_announce, simulator, json_output=json_output)
-    asyncio.run(serve_until_stopped(simulator, announced, name="Binance simulator"))
+    asyncio.run(commands.serve_until_stopped(simulator, announced, name="Binance simulator"))
 
 
 def _announce(sim: BinanceSimulator, *, json_output: bool) -> None:
@@ -139,4 +128,6 @@ def _announce(sim: BinanceSimulator, *, json_output: bool) -> None:
     )
     curl = f"try: curl {sim.base_url}/api/v3/ticker/bookTicker?symbol=BTCUSDT"
     title = "Binance spot simulator"
-    announce(details, json_output=json_output, title=title, url=sim.base_url, rows=rows, hints=[ccxt, curl])
+    commands.announce(
+        details, json_output=json_output, title=title, url=sim.base_url, rows=rows, hints=[ccxt, curl]
+    )

@@ -15,18 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from broker_integration.lazy_exports import lazy_exports
-from broker_integration.sim.commands import (
-    Host,
-    JsonOutput,
-    LatencyMs,
-    Port,
-    Preset,
-    Seed,
-    amount,
-    announce,
-    serve_until_stopped,
-    venue_profile,
-)
+from broker_integration.sim import commands
 from broker_integration.sim.oanda.settings import Credential, SimulatorSettings, new_account_id, new_token
 
 if TYPE_CHECKING:
@@ -40,10 +29,10 @@ __getattr__ = lazy_exports(__name__, {"simulate_app": "broker_integration.sim.cl
 
 
 def oanda_command(
-    port: Port = 0,
-    host: Host = "127.0.0.1",
-    seed: Seed = 0,
-    preset: Preset = None,
+    port: commands.Port = 0,
+    host: commands.Host = "127.0.0.1",
+    seed: commands.Seed = 0,
+    preset: commands.Preset = None,
     always_open: Annotated[
         bool | None,
         typer.Option(
@@ -74,13 +63,13 @@ def oanda_command(
             help="Requests per second per connection before 429 (OANDA: ~100); 0 turns it off.", min=0.0
         ),
     ] = 100.0,
-    latency_ms: LatencyMs = 0.0,
-    json_output: JsonOutput = False,
+    latency_ms: commands.LatencyMs = 0.0,
+    json_output: commands.JsonOutput = False,
 ) -> None:
     """Serve OANDA's v20 REST and streaming API over the simulated venue until interrupted."""
-    funds = amount(balance, "--balance")
+    funds = commands.amount(balance, "--balance")
     options: dict[str, Any] = {"name": "oanda", "seed": seed, "currency": currency, "initial_balance": funds}
-    profile = venue_profile(options, preset=preset, always_open=always_open, latency_ms=latency_ms)
+    profile = commands.venue_profile(options, preset=preset, always_open=always_open, latency_ms=latency_ms)
     try:
         settings = SimulatorSettings(
             host=host,
@@ -96,7 +85,7 @@ def oanda_command(
     from broker_integration.sim.oanda.server import OandaSimulator  # aiohttp's server: only when serving
 
     sim = OandaSimulator(profile=profile, settings=settings)
-    asyncio.run(serve_until_stopped(sim, functools.partial(_announce, sim, json_output=json_output)))
+    asyncio.run(commands.serve_until_stopped(sim, functools.partial(_announce, sim, json_output=json_output)))
 
 
 def _announce(sim: OandaSimulator, *, json_output: bool) -> None:
@@ -113,7 +102,7 @@ def _announce(sim: OandaSimulator, *, json_output: bool) -> None:
         ("token", sim.token),
     ]
     curl = f"try: curl -H 'Authorization: Bearer {sim.token}' {sim.base_url}/v3/accounts/{sim.account_id}/summary"
-    announce(
+    commands.announce(
         details,
         json_output=json_output,
         title="OANDA v20 simulator",
