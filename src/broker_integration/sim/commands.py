@@ -9,11 +9,13 @@ streams) and what it prints; a bad value is a usage error naming the option (exi
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import signal
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, TypeVar
 
 import typer
 from rich.console import Console
@@ -29,7 +31,9 @@ __all__ = [
     "Seed",
     "amount",
     "announce",
+    "serve",
     "serve_until_stopped",
+    "usage_errors",
     "venue_profile",
 ]
 
@@ -49,12 +53,24 @@ class _Served(Protocol):
     async def stop(self) -> None: ...
 
 
+_S = TypeVar("_S", bound=_Served)
+
+
 def amount(text: str, option: str) -> Decimal:
     """``text`` as a Decimal amount, or a usage error naming ``option``."""
     try:
         return Decimal(text)
     except InvalidOperation:
         raise typer.BadParameter(f"{text!r} is not an amount", param_hint=option) from None
+
+
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """A ``ValueError`` raised inside (a setting out of range) becomes a usage error with its message."""
+    try:
+        yield
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def venue_profile(
@@ -68,10 +84,13 @@ def venue_profile(
         options["enforce_trading_hours"] = not always_open
     if latency_ms:
         options["latency"] = {"median_ms": latency_ms, "sigma": 0.3}
-    try:
+    with usage_errors():
         return VenueProfile.from_options(options)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+
+
+def serve(sim: _S, announce: Callable[[_S], None], *, name: str | None = None) -> None:
+    """Serve ``sim`` until interrupted (see :func:`serve_until_stopped`), ``announce`` telling where."""
+    asyncio.run(serve_until_stopped(sim, functools.partial(announce, sim), name=name))
 
 
 async def serve_until_stopped(sim: _Served, announce: Callable[[], None], *, name: str | None = None) -> None:

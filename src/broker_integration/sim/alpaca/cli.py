@@ -6,7 +6,6 @@ with (``--json`` prints them as one JSON line, for scripts), then serves on loop
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -58,7 +57,7 @@ def alpaca_command(
     funds = commands.amount(balance, "--balance")
     options: dict[str, Any] = {"name": "alpaca", "seed": seed, "currency": "USD", "initial_balance": funds}
     profile = commands.venue_profile(options, preset=preset, always_open=always_open, latency_ms=latency_ms)
-    try:
+    with commands.usage_errors():
         settings = AlpacaSimSettings(
             host=host,
             port=port,
@@ -68,12 +67,10 @@ def alpaca_command(
             quote_interval=quote_interval,
             send_unchanged_quotes=every_interval,
         )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
     from broker_integration.sim.alpaca.server import AlpacaSimulator  # aiohttp's server: only when serving
 
     sim = AlpacaSimulator(profile=profile, settings=settings)
-    asyncio.run(commands.serve_until_stopped(sim, functools.partial(_announce, sim, json_output=json_output)))
+    commands.serve(sim, functools.partial(_announce, json_output=json_output))
 
 
 def _announce(sim: AlpacaSimulator, *, json_output: bool) -> None:

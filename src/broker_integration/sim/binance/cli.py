@@ -9,7 +9,6 @@ adapter with ``endpoints.base_url``.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from decimal import Decimal
@@ -83,7 +82,7 @@ def binance_command(
         "commission": {"bps": str(commission_bps)},
     }
     profile = commands.venue_profile(options, preset=preset, always_open=None, latency_ms=latency_ms)
-    try:
+    with commands.usage_errors():
         key = ApiKey(api_key, secret, "spot-001") if api_key and secret else new_api_key()
         settings = SimulatorSettings(
             host=host,
@@ -94,16 +93,11 @@ def binance_command(
             orders_per_10s=order_limit or None,
             orders_per_day=_ORDERS_PER_DAY if order_limit else None,
         )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
     from broker_integration.sim.binance.server import BinanceSimulator  # aiohttp's server: only when serving
 
-    try:
+    with commands.usage_errors():
         simulator = BinanceSimulator(profile=profile, settings=settings)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    announced = functools.partial(_announce, simulator, json_output=json_output)
-    asyncio.run(commands.serve_until_stopped(simulator, announced, name="Binance simulator"))
+    commands.serve(simulator, functools.partial(_announce, json_output=json_output), name="Binance simulator")
 
 
 def _announce(sim: BinanceSimulator, *, json_output: bool) -> None:

@@ -8,7 +8,6 @@ scripts), then serves on loopback until Ctrl-C.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -70,7 +69,7 @@ def oanda_command(
     funds = commands.amount(balance, "--balance")
     options: dict[str, Any] = {"name": "oanda", "seed": seed, "currency": currency, "initial_balance": funds}
     profile = commands.venue_profile(options, preset=preset, always_open=always_open, latency_ms=latency_ms)
-    try:
+    with commands.usage_errors():
         settings = SimulatorSettings(
             host=host,
             port=port,
@@ -80,12 +79,10 @@ def oanda_command(
             send_unchanged_prices=every_window,
             max_requests_per_second=rate_limit or None,
         )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
     from broker_integration.sim.oanda.server import OandaSimulator  # aiohttp's server: only when serving
 
     sim = OandaSimulator(profile=profile, settings=settings)
-    asyncio.run(commands.serve_until_stopped(sim, functools.partial(_announce, sim, json_output=json_output)))
+    commands.serve(sim, functools.partial(_announce, json_output=json_output))
 
 
 def _announce(sim: OandaSimulator, *, json_output: bool) -> None:
