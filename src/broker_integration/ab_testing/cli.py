@@ -28,6 +28,7 @@ from broker_integration.ab_testing.models import (
     TrafficSplit,
 )
 from broker_integration.ab_testing.recommendations import format_p, format_value
+from broker_integration.cli.lazy import command_group
 from broker_integration.cli.options import StoreOption
 from broker_integration.cli.output import command_console, fail
 from broker_integration.stats import Interval
@@ -35,12 +36,7 @@ from broker_integration.store import Store
 
 __all__ = ["ab_app"]
 
-ab_app = typer.Typer(
-    name="ab",
-    help="A/B tests of brokers: create a test, watch it, read its results, stop it.",
-    no_args_is_help=True,
-    add_completion=False,
-)
+ab_app = command_group("ab", "A/B tests of brokers: create a test, watch it, read its results, stop it.")
 console = command_console()
 
 T = TypeVar("T")

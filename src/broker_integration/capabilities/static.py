@@ -86,19 +86,19 @@ def _capability_finding(
     needed = CAPABILITY_OPERATIONS[capability]
     present = sorted(op.value for op in needed & implemented)
     wanted = " or ".join(sorted(op.value for op in needed))
+    if declared is not None and capability in declared:
+        if present:
+            return CapabilityFinding(status=CapabilityStatus.DECLARED, evidence=f"declared by {name}")
+        return CapabilityFinding(
+            status=CapabilityStatus.FAILED,
+            evidence=f"declared by {name}, but it implements none of {wanted}",
+        )
+    if not present:
+        return CapabilityFinding(
+            status=CapabilityStatus.UNSUPPORTED,
+            evidence=f"not implemented: {name} does not override {wanted}",
+        )
     if declared is not None:
-        if capability in declared:
-            if present:
-                return CapabilityFinding(status=CapabilityStatus.DECLARED, evidence=f"declared by {name}")
-            return CapabilityFinding(
-                status=CapabilityStatus.FAILED,
-                evidence=f"declared by {name}, but it implements none of {wanted}",
-            )
-        if not present:
-            return CapabilityFinding(
-                status=CapabilityStatus.UNSUPPORTED,
-                evidence=f"not implemented: {name} does not override {wanted}",
-            )
         if capability in ORDER_CAPABILITIES:
             return CapabilityFinding(
                 status=CapabilityStatus.UNSUPPORTED,
@@ -107,11 +107,6 @@ def _capability_finding(
         return CapabilityFinding(
             status=CapabilityStatus.UNKNOWN,
             evidence=f"{', '.join(present)} is implemented but not declared by {name}",
-        )
-    if not present:
-        return CapabilityFinding(
-            status=CapabilityStatus.UNSUPPORTED,
-            evidence=f"not implemented: {name} does not override {wanted}",
         )
     if capability in implied:
         return CapabilityFinding(

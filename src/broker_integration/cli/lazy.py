@@ -17,9 +17,15 @@ import typer
 from typer import _click as click  # Typer's bundled Click: the Group API a lazy TyperGroup overrides
 from typer.core import TyperCommand, TyperGroup
 
-__all__ = ["LazyGroup", "load_command"]
+__all__ = ["LazyGroup", "command_group", "load_command"]
 
 _LISTING = "broker_integration.cli.listing"
+
+
+def command_group(name: str, help: str, *, cls: type[TyperGroup] | None = None) -> typer.Typer:
+    """A command group as every group of ours is made: bare, it prints its help; it adds no shell-completion
+    options. ``cls`` is a lazy group's class."""
+    return typer.Typer(name=name, cls=cls, help=help, no_args_is_help=True, add_completion=False)
 
 
 def load_command(ctx: click.Context, name: str, target: str, *, noun: str = "command") -> click.Command:

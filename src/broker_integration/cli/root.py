@@ -17,7 +17,7 @@ from typer import _click as click
 
 from broker_integration import __version__
 from broker_integration.cli.failures import explain
-from broker_integration.cli.lazy import LazyGroup
+from broker_integration.cli.lazy import LazyGroup, command_group
 from broker_integration.cli.output import command_console, print_error
 
 __all__ = ["COMMANDS", "CommandEntry", "app", "main"]
@@ -95,12 +95,10 @@ class _Root(LazyGroup):
             raise typer.Exit(failure.code) from exc
 
 
-app = typer.Typer(
-    name="broker-integration",
+app = command_group(
+    "broker-integration",
+    "One interface to many brokers: trade, compare and A/B-test brokers; runs offline on a paper broker.",
     cls=_Root,
-    help="One interface to many brokers: trade, compare and A/B-test brokers; runs offline on a paper broker.",
-    no_args_is_help=True,
-    add_completion=False,
 )
 
 

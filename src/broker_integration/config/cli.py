@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from broker_integration.broker_config import BrokerConfiguration
+from broker_integration.cli.lazy import command_group
 from broker_integration.cli.options import EnvOption, StoreOption
 from broker_integration.cli.output import command_console, echo_json
 from broker_integration.clock import utc_now
@@ -41,12 +42,7 @@ from broker_integration.config.versions import NewVersion, StoreVersionLog, run_
 
 __all__ = ["config_app"]
 
-config_app = typer.Typer(
-    name="config",
-    help="Validate, show, version, roll back and encrypt broker configuration.",
-    no_args_is_help=True,
-    add_completion=False,
-)
+config_app = command_group("config", "Validate, show, version, roll back and encrypt broker configuration.")
 _out = command_console()
 _err = command_console(stderr=True)
 

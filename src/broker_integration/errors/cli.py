@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from broker_integration.cli.lazy import command_group
 from broker_integration.cli.output import command_console, fail
 from broker_integration.errors import (
     ErrorMappingTable,
@@ -28,11 +29,9 @@ from broker_integration.errors import (
 
 __all__ = ["errors_app", "parse_duration"]
 
-errors_app = typer.Typer(
-    name="errors",
-    help="Broker error codes: show how a broker's error maps, list the mapping tables, analyse a run.",
-    no_args_is_help=True,
-    add_completion=False,
+errors_app = command_group(
+    "errors",
+    "Broker error codes: show how a broker's error maps, list the mapping tables, analyse a run.",
 )
 
 _console = command_console()

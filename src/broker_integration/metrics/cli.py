@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from broker_integration.cli.lazy import command_group
 from broker_integration.cli.options import StoreOption
 from broker_integration.cli.output import command_console, fail
 
@@ -28,11 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["compare_command", "metrics_app", "parse_weights", "print_comparison"]
 
-metrics_app = typer.Typer(
-    name="metrics",
-    help="Broker performance metrics from the store: serve them to Prometheus or export them as JSON.",
-    no_args_is_help=True,
-    add_completion=False,
+metrics_app = command_group(
+    "metrics",
+    "Broker performance metrics from the store: serve them to Prometheus or export them as JSON.",
 )
 
 PeriodOption = Annotated[

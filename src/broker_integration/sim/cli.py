@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import typer
-
-from broker_integration.cli.lazy import LazyGroup
+from broker_integration.cli.lazy import LazyGroup, command_group
 
 __all__ = ["SIMULATORS", "simulate_app"]
 
@@ -33,12 +31,10 @@ class _Simulators(LazyGroup):
         return SIMULATORS
 
 
-simulate_app = typer.Typer(
-    name="simulate",
+simulate_app = command_group(
+    "simulate",
+    "Run a broker's wire-protocol simulator on this machine (loopback), over the simulated venue.",
     cls=_Simulators,
-    help="Run a broker's wire-protocol simulator on this machine (loopback), over the simulated venue.",
-    no_args_is_help=True,
-    add_completion=False,
 )
 
 

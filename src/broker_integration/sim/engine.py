@@ -554,12 +554,7 @@ class VenueEngine:
                 assert refusal is not None
                 return self._refuse(book, request, refusal, when, mark)
             order = self._create(book, request, spec, when, CreateReason.POSITION_CLOSEOUT)
-            if not self._market_open(spec, when):
-                self._kill(order, RejectReason.MARKET_HALTED, when, f"the {spec.symbol} market is closed")
-            else:
-                bid, ask = self._paths[spec.symbol].quote_at(step)
-                order.live_step = step
-                self._fill(order, order.units, self._market_ticks(order, bid, ask), step, when)
+            self._close_at_market(order, spec, step, when)
             return self._outcome(order, mark)
 
     def close_trade(self, account_id: str, trade_id: str, units: Decimal | None = None) -> TradeCloseOutcome:
@@ -603,12 +598,7 @@ class VenueEngine:
                 return TradeCloseOutcome(None, reason, message, self._since(mark))
             order = self._create(book, request, spec, when, CreateReason.TRADE_CLOSE)
             order.close_trade_id = trade_id
-            if not self._market_open(spec, when):
-                self._kill(order, RejectReason.MARKET_HALTED, when, f"the {spec.symbol} market is closed")
-            else:
-                bid, ask = self._paths[spec.symbol].quote_at(step)
-                order.live_step = step
-                self._fill(order, order.units, self._market_ticks(order, bid, ask), step, when)
+            self._close_at_market(order, spec, step, when)
             done = self._outcome(order, mark)
             return TradeCloseOutcome(done.order, done.reject_reason, done.message, done.transactions)
 
@@ -616,6 +606,15 @@ class VenueEngine:
 
     def _market_open(self, spec: InstrumentSpec, when: datetime) -> bool:
         return not self.profile.enforce_trading_hours or spec.hours.is_open(when)
+
+    def _close_at_market(self, order: LiveOrder, spec: InstrumentSpec, step: int, when: datetime) -> None:
+        """Fill a closing order whole at the market now, or cancel it MARKET_HALTED when the market is shut."""
+        if not self._market_open(spec, when):
+            self._kill(order, RejectReason.MARKET_HALTED, when, f"the {spec.symbol} market is closed")
+        else:
+            bid, ask = self._paths[spec.symbol].quote_at(step)
+            order.live_step = step
+            self._fill(order, order.units, self._market_ticks(order, bid, ask), step, when)
 
     def _refuse(
         self,
@@ -724,14 +723,10 @@ class VenueEngine:
         self._account_orders[book.account_id].append(order)
         if order.client_order_id is not None:
             self._client_ids[book.account_id][order.client_order_id] = order
-        self._record(
+        self._record_order(
             TransactionType.ORDER_CREATE,
-            book.account_id,
+            order,
             when,
-            order_id=order.key,
-            client_order_id=order.client_order_id,
-            instrument=order.instrument,
-            side=order.side,
             units=order.units,
             price=request.price if request.price is not None else request.stop_price,
             order_type=order.order_type,
@@ -749,14 +744,10 @@ class VenueEngine:
         order.note = note
         order.updated_at = when
         self._open.pop(order.id, None)
-        self._record(
+        self._record_order(
             TransactionType.ORDER_CANCEL,
-            order.account_id,
+            order,
             when,
-            order_id=order.key,
-            client_order_id=order.client_order_id,
-            instrument=order.instrument,
-            side=order.side,
             units=order.remaining,
             reason=reason,
             replaced_by_order_id=order.replaced_by_order_id,
@@ -870,14 +861,10 @@ class VenueEngine:
             Fill(self._next_id, order.key, spec.symbol, signed, price, when, realized),
             target=order.close_trade_id,
         )
-        transaction = self._record(
+        transaction = self._record_order(
             TransactionType.ORDER_FILL,
-            book.account_id,
+            order,
             when,
-            order_id=order.key,
-            client_order_id=order.client_order_id,
-            instrument=spec.symbol,
-            side=order.side,
             units=units,
             price=price,
             order_type=order.order_type,
@@ -923,6 +910,21 @@ class VenueEngine:
         self._next_id += 1
         self._log.append(transaction)
         return transaction
+
+    def _record_order(
+        self, kind: TransactionType, order: LiveOrder, when: datetime, **fields: Any
+    ) -> Transaction:
+        """Log a transaction about ``order``: its account, ids, instrument and side, plus ``fields``."""
+        return self._record(
+            kind,
+            order.account_id,
+            when,
+            order_id=order.key,
+            client_order_id=order.client_order_id,
+            instrument=order.instrument,
+            side=order.side,
+            **fields,
+        )
 
     # ================================================================== catch-up
 

@@ -15,7 +15,7 @@ from broker_integration.models import Instrument, InstrumentType
 from broker_integration.sim.hours import ALWAYS_OPEN, FX_HOURS, US_EQUITY_HOURS, MarketHours
 from broker_integration.symbols import split_pair
 
-__all__ = ["DEFAULT_INSTRUMENTS", "InstrumentSpec", "default_instruments"]
+__all__ = ["DEFAULT_INSTRUMENTS", "InstrumentSpec", "default_instruments", "equity_spec"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,18 @@ def _fx(symbol: str, price: float, vol: float, spread: str, *, jpy: bool = False
     )
 
 
-def _equity(symbol: str, name: str, price: float, vol: float, spread: str) -> InstrumentSpec:
+def equity_spec(
+    symbol: str,
+    name: str,
+    price: float,
+    vol: float,
+    spread: str,
+    *,
+    step: Decimal = Decimal(1),
+    max_quantity: Decimal = Decimal(1_000_000),
+) -> InstrumentSpec:
+    """A US stock in USD: cent ticks, a 50 % margin rate (Reg T's two-to-one), US market hours, traded in
+    ``step`` shares (whole shares unless fractional)."""
     return InstrumentSpec(
         instrument=Instrument(
             symbol=symbol,
@@ -89,9 +100,9 @@ def _equity(symbol: str, name: str, price: float, vol: float, spread: str) -> In
             display_name=name,
             tick_size=Decimal("0.01"),
             display_precision=2,
-            min_quantity=Decimal(1),
-            quantity_increment=Decimal(1),
-            max_quantity=Decimal(1_000_000),
+            min_quantity=step,
+            quantity_increment=step,
+            max_quantity=max_quantity,
             margin_rate=Decimal("0.5"),
             quote_currency="USD",
         ),
@@ -111,9 +122,9 @@ def default_instruments() -> tuple[InstrumentSpec, ...]:
         _fx("AUD/USD", 0.6600, 0.10, "0.00014"),
         _fx("USD/CHF", 0.8800, 0.07, "0.00017"),
         _fx("USD/CAD", 1.3500, 0.06, "0.00020"),
-        _equity("AAPL", "Apple Inc.", 190.0, 0.25, "0.02"),
-        _equity("MSFT", "Microsoft Corp.", 410.0, 0.22, "0.03"),
-        _equity("SPY", "SPDR S&P 500 ETF", 475.0, 0.15, "0.01"),
+        equity_spec("AAPL", "Apple Inc.", 190.0, 0.25, "0.02"),
+        equity_spec("MSFT", "Microsoft Corp.", 410.0, 0.22, "0.03"),
+        equity_spec("SPY", "SPDR S&P 500 ETF", 475.0, 0.15, "0.01"),
         InstrumentSpec(
             instrument=Instrument(
                 symbol="BTC/USD",

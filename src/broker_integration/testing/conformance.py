@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import functools
 import itertools
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
@@ -231,8 +231,7 @@ class AdapterConformanceSuite:
         before = await self._net_position(adapter, recorder, instrument) if tracks_positions else Decimal(0)
         order = UnifiedOrder(instrument=instrument, side=OrderSide.BUY, quantity=order_quantity)
         since = len(recorder.events)
-        result = await recorder.call(Operation.PLACE_ORDER, adapter.place_order(order))
-        try:
+        async with _placed(adapter, recorder, order, instrument) as result:
             assert result.success, result.error
             assert recorder.only_event(Operation.PLACE_ORDER, since).order == order
             allowed = {OrderStatus.FILLED}
@@ -251,17 +250,13 @@ class AdapterConformanceSuite:
             if tracks_positions:
                 after = await self._net_position(adapter, recorder, instrument)
                 assert after - before == result.filled_quantity
-        finally:
-            if result.success and result.filled_quantity > 0:
-                await _offset(adapter, instrument, OrderSide.SELL, result.filled_quantity)
 
     @_bounded
     async def test_far_limit_order_rests_and_is_listed(
         self, adapter: BrokerAdapter, instrument: str, order_quantity: Decimal, recorder: CallRecorder
     ) -> None:
         self._require(adapter, C.LIMIT_ORDERS, C.CURRENT_PRICES)
-        order, result = await self._place_resting_limit(adapter, recorder, instrument, order_quantity)
-        try:
+        async with self._resting_limit(adapter, recorder, instrument, order_quantity) as (order, result):
             if C.ORDER_LISTING in self._caps(adapter):
                 for listing in (None, instrument):
                     orders = await recorder.call(Operation.GET_ORDERS, adapter.get_orders(listing))
@@ -273,8 +268,6 @@ class AdapterConformanceSuite:
                     assert listed.order_type is OrderType.LIMIT
                     assert listed.price == order.price
                     assert listed.quantity == order.quantity
-        finally:
-            await _cancel_quietly(adapter, result.broker_order_id)
 
     @_bounded
     async def test_get_order_by_broker_and_client_id(
@@ -283,8 +276,7 @@ class AdapterConformanceSuite:
         self._require(adapter, C.LIMIT_ORDERS, C.CURRENT_PRICES)
         if not _can_get_order(adapter):
             pytest.skip("get_order is not available")
-        order, result = await self._place_resting_limit(adapter, recorder, instrument, order_quantity)
-        try:
+        async with self._resting_limit(adapter, recorder, instrument, order_quantity) as (order, result):
             assert result.broker_order_id is not None
             found = await recorder.call(Operation.GET_ORDER, adapter.get_order(result.broker_order_id))
             assert found.broker_order_id == result.broker_order_id
@@ -295,8 +287,6 @@ class AdapterConformanceSuite:
             if C.CLIENT_ORDER_ID_LOOKUP in self._caps(adapter):
                 by_client = await recorder.call(Operation.GET_ORDER, adapter.get_order(order.order_id))
                 assert by_client.broker_order_id == result.broker_order_id
-        finally:
-            await _cancel_quietly(adapter, result.broker_order_id)
 
     @_bounded
     async def test_trace_finds_a_placed_order_and_never_invents_one(
@@ -316,17 +306,13 @@ class AdapterConformanceSuite:
         assert absent.status in (OrderTraceStatus.ABSENT, OrderTraceStatus.UNKNOWN), absent
         assert absent.order is None
         order = UnifiedOrder(instrument=instrument, side=OrderSide.BUY, quantity=order_quantity)
-        result = await recorder.call(Operation.PLACE_ORDER, adapter.place_order(order))
-        try:
+        async with _placed(adapter, recorder, order, instrument) as result:
             assert result.success, result.error
             found = await recorder.call(Operation.TRACE_ORDER, adapter.trace_order(order.order_id, marker))
             assert found.status is OrderTraceStatus.PLACED, found
             assert found.order is not None
             assert found.order.client_order_id == order.order_id
             assert found.order.broker_order_id == result.broker_order_id
-        finally:
-            if result.success and result.filled_quantity > 0:
-                await _offset(adapter, instrument, OrderSide.SELL, result.filled_quantity)
 
     @_bounded
     async def test_unknown_order_id_is_order_not_found(
@@ -687,6 +673,17 @@ class AdapterConformanceSuite:
         target = tick.bid * self.far_price_factor
         return max((target / tick_size).to_integral_value(ROUND_FLOOR) * tick_size, tick_size), tick_size
 
+    @contextlib.asynccontextmanager
+    async def _resting_limit(
+        self, adapter: BrokerAdapter, recorder: CallRecorder, instrument: str, quantity: Decimal
+    ) -> AsyncIterator[tuple[UnifiedOrder, OrderResult]]:
+        """A resting limit order (see :meth:`_place_resting_limit`), cancelled when the block ends."""
+        order, result = await self._place_resting_limit(adapter, recorder, instrument, quantity)
+        try:
+            yield order, result
+        finally:
+            await _cancel_quietly(adapter, result.broker_order_id)
+
     async def _place_resting_limit(
         self, adapter: BrokerAdapter, recorder: CallRecorder, instrument: str, quantity: Decimal
     ) -> tuple[UnifiedOrder, OrderResult]:
@@ -801,6 +798,20 @@ async def _cancel_quietly(adapter: BrokerAdapter, order_id: str | None) -> None:
     if order_id and C.CANCEL_ORDERS in declared_capabilities(adapter):
         with contextlib.suppress(BrokerError):
             await adapter.cancel_order(order_id)
+
+
+@contextlib.asynccontextmanager
+async def _placed(
+    adapter: BrokerAdapter, recorder: CallRecorder, order: UnifiedOrder, instrument: str
+) -> AsyncIterator[OrderResult]:
+    """The result of placing a buy ``order`` in ``instrument``; what it filled is sold back when the block
+    ends."""
+    result = await recorder.call(Operation.PLACE_ORDER, adapter.place_order(order))
+    try:
+        yield result
+    finally:
+        if result.success and result.filled_quantity > 0:
+            await _offset(adapter, instrument, OrderSide.SELL, result.filled_quantity)
 
 
 async def _offset(adapter: BrokerAdapter, instrument: str, side: OrderSide, quantity: Decimal) -> None:

@@ -321,19 +321,12 @@ class MockBrokerAdapter(BrokerAdapter):
             )
         now = self.clock.now()
         self._check_expiry(order.expire_time, now)
-        placed = Order(
-            broker_order_id=self._new_broker_id(),
+        placed = self._new_order(
+            order,
+            self._new_broker_id(),
+            now,
             client_order_id=order.order_id,
             instrument=spec.symbol,
-            side=order.side,
-            order_type=order.order_type,
-            quantity=order.quantity,
-            price=order.price,
-            stop_price=order.stop_price,
-            time_in_force=order.time_in_force or TimeInForce.GTC,
-            expire_time=order.expire_time,
-            status=OrderStatus.ACCEPTED,
-            created_at=now,
             account_id=self.account_id,
         )
         return self._result(self._accept(placed))
@@ -374,19 +367,12 @@ class MockBrokerAdapter(BrokerAdapter):
         self._check_expiry(intent.expire_time, now)
         new_id = self._new_broker_id()
         self._update(old, OrderStatus.CANCELLED, replaced_by_order_id=new_id)
-        replacement = Order(
-            broker_order_id=new_id,
+        replacement = self._new_order(
+            intent,
+            new_id,
+            now,
             client_order_id=old.client_order_id,
             instrument=old.instrument,
-            side=old.side,
-            order_type=old.order_type,
-            quantity=intent.quantity,
-            price=intent.price,
-            stop_price=intent.stop_price,
-            time_in_force=intent.time_in_force or TimeInForce.GTC,
-            expire_time=intent.expire_time,
-            status=OrderStatus.ACCEPTED,
-            created_at=now,
             account_id=old.account_id,
             replaces_order_id=old.broker_order_id,
         )
@@ -628,6 +614,23 @@ class MockBrokerAdapter(BrokerAdapter):
                 context={"order_id": order_id, "status": order.status.value},
             )
         return order
+
+    @staticmethod
+    def _new_order(intent: UnifiedOrder, broker_order_id: str, now: datetime, **fields: Any) -> Order:
+        """An accepted order as ``intent`` asks (GTC unless it says), with its ids and account in ``fields``."""
+        return Order(
+            broker_order_id=broker_order_id,
+            side=intent.side,
+            order_type=intent.order_type,
+            quantity=intent.quantity,
+            price=intent.price,
+            stop_price=intent.stop_price,
+            time_in_force=intent.time_in_force or TimeInForce.GTC,
+            expire_time=intent.expire_time,
+            status=OrderStatus.ACCEPTED,
+            created_at=now,
+            **fields,
+        )
 
     def _accept(self, order: Order) -> Order:
         """Store a new order, fill it if the touch crosses it, else let it rest (or cancel an IOC/FOK)."""

@@ -218,9 +218,7 @@ def order_update(
             kind=OrderUpdateKind.ACCEPTED,
             broker_order_id=str(transaction["id"]),
             client_order_id=(transaction.get("clientExtensions") or {}).get("id"),
-            instrument=SYMBOLS.from_broker(transaction["instrument"])
-            if "instrument" in transaction
-            else None,
+            instrument=_instrument(transaction),
             side=_side(transaction.get("units")),
             time=time,
             remaining_quantity=abs(parse_decimal(transaction["units"])) if "units" in transaction else None,
@@ -232,9 +230,7 @@ def order_update(
             kind=OrderUpdateKind.REJECTED,
             broker_order_id=str(transaction["id"]),
             client_order_id=(transaction.get("clientExtensions") or {}).get("id"),
-            instrument=SYMBOLS.from_broker(transaction["instrument"])
-            if "instrument" in transaction
-            else None,
+            instrument=_instrument(transaction),
             side=_side(transaction.get("units")),
             time=time,
             reason=str(transaction.get("rejectReason", "")),
@@ -249,9 +245,7 @@ def order_update(
             kind=OrderUpdateKind.FILLED if full else OrderUpdateKind.PARTIALLY_FILLED,
             broker_order_id=str(transaction["orderID"]),
             client_order_id=transaction.get("clientOrderID"),
-            instrument=SYMBOLS.from_broker(transaction["instrument"])
-            if "instrument" in transaction
-            else None,
+            instrument=_instrument(transaction),
             side=_side(transaction.get("units")),
             time=time,
             fill_quantity=filled,
@@ -277,6 +271,10 @@ def order_update(
             account_id=account,
         )
     return None
+
+
+def _instrument(transaction: Mapping[str, Any]) -> str | None:
+    return SYMBOLS.from_broker(transaction["instrument"]) if "instrument" in transaction else None
 
 
 def _side(units: Any) -> OrderSide | None:

@@ -6,31 +6,25 @@ with (``--json`` prints them as one JSON line, for scripts), then serves on loop
 
 from __future__ import annotations
 
-import asyncio
-import json
-import signal
-from decimal import Decimal, InvalidOperation
+import functools
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
+from broker_integration.sim import commands
 from broker_integration.sim.alpaca.settings import AlpacaSimSettings
-from broker_integration.sim.profile import PRESETS, VenueProfile
 
 if TYPE_CHECKING:
     from broker_integration.sim.alpaca.server import AlpacaSimulator
 
 __all__ = ["alpaca_command"]
 
-_console = Console()
-
 
 def alpaca_command(
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 0,
-    host: Annotated[str, typer.Option(help="Address to listen on (keep it on loopback).")] = "127.0.0.1",
-    seed: Annotated[int, typer.Option(help="Seed of the venue's price process and faults.")] = 0,
-    preset: Annotated[str | None, typer.Option(help=f"Venue preset: {', '.join(sorted(PRESETS))}.")] = None,
+    port: commands.Port = 0,
+    host: commands.Host = "127.0.0.1",
+    seed: commands.Seed = 0,
+    preset: commands.Preset = None,
     always_open: Annotated[
         bool | None,
         typer.Option(
@@ -56,25 +50,14 @@ def alpaca_command(
     every_interval: Annotated[
         bool, typer.Option(help="Send every quote every interval, changed or not (throughput tests).")
     ] = False,
-    latency_ms: Annotated[float, typer.Option(help="Median added response latency in ms.", min=0.0)] = 0.0,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the connection details as one JSON line.")
-    ] = False,
+    latency_ms: commands.LatencyMs = 0.0,
+    json_output: commands.JsonOutput = False,
 ) -> None:
     """Serve Alpaca's Trading API v2, Market Data API v2 and websockets over the simulated venue."""
-    try:
-        funds = Decimal(balance)
-    except InvalidOperation:
-        raise typer.BadParameter(f"{balance!r} is not an amount", param_hint="--balance") from None
+    funds = commands.amount(balance, "--balance")
     options: dict[str, Any] = {"name": "alpaca", "seed": seed, "currency": "USD", "initial_balance": funds}
-    if preset is not None:
-        options["preset"] = preset
-    if always_open is not None:
-        options["enforce_trading_hours"] = not always_open
-    if latency_ms:
-        options["latency"] = {"median_ms": latency_ms, "sigma": 0.3}
-    try:
-        profile = VenueProfile.from_options(options)
+    profile = commands.venue_profile(options, preset=preset, always_open=always_open, latency_ms=latency_ms)
+    with commands.usage_errors():
         settings = AlpacaSimSettings(
             host=host,
             port=port,
@@ -84,21 +67,10 @@ def alpaca_command(
             quote_interval=quote_interval,
             send_unchanged_quotes=every_interval,
         )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
     from broker_integration.sim.alpaca.server import AlpacaSimulator  # aiohttp's server: only when serving
 
-    asyncio.run(_serve(AlpacaSimulator(profile=profile, settings=settings), json_output=json_output))
-
-
-async def _serve(sim: AlpacaSimulator, *, json_output: bool) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    async with sim:
-        _announce(sim, json_output=json_output)
-        await stop.wait()
+    sim = AlpacaSimulator(profile=profile, settings=settings)
+    commands.serve(sim, functools.partial(_announce, json_output=json_output))
 
 
 def _announce(sim: AlpacaSimulator, *, json_output: bool) -> None:
@@ -109,16 +81,16 @@ def _announce(sim: AlpacaSimulator, *, json_output: bool) -> None:
         "key_id": sim.key_id,
         "secret_key": sim.secret_key,
     }
-    if json_output:
-        print(json.dumps(details), flush=True)
-        return
-    _console.print(f"[bold]Alpaca simulator[/] listening on {sim.base_url} (Ctrl-C to stop)")
-    _console.print(f"  base URL    {sim.base_url}   (trading /v2, data /v2/stocks and /v1beta3/crypto)")
-    _console.print(f"  stream URL  {sim.stream_url}   (/stream, /v2/iex, /v1beta3/crypto/us)")
-    _console.print(f"  key id      {sim.key_id}")
-    _console.print(f"  secret key  {sim.secret_key}")
-    _console.print(
-        f"  try: curl -H 'APCA-API-KEY-ID: {sim.key_id}' -H 'APCA-API-SECRET-KEY: {sim.secret_key}' "
-        f"{sim.base_url}/v2/account",
-        soft_wrap=True,
+    rows = [
+        ("base URL", f"{sim.base_url}   (trading /v2, data /v2/stocks and /v1beta3/crypto)"),
+        ("stream URL", f"{sim.stream_url}   (/stream, /v2/iex, /v1beta3/crypto/us)"),
+        ("key id", sim.key_id),
+        ("secret key", sim.secret_key),
+    ]
+    curl = (
+        f"try: curl -H 'APCA-API-KEY-ID: {sim.key_id}' -H 'APCA-API-SECRET-KEY: {sim.secret_key}' "
+        f"{sim.base_url}/v2/account"
+    )
+    commands.announce(
+        details, json_output=json_output, title="Alpaca simulator", url=sim.base_url, rows=rows, hints=[curl]
     )

@@ -25,7 +25,7 @@ from aiohttp import web
 from broker_integration.sim.alpaca import errors
 from broker_integration.sim.alpaca.errors import AlpacaError
 from broker_integration.sim.alpaca.state import AlpacaState
-from broker_integration.sim.faults.middleware import Handler
+from broker_integration.sim.faults.middleware import Handler, StateFace
 
 __all__ = ["ROUTE_OPERATIONS", "STREAMS", "AlpacaFace", "alpaca_middleware", "error_response"]
 
@@ -83,7 +83,7 @@ async def alpaca_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(error)
 
 
-class AlpacaFace:
+class AlpacaFace(StateFace):
     """Alpaca's side of the shared fault middleware."""
 
     route_operations = ROUTE_OPERATIONS
@@ -91,12 +91,8 @@ class AlpacaFace:
     answer_errors: tuple[type[Exception], ...] = (AlpacaError,)
 
     def __init__(self, state: AlpacaState) -> None:
+        super().__init__(state)
         self._state = state
-        self.faults = state.engine.faults
-        self.closing = state.closing
-        self.hang_seconds = state.settings.hang_seconds
-        self.requests_served = state.counts.requests
-        self.faults_served = state.counts.faults
 
     async def admit(self, request: web.Request) -> None:
         state = self._state

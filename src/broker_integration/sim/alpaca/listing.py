@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from broker_integration.models import Instrument, InstrumentType
-from broker_integration.sim.hours import ALWAYS_OPEN, US_EQUITY_HOURS
-from broker_integration.sim.instruments import InstrumentSpec
+from broker_integration.sim.hours import ALWAYS_OPEN
+from broker_integration.sim.instruments import InstrumentSpec, equity_spec
 
 __all__ = ["ListedAsset", "default_listing"]
 
@@ -62,25 +62,7 @@ def _stock(
     symbol: str, name: str, price: float, vol: float, spread: str, *, fractionable: bool, exchange: str
 ) -> ListedAsset:
     step = _FRACTION if fractionable else Decimal(1)
-    spec = InstrumentSpec(
-        instrument=Instrument(
-            symbol=symbol,
-            broker_symbol=symbol,
-            type=InstrumentType.EQUITY,
-            display_name=name,
-            tick_size=Decimal("0.01"),
-            display_precision=2,
-            min_quantity=step,
-            quantity_increment=step,
-            max_quantity=Decimal(10_000_000),
-            margin_rate=Decimal("0.5"),
-            quote_currency="USD",
-        ),
-        base_price=price,
-        annual_volatility=vol,
-        spread=Decimal(spread),
-        hours=US_EQUITY_HOURS,
-    )
+    spec = equity_spec(symbol, name, price, vol, spread, step=step, max_quantity=Decimal(10_000_000))
     return ListedAsset(spec, _asset_id(symbol), exchange, fractionable, shortable=True)
 
 

@@ -13,9 +13,8 @@ import itertools
 import math
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -35,7 +34,7 @@ from broker_integration.sim.alpaca.render import (
 )
 from broker_integration.sim.alpaca.settings import AlpacaSimSettings, new_key_id, new_secret_key
 from broker_integration.sim.engine import VenueEngine
-from broker_integration.sim.faults import FaultKind
+from broker_integration.sim.faults.middleware import WireCounts
 from broker_integration.sim.hours import US_EQUITY_HOURS
 from broker_integration.sim.records import CancelReason, OrderView, RejectReason, Transaction, TransactionType
 
@@ -45,13 +44,9 @@ _NEW_YORK = ZoneInfo("America/New_York")
 
 
 @dataclass
-class ServedCounts:
+class ServedCounts(WireCounts):
     """What the simulator has done so far: requests and faults by operation, streams and frames."""
 
-    requests: Counter[str] = field(default_factory=Counter)
-    faults: Counter[tuple[str, FaultKind]] = field(default_factory=Counter)
-    rate_limited: int = 0
-    streams_opened: int = 0
     trade_updates_sent: int = 0
     quotes_sent: int = 0
 
@@ -121,6 +116,11 @@ class AlpacaState:
         if not self.engine.has_account(self.account_id):
             self.engine.open_account(self.account_id)
         self._converted = self.engine.last_transaction_id
+
+    def open_accounts(self) -> None:
+        """Open the account when the engine lacks it (the simulator starts; it was opened when made)."""
+        if not self.engine.has_account(self.account_id):
+            self.open_account()
 
     # ------------------------------------------------------------------ assets
 

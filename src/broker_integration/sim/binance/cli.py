@@ -9,33 +9,27 @@ adapter with ``endpoints.base_url``.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import json
-import signal
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
+from broker_integration.sim import commands
 from broker_integration.sim.binance.settings import ApiKey, SimulatorSettings, new_api_key
-from broker_integration.sim.profile import PRESETS, VenueProfile
 
 if TYPE_CHECKING:
     from broker_integration.sim.binance.server import BinanceSimulator
 
 __all__ = ["binance_command"]
 
-_console = Console()
 #: Binance's daily order limit per account (GET /api/v3/exchangeInfo, rateLimits).
 _ORDERS_PER_DAY = 200_000
 
 
 def _amount(text: str, option: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise typer.BadParameter(f"{text!r} is not an amount", param_hint=option) from None
+    value = commands.amount(text, option)
     if not value.is_finite() or value < 0:
         raise typer.BadParameter(f"{text!r} is not a positive amount", param_hint=option)
     return value
@@ -52,10 +46,10 @@ def _holdings(entries: list[str]) -> tuple[tuple[str, Decimal], ...]:
 
 
 def binance_command(
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 0,
-    host: Annotated[str, typer.Option(help="Address to listen on (keep it on loopback).")] = "127.0.0.1",
-    seed: Annotated[int, typer.Option(help="Seed of the venue's price process and faults.")] = 0,
-    preset: Annotated[str | None, typer.Option(help=f"Venue preset: {', '.join(sorted(PRESETS))}.")] = None,
+    port: commands.Port = 0,
+    host: commands.Host = "127.0.0.1",
+    seed: commands.Seed = 0,
+    preset: commands.Preset = None,
     api_key: Annotated[str | None, typer.Option(help="API key to accept (default: a new one).")] = None,
     secret: Annotated[str | None, typer.Option(help="Its secret (default: a new one).")] = None,
     balance: Annotated[str, typer.Option(help="Opening USDT balance of the account.")] = "100000",
@@ -74,10 +68,8 @@ def binance_command(
             help="New orders per 10 s per account before 429 (Binance: 100); 0: no order limits.", min=0
         ),
     ] = 100,
-    latency_ms: Annotated[float, typer.Option(help="Median added response latency in ms.", min=0.0)] = 0.0,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the connection details as one JSON line.")
-    ] = False,
+    latency_ms: commands.LatencyMs = 0.0,
+    json_output: commands.JsonOutput = False,
 ) -> None:
     """Serve Binance's spot REST API over the simulated venue until interrupted."""
     if (api_key is None) != (secret is None):
@@ -89,12 +81,8 @@ def binance_command(
         "initial_balance": _amount(balance, "--balance"),
         "commission": {"bps": str(commission_bps)},
     }
-    if preset is not None:
-        options["preset"] = preset
-    if latency_ms:
-        options["latency"] = {"median_ms": latency_ms, "sigma": 0.3}
-    try:
-        profile = VenueProfile.from_options(options)
+    profile = commands.venue_profile(options, preset=preset, always_open=None, latency_ms=latency_ms)
+    with commands.usage_errors():
         key = ApiKey(api_key, secret, "spot-001") if api_key and secret else new_api_key()
         settings = SimulatorSettings(
             host=host,
@@ -105,32 +93,11 @@ def binance_command(
             orders_per_10s=order_limit or None,
             orders_per_day=_ORDERS_PER_DAY if order_limit else None,
         )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
     from broker_integration.sim.binance.server import BinanceSimulator  # aiohttp's server: only when serving
 
-    try:
+    with commands.usage_errors():
         simulator = BinanceSimulator(profile=profile, settings=settings)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    asyncio.run(_serve(simulator, json_output=json_output))
-
-
-async def _serve(sim: BinanceSimulator, *, json_output: bool) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        await sim.start()
-    except ValueError as exc:  # an opening holding the venue cannot buy
-        _console.print(f"[red]cannot start the Binance simulator:[/] {exc}")
-        raise typer.Exit(2) from None
-    try:
-        _announce(sim, json_output=json_output)
-        await stop.wait()
-    finally:
-        await sim.stop()
+    commands.serve(simulator, functools.partial(_announce, json_output=json_output), name="Binance simulator")
 
 
 def _announce(sim: BinanceSimulator, *, json_output: bool) -> None:
@@ -142,18 +109,19 @@ def _announce(sim: BinanceSimulator, *, json_output: bool) -> None:
         "account_id": sim.account_id,
         "ccxt_urls": sim.ccxt_urls(),
     }
-    if json_output:
-        print(json.dumps(details), flush=True)
-        return
-    _console.print(f"[bold]Binance spot simulator[/] listening on {sim.base_url} (Ctrl-C to stop)")
-    _console.print(f"  base URL    {sim.base_url}")
-    _console.print(f"  stream URL  {sim.stream_url}")
-    _console.print(f"  API key     {sim.api_key}")
-    _console.print(f"  secret      {sim.secret}")
-    _console.print(f"  account     {sim.account_id}")
-    _console.print(
-        f"  ccxt        ccxt.binance({{'apiKey': ..., 'secret': ..., 'urls': {{'api': {json.dumps(sim.ccxt_urls())}}}, "
-        "'options': {'fetchMarkets': {'types': ['spot']}, 'fetchCurrencies': False}})",
-        soft_wrap=True,
+    rows = [
+        ("base URL", sim.base_url),
+        ("stream URL", sim.stream_url),
+        ("API key", sim.api_key),
+        ("secret", sim.secret),
+        ("account", sim.account_id),
+    ]
+    ccxt = (
+        f"ccxt        ccxt.binance({{'apiKey': ..., 'secret': ..., 'urls': {{'api': {json.dumps(sim.ccxt_urls())}}}, "
+        "'options': {'fetchMarkets': {'types': ['spot']}, 'fetchCurrencies': False}})"
     )
-    _console.print(f"  try: curl {sim.base_url}/api/v3/ticker/bookTicker?symbol=BTCUSDT", soft_wrap=True)
+    curl = f"try: curl {sim.base_url}/api/v3/ticker/bookTicker?symbol=BTCUSDT"
+    title = "Binance spot simulator"
+    commands.announce(
+        details, json_output=json_output, title=title, url=sim.base_url, rows=rows, hints=[ccxt, curl]
+    )

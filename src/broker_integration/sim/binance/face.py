@@ -29,7 +29,7 @@ from broker_integration.sim.binance.errors import BinanceError, too_much_weight
 from broker_integration.sim.binance.params import Params, read_params
 from broker_integration.sim.binance.settings import ApiKey
 from broker_integration.sim.binance.state import STATE, SimulatorState
-from broker_integration.sim.faults.middleware import Handler
+from broker_integration.sim.faults.middleware import Handler, StateFace
 
 __all__ = [
     "BinanceFace",
@@ -122,22 +122,18 @@ def _ip(request: web.Request) -> str:
     return request.remote or "?"
 
 
-class BinanceFace:
+class BinanceFace(StateFace):
     """Binance's side of the shared fault middleware: its routes' operations, its admission (weight, then
     key, signature and timing) and its answers."""
 
     answer_errors: tuple[type[Exception], ...] = (BinanceError,)
 
     def __init__(self, state: SimulatorState, routes: Mapping[str, RouteSpec]) -> None:
+        super().__init__(state)
         self._state = state
         self._routes = routes
         self.route_operations = {name: (spec.operation, spec.mutating) for name, spec in routes.items()}
         self.stream_operations = frozenset({"stream_prices", "stream_order_updates"})
-        self.faults = state.engine.faults
-        self.closing = state.closing
-        self.hang_seconds = state.settings.hang_seconds
-        self.requests_served = state.counts.requests
-        self.faults_served = state.counts.faults
 
     async def admit(self, request: web.Request) -> None:
         state = self._state

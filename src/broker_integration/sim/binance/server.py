@@ -18,13 +18,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import SecretStr
 
-from broker_integration.broker_config import (
-    BrokerConfiguration,
-    BrokerCredentials,
-    BrokerEndpoints,
-    BrokerLimits,
-    Environment,
-)
+from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, Environment
 from broker_integration.clock import Clock
 from broker_integration.sim.binance.face import BinanceFace, binance_middleware
 from broker_integration.sim.binance.markets import Listing, SymbolRules, default_rules
@@ -32,7 +26,12 @@ from broker_integration.sim.binance.routes import ROUTES, add_routes
 from broker_integration.sim.binance.settings import ApiKey, SimulatorSettings
 from broker_integration.sim.binance.state import STATE, SimulatorState
 from broker_integration.sim.engine import VenueEngine
-from broker_integration.sim.faults.middleware import WireCounts, WireSimulator, fault_middleware
+from broker_integration.sim.faults.middleware import (
+    WireCounts,
+    WireSimulator,
+    fault_middleware,
+    wire_application,
+)
 from broker_integration.sim.profile import VenueProfile
 
 __all__ = ["CCXT_OPTIONS", "BinanceSimulator", "build_app"]
@@ -52,22 +51,17 @@ _SPOT_URL_KEYS = {"public": "/api/v3", "private": "/api/v3", "v1": "/api/v1"}
 def build_app(state: SimulatorState) -> web.Application:
     """The aiohttp application serving ``state``: Binance's error answers and used-weight header around
     the shared fault middleware, acting out the venue's fault plan in Binance's words."""
-    app = web.Application(middlewares=[binance_middleware, fault_middleware(BinanceFace(state, ROUTES))])
-    app[STATE] = state
-    add_routes(app)
-
-    async def stop_streams(_: web.Application) -> None:
-        state.closing.set()
-
-    app.on_shutdown.append(stop_streams)
-    return app
+    middlewares = [binance_middleware, fault_middleware(BinanceFace(state, ROUTES))]
+    return wire_application(state, STATE, middlewares, add_routes)
 
 
 class BinanceSimulator(WireSimulator):
     """A Binance spot server over ``engine`` (default: a new engine with ``profile``), on loopback.
 
     ``rules`` are the symbols it lists (default: BTCUSDT and ETHUSDT, see :mod:`.markets`); ``settings``
-    where it listens, its API keys, the accounts' opening holdings and its request limits.
+    where it listens, its API keys, the accounts' opening holdings and its request limits. REST paths
+    start with ``/api/v3`` under ``base_url``; ``stream_url`` serves ``/ws`` (market streams) and
+    ``/ws-api/v3`` (the WebSocket API).
     """
 
     state: SimulatorState
@@ -98,16 +92,6 @@ class BinanceSimulator(WireSimulator):
         return build_app(self.state)
 
     # ------------------------------------------------------------------ where and who
-
-    @property
-    def base_url(self) -> str:
-        """The REST base, e.g. ``http://127.0.0.1:54321`` (paths start with ``/api/v3``)."""
-        return f"http://{self.settings.host}:{self.port}"
-
-    @property
-    def stream_url(self) -> str:
-        """The websocket base: the same server (``/ws`` market streams, ``/ws-api/v3`` the WebSocket API)."""
-        return f"ws://{self.settings.host}:{self.port}"
 
     @property
     def api_key(self) -> str:
@@ -146,19 +130,14 @@ class BinanceSimulator(WireSimulator):
 
         The client-side rate limits are set far above the simulator's, so the simulator's limit is the one
         a client meets. ``options`` go to the adapter."""
-        return BrokerConfiguration(
-            broker_name=broker_name,
-            adapter="ccxt",
-            credentials=BrokerCredentials(
-                api_key=SecretStr(self.api_key),
-                secret_key=SecretStr(self.secret),
-                account_id=self.account_id,
-                environment=Environment.SANDBOX,
-            ),
-            endpoints=BrokerEndpoints(base_url=self.base_url, stream_url=self.stream_url),
-            limits=BrokerLimits(requests_per_second=10_000, max_orders_per_second=10_000),
-            options={"exchange": "binance", "exchange_options": dict(CCXT_OPTIONS), **options},
+        credentials = BrokerCredentials(
+            api_key=SecretStr(self.api_key),
+            secret_key=SecretStr(self.secret),
+            account_id=self.account_id,
+            environment=Environment.SANDBOX,
         )
+        adapter_options = {"exchange": "binance", "exchange_options": dict(CCXT_OPTIONS), **options}
+        return self._configuration(broker_name, credentials, adapter_options, adapter="ccxt")
 
     # ------------------------------------------------------------------ misbehaviour
 
@@ -172,5 +151,4 @@ class BinanceSimulator(WireSimulator):
         return self.state.counts
 
     def __repr__(self) -> str:
-        where = self.base_url if self._port is not None else "not started"
-        return f"BinanceSimulator({where}, account={self.account_id}, key={self.api_key[:6]}…, secret=***)"
+        return f"BinanceSimulator({self._where()}, account={self.account_id}, key={self.api_key[:6]}…, secret=***)"

@@ -28,12 +28,18 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from broker_integration.broker_config import (
+    BrokerConfiguration,
+    BrokerCredentials,
+    BrokerEndpoints,
+    BrokerLimits,
+)
 from broker_integration.sim.faults.plan import Fault, FaultKind, FaultPlan
 
 if TYPE_CHECKING:
@@ -41,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Handler",
+    "StateFace",
     "WireCounts",
     "WireFace",
     "WireSimulator",
@@ -48,6 +55,7 @@ __all__ = [
     "fault_middleware",
     "serve",
     "silent_stream_requested",
+    "wire_application",
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -111,6 +119,37 @@ class WireFace(Protocol):
 
     def rate_limited(self, request: web.Request, retry_after_s: int) -> web.StreamResponse:
         """The venue's 429, telling the client to come back after ``retry_after_s`` seconds."""
+
+
+class _Hanging(Protocol):
+    @property
+    def hang_seconds(self) -> float: ...
+
+
+class _Served(Protocol):
+    @property
+    def closing(self) -> asyncio.Event: ...
+
+    @property
+    def engine(self) -> VenueEngine: ...
+
+    @property
+    def settings(self) -> _Hanging: ...
+
+    @property
+    def counts(self) -> WireCounts: ...
+
+
+class StateFace:
+    """What every venue's :class:`WireFace` reads from its simulator's state: the engine's fault plan, the
+    closing event, how long a TIMEOUT holds a request and the counters the middleware keeps."""
+
+    def __init__(self, state: _Served) -> None:
+        self.faults: FaultPlan = state.engine.faults
+        self.closing: asyncio.Event = state.closing
+        self.hang_seconds: float = state.settings.hang_seconds
+        self.requests_served: Counter[str] = state.counts.requests
+        self.faults_served: Counter[tuple[str, FaultKind]] = state.counts.faults
 
 
 def silent_stream_requested(request: web.Request) -> bool:
@@ -212,6 +251,33 @@ async def serve(
     return runner, bound
 
 
+class _Closing(Protocol):
+    @property
+    def closing(self) -> asyncio.Event: ...
+
+
+_StateT = TypeVar("_StateT", bound=_Closing)
+
+
+def wire_application(
+    state: _StateT,
+    key: web.AppKey[_StateT],
+    middlewares: Iterable[Middleware],
+    add_routes: Callable[[web.Application], None],
+) -> web.Application:
+    """The aiohttp application serving a simulator's ``state`` (under ``key``) without a listening socket:
+    its ``middlewares`` around its routes, and its open streams told to end when the server shuts down."""
+    app = web.Application(middlewares=list(middlewares))
+    app[key] = state
+    add_routes(app)
+
+    async def stop_streams(_: web.Application) -> None:
+        state.closing.set()
+
+    app.on_shutdown.append(stop_streams)
+    return app
+
+
 @dataclass
 class WireCounts:
     """What a wire simulator has done so far: requests by operation, faults by operation and kind, requests
@@ -235,10 +301,7 @@ class _Listening(Protocol):
     def port(self) -> int: ...
 
 
-class _Venue(Protocol):
-    @property
-    def closing(self) -> asyncio.Event: ...
-
+class _Venue(_Closing, Protocol):
     def open_accounts(self) -> None: ...
 
 
@@ -290,6 +353,40 @@ class WireSimulator:
         if self._port is None:
             raise RuntimeError("the simulator has not been started")
         return self._port
+
+    @property
+    def base_url(self) -> str:
+        """The REST base, e.g. ``http://127.0.0.1:54321``."""
+        return f"http://{self.settings.host}:{self.port}"
+
+    @property
+    def stream_url(self) -> str:
+        """The websockets' base: the same server, ``ws://127.0.0.1:54321``."""
+        return f"ws://{self.settings.host}:{self.port}"
+
+    def _configuration(
+        self,
+        broker_name: str,
+        credentials: BrokerCredentials,
+        options: dict[str, Any],
+        *,
+        adapter: str | None = None,
+    ) -> BrokerConfiguration:
+        """A configuration pointing an adapter here, with client-side rate limits far above the simulator's
+        (so the simulator's limit is the one a client meets)."""
+        named: dict[str, Any] = {} if adapter is None else {"adapter": adapter}  # unset stays unset
+        return BrokerConfiguration(
+            broker_name=broker_name,
+            **named,
+            credentials=credentials,
+            endpoints=BrokerEndpoints(base_url=self.base_url, stream_url=self.stream_url),
+            limits=BrokerLimits(requests_per_second=10_000, max_orders_per_second=10_000),
+            options=options,
+        )
+
+    def _where(self) -> str:
+        """Where it listens, for a repr: the base URL, or that it has not started."""
+        return self.base_url if self._port is not None else "not started"
 
     def inject(self, fault: Fault, *, operations: Iterable[str] | None = None, count: int = 1) -> None:
         """Make the next ``count`` requests of ``operations`` (adapter operation names such as

@@ -8,18 +8,14 @@ scripts), then serves on loopback until Ctrl-C.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import signal
-from decimal import Decimal, InvalidOperation
+import functools
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from broker_integration.lazy_exports import lazy_exports
+from broker_integration.sim import commands
 from broker_integration.sim.oanda.settings import Credential, SimulatorSettings, new_account_id, new_token
-from broker_integration.sim.profile import PRESETS, VenueProfile
 
 if TYPE_CHECKING:
     from broker_integration.sim.cli import simulate_app
@@ -30,14 +26,12 @@ __all__ = ["oanda_command", "simulate_app"]
 #: ``simulate_app`` moved to :mod:`broker_integration.sim.cli` (the group of every simulator).
 __getattr__ = lazy_exports(__name__, {"simulate_app": "broker_integration.sim.cli"})
 
-_console = Console()
-
 
 def oanda_command(
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.", min=0, max=65535)] = 0,
-    host: Annotated[str, typer.Option(help="Address to listen on (keep it on loopback).")] = "127.0.0.1",
-    seed: Annotated[int, typer.Option(help="Seed of the venue's price process and faults.")] = 0,
-    preset: Annotated[str | None, typer.Option(help=f"Venue preset: {', '.join(sorted(PRESETS))}.")] = None,
+    port: commands.Port = 0,
+    host: commands.Host = "127.0.0.1",
+    seed: commands.Seed = 0,
+    preset: commands.Preset = None,
     always_open: Annotated[
         bool | None,
         typer.Option(
@@ -68,25 +62,14 @@ def oanda_command(
             help="Requests per second per connection before 429 (OANDA: ~100); 0 turns it off.", min=0.0
         ),
     ] = 100.0,
-    latency_ms: Annotated[float, typer.Option(help="Median added response latency in ms.", min=0.0)] = 0.0,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the connection details as one JSON line.")
-    ] = False,
+    latency_ms: commands.LatencyMs = 0.0,
+    json_output: commands.JsonOutput = False,
 ) -> None:
     """Serve OANDA's v20 REST and streaming API over the simulated venue until interrupted."""
-    try:
-        funds = Decimal(balance)
-    except InvalidOperation:
-        raise typer.BadParameter(f"{balance!r} is not an amount", param_hint="--balance") from None
+    funds = commands.amount(balance, "--balance")
     options: dict[str, Any] = {"name": "oanda", "seed": seed, "currency": currency, "initial_balance": funds}
-    if preset is not None:
-        options["preset"] = preset
-    if always_open is not None:
-        options["enforce_trading_hours"] = not always_open
-    if latency_ms:
-        options["latency"] = {"median_ms": latency_ms, "sigma": 0.3}
-    try:
-        profile = VenueProfile.from_options(options)
+    profile = commands.venue_profile(options, preset=preset, always_open=always_open, latency_ms=latency_ms)
+    with commands.usage_errors():
         settings = SimulatorSettings(
             host=host,
             port=port,
@@ -96,21 +79,10 @@ def oanda_command(
             send_unchanged_prices=every_window,
             max_requests_per_second=rate_limit or None,
         )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
     from broker_integration.sim.oanda.server import OandaSimulator  # aiohttp's server: only when serving
 
-    asyncio.run(_serve(OandaSimulator(profile=profile, settings=settings), json_output=json_output))
-
-
-async def _serve(sim: OandaSimulator, *, json_output: bool) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    async with sim:
-        _announce(sim, json_output=json_output)
-        await stop.wait()
+    sim = OandaSimulator(profile=profile, settings=settings)
+    commands.serve(sim, functools.partial(_announce, json_output=json_output))
 
 
 def _announce(sim: OandaSimulator, *, json_output: bool) -> None:
@@ -120,15 +92,18 @@ def _announce(sim: OandaSimulator, *, json_output: bool) -> None:
         "account_id": sim.account_id,
         "token": sim.token,
     }
-    if json_output:
-        print(json.dumps(details), flush=True)
-        return
-    _console.print(f"[bold]OANDA v20 simulator[/] listening on {sim.base_url} (Ctrl-C to stop)")
-    _console.print(f"  base URL    {sim.base_url}")
-    _console.print(f"  stream URL  {sim.stream_url}")
-    _console.print(f"  account id  {sim.account_id}")
-    _console.print(f"  token       {sim.token}")
-    _console.print(
-        f"  try: curl -H 'Authorization: Bearer {sim.token}' {sim.base_url}/v3/accounts/{sim.account_id}/summary",
-        soft_wrap=True,
+    rows = [
+        ("base URL", sim.base_url),
+        ("stream URL", sim.stream_url),
+        ("account id", sim.account_id),
+        ("token", sim.token),
+    ]
+    curl = f"try: curl -H 'Authorization: Bearer {sim.token}' {sim.base_url}/v3/accounts/{sim.account_id}/summary"
+    commands.announce(
+        details,
+        json_output=json_output,
+        title="OANDA v20 simulator",
+        url=sim.base_url,
+        rows=rows,
+        hints=[curl],
     )

@@ -29,7 +29,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from broker_integration.sim.faults.middleware import Handler, drop_connection, silent_stream_requested
+from broker_integration.sim.faults.middleware import (
+    Handler,
+    StateFace,
+    drop_connection,
+    silent_stream_requested,
+)
 from broker_integration.sim.oanda.errors import (
     MAINTENANCE_PAGE,
     V20Error,
@@ -170,7 +175,7 @@ def error_response(request: web.Request, state: SimulatorState, error: V20Error)
     return respond(request, error.status, body, error.headers)
 
 
-class V20Face:
+class V20Face(StateFace):
     """OANDA's side of the shared fault middleware: its routes' operations, its admission (per-connection
     rate limit, then bearer token and account) and its error answers."""
 
@@ -179,12 +184,8 @@ class V20Face:
     answer_errors: tuple[type[Exception], ...] = (V20Error,)
 
     def __init__(self, state: SimulatorState) -> None:
+        super().__init__(state)
         self._state = state
-        self.faults = state.engine.faults
-        self.closing = state.closing
-        self.hang_seconds = state.settings.hang_seconds
-        self.requests_served = state.counts.requests
-        self.faults_served = state.counts.faults
 
     async def admit(self, request: web.Request) -> None:
         """429 over the connection's request rate, then 401 for a missing or unknown token and 403 for an

@@ -29,7 +29,7 @@ from broker_integration.sim.oanda.render_base import (
     PERCENT_PLACES,
     TIF_NAMES,
     ZERO,
-    client_extensions,
+    add_request_extras,
     reason_name,
 )
 from broker_integration.sim.oanda.render_transactions import Batch, TransactionRenderer
@@ -78,18 +78,7 @@ class V20Renderer(TransactionRenderer):
             body["priceBound"] = extras.price_bound
         if view.time_in_force is TimeInForce.GTD and view.expire_time is not None:
             body["gtdTime"] = self.time(view.expire_time)
-        extensions = client_extensions(view.client_order_id, extras)
-        if extensions:
-            body["clientExtensions"] = extensions
-        if extras.trade_client_extensions:
-            body["tradeClientExtensions"] = dict(extras.trade_client_extensions)
-        for key, detail in (extras.on_fill or {}).items():
-            body[key] = dict(detail)
-        if extras.closeout is not None:
-            body[f"{extras.closeout.side}PositionCloseout"] = {
-                "instrument": body["instrument"],
-                "units": extras.closeout.units,
-            }
+        add_request_extras(body, view.client_order_id, extras)
         self._ending(body, view)
         if view.replaces_order_id is not None:
             body["replacesOrderID"] = view.replaces_order_id

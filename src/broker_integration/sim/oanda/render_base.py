@@ -38,6 +38,7 @@ __all__ = [
     "TIF_NAMES",
     "ZERO",
     "RenderContext",
+    "add_request_extras",
     "client_extensions",
     "decimal_or",
     "reason_name",
@@ -118,3 +119,21 @@ def client_extensions(client_id: str | None, extras: OrderExtras) -> dict[str, s
     if extras.client_comment is not None:
         extensions["comment"] = extras.client_comment
     return extensions
+
+
+def add_request_extras(body: dict[str, Any], client_id: str | None, extras: OrderExtras) -> None:
+    """Add what the order's request carried beyond the order itself, as an order and its create
+    transaction both show it: client extensions, the trade's client extensions, the on-fill orders and
+    the position closeout (of ``body``'s instrument)."""
+    extensions = client_extensions(client_id, extras)
+    if extensions:
+        body["clientExtensions"] = extensions
+    if extras.trade_client_extensions:
+        body["tradeClientExtensions"] = dict(extras.trade_client_extensions)
+    for key, detail in (extras.on_fill or {}).items():
+        body[key] = dict(detail)
+    if extras.closeout is not None:
+        body[f"{extras.closeout.side}PositionCloseout"] = {
+            "instrument": body["instrument"],
+            "units": extras.closeout.units,
+        }

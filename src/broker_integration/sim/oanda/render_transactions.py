@@ -27,7 +27,7 @@ from broker_integration.sim.oanda.render_base import (
     TIF_NAMES,
     ZERO,
     RenderContext,
-    client_extensions,
+    add_request_extras,
     decimal_or,
     reason_name,
 )
@@ -148,18 +148,7 @@ class TransactionRenderer(RenderContext):
             body["triggerCondition"] = extras.trigger_condition or "DEFAULT"
         if extras.price_bound is not None and kind in ("MARKET", "STOP", "MARKET_IF_TOUCHED"):
             body["priceBound"] = extras.price_bound
-        extensions = client_extensions(t.client_order_id, extras)
-        if extensions:
-            body["clientExtensions"] = extensions
-        if extras.trade_client_extensions:
-            body["tradeClientExtensions"] = dict(extras.trade_client_extensions)
-        for key, detail in (extras.on_fill or {}).items():
-            body[key] = dict(detail)
-        if extras.closeout is not None:
-            body[f"{extras.closeout.side}PositionCloseout"] = {
-                "instrument": body["instrument"],
-                "units": extras.closeout.units,
-            }
+        add_request_extras(body, t.client_order_id, extras)
         if extras.trade_close is not None:
             body["tradeClose"] = trade_close(extras.trade_close)
 

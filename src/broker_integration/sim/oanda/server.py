@@ -19,16 +19,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import SecretStr
 
-from broker_integration.broker_config import (
-    BrokerConfiguration,
-    BrokerCredentials,
-    BrokerEndpoints,
-    BrokerLimits,
-    Environment,
-)
+from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, Environment
 from broker_integration.clock import Clock
 from broker_integration.sim.engine import VenueEngine
-from broker_integration.sim.faults.middleware import WireSimulator, fault_middleware
+from broker_integration.sim.faults.middleware import WireSimulator, fault_middleware, wire_application
 from broker_integration.sim.instruments import InstrumentSpec
 from broker_integration.sim.oanda.middleware import V20Face, v20_middleware
 from broker_integration.sim.oanda.routes import add_routes
@@ -42,15 +36,7 @@ __all__ = ["OandaSimulator", "build_app"]
 def build_app(state: SimulatorState) -> web.Application:
     """The aiohttp application serving ``state`` (without a listening socket): OANDA's request ids and error
     answers around the shared fault middleware, acting out the venue's fault plan in OANDA's words."""
-    app = web.Application(middlewares=[v20_middleware, fault_middleware(V20Face(state))])
-    app[STATE] = state
-    add_routes(app)
-
-    async def stop_streams(_: web.Application) -> None:
-        state.closing.set()
-
-    app.on_shutdown.append(stop_streams)
-    return app
+    return wire_application(state, STATE, [v20_middleware, fault_middleware(V20Face(state))], add_routes)
 
 
 class OandaSimulator(WireSimulator):
@@ -87,13 +73,8 @@ class OandaSimulator(WireSimulator):
     # ------------------------------------------------------------------ where and who
 
     @property
-    def base_url(self) -> str:
-        """The REST base, e.g. ``http://127.0.0.1:54321`` (paths start with ``/v3``)."""
-        return f"http://{self.settings.host}:{self.port}"
-
-    @property
     def stream_url(self) -> str:
-        """The streaming base: the same server."""
+        """The streaming base: the same server as the REST base (paths start with ``/v3``)."""
         return self.base_url
 
     @property
@@ -120,17 +101,12 @@ class OandaSimulator(WireSimulator):
         The client-side rate limits are set far above the simulator's, so the simulator's limit is
         the one a client meets. ``options`` go to the adapter (``stream_heartbeat_timeout`` …).
         """
-        return BrokerConfiguration(
-            broker_name=broker_name,
-            credentials=BrokerCredentials(
-                api_key=SecretStr(self.token),
-                account_id=account_id or self.account_id,
-                environment=Environment.PRACTICE,
-            ),
-            endpoints=BrokerEndpoints(base_url=self.base_url, stream_url=self.stream_url),
-            limits=BrokerLimits(requests_per_second=10_000, max_orders_per_second=10_000),
-            options=options,
+        credentials = BrokerCredentials(
+            api_key=SecretStr(self.token),
+            account_id=account_id or self.account_id,
+            environment=Environment.PRACTICE,
         )
+        return self._configuration(broker_name, credentials, options)
 
     # ------------------------------------------------------------------ misbehaviour
 
@@ -155,5 +131,4 @@ class OandaSimulator(WireSimulator):
         return self.state.counts
 
     def __repr__(self) -> str:
-        where = self.base_url if self._port is not None else "not started"
-        return f"OandaSimulator({where}, account={self.account_id}, token=***)"
+        return f"OandaSimulator({self._where()}, account={self.account_id}, token=***)"
