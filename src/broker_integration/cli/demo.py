@@ -69,9 +69,21 @@ def demo_command(
     if not quiet:
         print_outcome(console, result)
     res, cmp = result.test_results, result.comparison
+    crypto = result.crypto
     for line in (
         f"A/B test winner: {res.winner or 'none'} ({res.status.value})",
         f"Broker comparison winner: {cmp.winner or 'none'} ({cmp.verdict})",
+        *(
+            (
+                f"Crypto A/B test winner: {crypto.test_results.winner or 'none'} "
+                f"({crypto.test_results.status.value})",
+                f"Crypto broker comparison winner: {crypto.comparison.winner or 'none'} "
+                f"({crypto.comparison.verdict})",
+            )
+            if crypto is not None
+            else ()
+        ),
+        *(f"note: {note}" for note in result.notes if quiet),  # the run's observer showed them otherwise
         f"Report: {written}",
         f"Errors of the run: {errors_file} (broker-integration errors analyze {errors_file})",
     ):
