@@ -25,7 +25,13 @@ __all__ = ["demo_command"]
 
 
 def demo_command(
-    orders: Annotated[int, typer.Option(help="Orders to route through the A/B test.")] = 3000,
+    orders: Annotated[
+        int,
+        typer.Option(
+            help="Orders to route through the FX A/B test; the crypto A/B test routes a third as many "
+            "(at least 150)."
+        ),
+    ] = 3000,
     seed: Annotated[int, typer.Option(help="Seed of the venues' prices and faults and of the routing.")] = 42,
     routing: Annotated[
         RoutingChoice, typer.Option(help="How the A/B test assigns orders to venues.")
@@ -50,7 +56,9 @@ def demo_command(
         bool, typer.Option("--quiet", "-q", help="Print only the verdicts and the report path.")
     ] = False,
 ) -> None:
-    """The main job, offline: simulated brokers discovered, A/B-tested and compared, with an HTML report."""
+    """The main job, offline: simulated brokers discovered, A/B-tested and compared, with an HTML report.
+
+    Two parts: FX across OANDA and paper venues, then BTC/USD across Alpaca, Binance via CCXT and paper."""
     from broker_integration.demo import ConsoleObserver, print_outcome, run_demo, write_report
 
     console = command_console()

@@ -98,10 +98,10 @@ def _crypto_arms(venues: DemoVenues, options: DemoOptions) -> tuple[list[str], l
     return arms, notes
 
 
-def _create_test(ab: BrokerABTestingFramework, options: DemoOptions, arms: Sequence[str]) -> str:
+def _create_test(ab: BrokerABTestingFramework, options: DemoOptions, arms: Sequence[str], title: str) -> str:
     share = 100.0 / len(arms)
     test_id = ab.create_ab_test(
-        f"demo: {len(arms)} venues, {options.routing.value} routing, seed {options.seed}",
+        f"{title}: {len(arms)} venues, {options.routing.value} routing, seed {options.seed}",
         f"{options.orders} market orders on {', '.join(options.instruments)}; {arms[0]} is the control",
         [TrafficSplit(arm, share) for arm in arms],
         options.routing.strategy,
@@ -156,6 +156,7 @@ async def _experiment(
     options: DemoOptions,
     observer: RunObserver,
     clock: _Clock,
+    title: str,
 ) -> _Experiment:
     """Route the orders through an A/B test across ``arms`` while the collector measures; then read both."""
     window_start = datetime.now(UTC)
@@ -167,7 +168,7 @@ async def _experiment(
         collector.register_broker(name, venues.adapters[name])
         ab.register_broker_adapter(name, venues.adapters[name])
     try:
-        test_id = _create_test(ab, options, arms)
+        test_id = _create_test(ab, options, arms, title)
         observer.orders_started(options.orders, arms)
         await collector.start_collection()
         try:
@@ -208,15 +209,18 @@ class _Run:
     started_at: datetime
 
 
-async def _part(run: _Run, arms: Sequence[str], options: DemoOptions, clock: _Clock) -> DemoResult:
-    """Discover ``arms`` and route ``options.orders`` across them in an A/B test; the part's result."""
+async def _part(
+    run: _Run, arms: Sequence[str], options: DemoOptions, clock: _Clock, title: str
+) -> DemoResult:
+    """Discover ``arms`` and route ``options.orders`` across them in an A/B test named ``title``; the
+    part's result."""
     venues, observer = run.venues, run.observer
     observer.phase("Discovering capabilities: static, dynamic, synthetic")
     discovery = await discover_venues({n: venues.adapters[n] for n in arms}, run.store, options.instruments)
     clock.lap("discovery")
     observer.discovery_done(discovery)
     first_alert = len(run.alerts)
-    measured = await _experiment(venues, arms, run.store, run.bus, options, observer, clock)
+    measured = await _experiment(venues, arms, run.store, run.bus, options, observer, clock, title)
     clock.lap("analysis")
     return DemoResult(
         options=options,
@@ -254,7 +258,7 @@ async def _run(options: DemoOptions, store: Store, store_label: str, observer: R
         clock.lap("set-up")
         observer.venues_ready(venues)
         run = _Run(venues, store, store_label, bus, observer, errors, alerts, started_at)
-        fx = await _part(run, _fx_arms(venues, options), options, clock)
+        fx = await _part(run, _fx_arms(venues, options), options, clock, "demo")
         crypto_arms, notes = _crypto_arms(venues, options)
         for note in notes:
             observer.note(note)
@@ -265,7 +269,7 @@ async def _run(options: DemoOptions, store: Store, store_label: str, observer: R
                 f"Crypto part: {crypto_options.orders:,} orders on {options.crypto_instrument} across "
                 f"{', '.join(crypto_arms)} ({crypto_arms[0]} is the control)"
             )
-            crypto = await _part(run, crypto_arms, crypto_options, _Clock())
+            crypto = await _part(run, crypto_arms, crypto_options, _Clock(), "demo crypto")
             clock.lap("crypto")
         errors.detach()
         return dataclasses.replace(fx, phases=clock.phases, crypto=crypto, notes=tuple(notes))
