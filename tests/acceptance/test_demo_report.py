@@ -44,13 +44,23 @@ async def test_report_renders_its_charts_without_console_errors(
     page, problems = await _render(browser, demo_report[0])
     assert problems == []
     kinds = [chart["kind"] for chart in page["charts"]]
-    assert sorted(kinds) == sorted(["latency-cdf", "routing-share", "errors", *["interval"] * 5])
+    fx = ["latency-cdf", "routing-share", "errors", *["interval"] * 5]
+    assert sorted(kinds) == sorted([*fx, "latency-cdf", "routing-share"])  # the crypto part's two
     for chart in page["charts"]:
         assert chart["width"] > 100, chart
         assert chart["height"] > 50, chart
         assert chart["marks"] > 0, chart
     assert page["orders"] == ORDERS
-    for section in ("latency", "rates", "cost", "routing", "errors", "capabilities", "recommendations"):
+    for section in (
+        "latency",
+        "rates",
+        "cost",
+        "routing",
+        "errors",
+        "capabilities",
+        "recommendations",
+        "crypto",
+    ):
         assert section in page["sections"]
 
 

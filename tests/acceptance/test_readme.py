@@ -106,6 +106,13 @@ def test_main_command_runs_on_embedded_defaults(command: list[str], tmp_path: Pa
     assert figures["orders_requested"] == figures["ab"]["total_orders"] == 3000
     assert figures["seed"] == 42
     assert set(figures["venues"]) == {"oanda", "paper-ecn", "paper-flaky", "paper-retail"}
+    # the crypto part: BTC/USD across Alpaca, Binance through CCXT and a paper venue, a third of the orders
+    assert "A/B test: demo crypto: 3 venues" in out
+    assert figures["crypto"]["ab"]["total_orders"] == 1000
+    assert set(figures["crypto"]["venues"]) == {"alpaca", "binance", "paper-crypto"}
+    crypto_winner = re.search(r"^Crypto A/B test winner: (\S+) ", out, re.M)
+    assert crypto_winner is not None, out
+    assert crypto_winner[1] == (figures["crypto"]["ab"]["winner"] or "none")
     ab_winner = re.search(r"^A/B test winner: (\S+) \((\w+)\)$", out, re.M)
     cmp_winner = re.search(r"^Broker comparison winner: (\S+) ", out, re.M)
     assert ab_winner is not None, out

@@ -25,7 +25,13 @@ __all__ = ["demo_command"]
 
 
 def demo_command(
-    orders: Annotated[int, typer.Option(help="Orders to route through the A/B test.")] = 3000,
+    orders: Annotated[
+        int,
+        typer.Option(
+            help="Orders to route through the FX A/B test; the crypto A/B test routes a third as many "
+            "(at least 150)."
+        ),
+    ] = 3000,
     seed: Annotated[int, typer.Option(help="Seed of the venues' prices and faults and of the routing.")] = 42,
     routing: Annotated[
         RoutingChoice, typer.Option(help="How the A/B test assigns orders to venues.")
@@ -50,7 +56,9 @@ def demo_command(
         bool, typer.Option("--quiet", "-q", help="Print only the verdicts and the report path.")
     ] = False,
 ) -> None:
-    """The main job, offline: simulated brokers discovered, A/B-tested and compared, with an HTML report."""
+    """The main job, offline: simulated brokers discovered, A/B-tested and compared, with an HTML report.
+
+    Two parts: FX across OANDA and paper venues, then BTC/USD across Alpaca, Binance via CCXT and paper."""
     from broker_integration.demo import ConsoleObserver, print_outcome, run_demo, write_report
 
     console = command_console()
@@ -69,9 +77,21 @@ def demo_command(
     if not quiet:
         print_outcome(console, result)
     res, cmp = result.test_results, result.comparison
+    crypto = result.crypto
     for line in (
         f"A/B test winner: {res.winner or 'none'} ({res.status.value})",
         f"Broker comparison winner: {cmp.winner or 'none'} ({cmp.verdict})",
+        *(
+            (
+                f"Crypto A/B test winner: {crypto.test_results.winner or 'none'} "
+                f"({crypto.test_results.status.value})",
+                f"Crypto broker comparison winner: {crypto.comparison.winner or 'none'} "
+                f"({crypto.comparison.verdict})",
+            )
+            if crypto is not None
+            else ()
+        ),
+        *(f"note: {note}" for note in result.notes if quiet),  # the run's observer showed them otherwise
         f"Report: {written}",
         f"Errors of the run: {errors_file} (broker-integration errors analyze {errors_file})",
     ):

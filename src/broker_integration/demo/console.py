@@ -101,12 +101,16 @@ class ConsoleObserver(RunObserver):
     def phase(self, title: str) -> None:
         self.console.print(f"[bold cyan]>[/] {escape(title)}")
 
+    def note(self, text: str) -> None:
+        self.console.print(f"  [yellow]note:[/] {escape(text)}", highlight=False)
+
     def venues_ready(self, venues: DemoVenues) -> None:
         files = ", ".join(venues.loaded.files)
         self.console.print(
-            f"  configuration {files} ({venues.environment}); ${{OANDA_API_KEY}}, ${{OANDA_ACCOUNT_ID}}, "
-            f"${{OANDA_BASE_URL}} and ${{DEMO_SEED}} set by the demo; OANDA simulator at "
-            f"{venues.simulator.base_url}",
+            f"  configuration {files} ({venues.environment}); the simulators' keys and addresses "
+            f"(${{OANDA_*}}, ${{ALPACA_*}}, ${{BINANCE_*}}) and ${{DEMO_SEED}} set by the demo; simulators: "
+            f"OANDA at {venues.simulator.base_url}, Alpaca at {venues.alpaca_simulator.base_url}, "
+            f"Binance at {venues.binance_simulator.base_url}",
             highlight=False,
         )
         table = Table(title="Venues")
@@ -238,10 +242,21 @@ def _experiment(console: Console, res: TestResults) -> None:
         console.print(f"- {note}", highlight=False, markup=False)
 
 
-def print_outcome(console: Console, result: DemoResult) -> None:
-    """The experiment's results, the collector's comparison and where the time went."""
+def _part(console: Console, result: DemoResult) -> None:
     _experiment(console, result.test_results)
     print_comparison(result.comparison, console)
     console.print(f"- {deference(result.test_results, result.comparison)}", highlight=False, markup=False)
+
+
+def print_outcome(console: Console, result: DemoResult) -> None:
+    """The experiment's results and the collector's comparison of each part, and where the time went."""
+    _part(console, result)
+    if result.crypto is not None:
+        crypto = result.crypto
+        console.rule(
+            f"Crypto: {crypto.options.instruments[0]} across {', '.join(crypto.arms)} "
+            f"({len({v.adapter_type for v in crypto.venues})} protocols)"
+        )
+        _part(console, crypto)
     phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phases.items())
     console.print(f"Done in {result.wall_seconds:.1f} s ({phases}); store: {result.store}", highlight=False)

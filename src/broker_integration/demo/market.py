@@ -15,15 +15,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from broker_integration.models import OrderSide, PriceTick, UnifiedOrder
+from broker_integration.models import InstrumentType, OrderSide, PriceTick, UnifiedOrder
 from broker_integration.performance_metrics import ARRIVAL_MID_KEY
 from broker_integration.sim.engine import VenueEngine
+from broker_integration.sim.instruments import DEFAULT_INSTRUMENTS
 from broker_integration.sim.profile import VenueProfile
 
-__all__ = ["ORDER_SIZES", "OrderIntent", "ReferenceFeed", "order_intents"]
+__all__ = ["CRYPTO_SIZES", "ORDER_SIZES", "OrderIntent", "ReferenceFeed", "order_intents", "order_sizes"]
 
 #: Order sizes in units, drawn uniformly: small retail-sized FX tickets.
 ORDER_SIZES = (Decimal(1_000), Decimal(2_000), Decimal(5_000), Decimal(10_000))
+#: Crypto order sizes in coins: tickets of a few hundred dollars of bitcoin, above every venue's minimum
+#: (Binance's 5-dollar notional filter, Alpaca's minimum order size).
+CRYPTO_SIZES = (Decimal("0.002"), Decimal("0.005"), Decimal("0.01"), Decimal("0.02"))
 
 
 class ReferenceFeed:
@@ -61,9 +65,18 @@ class OrderIntent:
         )
 
 
+_CRYPTO = frozenset(s.symbol for s in DEFAULT_INSTRUMENTS if s.instrument.type is InstrumentType.CRYPTO)
+
+
+def order_sizes(instrument: str) -> tuple[Decimal, ...]:
+    """The sizes orders on ``instrument`` are drawn from: coins for a crypto pair, else FX units."""
+    return CRYPTO_SIZES if instrument in _CRYPTO else ORDER_SIZES
+
+
 def order_intents(seed: int, count: int, instruments: Sequence[str]) -> Iterator[OrderIntent]:
     """``count`` intents drawn from ``seed``: the same instruments, sides and sizes for the same seed."""
     rng = random.Random(seed)
     sides = (OrderSide.BUY, OrderSide.SELL)
     for _ in range(count):
-        yield OrderIntent(rng.choice(instruments), rng.choice(sides), rng.choice(ORDER_SIZES))
+        instrument = rng.choice(instruments)
+        yield OrderIntent(instrument, rng.choice(sides), rng.choice(order_sizes(instrument)))

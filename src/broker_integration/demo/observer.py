@@ -18,6 +18,9 @@ class RunObserver:
     def phase(self, title: str) -> None:
         """A new step of the run begins."""
 
+    def note(self, text: str) -> None:
+        """Something the run could not do as configured and went on without (one line)."""
+
     def venues_ready(self, venues: DemoVenues) -> None:
         """The simulator runs and every configured venue is created and authenticated."""
 

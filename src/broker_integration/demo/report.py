@@ -1,7 +1,8 @@
 """The demo's HTML report: one self-contained file (styles and SVG charts inline, nothing to fetch).
 
 The page opens with what was run and the two verdicts (the experiment's winner and the collector's),
-then one section per subject (:mod:`.report_sections`, :mod:`.report_capabilities`), and ends with every
+then one section per subject (:mod:`.report_sections`, :mod:`.report_capabilities`), then the crypto part
+(:mod:`.report_crypto`), and ends with every
 figure as JSON in ``<script type="application/json" id="demo-figures">`` (:meth:`DemoResult.figures`).
 """
 
@@ -19,7 +20,8 @@ from broker_integration.ab_testing.recommendations import format_p
 from broker_integration.demo.formatting import fmt_pct
 from broker_integration.demo.report_capabilities import capabilities_section
 from broker_integration.demo.report_charts import PALETTE
-from broker_integration.demo.report_html import section, table, td
+from broker_integration.demo.report_crypto import crypto_section, venues_table
+from broker_integration.demo.report_html import section
 from broker_integration.demo.report_sections import SECTIONS, recommendations_section
 from broker_integration.demo.result import DemoResult
 
@@ -77,21 +79,11 @@ def _header(result: DemoResult) -> str:
 
 
 def _venues(result: DemoResult, colors: dict[str, str]) -> str:
-    rows = [
-        [
-            td(v.name, cls="venue"),
-            td(v.display_name),
-            td(v.adapter_type),
-            td(v.description),
-            td(v.endpoint or "in-process"),
-        ]
-        for v in result.venues
-    ]
     share = ", ".join(f"{a.arm} {fmt_pct(a.observed_share, 1)}" for a in result.test_results.arms)
     return section(
         "venues",
         "Venues",
-        table(("venue", "name", "adapter", "execution profile", "endpoint"), rows, name="venues"),
+        venues_table(result),
         f"<p class='note'>Orders routed: {escape(share)}. Control: {escape(result.arms[0])}.</p>",
     )
 
@@ -109,6 +101,7 @@ def render_report(result: DemoResult) -> str:
     body = [_header(result), _venues(result, colors)]
     body += [build(result, colors) for build in SECTIONS]
     body += [capabilities_section(result, colors), recommendations_section(result, colors)]
+    body.append(crypto_section(result, colors))
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"

@@ -31,13 +31,18 @@ from broker_integration.demo.verdicts import deference
 from broker_integration.metrics.significance import DimensionTest
 
 __all__ = [
+    "comparison_parts",
     "comparison_section",
     "cost_section",
     "errors_section",
+    "experiment_parts",
     "experiment_section",
+    "latency_parts",
     "latency_section",
     "rates_section",
+    "recommendation_lists",
     "recommendations_section",
+    "routing_parts",
     "routing_section",
 ]
 
@@ -63,6 +68,11 @@ def _metric_chart(result: DemoResult, colors: Colors, metric: Metric) -> str:
 
 def latency_section(result: DemoResult, colors: Colors) -> str:
     """CDF of ``place_order`` latency per venue with p50/p95/p99, and the collector's figures."""
+    return section("latency", "Latency", *latency_parts(result, colors))
+
+
+def latency_parts(result: DemoResult, colors: Colors) -> tuple[str, ...]:
+    """The latency section's chart, table and note."""
     series = []
     rows = []
     for arm in result.arms:
@@ -96,7 +106,7 @@ def latency_section(result: DemoResult, colors: Colors) -> str:
         "call pipeline and recorded in the metrics collector's HdrHistogram (values within 0.1%). The "
         "interval is a bootstrap interval over the experiment's successful first attempts.</p>"
     )
-    return section("latency", "Latency", chart, table(headers, rows, name="latency"), note)
+    return chart, table(headers, rows, name="latency"), note
 
 
 def rates_section(result: DemoResult, colors: Colors) -> str:
@@ -220,6 +230,11 @@ def cost_section(result: DemoResult, colors: Colors) -> str:
 
 def routing_section(result: DemoResult, colors: Colors) -> str:
     """The routing share over the flow, and each arm's target, observed share and posterior."""
+    return section("routing", "Routing share over time", *routing_parts(result, colors))
+
+
+def routing_parts(result: DemoResult, colors: Colors) -> tuple[str, ...]:
+    """The routing section's chart, table and note."""
     windows = result.shares()
     shares = {arm: [w.shares[arm] for w in windows] for arm in result.arms}
     chart = share_chart(
@@ -265,12 +280,17 @@ def routing_section(result: DemoResult, colors: Colors) -> str:
         "(every order under hash or random routing; the warm-up and the uniform share of performance "
         "routing). The experiment's comparisons read only these orders.</p>"
     )
-    return section("routing", "Routing share over time", chart, table(headers, rows, name="routing"), note)
+    return chart, table(headers, rows, name="routing"), note
 
 
 def experiment_section(result: DemoResult, colors: Colors) -> str:
     """Each challenger against the control on the primary metric and the guardrails: the two values each
     test compared, over how many orders, the difference with its interval, and the verdict."""
+    return section("experiment", "A/B test against the control", *experiment_parts(result))
+
+
+def experiment_parts(result: DemoResult) -> tuple[str, ...]:
+    """The experiment section's table of comparisons and its method."""
     res = result.test_results
     level = f"{1 - res.significance_level:.0%}"
     rows = []
@@ -325,9 +345,7 @@ def experiment_section(result: DemoResult, colors: Colors) -> str:
         f"<p>Sample ratio check: chi-square {fmt(srm.statistic)}, p = {fmt_p(srm.p_value)}"
         f"{' (mismatch: no verdict can be trusted)' if srm.mismatch else ' (no mismatch)'}.</p>"
     )
-    return section(
-        "experiment", "A/B test against the control", table(headers, rows, name="comparisons"), lines
-    )
+    return table(headers, rows, name="comparisons"), lines
 
 
 def _metric_value(metric: Metric) -> Callable[[float | None], str]:
@@ -341,6 +359,11 @@ def _metric_value(metric: Metric) -> Callable[[float | None], str]:
 def comparison_section(result: DemoResult, colors: Colors) -> str:
     """The collector's ranking: scores per dimension, the figures compared, the verdict and the pairwise
     tests (the comparison is observational: it says so)."""
+    return section("comparison", "Broker comparison", *comparison_parts(result))
+
+
+def comparison_parts(result: DemoResult) -> tuple[str, ...]:
+    """The comparison section's verdict, scores, figures compared and tests."""
     c = result.comparison
     dimensions = ("latency", "reliability", "cost", "fill_quality")
     rows = []
@@ -413,9 +436,7 @@ def comparison_section(result: DemoResult, colors: Colors) -> str:
         "when its calls are significantly faster more often than not (Mann-Whitney). Effects are B minus "
         "A, except Mann-Whitney's: the probability that a call at B is slower than one at A.</p>"
     )
-    return section(
-        "comparison",
-        "Broker comparison",
+    return (
         verdict,
         scores,
         "<h3>Figures compared</h3>",
@@ -499,14 +520,18 @@ def errors_section(result: DemoResult, colors: Colors) -> str:
 
 def recommendations_section(result: DemoResult, colors: Colors) -> str:
     """What the experiment and the comparison suggest doing; the experiment's verdict stands first."""
+    return section("recommendations", "Recommendations", *recommendation_lists(result))
+
+
+def recommendation_lists(result: DemoResult, prefix: str = "") -> tuple[str, ...]:
+    """The experiment's recommendations and the comparison's (after the sentence on which verdict
+    stands), as lists named ``<prefix>ab-recommendations`` and ``<prefix>comparison-recommendations``."""
     ab = "".join(f"<li>{escape(r)}</li>" for r in result.test_results.recommendations)
     notes = [deference(result.test_results, result.comparison), *result.comparison.recommendations]
     cmp = "".join(f"<li>{escape(r)}</li>" for r in notes)
-    return section(
-        "recommendations",
-        "Recommendations",
-        f"<h3>From the A/B test</h3><ul data-list='ab-recommendations'>{ab}</ul>",
-        f"<h3>From the broker comparison</h3><ul data-list='comparison-recommendations'>{cmp}</ul>",
+    return (
+        f"<h3>From the A/B test</h3><ul data-list='{prefix}ab-recommendations'>{ab}</ul>",
+        f"<h3>From the broker comparison</h3><ul data-list='{prefix}comparison-recommendations'>{cmp}</ul>",
     )
 
 

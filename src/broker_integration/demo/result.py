@@ -68,7 +68,9 @@ class LatencyDistribution:
 
 @dataclass(frozen=True)
 class DemoResult:
-    """One run: how it was set up, what discovery found, how orders were routed, what was measured."""
+    """One run: how it was set up, what discovery found, how orders were routed, what was measured.
+
+    The fields describe the FX part; ``crypto`` holds the crypto part in the same form."""
 
     options: DemoOptions
     started_at: datetime
@@ -86,6 +88,10 @@ class DemoResult:
     phases: dict[str, float]
     #: Every failed call of the run, for ``broker-integration errors analyze`` (see :meth:`export_errors`).
     errors: ErrorAnalyzer = field(compare=False, repr=False, default_factory=ErrorAnalyzer)
+    #: The crypto part: one pair across the crypto venues, a run of its own (``None``: skipped, see ``notes``).
+    crypto: DemoResult | None = None
+    #: What the run could not do as configured, one line each (a venue left out, a part skipped).
+    notes: tuple[str, ...] = ()
 
     def export_errors(self, path: Path) -> Path:
         """Write the run's calls and errors as JSON lines (secrets masked) for ``errors analyze``."""
@@ -113,7 +119,8 @@ class DemoResult:
     def figures(self) -> dict[str, Any]:
         """Every number of the report in one JSON-ready document: the run's settings, the routing
         shares, the capability profiles, the experiment's results (``ab``) and the collector's
-        comparison (``comparison``, with each venue's metrics under ``comparison.metrics``)."""
+        comparison (``comparison``, with each venue's metrics under ``comparison.metrics``); the crypto
+        part's figures under ``crypto`` in the same form."""
         return {
             "seed": self.options.seed,
             "orders_requested": self.options.orders,
@@ -142,4 +149,6 @@ class DemoResult:
             },
             "ab": self.test_results.to_dict(),
             "comparison": self.comparison.to_dict(),
+            "crypto": self.crypto.figures() if self.crypto is not None else None,
+            "notes": list(self.notes),
         }

@@ -1,6 +1,6 @@
 """The demo run: venues, capability discovery, an A/B test of thousands of orders, and the comparison.
 
-1. Start the OANDA simulator and create every venue of the example configuration (:mod:`.venues`).
+1. Start the simulators and create every venue of the example configuration (:mod:`.venues`).
 2. Discover each venue's capabilities at the three depths (:mod:`.discovery`).
 3. Register the venues with a :class:`PerformanceMetricsCollector` (probing once a second) and a
    :class:`BrokerABTestingFramework` on one store, start an experiment with the chosen routing, and route
@@ -8,6 +8,10 @@
    broker the paper venues are measured against. Discovery runs before registration, so its probes and
    test orders are not in the figures. Alerts the collector raises meanwhile are kept and reported.
 4. Read the experiment's results and the collector's comparison over the run's window.
+5. The crypto part: steps 2 to 4 again for one crypto pair across the crypto venues (Alpaca, Binance
+   through CCXT, a paper venue; the first is the control), with a third of the orders; it is the run's
+   ``DemoResult.crypto``. Venues the demo could not create (a CCXT venue without ccxt) are left out with
+   a note; with fewer than two venues left the part is skipped, saying so.
 
 The store is a fresh SQLite file in a temporary folder, deleted afterwards, unless ``store_url`` names
 one. The adapters are created without an order journal: the journal's writes run inside each timed call,
@@ -18,6 +22,7 @@ broker latency; the experiment records every order anyway.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import tempfile
 import time
@@ -71,15 +76,32 @@ class _Clock:
         self._mark = now
 
 
-def _arms(venues: DemoVenues) -> list[str]:
-    """Venue names, OANDA first: it is the experiment's control."""
-    return sorted(venues.adapters, key=lambda name: (venues.info[name].adapter_type != "oanda", name))
+def _fx_arms(venues: DemoVenues, options: DemoOptions) -> list[str]:
+    """The FX part's venues, OANDA first: it is the experiment's control."""
+    names = [name for name in venues.adapters if name not in options.crypto_venues]
+    return sorted(names, key=lambda name: (venues.info[name].adapter_type != "oanda", name))
 
 
-def _create_test(ab: BrokerABTestingFramework, options: DemoOptions, arms: Sequence[str]) -> str:
+def _crypto_arms(venues: DemoVenues, options: DemoOptions) -> tuple[list[str], list[str]]:
+    """The crypto part's venues in the configured order (the first is the control), and notes on the
+    venues left out and on a part too small to run."""
+    arms = [name for name in options.crypto_venues if name in venues.adapters]
+    notes = []
+    missing = {name: why for name, why in venues.left_out.items() if name in options.crypto_venues}
+    for reason in dict.fromkeys(missing.values()):
+        names = ", ".join(name for name, why in missing.items() if why == reason)
+        notes.append(f"{reason}: the crypto part runs without {names}")
+    if len(arms) < 2:
+        notes.append(
+            f"the crypto part is skipped: it needs two venues and has {len(arms)} ({', '.join(arms) or 'none'})"
+        )
+    return arms, notes
+
+
+def _create_test(ab: BrokerABTestingFramework, options: DemoOptions, arms: Sequence[str], title: str) -> str:
     share = 100.0 / len(arms)
     test_id = ab.create_ab_test(
-        f"demo: {len(arms)} venues, {options.routing.value} routing, seed {options.seed}",
+        f"{title}: {len(arms)} venues, {options.routing.value} routing, seed {options.seed}",
         f"{options.orders} market orders on {', '.join(options.instruments)}; {arms[0]} is the control",
         [TrafficSplit(arm, share) for arm in arms],
         options.routing.strategy,
@@ -128,14 +150,15 @@ class _Experiment:
 
 async def _experiment(
     venues: DemoVenues,
+    arms: Sequence[str],
     store: Store,
     bus: EventBus,
     options: DemoOptions,
     observer: RunObserver,
     clock: _Clock,
+    title: str,
 ) -> _Experiment:
-    """Route the orders through an A/B test while the collector measures; then read both."""
-    arms = _arms(venues)
+    """Route the orders through an A/B test across ``arms`` while the collector measures; then read both."""
     window_start = datetime.now(UTC)
     collector = PerformanceMetricsCollector(
         store=store, event_bus=bus, probe_interval=PROBE_INTERVAL, probe_instruments=options.instruments
@@ -145,7 +168,7 @@ async def _experiment(
         collector.register_broker(name, venues.adapters[name])
         ab.register_broker_adapter(name, venues.adapters[name])
     try:
-        test_id = _create_test(ab, options, arms)
+        test_id = _create_test(ab, options, arms, title)
         observer.orders_started(options.orders, arms)
         await collector.start_collection()
         try:
@@ -172,6 +195,52 @@ async def _experiment(
     return _Experiment(test_id, routed, results, comparison, latency)
 
 
+@dataclass
+class _Run:
+    """What both parts of a run share: the venues, the store, the bus, the errors and alerts seen so far."""
+
+    venues: DemoVenues
+    store: Store
+    store_label: str
+    bus: EventBus
+    observer: RunObserver
+    errors: ErrorAnalyzer
+    alerts: list[AlertEvent]
+    started_at: datetime
+
+
+async def _part(
+    run: _Run, arms: Sequence[str], options: DemoOptions, clock: _Clock, title: str
+) -> DemoResult:
+    """Discover ``arms`` and route ``options.orders`` across them in an A/B test named ``title``; the
+    part's result."""
+    venues, observer = run.venues, run.observer
+    observer.phase("Discovering capabilities: static, dynamic, synthetic")
+    discovery = await discover_venues({n: venues.adapters[n] for n in arms}, run.store, options.instruments)
+    clock.lap("discovery")
+    observer.discovery_done(discovery)
+    first_alert = len(run.alerts)
+    measured = await _experiment(venues, arms, run.store, run.bus, options, observer, clock, title)
+    clock.lap("analysis")
+    return DemoResult(
+        options=options,
+        started_at=run.started_at,
+        environment=venues.environment,
+        config_files=venues.loaded.files,
+        store=run.store_label,
+        test_id=measured.test_id,
+        venues=tuple(venues.info[name] for name in arms),
+        discovery=tuple(discovery),
+        routed=tuple(measured.routed),
+        test_results=measured.results,
+        comparison=measured.comparison,
+        latency=measured.latency,
+        alerts=tuple(run.alerts[first_alert:]),
+        phases=clock.phases,
+        errors=run.errors,
+    )
+
+
 async def _run(options: DemoOptions, store: Store, store_label: str, observer: RunObserver) -> DemoResult:
     started_at = datetime.now(UTC)
     clock = _Clock()
@@ -184,34 +253,26 @@ async def _run(options: DemoOptions, store: Store, store_label: str, observer: R
         observer.alert(event)
 
     bus.subscribe(AlertEvent, on_alert)
-    observer.phase("Starting the OANDA simulator and creating the venues of the example configuration")
+    observer.phase("Starting the OANDA, Alpaca and Binance simulators and creating the configured venues")
     async with open_venues(options, bus) as venues:
         clock.lap("set-up")
         observer.venues_ready(venues)
-        observer.phase("Discovering capabilities: static, dynamic, synthetic")
-        discovery = await discover_venues(venues.adapters, store, options.instruments)
-        clock.lap("discovery")
-        observer.discovery_done(discovery)
-        measured = await _experiment(venues, store, bus, options, observer, clock)
-        clock.lap("analysis")
+        run = _Run(venues, store, store_label, bus, observer, errors, alerts, started_at)
+        fx = await _part(run, _fx_arms(venues, options), options, clock, "demo")
+        crypto_arms, notes = _crypto_arms(venues, options)
+        for note in notes:
+            observer.note(note)
+        crypto = None
+        if len(crypto_arms) >= 2:
+            crypto_options = options.crypto_part()
+            observer.phase(
+                f"Crypto part: {crypto_options.orders:,} orders on {options.crypto_instrument} across "
+                f"{', '.join(crypto_arms)} ({crypto_arms[0]} is the control)"
+            )
+            crypto = await _part(run, crypto_arms, crypto_options, _Clock(), "demo crypto")
+            clock.lap("crypto")
         errors.detach()
-        return DemoResult(
-            options=options,
-            started_at=started_at,
-            environment=venues.environment,
-            config_files=venues.loaded.files,
-            store=store_label,
-            test_id=measured.test_id,
-            venues=tuple(venues.info[name] for name in _arms(venues)),
-            discovery=tuple(discovery),
-            routed=tuple(measured.routed),
-            test_results=measured.results,
-            comparison=measured.comparison,
-            latency=measured.latency,
-            alerts=tuple(alerts),
-            phases=clock.phases,
-            errors=errors,
-        )
+        return dataclasses.replace(fx, phases=clock.phases, crypto=crypto, notes=tuple(notes))
 
 
 async def run_demo(options: DemoOptions, observer: RunObserver | None = None) -> DemoResult:

@@ -11,6 +11,9 @@ from broker_integration.demo import DemoResult
 ORDERS = 300
 SEED = 7
 VENUES = frozenset({"oanda", "paper-ecn", "paper-flaky", "paper-retail"})
+#: The crypto part's venues, control first, and how many orders it routes (a third, at least 150).
+CRYPTO_VENUES = ("alpaca", "binance", "paper-crypto")
+CRYPTO_ORDERS = 150
 
 
 @dataclass(frozen=True)

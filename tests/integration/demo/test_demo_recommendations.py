@@ -6,6 +6,9 @@ Each rule below recognises one phrase the recommendations use and checks its num
 figures the broker comparison compared, its pairwise tests and its scores. A number no rule accounts for
 fails the test, so a new phrase with an unchecked figure cannot slip in. Differences must be the
 differences of the figures quoted next to them (p99 a minus p99 b, not a figure from elsewhere).
+
+Both parts of the run are checked, each against its own tables: the FX part against the report outside the
+crypto section, the crypto part (one pair across three protocols) against the crypto section only.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from demo_support import FinishedRun
 from broker_integration import stats
 from broker_integration.ab_testing import METRICS, Metric
 from broker_integration.demo import read_figures
+from broker_integration.demo.report_crypto import CRYPTO_PREFIX
 from broker_integration.demo.run import MINIMUM_SAMPLE
 
 NUM = r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:e[+-]?\d+)?"
@@ -29,6 +33,12 @@ P = rf"(?:< |<= |= ){NUM}"
 NAME = r"[a-z][\w-]*"
 UNIT = r"(?: ms| bps|%)?"
 _NUMBER = re.compile(rf"(?<![\w.]){NUM}(?![\w])")
+_CRYPTO_SECTION = re.compile(r'<section id="crypto">.*?</section>', re.S)
+#: Each part: the recommendation lists' prefix and the HTML its figures are in.
+PARTS = {
+    "fx": ("", lambda html: _CRYPTO_SECTION.sub("", html)),
+    "crypto": (CRYPTO_PREFIX, lambda html: "".join(_CRYPTO_SECTION.findall(html))),
+}
 
 
 class _Report(HTMLParser):
@@ -392,14 +402,22 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-@pytest.fixture(scope="module")
-def sentences(demo_run: FinishedRun) -> list[Sentence]:
+def _part(demo_run: FinishedRun, part: str) -> _Report:
+    """The tables and recommendation lists of one part of the report."""
+    _, html_of = PARTS[part]
     report = _Report()
-    report.feed(demo_run.report.read_text(encoding="utf-8"))
+    report.feed(html_of(demo_run.report.read_text(encoding="utf-8")))
+    return report
+
+
+@pytest.fixture(scope="module", params=sorted(PARTS))
+def sentences(demo_run: FinishedRun, request: pytest.FixtureRequest) -> list[Sentence]:
+    prefix, _ = PARTS[request.param]
+    report = _part(demo_run, request.param)
     return [
         Sentence(text, report.cells)
         for name in ("ab-recommendations", "comparison-recommendations")
-        for text in report.lists[name]
+        for text in report.lists[prefix + name]
     ]
 
 
@@ -411,15 +429,19 @@ def test_every_number_in_every_recommendation_is_the_number_in_its_table(sentenc
         assert s.unchecked() == [], f"numbers no table accounts for {s.unchecked()} in: {s.text}"
 
 
-def test_one_comparison_sentence_per_dimension_and_the_experiment_first(demo_run: FinishedRun) -> None:
-    report = _Report()
-    report.feed(demo_run.report.read_text(encoding="utf-8"))
-    notes = report.lists["comparison-recommendations"]
+@pytest.mark.parametrize("part", sorted(PARTS))
+def test_one_comparison_sentence_per_dimension_and_the_experiment_first(
+    demo_run: FinishedRun, part: str
+) -> None:
+    prefix, _ = PARTS[part]
+    notes = _part(demo_run, part).lists[prefix + "comparison-recommendations"]
     assert notes[0].startswith("The A/B test")  # the randomised verdict stands first
     heads = [n.split(" ")[0] for n in notes[1:]]
     assert heads == ["Latency", "Reliability", "Cost", "Fill", "Overall"]
     assert "observational" in notes[-1]
     figures = read_figures(demo_run.report.read_text(encoding="utf-8"))
+    if part == "crypto":
+        figures = figures["crypto"]
     assert figures["comparison"]["observational"] is True
     assert len(figures["comparison"]["tests"]) > len(notes)  # the pairwise detail is in the figures
 

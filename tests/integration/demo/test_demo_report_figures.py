@@ -80,9 +80,9 @@ async def test_order_counts_equal_the_stored_experiment(
 
 def test_every_chart_is_in_the_report(report: tuple[str, _Report]) -> None:
     _, parsed = report
-    assert parsed.charts.count("latency-cdf") == 1
+    assert parsed.charts.count("latency-cdf") == 2  # the FX part's and the crypto part's
     assert parsed.charts.count("interval") == 5  # success, fill, slippage, commission, all-in cost
-    assert parsed.charts.count("routing-share") == 1
+    assert parsed.charts.count("routing-share") == 2
     assert parsed.charts.count("errors") == 1
 
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from demo_support import CRYPTO_VENUES, VENUES
 
 from broker_integration.adapters.oanda import OandaAdapter
 from broker_integration.adapters.paper import PaperBrokerAdapter
@@ -14,7 +15,7 @@ from broker_integration.capabilities.profile import CapabilityTestType
 from broker_integration.capability_discovery import CapabilityDiscoveryEngine
 from broker_integration.demo import DemoError, DemoOptions
 from broker_integration.demo.discovery import discover_venues
-from broker_integration.demo.market import ORDER_SIZES, ReferenceFeed, order_intents
+from broker_integration.demo.market import CRYPTO_SIZES, ORDER_SIZES, ReferenceFeed, order_intents
 from broker_integration.demo.venues import open_venues
 from broker_integration.events import EventBus
 from broker_integration.pipeline import BrokerAdapter
@@ -37,7 +38,8 @@ async def test_venues_come_from_the_example_config_with_the_simulators_secrets(
         assert oanda.credentials.api_key is not None
         assert oanda.credentials.api_key.get_secret_value() == venues.simulator.token
         assert (await oanda.get_account_summary()).account_id == venues.simulator.account_id
-        assert sorted(venues.adapters) == ["oanda", "paper-ecn", "paper-flaky", "paper-retail"]
+        assert sorted(venues.adapters) == sorted({*VENUES, *CRYPTO_VENUES})
+        assert venues.left_out == {}  # ccxt is installed with the dev extra: the CCXT venue is made
         assert venues.environment == "development"
         assert venues.loaded.configs["paper-ecn"].settings.timeout_seconds == 5  # development overlay
         seeds = {info.profile.seed for info in venues.info.values() if info.profile is not None}
@@ -85,6 +87,8 @@ def test_the_order_flow_is_fixed_by_its_seed() -> None:
     assert {i.instrument for i in first} == set(instruments)
     assert {i.quantity for i in first} <= set(ORDER_SIZES)
     assert {i.side.value for i in first} == {"buy", "sell"}
+    crypto = list(order_intents(3, 50, ("BTC/USD",)))
+    assert {i.quantity for i in crypto} <= set(CRYPTO_SIZES)  # coins, not FX units
 
 
 def test_orders_carry_the_reference_mid_for_the_collector() -> None:

@@ -7,7 +7,7 @@ answer (``{"quotes":{}}``); a bad parameter is 400 ``{"message": …}``.
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -18,7 +18,9 @@ from broker_integration.sim.alpaca.listing import ListedAsset
 from broker_integration.sim.alpaca.render import bar_json, parse_time_param, quote_json, trade_json
 from broker_integration.sim.alpaca.state import AlpacaState
 from broker_integration.sim.alpaca.trading import respond, state_of
+from broker_integration.sim.candles import MAX_CANDLES
 from broker_integration.sim.engine import step_of
+from broker_integration.sim.records import Bar
 
 __all__ = [
     "bars",
@@ -159,13 +161,27 @@ def _bar_query(request: web.Request) -> tuple[Granularity, datetime, datetime, i
     return _TIMEFRAMES[frame], start, min(end, now), limit, sort == "desc", offset
 
 
+def _candles(
+    state: AlpacaState, symbol: str, granularity: Granularity, start: datetime, end: datetime
+) -> list[Bar]:
+    """Every bar starting in ``[start, end)``, read in spans of at most ``MAX_CANDLES`` bars (the engine's
+    limit per read): Alpaca pages a long range with ``next_page_token`` rather than refusing it."""
+    span = timedelta(seconds=granularity.seconds * MAX_CANDLES)
+    found: list[Bar] = []
+    while start < end:
+        stop = min(end, start + span)
+        found += state.engine.candles(symbol, granularity, start=start, end=stop)
+        start = stop
+    return found
+
+
 def _bars_of(
     state: AlpacaState, asset: ListedAsset, request: web.Request
 ) -> tuple[list[dict[str, Any]], str | None]:
     granularity, start, end, limit, newest_first, offset = _bar_query(request)
     if end <= start:
         return [], None
-    found = state.engine.candles(asset.symbol, granularity, start=start, end=end)
+    found = _candles(state, asset.symbol, granularity, start, end)
     found = [bar for bar in found if bar.complete or step_of(bar.time) < step_of(end)]
     if newest_first:
         found.reverse()

@@ -1,0 +1,31 @@
+"""A bar range longer than the venue engine reads at once (a week of minute bars is 10,080) is paged as
+Alpaca pages it, ``limit`` bars and a ``next_page_token``, never answered with a 500."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+
+from broker_integration.sim.alpaca import AlpacaSimulator
+
+
+async def test_a_week_of_minute_bars_is_paged(sim: AlpacaSimulator) -> None:
+    start = (datetime.now(UTC) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    headers = {"APCA-API-KEY-ID": sim.key_id, "APCA-API-SECRET-KEY": sim.secret_key}
+    url = f"{sim.base_url}/v1beta3/crypto/us/bars"
+    query = {"symbols": "BTC/USD", "timeframe": "1Min", "start": start, "limit": "10000"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async with session.get(url, params=query) as first:
+            assert first.status == 200, await first.text()
+            page = await first.json()
+        async with session.get(url, params={**query, "page_token": page["next_page_token"]}) as second:
+            assert second.status == 200, await second.text()
+            rest = await second.json()
+    bars = page["bars"]["BTC/USD"]
+    assert len(bars) == 10_000
+    assert [b["t"] for b in bars] == sorted(b["t"] for b in bars)
+    following = rest["bars"]["BTC/USD"]
+    assert 0 < len(following) <= 80  # the rest of the week's 10,080
+    assert following[0]["t"] > bars[-1]["t"]
+    assert rest["next_page_token"] is None
