@@ -7,6 +7,12 @@ atomic in the database, so processes on any number of hosts together never excee
 the database's clock on PostgreSQL (``statement_timestamp()``), so hosts need not agree on theirs. On SQLite
 (processes of one host sharing a file) the caller's wall clock is used.
 
+A call's slots (a request slot, and an order slot for an order action) are taken in one transaction. On
+PostgreSQL it commits without waiting for the write-ahead log to reach the disk (``synchronous_commit`` off
+for that transaction only, per PostgreSQL's "Asynchronous Commit"): the commit is still atomic and visible to
+every process at once; a server crash may forget the last few hundred milliseconds of bucket state, which a
+rate limit can afford and an order journal cannot (the journal's own commits stay synchronous).
+
 When the store cannot be reached, calls fall back to this process's own limiter (the pipeline's local one,
 at the full rate): the shared limit cannot be held then, and the journal refuses orders anyway.
 """
@@ -14,12 +20,14 @@ at the full rate): the shared limit cannot be held then, and the journal refuses
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Double, cast, func, literal, update
+from sqlalchemy import Double, cast, func, literal, text, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker_integration.log import get_logger
 from broker_integration.store import Store, StoreError, is_unavailable, rate_limits_table
@@ -70,6 +78,11 @@ class SharedRateLimiter:
 
     async def reserve(self) -> float:
         """Take the next slot now and return the seconds until it is due (the caller waits them)."""
+        async with _slot_transaction(self.store) as conn:
+            return await self.take(conn)
+
+    async def take(self, conn: AsyncConnection) -> float:
+        """:meth:`reserve` inside the caller's transaction ``conn``."""
         now = self._now()
         start = self._greatest(_t.c.tat, now)
         allowed = self._greatest(start - self.tolerance, _t.c.cooldown_until)
@@ -79,13 +92,10 @@ class SharedRateLimiter:
             .values(tat=self._greatest(start, allowed) + self.interval)
             .returning(_t.c.tat, _t.c.cooldown_until, now)
         )
-        async with self.store.begin() as conn:
-            row = (await conn.execute(statement)).first()
-            if row is None:  # the first call ever on this scope: make the row, then take the slot
-                await self.store.insert_if_absent(
-                    conn, _t, {"scope": self.scope, "tat": 0.0, "cooldown_until": 0.0}
-                )
-                row = (await conn.execute(statement)).one()
+        row = (await conn.execute(statement)).first()
+        if row is None:  # the first call ever on this scope: make the row, then take the slot
+            await self.store.insert_if_absent(conn, _t, {"scope": self.scope, "tat": 0.0, "cooldown_until": 0.0})
+            row = (await conn.execute(statement)).one()
         tat, cooldown_until, at = (float(v) for v in row)
         allowed_at = max(tat - self.interval - self.tolerance, cooldown_until)
         return max(0.0, allowed_at - at)
@@ -99,6 +109,18 @@ class SharedRateLimiter:
                 .where(_t.c.scope == self.scope)
                 .values(cooldown_until=self._greatest(_t.c.cooldown_until, until))
             )
+
+
+@asynccontextmanager
+async def _slot_transaction(store: Store) -> AsyncIterator[AsyncConnection]:
+    """A transaction for taking slots; on PostgreSQL its commit does not wait for the disk (see above)."""
+    async with store.begin() as conn:
+        if store.is_postgresql:
+            await conn.execute(_NO_FLUSH_WAIT)
+        yield conn
+
+
+_NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 @dataclass
@@ -134,9 +156,10 @@ class SharedLimits:
         """Seconds to wait for this call's slots (both at once: the later one), or ``None`` when the store
         cannot be reached (the caller relies on its local limiter)."""
         try:
-            wait = await self.requests.reserve()
-            if order_action:
-                wait = max(wait, await self.orders.reserve())
+            async with _slot_transaction(self.requests.store) as conn:
+                wait = await self.requests.take(conn)
+                if order_action:
+                    wait = max(wait, await self.orders.take(conn))
         except (SQLAlchemyError, StoreError, OSError) as exc:
             if not isinstance(exc, StoreError) and not is_unavailable(exc):
                 raise
