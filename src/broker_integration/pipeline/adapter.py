@@ -149,6 +149,7 @@ class BrokerAdapter:
     _chains: dict[Operation, tuple[CallInterceptor, ...]] | None = None
     _authenticated: bool = False
     _instance_name: str | None = None
+    _adapter_id: tuple[str, str] | None = None
     resilience: Resilience | None = None
     #: The order journal the pipeline writes intents to, once one is attached (``build_pipeline``).
     journal: OrderJournal | None = None
@@ -197,7 +198,11 @@ class BrokerAdapter:
     @property
     def adapter_id(self) -> str:
         """Tells apart two adapters of the same broker in events and metrics."""
-        return f"{self.name}@{id(self):x}"
+        name = self.name
+        known = self._adapter_id
+        if known is None or known[0] is not name:  # formatted once per name: every call's event carries it
+            known = self._adapter_id = (name, f"{name}@{id(self):x}")
+        return known[1]
 
     @property
     def event_bus(self) -> EventBus:
@@ -228,9 +233,7 @@ class BrokerAdapter:
         """
         ctx = current_order_call()
         if ctx is not None and ctx.adapter is self:
-            for name, value in results.known_fields(self, ctx).items():
-                if fields.get(name) is None:
-                    fields[name] = value
+            fields.update(results.known_fields(self, ctx, fields))
         return OrderResult(**fields)
 
     def add_interceptor(
@@ -554,7 +557,7 @@ def _emit(
         time=ctx.started_at,
         broker_name=adapter.name,
         adapter_id=adapter.adapter_id,
-        operation=ctx.operation.value,
+        operation=ctx.operation._value_,  # .value is a Python-level property on every enum member
         duration_ns=duration_ns,
         success=success,
         error=error,

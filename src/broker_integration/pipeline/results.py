@@ -8,6 +8,7 @@ pipeline without them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -21,19 +22,28 @@ if TYPE_CHECKING:
 __all__ = ["completed", "failed", "from_broker_order", "from_update", "known_fields", "unresolved"]
 
 
-def known_fields(adapter: BrokerAdapter, ctx: CallContext) -> dict[str, Any]:
-    """What the pipeline knows of the order action ``ctx`` when the broker's answer is in hand."""
-    known: dict[str, Any] = {
-        "broker_name": adapter.name,
-        "submitted_at": ctx.started_at,
-        "latency_ms": (adapter.clock.monotonic_ns() - ctx.started_ns) / 1e6,
-    }
+def known_fields(adapter: BrokerAdapter, ctx: CallContext, given: Mapping[str, Any]) -> dict[str, Any]:
+    """What the pipeline knows of the order action ``ctx`` when the broker's answer is in hand — broker,
+    submission time, latency, and the order's client id, instrument, side and quantity — for the fields
+    ``given`` leaves open (absent, ``None`` or empty). Field by field, without comparing values: this runs
+    on every order."""
+    known: dict[str, Any] = {}
+    if not given.get("broker_name"):
+        known["broker_name"] = adapter.name
+    if given.get("submitted_at") is None:
+        known["submitted_at"] = ctx.started_at
+    if given.get("latency_ms") is None:
+        known["latency_ms"] = (adapter.clock.monotonic_ns() - ctx.started_ns) / 1e6
     order = ctx.order
     if order is not None:
-        known["client_order_id"] = order.order_id
-        known["instrument"] = order.instrument
-        known["side"] = order.side
-        known["requested_quantity"] = order.quantity
+        if not given.get("client_order_id"):
+            known["client_order_id"] = order.order_id
+        if not given.get("instrument"):
+            known["instrument"] = order.instrument
+        if given.get("side") is None:
+            known["side"] = order.side
+        if given.get("requested_quantity") is None:
+            known["requested_quantity"] = order.quantity
     return known
 
 
@@ -43,14 +53,7 @@ def completed(adapter: BrokerAdapter, ctx: CallContext, result: Any) -> OrderRes
         raise TypeError(
             f"{adapter.name}.{ctx.operation.value} must return an OrderResult, got {type(result).__name__}"
         )
-    given = result.__dict__
-    # Open means None, or "" for broker_name; compared by identity and type first because comparing a
-    # Decimal with "" costs more than all the rest (this runs on every order).
-    update = {
-        name: value
-        for name, value in known_fields(adapter, ctx).items()
-        if (current := given[name]) is None or (type(current) is str and not current)
-    }
+    update = known_fields(adapter, ctx, result.__dict__)
     error = result.error
     if error is not None and not error.broker_name:
         update["error"] = error.model_copy(update={"broker_name": adapter.name})
@@ -85,7 +88,7 @@ def failed(adapter: BrokerAdapter, ctx: CallContext, error: StandardizedError) -
         completed_at=adapter.clock.now(),
         error=error,
         message=error.message,
-        **known_fields(adapter, ctx),
+        **known_fields(adapter, ctx, {}),
     )
 
 
