@@ -140,6 +140,8 @@ class EventBus:
 
     def __init__(self) -> None:
         self._subs: tuple[Subscription, ...] = ()
+        #: ``wants``'s answers (asked on every adapter call), valid for the subscriptions they were read from.
+        self._wanted: tuple[tuple[Subscription, ...], dict[type[Event], bool]] = ((), {})
         self._lock = threading.Lock()
 
     def subscribe(
@@ -161,7 +163,14 @@ class EventBus:
 
     def wants(self, event_type: type[Event]) -> bool:
         """Whether anyone would receive an ``event_type``: publishers skip building events nobody reads."""
-        return any(issubclass(event_type, sub.event_type) for sub in self._subs)
+        subs = self._subs
+        known = self._wanted
+        if known[0] is not subs:  # subscribed or unsubscribed since: answers for this snapshot only
+            known = self._wanted = (subs, {})
+        wanted = known[1].get(event_type)
+        if wanted is None:
+            wanted = known[1][event_type] = any(issubclass(event_type, sub.event_type) for sub in subs)
+        return wanted
 
     def publish(self, event: Event) -> None:
         for sub in self._subs:  # a snapshot: subscribing during publish takes effect next time

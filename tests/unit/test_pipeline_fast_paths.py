@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from broker_integration.clock import ManualClock
+from broker_integration.errors import StandardErrorCode, make_error
 from broker_integration.events import CallEvent, Event, EventBus, HealthEvent
 from broker_integration.models import OrderResult, OrderSide, OrderStatus, PriceTick, UnifiedOrder
 from broker_integration.pipeline import BrokerAdapter, CallContext, Operation, Proceed
@@ -383,6 +384,35 @@ async def test_a_bare_result_is_completed_by_the_pipeline() -> None:
     assert result.requested_quantity == Decimal(7)
     assert result.submitted_at == START
     assert result.latency_ms == 250.0
+
+
+async def test_the_completed_copy_is_what_model_copy_gives() -> None:
+    desk = bare_desk(clock=ManualClock(START))
+    refusal = make_error(StandardErrorCode.INSUFFICIENT_FUNDS, "no margin")  # no broker name yet
+    desk.build = lambda: OrderResult(
+        success=False, status=OrderStatus.REJECTED, error=refusal, metadata={"venue": "x"}
+    )
+    result = await desk.place_order(order())
+    (built,) = desk.built
+    filled_in = result.model_fields_set - built.model_fields_set
+    assert filled_in == {
+        "broker_name",
+        "client_order_id",
+        "instrument",
+        "side",
+        "requested_quantity",
+        "submitted_at",
+        "latency_ms",
+    }
+    expected = built.model_copy(update={name: getattr(result, name) for name in filled_in | {"error"}})
+    assert result == expected
+    assert result.model_fields_set == expected.model_fields_set
+    assert result.model_dump_json(exclude_unset=True) == expected.model_dump_json(exclude_unset=True)
+    assert result.error is not None
+    assert result.error.broker_name == "desk"
+    assert built.error is not None
+    assert built.error.broker_name == ""  # the answer itself is left alone
+    assert built.broker_name == ""
 
 
 async def test_completed_result_is_returned_as_is_through_the_default_stages() -> None:

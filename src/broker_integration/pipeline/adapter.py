@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -112,10 +111,9 @@ class _Wiring:
 #: What :func:`construct_adapter` hands to ``BrokerAdapter.__init__`` past a subclass's own ``__init__``.
 _WIRING: ContextVar[_Wiring | None] = ContextVar("broker_integration_adapter_wiring", default=None)
 
-#: Each adapter class's own declaration, built once (it is read on every order).
-_CLASS_DECLARATIONS: weakref.WeakKeyDictionary[type[BrokerAdapter], AdapterDeclaration] = (
-    weakref.WeakKeyDictionary()
-)
+#: The class attribute holding each adapter class's own declaration, built once (it is read on every order;
+#: a class attribute is found faster than a weak-keyed table, and goes with its class).
+_CLASS_DECLARATION = "_broker_class_declaration"
 
 _PIPELINE_MARK = "__broker_pipeline_operation__"
 _BASE_DEFAULT_MARK = "__broker_base_default__"
@@ -151,6 +149,7 @@ class BrokerAdapter:
     _chains: dict[Operation, tuple[CallInterceptor, ...]] | None = None
     _authenticated: bool = False
     _instance_name: str | None = None
+    _adapter_id: tuple[str, str] | None = None
     resilience: Resilience | None = None
     #: The order journal the pipeline writes intents to, once one is attached (``build_pipeline``).
     journal: OrderJournal | None = None
@@ -199,7 +198,11 @@ class BrokerAdapter:
     @property
     def adapter_id(self) -> str:
         """Tells apart two adapters of the same broker in events and metrics."""
-        return f"{self.name}@{id(self):x}"
+        name = self.name
+        known = self._adapter_id
+        if known is None or known[0] is not name:  # formatted once per name: every call's event carries it
+            known = self._adapter_id = (name, f"{name}@{id(self):x}")
+        return known[1]
 
     @property
     def event_bus(self) -> EventBus:
@@ -230,9 +233,7 @@ class BrokerAdapter:
         """
         ctx = current_order_call()
         if ctx is not None and ctx.adapter is self:
-            for name, value in results.known_fields(self, ctx).items():
-                if fields.get(name) is None:
-                    fields[name] = value
+            fields.update(results.known_fields(self, ctx, fields))
         return OrderResult(**fields)
 
     def add_interceptor(
@@ -287,7 +288,7 @@ class BrokerAdapter:
         overrides it; it is first read while ``BrokerAdapter.__init__`` runs (for the limits), so derive it
         from ``self.config``."""
         cls = type(self)
-        cached = _CLASS_DECLARATIONS.get(cls)
+        cached: AdapterDeclaration | None = cls.__dict__.get(_CLASS_DECLARATION)
         if (
             cached is None
             or cached.capabilities is not cls.capabilities
@@ -295,7 +296,7 @@ class BrokerAdapter:
             or cached.default_limits is not cls.default_limits
         ):
             cached = AdapterDeclaration(cls.capabilities, cls.supported_time_in_force, cls.default_limits)
-            _CLASS_DECLARATIONS[cls] = cached
+            setattr(cls, _CLASS_DECLARATION, cached)
         return cached
 
     @property
@@ -482,26 +483,6 @@ class BrokerAdapter:
             nested=_INSIDE.get() is self,
         )
 
-    async def _run(self, ctx: CallContext, impl: Callable[..., Any]) -> Any:
-        reports_sending = type(self).reports_sending
-        order_action = ctx.operation.is_order_action
-
-        async def call_impl() -> Any:
-            if not reports_sending:
-                ctx.sent = True
-            inside = _INSIDE.set(self)
-            # Only while the order action's own code runs: calls the journal makes around it are not it.
-            order_call = _ORDER_CALL.set(ctx) if order_action else None
-            try:
-                value = impl(self, *ctx.args, **ctx.kwargs)
-                return await value if inspect.isawaitable(value) else value
-            finally:
-                if order_call is not None:
-                    _ORDER_CALL.reset(order_call)
-                _INSIDE.reset(inside)
-
-        return await self._chained(ctx, call_impl)()
-
     async def _run_stream_open(
         self,
         ctx: CallContext,
@@ -576,7 +557,7 @@ def _emit(
         time=ctx.started_at,
         broker_name=adapter.name,
         adapter_id=adapter.adapter_id,
-        operation=ctx.operation.value,
+        operation=ctx.operation._value_,  # .value is a Python-level property on every enum member
         duration_ns=duration_ns,
         success=success,
         error=error,
@@ -603,20 +584,43 @@ def _wrap(op: Operation, impl: Callable[..., Any]) -> Callable[..., Any]:
     if OPERATIONS[op].streaming:
         return _wrap_stream(op, impl)
 
+    name = op.value
+    order_action = OPERATIONS[op].order_action
+    authenticating = op is Operation.AUTHENTICATE
+    coroutine = inspect.iscoroutinefunction(impl)
+
     async def call(self: BrokerAdapter, *args: Any, **kwargs: Any) -> Any:
-        if getattr(type(self), op.value) is not call:
+        if getattr(type(self), name) is not call:
             # Reached through super() from a more-derived override that already runs the pipeline.
             value = impl(self, *args, **kwargs)
             return await value if inspect.isawaitable(value) else value
         ctx = self._context(op, args, kwargs)
         success, error, result = False, None, None
-        order_action = op.is_order_action
+        reports_sending = type(self).reports_sending
+
+        async def call_impl() -> Any:
+            if not reports_sending:
+                ctx.sent = True
+            inside = _INSIDE.set(self)
+            # Only while the order action's own code runs: calls the journal makes around it are not it.
+            order_call = _ORDER_CALL.set(ctx) if order_action else None
+            try:
+                if coroutine:
+                    return await impl(self, *ctx.args, **ctx.kwargs)
+                value = impl(self, *ctx.args, **ctx.kwargs)
+                return await value if inspect.isawaitable(value) else value
+            finally:
+                if order_call is not None:
+                    _ORDER_CALL.reset(order_call)
+                _INSIDE.reset(inside)
+
         try:
-            if op is Operation.AUTHENTICATE:
+            if order_action:
+                if (refusal := order_refusal(self, ctx)) is not None:
+                    raise error_class_for(refusal.error_code)(refusal)
+            elif authenticating:
                 typed_credentials(self, ctx)
-            elif order_action and (refusal := order_refusal(self, ctx)) is not None:
-                raise error_class_for(refusal.error_code)(refusal)
-            result = await self._run(ctx, impl)
+            result = await self._chained(ctx, call_impl)()
             if order_action:
                 result = results.completed(self, ctx, result)
                 success, error = result.success, result.error

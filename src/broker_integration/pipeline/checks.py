@@ -70,6 +70,10 @@ def _checked_argument(ctx: CallContext) -> StandardizedError | None:
     model: type[UnifiedOrder] | type[OrderModification]
     op = ctx.operation
     if op is Operation.PLACE_ORDER:
+        args = ctx.args
+        if args and isinstance(order := args[0], UnifiedOrder) and VALIDATED.holds(order):
+            ctx.order = order  # the common case, first: an order validation built, passed by position
+            return None
         position, name, model = 0, "order", UnifiedOrder
     elif op is Operation.MODIFY_ORDER:
         position, name, model = 1, "modification", OrderModification
