@@ -69,8 +69,11 @@ def recommend(c: BrokerComparison) -> list[str]:
             f"these numbers; no winner is declared until every broker has enough."
         )
     tested = {v.dimension for v in c.verdicts}
-    for dimension in sorted(tested, key=lambda d: (-c.settings.weights.of(d), d)):
-        out.append(_dimension(c, dimension))
+    said = set(tested)
+    if c.latency_operation is None and c.settings.weights.of("latency") > 0 and not c.insufficient:
+        said.add("latency")  # enough calls everywhere, but of no one operation: said, not left out
+    for dimension in sorted(said, key=lambda d: (-c.settings.weights.of(d), d)):
+        out.append(_dimension(c, dimension) if dimension in tested else _latency_not_compared(c))
     out.extend(_availability(c))
     out.append(_overall(c))
     return out
@@ -233,6 +236,15 @@ def _dimension(c: BrokerComparison, dimension: str) -> str:
             f"({_for_each(p_values)})"
         )
     return f"{head}: {first}; {'; '.join(worse)}. {advice}"
+
+
+def _latency_not_compared(c: BrokerComparison) -> str:
+    """Every broker has enough calls, but no one operation has enough at each of them (orders routed
+    unevenly): latency is not compared rather than left out without a word."""
+    return (
+        f"Latency ({_CRITERIA['latency']}): not compared: no operation has at least {c.settings.min_calls} "
+        f"calls at every broker yet. Keep collecting before routing on latency."
+    )
 
 
 def _cause(c: BrokerComparison, dimension: str, name: str) -> str:

@@ -369,6 +369,11 @@ def _too_little(s: Sentence) -> None:
         s.constant(m, "min", 30)  # the comparison's default min_calls, which the demo keeps
 
 
+def _not_compared(s: Sentence) -> None:
+    if m := re.search(r"not compared: no operation has at least (?P<min>\d+) calls at every broker", s.text):
+        s.constant(m, "min", 30)  # the comparison's default min_calls, which the demo keeps
+
+
 def _overall(s: Sentence) -> None:
     if m := re.search(rf"scores out of (?P<hundred>100): (?P<list>{NAME} \d+(?:, {NAME} \d+)*)", s.text):
         s.constant(m, "hundred", 100)
@@ -389,6 +394,7 @@ def _deference(s: Sentence) -> None:
 
 
 RULES: tuple[Rule, ...] = (
+    _not_compared,
     _ab_effects,
     _ab_verdicts,
     _ab_arms,

@@ -131,6 +131,27 @@ async def test_too_little_data_declares_no_winner(clock: ManualClock, bus: Event
     assert "no winner" in comparison.recommendations[-1]
 
 
+async def test_latency_not_compared_is_said_when_no_operation_has_enough_calls_everywhere(
+    clock: ManualClock, bus: EventBus
+) -> None:
+    collector, fast, slow = await _pair(clock, bus, 5.0, 20.0)
+    await place_many(fast, 200)
+    await place_many(slow, 20)  # routed unevenly: too few orders here to compare order latency
+    for _ in range(40):
+        await slow.get_current_price("EUR/USD")  # enough calls in all, of another operation
+    comparison = await collector.compare_brokers(["oanda", "alpaca"])
+    assert comparison.insufficient == {}
+    assert comparison.latency_operation is None
+    assert comparison.verdicts_on("latency") == []
+    latency = [r for r in comparison.recommendations if r.startswith("Latency")]
+    assert latency == [
+        "Latency (faster = a significantly lower p99, or, when the p99s cannot be told apart, calls "
+        "significantly faster more often than not): not compared: no operation has at least 30 calls at "
+        "every broker yet. Keep collecting before routing on latency."
+    ]
+    assert comparison.recommendations.index(latency[0]) == 0  # in its place by weight, not left out
+
+
 async def test_equal_brokers_have_no_winner(clock: ManualClock, bus: EventBus) -> None:
     collector, a, b = await _pair(clock, bus, 10.0, 10.0)
     await place_many(a, 100)
