@@ -35,6 +35,7 @@ from broker_integration.ab_testing import (
     ABTestError,
     BrokerABTestingFramework,
     Metric,
+    PerformanceRouting,
     TestResults,
     TrafficSplit,
 )
@@ -59,6 +60,10 @@ __all__ = ["MINIMUM_SAMPLE", "run_demo"]
 
 #: Orders per arm before the experiment reads a verdict (the collector's minimum calls per broker, too).
 MINIMUM_SAMPLE = 30
+#: Performance routing's warm-up per venue: the broker comparison needs ``MINIMUM_SAMPLE`` calls at every
+#: venue, and Thompson sampling soon starves the slowest, so each venue first gets this many orders routed
+#: at random (with a margin for orders that never reach a venue: refused before sending, failed over).
+WARMUP_PER_VENUE = MINIMUM_SAMPLE + 10
 #: Seconds between the collector's probes (a health check and a quote per instrument, per venue).
 PROBE_INTERVAL = 1.0
 
@@ -108,6 +113,7 @@ def _create_test(ab: BrokerABTestingFramework, options: DemoOptions, arms: Seque
         primary_metric=Metric.LATENCY_MS,
         guardrail_metrics=(Metric.SUCCESS_RATE, Metric.FILL_RATE, Metric.TOTAL_COST_BPS),
         minimum_sample_size=MINIMUM_SAMPLE,
+        performance=PerformanceRouting(warmup_per_arm=WARMUP_PER_VENUE),
     )
     return test_id
 
