@@ -33,6 +33,16 @@ def pytest_report_header() -> str:
     return f"store engines: sqlite only ({NO_SERVER})"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A store for what runs before any test's own (module- and session-scoped fixtures), so nothing a test
+    session does ever reaches the user's data folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("session-store")
+        patch.setenv("BROKER_INTEGRATION_STORE_URL", f"sqlite+aiosqlite:///{folder / 'store.sqlite3'}")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BROKER_INTEGRATION_STORE_URL", f"sqlite+aiosqlite:///{tmp_path / 'store.sqlite3'}")
