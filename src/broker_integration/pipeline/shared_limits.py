@@ -7,11 +7,10 @@ atomic in the database, so processes on any number of hosts together never excee
 the database's clock on PostgreSQL (``statement_timestamp()``), so hosts need not agree on theirs. On SQLite
 (processes of one host sharing a file) the caller's wall clock is used.
 
-A call's slots (a request slot, and an order slot for an order action) are taken in one transaction. On
-PostgreSQL it commits without waiting for the write-ahead log to reach the disk (``synchronous_commit`` off
-for that transaction only, per PostgreSQL's "Asynchronous Commit"): the commit is still atomic and visible to
-every process at once; a server crash may forget the last few hundred milliseconds of bucket state, which a
-rate limit can afford and an order journal cannot (the journal's own commits stay synchronous).
+A call's slots (a request slot, and an order slot for an order action) are taken on one
+:meth:`~broker_integration.store.Store.unflushed` connection: on PostgreSQL one transaction whose commit does
+not wait for the disk. A server crash may forget the last few hundred milliseconds of bucket state, which a
+rate limit can afford.
 
 When the store cannot be reached, calls fall back to this process's own limiter (the pipeline's local one,
 at the full rate): the shared limit cannot be held then, and the journal refuses orders anyway.
@@ -20,12 +19,11 @@ at the full rate): the shared limit cannot be held then, and the journal refuses
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Double, cast, func, literal, text, update
+from sqlalchemy import Double, cast, func, literal, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -78,7 +76,7 @@ class SharedRateLimiter:
 
     async def reserve(self) -> float:
         """Take the next slot now and return the seconds until it is due (the caller waits them)."""
-        async with _slot_transaction(self.store) as conn:
+        async with self.store.unflushed() as conn:
             return await self.take(conn)
 
     async def take(self, conn: AsyncConnection) -> float:
@@ -109,18 +107,6 @@ class SharedRateLimiter:
                 .where(_t.c.scope == self.scope)
                 .values(cooldown_until=self._greatest(_t.c.cooldown_until, until))
             )
-
-
-@asynccontextmanager
-async def _slot_transaction(store: Store) -> AsyncIterator[AsyncConnection]:
-    """A transaction for taking slots; on PostgreSQL its commit does not wait for the disk (see above)."""
-    async with store.begin() as conn:
-        if store.is_postgresql:
-            await conn.execute(_NO_FLUSH_WAIT)
-        yield conn
-
-
-_NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 @dataclass
@@ -156,7 +142,7 @@ class SharedLimits:
         """Seconds to wait for this call's slots (both at once: the later one), or ``None`` when the store
         cannot be reached (the caller relies on its local limiter)."""
         try:
-            async with _slot_transaction(self.requests.store) as conn:
+            async with self.requests.store.unflushed() as conn:
                 wait = await self.requests.take(conn)
                 if order_action:
                     wait = max(wait, await self.orders.take(conn))

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import orjson
-from sqlalchemy import Table, event, select
+from sqlalchemy import Table, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError
@@ -36,6 +36,7 @@ _log = get_logger("broker_integration.store")
 #: Connections a PostgreSQL store keeps, and how many more it may open under load.
 _PG_POOL = {"pool_size": 10, "max_overflow": 20, "pool_timeout": 30}
 _CONNECT_TIMEOUT_S = 10.0
+_NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -47,16 +48,32 @@ def is_unavailable(exc: BaseException) -> bool:
 
 
 def _is_asyncpg_gone(orig: BaseException | None) -> bool:
-    """asyncpg's own words for a connection that is gone or a server that is shutting down."""
-    name = type(orig).__name__
-    return name in {
+    """asyncpg's own words for a connection that is gone or a server that is shutting down or starting up:
+    its exception classes, or the SQLSTATE (class 08, connection exception; 57P01-57P03, admin shutdown,
+    crash shutdown, cannot connect now — PostgreSQL's "Error Codes" appendix), on the error SQLAlchemy's
+    adapter raised or on the asyncpg error it wraps."""
+    for error in (orig, orig.__cause__ if orig is not None else None):
+        if error is None:
+            continue
+        if type(error).__name__ in _GONE_CLASSES or "connection is closed" in str(error):
+            return True
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(state, str) and (state.startswith("08") or state in _GONE_STATES):
+            return True
+    return False
+
+
+_GONE_CLASSES = frozenset(
+    {
         "ConnectionDoesNotExistError",
         "InterfaceError",
         "AdminShutdownError",
         "CannotConnectNowError",
         "ConnectionFailureError",
         "CrashShutdownError",
-    } or "connection is closed" in str(orig)
+    }
+)
+_GONE_STATES = frozenset({"57P01", "57P02", "57P03"})
 
 
 class Store:
@@ -224,6 +241,21 @@ class Store:
         COMMIT."""
         async with self.engine.connect() as conn:
             yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @asynccontextmanager
+    async def unflushed(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for writes that may be forgotten by a server crash but never half-done: a rate
+        limit's bucket, an order's outcome (the intent written before sending stays, and the broker's record
+        settles it again). On PostgreSQL one transaction whose commit does not wait for the write-ahead log to
+        reach the disk (``synchronous_commit`` off for it alone, PostgreSQL's "Asynchronous Commit"; still
+        atomic and at once visible to every process); on SQLite each statement commits by itself."""
+        if not self.is_postgresql:
+            async with self.autocommit() as conn:
+                yield conn
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(_NO_FLUSH_WAIT)
+            yield conn
 
     async def schema_version(self) -> str | None:
         """The Alembic revision the database is at."""

@@ -22,6 +22,7 @@ from broker_integration.store import (
     StoreUnavailableError,
     StoreUrlError,
     default_store_url,
+    is_unavailable,
     kv_table,
     metadata,
     sqlite_url,
@@ -275,3 +276,27 @@ def test_the_command_line_says_a_bad_store_in_one_line(tmp_path: Path) -> None:
     (line,) = (done.stdout + done.stderr).strip().splitlines()  # one line, no traceback
     assert line.startswith("error: cannot open the store at postgresql://me:***@127.0.0.1:1/db: ")
     assert "hunter2" not in line
+
+
+@pytest.mark.parametrize(
+    ("asyncpg_error", "unavailable"),
+    [
+        ("CannotConnectNowError", True),  # 57P03: the database system is starting up
+        ("AdminShutdownError", True),  # 57P01
+        ("ConnectionDoesNotExistError", True),  # 08003
+        ("UniqueViolationError", False),  # 23505: a statement the database refused
+    ],
+)
+def test_a_server_starting_up_or_gone_is_unavailable_a_refused_statement_is_not(
+    asyncpg_error: str, unavailable: bool
+) -> None:
+    """As SQLAlchemy's asyncpg adapter raises them: a DBAPIError whose ``orig`` is the adapter's own error,
+    caused by asyncpg's (the restart test meets "the database system is starting up" this way)."""
+    import asyncpg.exceptions
+    from sqlalchemy.exc import DBAPIError
+
+    cause = getattr(asyncpg.exceptions, asyncpg_error)("the server said no")
+    adapted = RuntimeError(str(cause))
+    adapted.__cause__ = cause
+    error = DBAPIError("SELECT 1", {}, adapted)
+    assert is_unavailable(error) is unavailable
