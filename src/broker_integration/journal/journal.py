@@ -446,7 +446,7 @@ class OrderJournal:
         if only_from is not None:
             sources = [s for s in sources if OrderStatus(s) in only_from]
         table = order_journal_table
-        async with self.store.unflushed() as conn:  # the intent is durable; a lost outcome is settled again
+        async with self.store.autocommit() as conn:
             moved = await conn.execute(
                 update(table)
                 .where(

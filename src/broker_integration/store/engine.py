@@ -244,9 +244,8 @@ class Store:
 
     @asynccontextmanager
     async def unflushed(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for writes that may be forgotten by a server crash but never half-done: a rate
-        limit's bucket, an order's outcome (the intent written before sending stays, and the broker's record
-        settles it again). On PostgreSQL one transaction whose commit does not wait for the write-ahead log to
+        """A connection for writes that may be forgotten by a server crash but never half-done (a rate
+        limit's bucket; never an order journal's). On PostgreSQL one transaction whose commit does not wait for the write-ahead log to
         reach the disk (``synchronous_commit`` off for it alone, PostgreSQL's "Asynchronous Commit"; still
         atomic and at once visible to every process); on SQLite each statement commits by itself."""
         if not self.is_postgresql:
