@@ -10,24 +10,6 @@ if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/de
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "postgresql: initdb is missing and apt-get is not available; install PostgreSQL by hand" >&2
-    exit 1
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "postgresql: installing needs root (or sudo); run this script as root" >&2
-        exit 1
-    fi
-fi
-
-echo "postgresql: server programs are missing; installing Debian's postgresql package"
-echo "+ $SUDO apt-get update"
-$SUDO apt-get update
-echo "+ $SUDO apt-get install -y --no-install-recommends postgresql"
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends postgresql
+echo "postgresql: server programs are missing"
+bash "$(dirname "$0")/apt-install.sh" postgresql postgresql
 echo "postgresql: installed ($(ls -d /usr/lib/postgresql/*/bin | tail -1))"
