@@ -9,7 +9,6 @@ authenticated, or raises and leaves nothing open.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import re
 from collections.abc import Mapping
@@ -27,6 +26,7 @@ from broker_integration.events import EventBus, HealthEvent, get_event_bus
 from broker_integration.log import get_logger
 from broker_integration.models import HealthState
 from broker_integration.pipeline import BrokerAdapter, attach, construct_adapter
+from broker_integration.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from broker_integration.journal import OrderJournal
@@ -329,10 +329,7 @@ class BrokerFactory:
 
     async def stop_health_monitoring(self) -> None:
         monitor, self._monitor = self._monitor, None
-        if monitor is not None:
-            monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await monitor
+        await cancel_and_wait(monitor)
 
     @property
     def is_monitoring(self) -> bool:

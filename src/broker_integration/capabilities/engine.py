@@ -253,9 +253,7 @@ class CapabilityDiscoveryEngine:
                 self._keep(cached.profile)
                 return cached.profile
             self._check_live(adapter, kind, allow_live)
-            await self._recall(cache, adapter.name, kind)
-            profile = await self._discover(adapter, kind)
-            await cache.save(profile, self.ttl)
+            profile = await self._discover_and_cache(cache, adapter, kind)
         self._remember(adapter, profile)
         return profile
 
@@ -271,10 +269,18 @@ class CapabilityDiscoveryEngine:
         self._check_live(adapter, kind, allow_live)
         cache = await self._profile_cache()
         async with self._lock(adapter):
-            await self._recall(cache, adapter.name, kind)
-            profile = await self._discover(adapter, kind)
-            await cache.save(profile, self.ttl)
+            profile = await self._discover_and_cache(cache, adapter, kind)
         self._remember(adapter, profile)
+        return profile
+
+    async def _discover_and_cache(
+        self, cache: ProfileCache, adapter: BrokerAdapter, test_type: CapabilityTestType
+    ) -> CapabilityProfile:
+        """A fresh discovery, cached; the cached profile it replaces is recalled first so that a change
+        since then is announced."""
+        await self._recall(cache, adapter.name, test_type)
+        profile = await self._discover(adapter, test_type)
+        await cache.save(profile, self.ttl)
         return profile
 
     async def _recall(self, cache: ProfileCache, broker_name: str, test_type: CapabilityTestType) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from functools import partial
+from typing import Any, TypeGuard, TypeVar
 
 from broker_integration.capabilities.profile import CapabilityStatus
 from broker_integration.capabilities.state import DiscoveryState, ProbeOutcome, is_conclusive
@@ -35,6 +36,7 @@ from broker_integration.pipeline import BrokerAdapter, BrokerCapability, Operati
 __all__ = ["run_dynamic_probes"]
 
 C = BrokerCapability
+T = TypeVar("T")
 
 
 async def run_dynamic_probes(state: DiscoveryState) -> None:
@@ -53,7 +55,7 @@ async def run_dynamic_probes(state: DiscoveryState) -> None:
     await _stream(state)
 
 
-def _list_of(value: object, item: type) -> bool:
+def _list_of(value: object, item: type[T]) -> TypeGuard[list[T]]:
     return isinstance(value, list) and all(isinstance(v, item) for v in value)
 
 
@@ -62,21 +64,44 @@ async def _probe_listing(
     capability: BrokerCapability,
     operation: str,
     call: Callable[[], Awaitable[object]],
-    item: type,
+    item: type[T],
     noun: str,
-) -> None:
-    """Verify ``capability`` by one listing call: refuted by an error or a wrong answer, else verified
-    with the number of ``noun`` listed."""
+) -> list[T] | None:
+    """Verify ``capability`` by one listing call: refuted by an error or a wrong answer (``None``), else
+    verified with the number of ``noun`` listed, which are returned."""
     table = state.capabilities
     outcome = await state.probe(operation, call)
     if outcome.error is not None:
         state.refute(table, capability, outcome.error, f"listing {noun} failed", outcome.latency_ms)
-    elif not _list_of(outcome.value, item):
-        wrong = state.wrong_type(operation, outcome.value, f"a list of {item.__name__}")
+        return None
+    listed = outcome.value
+    if not _list_of(listed, item):
+        wrong = state.wrong_type(operation, listed, f"a list of {item.__name__}")
         state.refute(table, capability, wrong, "the probe")
+        return None
+    state.verify(table, capability, f"listed {len(listed)} {noun[:-1]}(s)", outcome.latency_ms)
+    return listed
+
+
+def _answer(
+    state: DiscoveryState,
+    capability: BrokerCapability,
+    operation: str,
+    outcome: ProbeOutcome[Any],
+    kind: type[T],
+    failed: str,
+) -> T | None:
+    """The probe's answer when it is a ``kind``; else ``None``, ``capability`` refuted by the failed call's
+    error (``failed`` says what failed) or, for an answer of another type, by the adapter's bug."""
+    value = outcome.value
+    if outcome.error is not None:
+        state.refute(state.capabilities, capability, outcome.error, failed, outcome.latency_ms)
+    elif not isinstance(value, kind):
+        wrong = state.wrong_type(operation, value, kind.__name__)
+        state.refute(state.capabilities, capability, wrong, "the probe")
     else:
-        count = len(outcome.value or [])  # type: ignore[arg-type]
-        state.verify(table, capability, f"listed {count} {noun[:-1]}(s)", outcome.latency_ms)
+        return value
+    return None
 
 
 async def _authenticate(state: DiscoveryState) -> bool:
@@ -99,15 +124,10 @@ async def _health(state: DiscoveryState) -> None:
         return
     outcome = await state.probe("health_check", state.adapter.health_check)
     table = state.capabilities
-    if outcome.error is not None:
-        state.refute(table, C.HEALTH_CHECK, outcome.error, "the health check failed", outcome.latency_ms)
+    status = _answer(state, C.HEALTH_CHECK, "health_check", outcome, HealthStatus, "the health check failed")
+    if status is None:
         return
-    status = outcome.value
-    if not isinstance(status, HealthStatus):
-        state.refute(
-            table, C.HEALTH_CHECK, state.wrong_type("health_check", status, "HealthStatus"), "the probe"
-        )
-    elif status.state is HealthState.DOWN:
+    if status.state is HealthState.DOWN:
         state.inconclusive(
             table, C.HEALTH_CHECK, f"the health check reported the broker down: {status.message}"
         )
@@ -122,24 +142,21 @@ async def _accounts(state: DiscoveryState) -> None:
             state, C.MULTIPLE_ACCOUNTS, "get_accounts", adapter.get_accounts, Account, "accounts"
         )
     if state.open_to_test(table, C.ACCOUNT_SUMMARY):
-        summary = await state.probe("get_account_summary", adapter.get_account_summary)
-        if summary.error is not None:
-            state.refute(
-                table, C.ACCOUNT_SUMMARY, summary.error, "the account summary failed", summary.latency_ms
-            )
-        elif not isinstance(summary.value, AccountSummary):
-            state.refute(
-                table,
-                C.ACCOUNT_SUMMARY,
-                state.wrong_type("get_account_summary", summary.value, "AccountSummary"),
-                "the probe",
-            )
-        else:
+        outcome = await state.probe("get_account_summary", adapter.get_account_summary)
+        summary = _answer(
+            state,
+            C.ACCOUNT_SUMMARY,
+            "get_account_summary",
+            outcome,
+            AccountSummary,
+            "the account summary failed",
+        )
+        if summary is not None:
             state.verify(
                 table,
                 C.ACCOUNT_SUMMARY,
-                f"account {summary.value.account_id} answered in {summary.value.currency}",
-                summary.latency_ms,
+                f"account {summary.account_id} answered in {summary.currency}",
+                outcome.latency_ms,
             )
 
 
@@ -147,23 +164,13 @@ async def _instruments(state: DiscoveryState) -> None:
     table = state.capabilities
     if not state.open_to_test(table, C.INSTRUMENTS):
         return
-    outcome = await state.probe("get_instruments", state.adapter.get_instruments)
-    if outcome.error is not None:
-        state.refute(table, C.INSTRUMENTS, outcome.error, "listing instruments failed", outcome.latency_ms)
+    listed = await _probe_listing(
+        state, C.INSTRUMENTS, "get_instruments", state.adapter.get_instruments, Instrument, "instruments"
+    )
+    if listed is None:
         return
-    listed = outcome.value
-    if not _list_of(listed, Instrument):
-        state.refute(
-            table,
-            C.INSTRUMENTS,
-            state.wrong_type("get_instruments", listed, "a list of Instrument"),
-            "the probe",
-        )
-        return
-    assert listed is not None
     state.instruments = {instrument.symbol: instrument for instrument in listed}
     state.instruments_complete = True
-    state.verify(table, C.INSTRUMENTS, f"listed {len(listed)} instrument(s)", outcome.latency_ms)
     if state.open_to_test(table, C.FRACTIONAL_QUANTITY):
         fractional = [i for i in listed if i.quantity_increment < 1 or i.min_quantity < 1]
         if fractional:
@@ -312,14 +319,6 @@ async def _stream(state: DiscoveryState) -> None:
         partial(_first_tick, state.adapter, symbol),
         timeout=state.options.stream_timeout,
     )
-    if outcome.error is not None:
-        state.refute(table, C.STREAMING_PRICES, outcome.error, "no streamed tick", outcome.latency_ms)
-    elif not isinstance(outcome.value, PriceTick):
-        state.refute(
-            table,
-            C.STREAMING_PRICES,
-            state.wrong_type("stream_prices", outcome.value, "PriceTick"),
-            "the probe",
-        )
-    else:
+    tick = _answer(state, C.STREAMING_PRICES, "stream_prices", outcome, PriceTick, "no streamed tick")
+    if tick is not None:
         state.verify(table, C.STREAMING_PRICES, f"first {symbol} tick streamed", outcome.latency_ms)

@@ -8,11 +8,11 @@ a synthetic clean-up under way finishes first (it is shielded from the cancellat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 
 from broker_integration.log import get_logger
 from broker_integration.pipeline import BrokerAdapter
+from broker_integration.tasks import cancel_and_wait
 
 __all__ = ["DiscoveryScheduler"]
 
@@ -49,10 +49,7 @@ class DiscoveryScheduler:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _loop(self, adapters: tuple[BrokerAdapter, ...], interval: float) -> None:
         while True:

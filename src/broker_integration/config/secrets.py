@@ -38,6 +38,19 @@ def is_encrypted(value: str) -> bool:
     return _ENC.fullmatch(value) is not None
 
 
+def _token(value: str) -> bytes:
+    """The Fernet token inside an ``ENC[fernet:...]`` value; :class:`DecryptionError` for anything else."""
+    match = _ENC.fullmatch(value)
+    if match is None:
+        raise DecryptionError("not an ENC[fernet:...] value")
+    return match.group(1).encode()
+
+
+def _sealed(token: bytes) -> str:
+    """A Fernet token as the ``ENC[fernet:...]`` value configuration files hold."""
+    return f"ENC[fernet:{token.decode()}]"
+
+
 class KeyRing:
     """Fernet keys for configuration secrets: encrypts with the first, decrypts with any."""
 
@@ -110,15 +123,12 @@ class KeyRing:
     def encrypt(self, plaintext: str | SecretStr) -> str:
         """``ENC[fernet:<token>]`` for ``plaintext``, under the first key."""
         text = plaintext.get_secret_value() if isinstance(plaintext, SecretStr) else plaintext
-        return f"ENC[fernet:{self._fernet.encrypt(text.encode()).decode()}]"
+        return _sealed(self._fernet.encrypt(text.encode()))
 
     def decrypt(self, value: str) -> str:
         """The plaintext of an ``ENC[...]`` value; :class:`DecryptionError` if no key opens it."""
-        match = _ENC.fullmatch(value)
-        if match is None:
-            raise DecryptionError("not an ENC[fernet:...] value")
         try:
-            plaintext = self._fernet.decrypt(match.group(1).encode()).decode()
+            plaintext = self._fernet.decrypt(_token(value)).decode()
         except (InvalidToken, UnicodeDecodeError):
             raise DecryptionError(
                 f"value will not decrypt with the configured key{'s' if self._count > 1 else ''} "
@@ -129,14 +139,11 @@ class KeyRing:
 
     def rotate(self, value: str) -> str:
         """The same secret re-encrypted under the first key."""
-        match = _ENC.fullmatch(value)
-        if match is None:
-            raise DecryptionError("not an ENC[fernet:...] value")
         try:
-            token = self._fernet.rotate(match.group(1).encode())
+            token = self._fernet.rotate(_token(value))
         except InvalidToken:
             raise DecryptionError("value will not decrypt with any configured key") from None
-        return f"ENC[fernet:{token.decode()}]"
+        return _sealed(token)
 
     def rotate_text(self, text: str, *, file: str | None = None) -> tuple[str, int]:
         """``text`` with every ``ENC[...]`` token re-encrypted under the first key, and how many there were.

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from broker_integration.metrics.aggregate import BrokerAggregate
+from broker_integration.metrics.buckets import OrderStats
 from broker_integration.metrics.histograms import LatencySummary, representative_sample
 from broker_integration.metrics.summary import BROKER_FAULT_CODES, answered_calls
 from broker_integration.stats import (
@@ -199,10 +200,16 @@ def _reliability(a: BrokerAggregate, b: BrokerAggregate, confidence: float) -> _
     )
 
 
-def _cost(a: BrokerAggregate, b: BrokerAggregate, confidence: float) -> _Raw:
+def _order_stats(a: BrokerAggregate, b: BrokerAggregate) -> tuple[OrderStats, OrderStats]:
+    """Both brokers' order figures: a cost or fill dimension is scored only when every broker has orders."""
     oa, ob = a.totals().orders, b.totals().orders
     assert oa is not None
     assert ob is not None
+    return oa, ob
+
+
+def _cost(a: BrokerAggregate, b: BrokerAggregate, confidence: float) -> _Raw:
+    oa, ob = _order_stats(a, b)
     ca, cb = np.asarray(oa.cost_bps.samples), np.asarray(ob.cost_bps.samples)
     result = welch_t_test(ca, cb, confidence)
     return _Raw(
@@ -217,9 +224,7 @@ def _cost(a: BrokerAggregate, b: BrokerAggregate, confidence: float) -> _Raw:
 
 
 def _fill(a: BrokerAggregate, b: BrokerAggregate, confidence: float) -> _Raw:
-    oa, ob = a.totals().orders, b.totals().orders
-    assert oa is not None
-    assert ob is not None
+    oa, ob = _order_stats(a, b)
     accepted_a, accepted_b = oa.accepted, ob.accepted
     result = _proportions(oa.filled, accepted_a, ob.filled, accepted_b, confidence)
     return _Raw(

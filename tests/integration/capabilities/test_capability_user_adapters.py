@@ -20,8 +20,18 @@ from broker_integration.capability_discovery import (
 )
 from broker_integration.errors import StandardErrorCode
 from broker_integration.events import EventBus
-from broker_integration.models import Granularity, OrderSide, OrderType, TimeInForce, UnifiedOrder
+from broker_integration.models import (
+    AccountSummary,
+    Granularity,
+    HealthStatus,
+    Instrument,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    UnifiedOrder,
+)
 from broker_integration.pipeline import BrokerCapability
+from broker_integration.testing import MockBrokerAdapter
 
 C = BrokerCapability
 S = CapabilityStatus
@@ -135,3 +145,36 @@ async def test_a_granularity_that_fails_is_unsupported_while_others_work() -> No
         assert profile.granularities[Granularity.MONTH].status is S.UNSUPPORTED
         assert profile.granularities[Granularity.H1].status is S.VERIFIED
         assert Granularity.S5 not in profile.supported_granularities
+
+
+class _WrongTypesMock(MockBrokerAdapter):
+    """Answers the read-only probes with plain JSON where the interface promises models (an adapter bug)."""
+
+    broker_name = "wrong-types"
+
+    async def health_check(self) -> HealthStatus:
+        return {"state": "healthy"}  # type: ignore[return-value]
+
+    async def get_account_summary(self, account_id: str | None = None) -> AccountSummary:
+        return {"id": "001", "currency": "USD"}  # type: ignore[return-value]
+
+    async def get_instruments(self) -> list[Instrument]:
+        return [{"name": "EUR_USD"}]  # type: ignore[list-item]
+
+
+async def test_answers_of_the_wrong_type_refute_what_they_probe_as_the_adapters_bug() -> None:
+    async with _WrongTypesMock(event_bus=EventBus()) as adapter:
+        profile = await CapabilityDiscoveryEngine().discover_capabilities(adapter, CapabilityTestType.DYNAMIC)
+    caps = profile.capabilities
+    for capability, answered in (
+        (C.HEALTH_CHECK, "health_check returned dict, not HealthStatus"),
+        (C.ACCOUNT_SUMMARY, "get_account_summary returned dict, not AccountSummary"),
+        (C.INSTRUMENTS, "get_instruments returned list, not a list of Instrument"),
+    ):
+        finding = caps[capability]
+        assert finding.status is S.FAILED, capability
+        assert finding.error_code is StandardErrorCode.UNKNOWN
+        assert f"the probe: UNKNOWN: {answered}" in finding.evidence
+        assert any(e.probe == answered.split()[0] and e.message == answered for e in profile.errors)
+    assert not profile.instruments_complete
+    assert caps[C.CURRENT_PRICES].status is S.VERIFIED  # the wrong answers spoil nothing else

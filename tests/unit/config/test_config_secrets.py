@@ -45,6 +45,16 @@ def test_rotate_text_names_the_line_of_a_value_no_key_opens() -> None:
     assert (info.value.file, info.value.path) == ("c.yaml", "line 2")
 
 
+@pytest.mark.parametrize("value", [CANARY, f"ENC[fernet:{CANARY}] ", "ENC[aes:abc=]"])
+def test_a_value_that_is_not_one_enc_token_is_refused_by_decrypt_and_rotate_without_echoing_it(
+    value: str,
+) -> None:
+    keys = KeyRing([KeyRing.generate_key()])
+    for operation in (keys.decrypt, keys.rotate):
+        with pytest.raises(DecryptionError, match=r"^not an ENC\[fernet:\.\.\.\] value$"):
+            operation(value)
+
+
 def test_a_bad_key_is_refused_without_echoing_it() -> None:
     with pytest.raises(ValueError, match="not a Fernet key") as info:
         KeyRing(["short-" + CANARY])
