@@ -144,6 +144,11 @@ class OrderState(StrEnum):
     FILLED = "FILLED"
     CANCELLED = "CANCELLED"
 
+    @property
+    def is_open(self) -> bool:
+        """Still working at the venue: resting, or a triggered stop-limit resting as a limit."""
+        return self in (OrderState.PENDING, OrderState.TRIGGERED)
+
 
 # ------------------------------------------------------------------------------------------ requests
 
@@ -316,7 +321,7 @@ class OrderView:
 
     @property
     def is_open(self) -> bool:
-        return self.state in (OrderState.PENDING, OrderState.TRIGGERED)
+        return self.state.is_open
 
     @property
     def was_refused(self) -> bool:
