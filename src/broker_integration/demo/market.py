@@ -37,14 +37,7 @@ class ReferenceFeed:
         self._engine = VenueEngine(VenueProfile(name="reference", seed=seed, enforce_trading_hours=False))
 
     def quote(self, instrument: str) -> PriceTick:
-        quote = self._engine.quote(instrument)
-        return PriceTick(
-            instrument=quote.instrument,
-            bid=quote.bid,
-            ask=quote.ask,
-            time=quote.time,
-            tradeable=quote.tradeable,
-        )
+        return self._engine.quote(instrument).price_tick()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from broker_integration.adapters.paper import PaperBrokerAdapter
 from broker_integration.broker_config import BrokerConfiguration
@@ -61,34 +62,30 @@ def simulator_profile(seed: int) -> VenueProfile:
     It is the server's behaviour, not the client's configuration, so it lives here rather than in the
     example configuration (which configures the OANDA adapter exactly as for the real broker).
     """
-    return VenueProfile(
-        name="oanda-sim",
-        seed=seed,
-        enforce_trading_hours=False,
-        latency=LatencyModel(median_ms=10.0, sigma=0.4),
-    )
+    return _demo_profile("oanda-sim", seed, median_ms=10.0)
 
 
 def alpaca_profile(seed: int) -> VenueProfile:
-    """How the simulated Alpaca executes: the demo's seed, about 15 ms per request, no faults; stocks
-    around the clock like every demo venue (its crypto pairs trade around the clock anyway)."""
-    return VenueProfile(
-        name="alpaca-sim",
-        seed=seed,
-        enforce_trading_hours=False,
-        latency=LatencyModel(median_ms=15.0, sigma=0.4),
-    )
+    """How the simulated Alpaca executes: the demo's seed, about 15 ms per request, no faults (its crypto
+    pairs trade around the clock anyway)."""
+    return _demo_profile("alpaca-sim", seed, median_ms=15.0)
 
 
 def binance_profile(seed: int) -> VenueProfile:
     """How the simulated Binance spot executes: the demo's seed, about 12 ms per request, no faults, and
     Binance's base spot fee of 10 bps (binance.com/en/fee/schedule, regular user)."""
+    return _demo_profile("binance-sim", seed, median_ms=12.0, commission={"bps": "10"})
+
+
+def _demo_profile(name: str, seed: int, *, median_ms: float, **more: Any) -> VenueProfile:
+    """What every demo venue shares: the demo's seed, stocks around the clock, and a request latency around
+    ``median_ms`` with the same spread; ``more`` sets the venue's own profile fields."""
     return VenueProfile(
-        name="binance-sim",
+        name=name,
         seed=seed,
         enforce_trading_hours=False,
-        latency=LatencyModel(median_ms=12.0, sigma=0.4),
-        commission={"bps": "10"},
+        latency=LatencyModel(median_ms=median_ms, sigma=0.4),
+        **more,
     )
 
 

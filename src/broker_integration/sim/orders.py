@@ -62,7 +62,7 @@ class LiveOrder:
 
     @property
     def is_open(self) -> bool:
-        return self.state in (OrderState.PENDING, OrderState.TRIGGERED)
+        return self.state.is_open
 
     @property
     def is_buy(self) -> bool:

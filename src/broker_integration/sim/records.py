@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
-from broker_integration.models import OrderSide, OrderType, TimeInForce
+from broker_integration.models import OrderSide, OrderType, PriceTick, TimeInForce
 
 __all__ = [
     "AccountSnapshot",
@@ -144,6 +144,11 @@ class OrderState(StrEnum):
     FILLED = "FILLED"
     CANCELLED = "CANCELLED"
 
+    @property
+    def is_open(self) -> bool:
+        """Still working at the venue: resting, or a triggered stop-limit resting as a limit."""
+        return self in (OrderState.PENDING, OrderState.TRIGGERED)
+
 
 # ------------------------------------------------------------------------------------------ requests
 
@@ -202,6 +207,13 @@ class Quote:
     @property
     def mid(self) -> Decimal:
         return (self.bid + self.ask) / 2
+
+    def price_tick(self) -> PriceTick:
+        """This quote as the library's :class:`~broker_integration.models.PriceTick`, as an in-process
+        client of the venue (the paper adapter, the demo's reference feed) sees it."""
+        return PriceTick(
+            instrument=self.instrument, bid=self.bid, ask=self.ask, time=self.time, tradeable=self.tradeable
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +328,7 @@ class OrderView:
 
     @property
     def is_open(self) -> bool:
-        return self.state in (OrderState.PENDING, OrderState.TRIGGERED)
+        return self.state.is_open
 
     @property
     def was_refused(self) -> bool:

@@ -136,6 +136,17 @@ async def test_unreadable_bodies_are_schema_400s(sim: OandaSimulator) -> None:
     assert (kind.status, kind.body) == (400, {"errorMessage": "Invalid value specified for 'order.type'"})
     missing = await raw(sim, "POST", path, body={"units": "1"})
     assert (missing.status, missing.body) == (400, {"errorMessage": "The request was missing required data"})
+    for order, answer in [
+        ({"instrument": "EUR_USD", "units": "1"}, "The request was missing required data"),
+        ({"type": "MARKET", "units": "1"}, "The request was missing required data"),
+        ({"type": 7, "instrument": "EUR_USD", "units": "1"}, "Invalid value specified for 'order.type'"),
+        (
+            {"type": "MARKET", "instrument": ["EUR_USD"], "units": "1"},
+            "Invalid value specified for 'order.instrument'",
+        ),
+    ]:
+        refused = await raw(sim, "POST", path, body={"order": order})
+        assert (refused.status, refused.body) == (400, {"errorMessage": answer}), order
     broken = await raw(sim, "POST", path, data=b"{not json")
     assert broken.status == 400
     assert "errorMessage" in broken.body

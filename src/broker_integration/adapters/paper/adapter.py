@@ -73,7 +73,6 @@ from broker_integration.sim.records import (
     OrderRequest,
     OrderView,
     PositionSnapshot,
-    Quote,
     RejectReason,
     Transaction,
     TransactionType,
@@ -295,12 +294,12 @@ class PaperBrokerAdapter(BrokerAdapter):
     async def get_current_price(self, instrument: str) -> PriceTick:
         await self._enter(Operation.GET_CURRENT_PRICE)
         with self._translated():
-            return _tick(self.engine.quote(instrument))
+            return self.engine.quote(instrument).price_tick()
 
     async def get_current_prices(self, instruments: Sequence[str]) -> dict[str, PriceTick]:
         await self._enter(Operation.GET_CURRENT_PRICES)
         with self._translated():
-            ticks = [_tick(self.engine.quote(symbol)) for symbol in instruments]
+            ticks = [self.engine.quote(symbol).price_tick() for symbol in instruments]
         return {tick.instrument: tick for tick in ticks}
 
     async def stream_prices(self, instruments: Sequence[str]) -> AsyncIterator[PriceTick]:
@@ -319,7 +318,7 @@ class PaperBrokerAdapter(BrokerAdapter):
                 state = (quote.bid, quote.ask, quote.tradeable)
                 if last.get(symbol) != state:
                     last[symbol] = state
-                    yield _tick(quote)
+                    yield quote.price_tick()
             await asyncio.sleep(self._poll_interval)
 
     async def stream_order_updates(self) -> AsyncIterator[OrderUpdate]:
@@ -636,9 +635,3 @@ _CANCEL_KIND: dict[object, OrderUpdateKind] = {
 def _home_rate(t: Transaction) -> Decimal | None:
     rate = t.details.get("quote_home_rate")
     return rate if isinstance(rate, Decimal) and rate > 0 else None
-
-
-def _tick(quote: Quote) -> PriceTick:
-    return PriceTick(
-        instrument=quote.instrument, bid=quote.bid, ask=quote.ask, time=quote.time, tradeable=quote.tradeable
-    )

@@ -7,6 +7,7 @@ answer (``{"quotes":{}}``); a bad parameter is 400 ``{"message": …}``.
 from __future__ import annotations
 
 import base64
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from aiohttp import web
 from broker_integration.models import Granularity
 from broker_integration.sim.alpaca import errors
 from broker_integration.sim.alpaca.listing import ListedAsset
-from broker_integration.sim.alpaca.render import bar_json, parse_time_param, quote_json, trade_json
+from broker_integration.sim.alpaca.render import bar_json, query_time, quote_json, trade_json
 from broker_integration.sim.alpaca.state import AlpacaState
 from broker_integration.sim.alpaca.trading import respond, state_of
 from broker_integration.sim.candles import MAX_CANDLES
@@ -125,15 +126,6 @@ async def one_symbol_trade(request: web.Request) -> web.Response:
     return respond({"symbol": asset.symbol, "trade": trade})
 
 
-def _time(value: str | None, name: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return parse_time_param(value)
-    except ValueError:
-        raise errors.data_error(400, f"invalid {name}") from None
-
-
 def _bar_query(request: web.Request) -> tuple[Granularity, datetime, datetime, int, bool, int]:
     query = request.query
     frame = query.get("timeframe")
@@ -149,8 +141,9 @@ def _bar_query(request: web.Request) -> tuple[Granularity, datetime, datetime, i
     if sort not in ("asc", "desc"):
         raise errors.data_error(400, "invalid sort")
     now = state_of(request).engine.clock.now()
-    start = _time(query.get("start"), "start") or now.replace(hour=0, minute=0, second=0, microsecond=0)
-    end = _time(query.get("end"), "end") or now
+    refuse = functools.partial(errors.data_error, 400)
+    start = query_time(query, "start", refuse) or now.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = query_time(query, "end", refuse) or now
     offset = 0
     token = query.get("page_token")
     if token:

@@ -9,7 +9,7 @@ Alpaca's do (reference scale_out §1 [rec]), so a client that reads them as floa
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -37,6 +37,7 @@ __all__ = [
     "order_json",
     "parse_time_param",
     "position_json",
+    "query_time",
     "quote_json",
     "status_of",
     "time_text",
@@ -105,6 +106,19 @@ def parse_time_param(value: str) -> datetime:
     base, fraction, zone = match.groups()
     micros = (fraction or "").ljust(6, "0")[:6]
     return datetime.fromisoformat(f"{base}.{micros}{'+00:00' if zone == 'Z' else zone}").astimezone(UTC)
+
+
+def query_time(query: Mapping[str, str], name: str, refuse: Callable[[str], Exception]) -> datetime | None:
+    """The optional time parameter ``name`` of a request's ``query`` (see :func:`parse_time_param`): ``None``
+    when absent or empty; one that is not a time raises ``refuse("invalid <name>")``, the refusal of the API
+    asked (the trading and the data API answer it differently)."""
+    value = query.get(name)
+    if not value:
+        return None
+    try:
+        return parse_time_param(value)
+    except ValueError:
+        raise refuse(f"invalid {name}") from None
 
 
 def decimal_text(value: Decimal) -> str:

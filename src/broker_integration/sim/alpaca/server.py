@@ -28,7 +28,12 @@ from broker_integration.sim.alpaca.routes import add_routes
 from broker_integration.sim.alpaca.settings import AlpacaSimSettings
 from broker_integration.sim.alpaca.state import STATE, AlpacaState, ServedCounts
 from broker_integration.sim.engine import VenueEngine
-from broker_integration.sim.faults.middleware import WireSimulator, fault_middleware, wire_application
+from broker_integration.sim.faults.middleware import (
+    WireSimulator,
+    cut_connection,
+    fault_middleware,
+    wire_application,
+)
 from broker_integration.sim.profile import VenueProfile
 
 __all__ = ["AlpacaSimulator", "build_app"]
@@ -101,13 +106,7 @@ class AlpacaSimulator(WireSimulator):
 
     def drop_streams(self) -> int:
         """Cut every open websocket's connection; returns how many were cut."""
-        dropped = 0
-        for ws in list(self.state.streams.values()):
-            transport = ws._req.transport if ws._req is not None else None
-            if transport is not None:
-                transport.abort()
-                dropped += 1
-        return dropped
+        return sum(cut_connection(ws._req) for ws in list(self.state.streams.values()))
 
     @property
     def counts(self) -> ServedCounts:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import math
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -33,6 +32,7 @@ from broker_integration.sim.alpaca.render import (
     time_text,
 )
 from broker_integration.sim.alpaca.settings import AlpacaSimSettings, new_key_id, new_secret_key
+from broker_integration.sim.buckets import TokenBucket
 from broker_integration.sim.engine import VenueEngine
 from broker_integration.sim.faults.middleware import WireCounts
 from broker_integration.sim.hours import US_EQUITY_HOURS
@@ -57,19 +57,11 @@ class KeyBucket:
 
     def __init__(self, per_minute: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
-        self._rate = per_minute / 60.0
         self._clock = clock
-        self._tokens = per_minute
-        self._updated = clock()
+        self._bucket = TokenBucket.full(per_minute / 60.0, per_minute, clock())
 
     def admit(self) -> int:
-        now = self._clock()
-        self._tokens = min(self.per_minute, self._tokens + (now - self._updated) * self._rate)
-        self._updated = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return 0
-        return max(1, math.ceil((1.0 - self._tokens) / self._rate))
+        return self._bucket.take(self._clock())
 
 
 _EVENT_OF_CANCEL: dict[object, str] = {

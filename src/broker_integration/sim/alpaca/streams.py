@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -36,12 +36,38 @@ __all__ = ["market_data_stream", "trade_updates_stream"]
 _POLL = 0.05  # seconds between looks at the venue (which also lets it match resting orders)
 
 
-async def _open(request: web.Request, state: AlpacaState) -> web.WebSocketResponse:
+async def _serve(
+    request: web.Request, session: Callable[[AlpacaState, web.WebSocketResponse], Awaitable[None]]
+) -> web.WebSocketResponse:
+    """Open the websocket and run its ``session``, or keep it silent when a TIMEOUT fault was drawn for it; a
+    client that goes ends it quietly, and however it ends the stream is forgotten and its connection closed."""
+    state = state_of(request)
     ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
     await ws.prepare(request)
     state.streams[id(ws)] = ws
     state.counts.streams_opened += 1
+    try:
+        if silent_stream_requested(request):
+            await _stay_silent(state)
+        else:
+            await session(state, ws)
+    except (ConnectionError, TimeoutError, asyncio.CancelledError):
+        pass
+    finally:
+        await _close(state, ws)
     return ws
+
+
+@contextlib.asynccontextmanager
+async def _reading(reader_loop: Coroutine[Any, Any, None]) -> AsyncIterator[asyncio.Task[None]]:
+    """Run ``reader_loop`` (the client's frames, read so its pings are answered) as a task while the block
+    sends, and stop it when the block ends."""
+    reader = asyncio.get_running_loop().create_task(reader_loop)
+    try:
+        yield reader
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
 
 
 async def _close(state: AlpacaState, ws: web.WebSocketResponse) -> None:
@@ -74,32 +100,21 @@ async def _receive(
 
 
 async def trade_updates_stream(request: web.Request) -> web.StreamResponse:
-    state = state_of(request)
-    ws = await _open(request, state)
-    try:
-        if silent_stream_requested(request):
-            await _stay_silent(state)
-            return ws
-        if not await _authenticate_trading(ws, state):
-            return ws
-        listening = asyncio.Event()
-        reader = asyncio.get_running_loop().create_task(_listen_requests(ws, listening))
-        try:
-            waiting = asyncio.get_running_loop().create_task(listening.wait())
-            await asyncio.wait({reader, waiting}, return_when=asyncio.FIRST_COMPLETED)
-            waiting.cancel()
-            if not listening.is_set():
-                return ws  # the client left before listening
-            await ws.send_bytes(orjson.dumps({"stream": "listening", "data": {"streams": ["trade_updates"]}}))
-            await _push_updates(ws, state, reader)
-        finally:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
-    except (ConnectionError, TimeoutError, asyncio.CancelledError):
-        pass
-    finally:
-        await _close(state, ws)
-    return ws
+    return await _serve(request, _trade_updates)
+
+
+async def _trade_updates(state: AlpacaState, ws: web.WebSocketResponse) -> None:
+    if not await _authenticate_trading(ws, state):
+        return
+    listening = asyncio.Event()
+    async with _reading(_listen_requests(ws, listening)) as reader:
+        waiting = asyncio.get_running_loop().create_task(listening.wait())
+        await asyncio.wait({reader, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        if not listening.is_set():
+            return  # the client left before listening
+        await ws.send_bytes(orjson.dumps({"stream": "listening", "data": {"streams": ["trade_updates"]}}))
+        await _push_updates(ws, state, reader)
 
 
 async def _authenticate_trading(ws: web.WebSocketResponse, state: AlpacaState) -> bool:
@@ -168,47 +183,35 @@ def _codec(request: web.Request) -> tuple[Callable[[Any], bytes | str], Callable
 
 
 async def market_data_stream(request: web.Request) -> web.StreamResponse:
-    state = state_of(request)
     crypto = request.path.startswith("/v1beta3/")
     encode, decode, binary = _codec(request)
-    ws = await _open(request, state)
 
-    async def send(value: Any) -> None:
-        frame = encode(value)
-        if binary or isinstance(frame, bytes):
-            await ws.send_bytes(frame if isinstance(frame, bytes) else frame.encode())
-        else:
-            await ws.send_str(frame)
+    async def session(state: AlpacaState, ws: web.WebSocketResponse) -> None:
+        async def send(value: Any) -> None:
+            frame = encode(value)
+            if binary or isinstance(frame, bytes):
+                await ws.send_bytes(frame if isinstance(frame, bytes) else frame.encode())
+            else:
+                await ws.send_str(frame)
 
-    try:
-        if silent_stream_requested(request):
-            await _stay_silent(state)
-            return ws
         await send([{"T": "success", "msg": "connected"}])
         try:
             auth = await _receive(ws, decode, state.settings.auth_timeout)
         except TimeoutError:
             await send([{"T": "error", "code": 404, "msg": "auth timeout"}])
-            return ws
+            return
         if not (isinstance(auth, dict) and auth.get("action") == "auth"):
             await send([{"T": "error", "code": 401, "msg": "not authenticated"}])
-            return ws
+            return
         if auth.get("key") != state.key_id or auth.get("secret") != state.secret_key:
             await send([{"T": "error", "code": 402, "msg": "auth failed"}])
-            return ws
+            return
         await send([{"T": "success", "msg": "authenticated"}])
         quotes: set[str] = set()
-        reader = asyncio.get_running_loop().create_task(_subscriptions(ws, decode, send, quotes))
-        try:
+        async with _reading(_subscriptions(ws, decode, send, quotes)) as reader:
             await _push_quotes(state, quotes, crypto, send, reader)
-        finally:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
-    except (ConnectionError, TimeoutError, asyncio.CancelledError):
-        pass
-    finally:
-        await _close(state, ws)
-    return ws
+
+    return await _serve(request, session)
 
 
 async def _subscriptions(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,8 +31,8 @@ from broker_integration.sim.alpaca.render import (
     asset_json,
     decimal_text,
     order_json,
-    parse_time_param,
     position_json,
+    query_time,
 )
 from broker_integration.sim.alpaca.state import STATE, AlpacaState
 from broker_integration.sim.records import OrderChanges, OrderOutcome, OrderRequest, RejectReason
@@ -389,15 +389,6 @@ async def get_order_by_client_id(request: web.Request) -> web.Response:
     return respond(order_json(record, state.view_of(record)))
 
 
-def _time_param(value: str | None, name: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return parse_time_param(value)
-    except ValueError:
-        raise errors.invalid(f"invalid {name}") from None
-
-
 async def list_orders(request: web.Request) -> web.Response:
     """``GET /v2/orders?status=&limit=&after=&until=&direction=&symbols=&side=``; default open, 50, newest first."""
     state = state_of(request)
@@ -414,7 +405,7 @@ async def list_orders(request: web.Request) -> web.Response:
     direction = query.get("direction", "desc")
     if direction not in ("asc", "desc"):
         raise errors.invalid("invalid direction")
-    after, until = _time_param(query.get("after"), "after"), _time_param(query.get("until"), "until")
+    after, until = query_time(query, "after", errors.invalid), query_time(query, "until", errors.invalid)
     symbols = {s.strip().upper() for s in query["symbols"].split(",")} if query.get("symbols") else None
     side = query.get("side")
     selected = []

@@ -51,6 +51,7 @@ __all__ = [
     "WireCounts",
     "WireFace",
     "WireSimulator",
+    "cut_connection",
     "drop_connection",
     "fault_middleware",
     "serve",
@@ -159,10 +160,17 @@ def silent_stream_requested(request: web.Request) -> bool:
 
 def drop_connection(request: web.Request) -> web.Response:
     """Close the client's connection without an answer (what the client sees as a dropped connection)."""
-    transport = request.transport
-    if transport is not None:
-        transport.abort()
+    cut_connection(request)
     return web.Response(status=204)  # never reaches the client: its transport is gone
+
+
+def cut_connection(request: web.BaseRequest | None) -> bool:
+    """Abort the connection ``request`` came on, at once and without a word; False when it has none left."""
+    transport = None if request is None else request.transport
+    if transport is None:
+        return False
+    transport.abort()
+    return True
 
 
 def fault_middleware(face: WireFace) -> Middleware:

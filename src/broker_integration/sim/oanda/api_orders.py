@@ -4,6 +4,7 @@ cancel-reject when there is nothing to cancel)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aiohttp import web
@@ -177,15 +178,11 @@ async def replace_order(request: web.Request) -> web.Response:
 
 def _with_extensions(extras: OrderExtras, previous: OrderExtras) -> OrderExtras:
     """[rec] a replacement keeps the replaced order's client extensions when it names none."""
-    return OrderExtras(
-        position_fill=extras.position_fill,
-        trigger_condition=extras.trigger_condition,
-        price_text=extras.price_text,
-        price_bound=extras.price_bound,
+    return dataclasses.replace(
+        extras,
         client_tag=previous.client_tag,
         client_comment=previous.client_comment,
         trade_client_extensions=extras.trade_client_extensions or previous.trade_client_extensions,
-        on_fill=extras.on_fill,
     )
 
 

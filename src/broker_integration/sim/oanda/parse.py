@@ -13,11 +13,11 @@ are validated and normalised to the instrument's precision but do not create dep
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from broker_integration.models import OrderSide, OrderType, TimeInForce
 from broker_integration.sim.instruments import InstrumentSpec
@@ -37,6 +37,8 @@ __all__ = [
     "parse_order",
     "replacement_changes",
 ]
+
+_T = TypeVar("_T")
 
 #: Spec ``OrderPositionFill`` plus the legacy spelling seen in 2016 captures (reference §1.4).
 _POSITION_FILL = frozenset({"DEFAULT", "OPEN_ONLY", "REDUCE_FIRST", "REDUCE_ONLY", "POSITION_DEFAULT"})
@@ -96,22 +98,13 @@ def parse_order(body: Any, names: InstrumentNames) -> ParsedOrder:
     if not isinstance(body, Mapping) or not isinstance(body.get("order"), Mapping):
         raise missing_data()
     order: Mapping[str, Any] = body["order"]
-    type_name = order.get("type")
-    if type_name is None:
-        raise missing_data()
-    kind = ORDER_TYPES.get(type_name) if isinstance(type_name, str) else None
-    if kind is None:
-        raise invalid_value("order.type")
-    name = order.get("instrument")
-    if name is None:
-        raise missing_data()
-    spec = names.spec(name) if isinstance(name, str) else None
-    if spec is None:
-        raise invalid_value("order.instrument")
+    kind = _required(order, "type", ORDER_TYPES.get)
+    type_name: str = order["type"]
+    spec = _required(order, "instrument", names.spec)
     if "units" not in order:
         raise missing_data()
     signed = _decimal(order["units"], "order.units")
-    tif = _choice(order, "timeInForce", TIME_IN_FORCE)
+    tif = _choice(order, "timeInForce", TIME_IN_FORCE.get)
     expire_time = None
     if tif is TimeInForce.GTD and order.get("gtdTime") is not None:
         expire_time = _time(order["gtdTime"], "order.gtdTime")
@@ -207,13 +200,23 @@ def _time(value: Any, field: str) -> datetime:
         raise invalid_value(field) from None
 
 
-def _choice(order: Mapping[str, Any], key: str, table: Mapping[str, TimeInForce]) -> TimeInForce | None:
+def _choice(order: Mapping[str, Any], key: str, look_up: Callable[[str], _T | None]) -> _T | None:
+    """``order[key]`` read through ``look_up`` (a table's ``get``, the instrument names): ``None`` when
+    absent; INVALID_VALUE when it is not a string or not a name ``look_up`` knows."""
     value = order.get(key)
     if value is None:
         return None
-    chosen = table.get(value) if isinstance(value, str) else None
+    chosen = look_up(value) if isinstance(value, str) else None
     if chosen is None:
         raise invalid_value(f"order.{key}")
+    return chosen
+
+
+def _required(order: Mapping[str, Any], key: str, look_up: Callable[[str], _T | None]) -> _T:
+    """:func:`_choice` for a field the order must have: MISSING_DATA when it is absent."""
+    chosen = _choice(order, key, look_up)
+    if chosen is None:
+        raise missing_data()
     return chosen
 
 

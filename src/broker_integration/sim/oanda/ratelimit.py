@@ -8,21 +8,15 @@ Buckets of connections idle for a while are dropped.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+
+from broker_integration.sim.buckets import TokenBucket
 
 __all__ = ["ConnectionRateLimiter"]
 
 _IDLE_SECONDS = 60.0
 _SWEEP_EVERY = 1_000
-
-
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    updated: float
 
 
 class ConnectionRateLimiter:
@@ -35,7 +29,7 @@ class ConnectionRateLimiter:
         self.rate = rate
         self._capacity = max(1.0, rate)
         self._clock = clock
-        self._buckets: dict[Hashable, _Bucket] = {}
+        self._buckets: dict[Hashable, TokenBucket] = {}
         self._calls = 0
 
     def admit(self, connection: Hashable) -> int:
@@ -46,14 +40,8 @@ class ConnectionRateLimiter:
             self._sweep(now)
         bucket = self._buckets.get(connection)
         if bucket is None:
-            bucket = self._buckets[connection] = _Bucket(self._capacity, now)
-        else:
-            bucket.tokens = min(self._capacity, bucket.tokens + (now - bucket.updated) * self.rate)
-            bucket.updated = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0
-        return max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
+            bucket = self._buckets[connection] = TokenBucket.full(self.rate, self._capacity, now)
+        return bucket.take(now)
 
     def _sweep(self, now: float) -> None:
         stale = [key for key, bucket in self._buckets.items() if now - bucket.updated > _IDLE_SECONDS]

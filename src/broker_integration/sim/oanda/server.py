@@ -22,7 +22,12 @@ from pydantic import SecretStr
 from broker_integration.broker_config import BrokerConfiguration, BrokerCredentials, Environment
 from broker_integration.clock import Clock
 from broker_integration.sim.engine import VenueEngine
-from broker_integration.sim.faults.middleware import WireSimulator, fault_middleware, wire_application
+from broker_integration.sim.faults.middleware import (
+    WireSimulator,
+    cut_connection,
+    fault_middleware,
+    wire_application,
+)
 from broker_integration.sim.instruments import InstrumentSpec
 from broker_integration.sim.oanda.middleware import V20Face, v20_middleware
 from broker_integration.sim.oanda.routes import add_routes
@@ -117,13 +122,7 @@ class OandaSimulator(WireSimulator):
 
     def drop_streams(self) -> int:
         """Cut every open stream's connection (prices and transactions); returns how many were cut."""
-        dropped = 0
-        for request in list(self.state.streams.values()):
-            transport = request.transport
-            if transport is not None:
-                transport.abort()
-                dropped += 1
-        return dropped
+        return sum(cut_connection(request) for request in list(self.state.streams.values()))
 
     @property
     def counts(self) -> ServedCounts:
