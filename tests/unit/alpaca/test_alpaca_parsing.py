@@ -134,6 +134,31 @@ def test_a_partial_fill_counts_only_its_own_quantity() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        SPY_LIMIT,
+        {**SPY_LIMIT, "status": "filled", "filled_qty": "1", "filled_avg_price": "399.5"},
+        {**SPY_LIMIT, "qty": "10", "status": "partially_filled", "filled_qty": "7", "filled_avg_price": "400"},
+        {**SPY_LIMIT, "type": "market", "limit_price": None, "qty": None, "notional": "500", "symbol": "BTCUSD",
+         "asset_class": "crypto", "filled_qty": "0.01", "filled_avg_price": "40000", "status": "filled"},
+        {**SPY_LIMIT, "status": "replaced", "replaced_by": "0a2c6ef2-7d23-4a1f-9b8f-0d5b8a7f4e11", "side": "sell"},
+    ],
+)  # fmt: skip
+def test_an_orders_facts_are_the_parsed_orders_own(body: dict[str, object]) -> None:
+    """The result and update paths read only ``order_facts``: each must be what the whole Order says."""
+    facts, order = parsing.order_facts(body), parsing.parse_order(body)
+    for name in parsing.OrderFacts._fields:
+        assert getattr(facts, name) == getattr(order, name), name
+    assert facts.remaining_quantity == order.remaining_quantity
+
+
+def test_a_fill_events_update_reads_a_bad_embedded_side_as_an_error() -> None:
+    order = {**SPY_LIMIT, "status": "filled", "filled_qty": "1", "filled_avg_price": "399.5", "side": "long"}
+    with pytest.raises(ValueError, match="long"):
+        parsing.order_update({"event": "fill", "timestamp": FILL_EVENT_TIME, "order": order}, Decimal(0))
+
+
 def test_market_data_numbers_become_exact_decimals() -> None:
     tick = parsing.parse_quote("AAPL", AAPL_QUOTE)
     assert (tick.bid, tick.ask, tick.bid_size) == (Decimal("165.5"), Decimal("170.34"), Decimal(1))

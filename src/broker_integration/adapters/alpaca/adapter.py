@@ -309,7 +309,7 @@ class AlpacaAdapter(BrokerAdapter):
     def _order_result(
         self, data: Mapping[str, Any], *, replaces: str | None = None, message: str = ""
     ) -> OrderResult:
-        order = parsing.parse_order(data)
+        order = parsing.order_facts(data)  # what the result carries; OrderResult validates it
         status = order.status
         completed = parsing.parse_time(data["filled_at"]) if data.get("filled_at") else None
         fields: dict[str, Any] = {

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from broker_integration.adapters.oanda.parsing import format_decimal, format_time, parse_decimal, parse_time
 from broker_integration.models import (
@@ -41,11 +41,13 @@ __all__ = [
     "ORDER_TYPE_TO_ALPACA",
     "TIF_TO_ALPACA",
     "MarketClock",
+    "OrderFacts",
     "effective_time_in_force",
     "format_decimal",
     "format_time",
     "is_crypto",
     "number",
+    "order_facts",
     "order_request",
     "order_update",
     "parse_account_summary",
@@ -240,26 +242,62 @@ def replace_request(changes: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def parse_order(data: Mapping[str, Any]) -> Order:
-    """An Alpaca Order. A notional order carries no ``qty`` until it fills: its size is the filled
-    quantity then (or the notional itself, as the best known size, while it rests)."""
-    asset_class = data.get("asset_class")
-    kind = _ORDER_TYPE_FROM_ALPACA.get(str(data.get("type") or data.get("order_type")), OrderType.MARKET)
-    filled = _optional_decimal(data.get("filled_qty")) or Decimal(0)
-    qty = _optional_decimal(data.get("qty"))
+class OrderFacts(NamedTuple):
+    """What an order's result and its updates carry of an Alpaca Order: its ids, instrument, side, sizes,
+    fill price and status. The models these go into validate them; the rest of the Order (its times,
+    prices, time in force …) is read only by :func:`parse_order`."""
+
+    broker_order_id: str
+    client_order_id: str | None
+    instrument: str
+    side: OrderSide
+    quantity: Decimal
+    filled_quantity: Decimal
+    average_fill_price: Decimal | None
+    status: OrderStatus
+    replaced_by_order_id: str | None
+
+    @property
+    def remaining_quantity(self) -> Decimal:
+        return self.quantity - self.filled_quantity
+
+
+def order_facts(data: Mapping[str, Any]) -> OrderFacts:
+    """The :class:`OrderFacts` of an Alpaca Order. A notional order carries no ``qty`` until it fills: its
+    size is the filled quantity then (or the notional itself, as the best known size, while it rests)."""
+    get = data.get
+    filled = _optional_decimal(get("filled_qty")) or Decimal(0)
+    qty = _optional_decimal(get("qty"))
     if qty is None or qty <= 0:
-        qty = filled if filled > 0 else _optional_decimal(data.get("notional")) or Decimal(1)
+        qty = filled if filled > 0 else _optional_decimal(get("notional")) or Decimal(1)
+    return OrderFacts(
+        str(data["id"]),
+        get("client_order_id"),
+        symbol_from_alpaca(str(data["symbol"]), get("asset_class")),
+        OrderSide(str(get("side", "buy"))),
+        qty,
+        min(filled, qty),
+        _optional_decimal(get("filled_avg_price")) if filled > 0 else None,
+        _STATUS.get(str(get("status")), OrderStatus.ACCEPTED),
+        get("replaced_by"),
+    )
+
+
+def parse_order(data: Mapping[str, Any]) -> Order:
+    """An Alpaca Order, every field validated (see :func:`order_facts` for its sizes)."""
+    facts = order_facts(data)
+    kind = _ORDER_TYPE_FROM_ALPACA.get(str(data.get("type") or data.get("order_type")), OrderType.MARKET)
     trail = _optional_decimal(data.get("trail_price"))
     created = parse_time(data.get("created_at") or data["submitted_at"])
     updated = _optional_time(data.get("updated_at"))
     return Order(
-        broker_order_id=str(data["id"]),
-        client_order_id=data.get("client_order_id"),
-        instrument=symbol_from_alpaca(str(data["symbol"]), asset_class),
-        side=OrderSide(str(data.get("side", "buy"))),
+        broker_order_id=facts.broker_order_id,
+        client_order_id=facts.client_order_id,
+        instrument=facts.instrument,
+        side=facts.side,
         order_type=kind,
-        quantity=qty,
-        filled_quantity=min(filled, qty),
+        quantity=facts.quantity,
+        filled_quantity=facts.filled_quantity,
         price=_optional_decimal(data.get("limit_price"))
         if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         else None,
@@ -268,13 +306,13 @@ def parse_order(data: Mapping[str, Any]) -> Order:
         else None,
         trailing_distance=trail if kind is OrderType.TRAILING_STOP else None,
         time_in_force=_TIF_FROM_ALPACA.get(str(data.get("time_in_force")), TimeInForce.DAY),
-        status=_STATUS.get(str(data.get("status")), OrderStatus.ACCEPTED),
-        average_fill_price=_optional_decimal(data.get("filled_avg_price")) if filled > 0 else None,
+        status=facts.status,
+        average_fill_price=facts.average_fill_price,
         created_at=created,
         updated_at=updated if updated is not None and updated >= created else None,
         notional=_positive(data.get("notional")),
         replaces_order_id=data.get("replaces"),
-        replaced_by_order_id=data.get("replaced_by"),
+        replaced_by_order_id=facts.replaced_by_order_id,
     )
 
 
@@ -284,15 +322,16 @@ def order_update(message: Mapping[str, Any], filled_before: Decimal) -> OrderUpd
 
     A fill event carries the execution's ``price`` and ``qty`` (strings or, in older frames, numbers); the
     order's cumulative ``filled_qty`` says how much has filled in all. ``filled_before`` is what this
-    order had filled before, for frames that give no ``qty``.
+    order had filled before, for frames that give no ``qty``. Only the embedded order's :class:`OrderFacts`
+    are read: the update carries nothing else of it.
     """
     kind = _EVENTS.get(str(message.get("event")))
     if kind is None:
         return None
     data = message["order"]
-    order = parse_order(data)
+    order = order_facts(data)  # the embedded order's fields that the update carries, not a whole Order
     when = message.get("timestamp") or message.get("at") or data.get("updated_at")
-    time = parse_time(when) if isinstance(when, str) else order.updated_at or order.created_at
+    time = parse_time(when if isinstance(when, str) else data.get("created_at") or data["submitted_at"])
     fill_qty = Decimal(0)
     fill_price: Decimal | None = None
     if kind.is_fill:
