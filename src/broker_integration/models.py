@@ -750,24 +750,49 @@ def checked_quote(
     return PriceTick(**values)
 
 
+#: Symbols found canonical already: a stream names the same few instruments in every quote. Bounded.
+_CANONICAL: set[str] = set()
+
+
 def _is_canonical(instrument: object) -> bool:
+    if type(instrument) is not str:
+        return False
+    if instrument in _CANONICAL:
+        return True
     try:
-        return type(instrument) is str and canonical_symbol(instrument) == instrument
+        canonical = canonical_symbol(instrument) == instrument
     except ValueError:
         return False
+    if canonical and len(_CANONICAL) < 4096:
+        _CANONICAL.add(instrument)
+    return canonical
 
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
+
+# The slots a pydantic model keeps its state in, set through their descriptors (what ``object.__setattr__``
+# finds by a lookup on every call).
+_set_values = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+#: Each assembled class's field names, copied as an instance's fields set (every field is given).
+_ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
 
 
 def _assemble(cls: type[_ModelT], values: dict[str, Any]) -> _ModelT:
     """An instance of ``cls`` from already checked ``values`` (every field): what ``model_construct`` does,
     without its per-field loop. Guarded by tests that compare it with a validated instance."""
-    instance = cls.__new__(cls)
-    object.__setattr__(instance, "__dict__", values)
-    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    object.__setattr__(instance, "__pydantic_private__", None)
+    instance = object.__new__(cls)
+    fields = _ALL_FIELDS.get(cls)
+    if fields is None:
+        fields = _ALL_FIELDS[cls] = set(cls.model_fields)
+    if len(values) != len(fields):
+        raise TypeError(f"{cls.__name__} is assembled from all its fields, got {sorted(values)}")
+    _set_values(instance, values)
+    _set_fields_set(instance, fields.copy())
+    _set_extra(instance, None)
+    _set_private(instance, None)
     return instance
 
 
