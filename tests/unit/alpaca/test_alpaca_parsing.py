@@ -168,6 +168,23 @@ def test_market_data_numbers_become_exact_decimals() -> None:
     assert (bar.open, bar.close, bar.volume) == (Decimal("168.99"), Decimal(169), 7170)
 
 
+def test_remembered_numbers_stay_exact_and_keep_their_kind() -> None:
+    """Numbers are remembered between quotes: a float and an integer of one value, and the two zeros,
+    must still read as themselves, and the table must stay bounded."""
+    assert str(parsing.number(190.1)) == str(parsing.number(190.1)) == "190.1"
+    assert str(parsing.number(3)) == "3"
+    assert str(parsing.number(3.0)) == "3.0"
+    assert str(parsing.number(3)) == "3"
+    assert str(parsing.number(0.0)) == "0.0"
+    assert str(parsing.number(-0.0)) == "-0.0"
+    assert str(parsing.number(0.0)) == "0.0"
+    for cents in range(2 * parsing._MAX_NUMBERS):
+        assert parsing.number(cents / 100) == Decimal(cents) / 100
+    assert len(parsing._FLOATS) <= parsing._MAX_NUMBERS
+    with pytest.raises(ValueError, match="not a decimal"):
+        parsing.number("1,5")
+
+
 def test_a_one_sided_quote_is_not_crossed() -> None:
     tick = parsing.parse_quote("AAPL", {**AAPL_QUOTE, "bp": 0})
     assert tick.bid == tick.ask == Decimal("170.34")

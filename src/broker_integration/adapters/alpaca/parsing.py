@@ -168,16 +168,40 @@ def symbol_from_alpaca(symbol: str, asset_class: str | None = None) -> str:
     return symbol.strip().upper() if "/" not in symbol else _CONCAT.from_broker(symbol.replace("/", ""))
 
 
+#: Market-data numbers read lately and their Decimals, floats and integers apart (``3 == 3.0`` but
+#: ``Decimal(3)`` is not ``Decimal("3.0")``). A stream repeats its prices and sizes (a quote moves by ticks)
+#: and a float's shortest repr made a Decimal costs ten dict lookups. Zeros are not kept (``0.0`` and
+#: ``-0.0`` are one key); each table is emptied when full.
+_FLOATS: dict[float, Decimal] = {}
+_INTEGERS: dict[int, Decimal] = {}
+_MAX_NUMBERS = 8_192
+
+
 def number(value: Any) -> Decimal:
     """A Market Data number (a JSON number, read exactly from its shortest repr) as ``Decimal``. The usual
     kinds are converted here directly (the stream's hot path: four per quote); others go through
     :func:`parse_decimal`, which names what is wrong."""
     kind = type(value)
     if kind is float:
-        return Decimal(repr(value))
+        found = _FLOATS.get(value)
+        if found is None:
+            found = Decimal(repr(value))
+            _remember(_FLOATS, value, found)
+        return found
     if kind is int:
-        return Decimal(value)
+        exact = _INTEGERS.get(value)
+        if exact is None:
+            exact = Decimal(value)
+            _remember(_INTEGERS, value, exact)
+        return exact
     return parse_decimal(value)
+
+
+def _remember(table: dict[Any, Decimal], value: float, decimal: Decimal) -> None:
+    if value:
+        if len(table) >= _MAX_NUMBERS:
+            table.clear()
+        table[value] = decimal
 
 
 def _optional_decimal(value: Any) -> Decimal | None:
