@@ -56,6 +56,7 @@ __all__ = [
     "TimeInForce",
     "UnifiedOrder",
     "checked_quote",
+    "checked_update",
     "new_client_order_id",
 ]
 
@@ -643,6 +644,78 @@ class OrderUpdate(_Frozen):
             raise _field_error(name, "replaced_by_order_id", None, "a replaced order names its replacement")
         return self
 
+
+def checked_update(
+    kind: OrderUpdateKind,
+    broker_order_id: str,
+    time: datetime,
+    *,
+    client_order_id: str | None = None,
+    instrument: str | None = None,
+    side: OrderSide | None = None,
+    fill_quantity: Decimal = Decimal(0),
+    fill_price: Decimal | None = None,
+    filled_quantity: Decimal | None = None,
+    remaining_quantity: Decimal | None = None,
+    replaced_by_order_id: str | None = None,
+    reason: str = "",
+) -> OrderUpdate:
+    """An :class:`OrderUpdate` with no costs, the model's rules checked in plain Python: an account's order
+    stream reads one per event, and pydantic's validation of each cost several times the decoding of the
+    frame. Values that pass the quick checks (field types exact, Decimals finite and of the right sign, a UTC
+    time, a canonical symbol, a fill with its quantity and price, a replacement naming its successor)
+    become the model directly; anything else goes to the validating constructor, so errors are exactly
+    the model's own. Every field is given, so ``model_fields_set`` is all of them either way."""
+    values = {
+        "kind": kind,
+        "broker_order_id": broker_order_id,
+        "client_order_id": client_order_id,
+        "instrument": instrument,
+        "side": side,
+        "time": time,
+        "fill_quantity": fill_quantity,
+        "fill_price": fill_price,
+        "commission": _ZERO,
+        "fees": _ZERO,
+        "quote_home_rate": None,
+        "filled_quantity": filled_quantity,
+        "remaining_quantity": remaining_quantity,
+        "replaced_by_order_id": replaced_by_order_id,
+        "reason": reason,
+        "account_id": None,
+    }
+    if (
+        type(kind) is OrderUpdateKind
+        and type(broker_order_id) is str
+        and (client_order_id is None or type(client_order_id) is str)
+        and (side is None or type(side) is OrderSide)
+        and type(time) is datetime
+        and time.tzinfo is UTC
+        and _is_size(fill_quantity)
+        and (fill_price is None or (_is_size(fill_price) and fill_price > 0))
+        and (filled_quantity is None or _is_size(filled_quantity))
+        and (remaining_quantity is None or _is_size(remaining_quantity))
+        and (replaced_by_order_id is None or type(replaced_by_order_id) is str)
+        and type(reason) is str
+        and (
+            (fill_quantity > 0 and fill_price is not None)
+            if kind in _FILL_KINDS
+            else fill_quantity == 0
+            and (kind is not OrderUpdateKind.REPLACED or replaced_by_order_id is not None)
+        )
+        and (instrument is None or _is_canonical(instrument))
+    ):
+        return _assemble(OrderUpdate, values)
+    return OrderUpdate(**values)
+
+
+def _is_size(value: object) -> bool:
+    """A finite Decimal, not negative."""
+    return type(value) is Decimal and value.is_finite() and value >= 0
+
+
+_ZERO = Decimal(0)
+_FILL_KINDS = frozenset({OrderUpdateKind.PARTIALLY_FILLED, OrderUpdateKind.FILLED})
 
 _UPDATE_STATUS: dict[OrderUpdateKind, OrderStatus] = {
     OrderUpdateKind.ACCEPTED: OrderStatus.ACCEPTED,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 from broker_integration.adapters.oanda.parsing import format_decimal, format_time, parse_decimal, parse_time
@@ -34,6 +34,7 @@ from broker_integration.models import (
     TimeInForce,
     UnifiedOrder,
     checked_quote,
+    checked_update,
 )
 from broker_integration.symbols import SymbolMapper, SymbolStyle
 
@@ -205,6 +206,11 @@ def _remember(table: dict[Any, Decimal], value: float, decimal: Decimal) -> None
 
 
 def _optional_decimal(value: Any) -> Decimal | None:
+    if type(value) is str and value:  # the Trading API's own form, read directly (several per event)
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            pass  # parse_decimal below names what is wrong
     return None if value is None or value == "" else parse_decimal(value)
 
 
@@ -349,7 +355,8 @@ def order_update(message: Mapping[str, Any], filled_before: Decimal) -> OrderUpd
     order had filled before, for frames that give no ``qty``. Only the embedded order's :class:`OrderFacts`
     are read: the update carries nothing else of it.
     """
-    kind = _EVENTS.get(str(message.get("event")))
+    event = str(message.get("event"))
+    kind = _EVENTS.get(event)
     if kind is None:
         return None
     data = message["order"]
@@ -358,26 +365,27 @@ def order_update(message: Mapping[str, Any], filled_before: Decimal) -> OrderUpd
     time = parse_time(when if isinstance(when, str) else data.get("created_at") or data["submitted_at"])
     fill_qty = Decimal(0)
     fill_price: Decimal | None = None
-    if kind.is_fill:
+    fill = kind.is_fill
+    if fill:
         cumulative = order.filled_quantity
         given = _optional_decimal(message.get("qty"))
         fill_qty = given if given is not None and given > 0 else cumulative - filled_before
         fill_price = _optional_decimal(message.get("price")) or order.average_fill_price
         if kind is OrderUpdateKind.FILLED and order.filled_quantity < order.quantity:
             kind = OrderUpdateKind.PARTIALLY_FILLED
-    return OrderUpdate(
-        kind=kind,
-        broker_order_id=order.broker_order_id,
+    return checked_update(
+        kind,
+        order.broker_order_id,
+        time,
         client_order_id=order.client_order_id,
         instrument=order.instrument,
         side=order.side,
-        time=time,
         fill_quantity=fill_qty,
         fill_price=fill_price,
-        filled_quantity=order.filled_quantity if kind.is_fill else None,
-        remaining_quantity=order.remaining_quantity if kind.is_fill else None,
+        filled_quantity=order.filled_quantity if fill else None,
+        remaining_quantity=order.remaining_quantity if fill else None,
         replaced_by_order_id=order.replaced_by_order_id,
-        reason=str(message.get("event")),
+        reason=event,
     )
 
 
