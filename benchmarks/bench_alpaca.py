@@ -222,6 +222,77 @@ async def fresh_cell(client: str, concurrency: int, seconds: float) -> Cell:
         stop_simulator(process)
 
 
+# ------------------------------------------------------------------ where one order's client CPU goes
+
+SPLIT_STEPS = ("aiohttp floor", "http client", "+ order model", "+ result", "adapter")
+
+
+async def split_rounds(orders: int, rounds: int) -> dict[str, Any]:
+    """One simulator, one order at a time; each step adds one layer to the step before (as
+    ``bench_order_cost`` does for OANDA): the floor; the adapter's ``AlpacaClient.request`` with the
+    pre-encoded bytes; + a ``UnifiedOrder`` built per call and translated and encoded; + the answer read
+    into an ``OrderResult`` (the protocol code, no pipeline); the adapter's ``place_order`` through the
+    pipeline. The steps take turns round by round; CPU and wall time per order, median of the rounds."""
+    process, venue = start_simulator()
+    sequence = itertools.count()
+    try:
+        headers = {"APCA-API-KEY-ID": venue.key_id, "APCA-API-SECRET-KEY": venue.secret_key,
+                   "Content-Type": "application/json"}  # fmt: skip
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64), headers=headers) as session,
+            AlpacaAdapter(configuration(venue, 0.0), event_bus=EventBus()) as adapter,
+        ):
+            client = adapter._client
+            url = f"{venue.base_url}/v2/orders"
+
+            def new_order() -> UnifiedOrder:
+                return UnifiedOrder(instrument="AAPL", side=OrderSide.BUY, quantity=Decimal(1))
+
+            async def floor() -> bool:
+                async with session.post(url, data=ORDER_TEMPLATE % next(sequence)) as response:
+                    await response.read()
+                    return response.status == 200
+
+            async def http_client() -> bool:
+                _, body = await client.request("POST", "/v2/orders", encoded=ORDER_TEMPLATE % next(sequence))
+                return bool(body["id"])
+
+            async def with_order() -> Any:
+                encoded = orjson.dumps(parsing.order_request(new_order()))
+                return (await client.request("POST", "/v2/orders", encoded=encoded))[1]
+
+            async def with_result() -> bool:
+                return adapter._order_result(await with_order()).status is OrderStatus.ACCEPTED
+
+            async def whole() -> bool:
+                return (await adapter.place_order(new_order())).status is OrderStatus.ACCEPTED
+
+            steps: dict[str, Callable[[], Awaitable[Any]]] = dict(
+                zip(SPLIT_STEPS, (floor, http_client, with_order, with_result, whole), strict=True)
+            )
+            for step in steps.values():
+                for _ in range(200):
+                    assert await step()
+            cpu: dict[str, list[float]] = {name: [] for name in SPLIT_STEPS}
+            wall: dict[str, list[float]] = {name: [] for name in SPLIT_STEPS}
+            for number in range(rounds):
+                shift = number % len(SPLIT_STEPS)
+                for name in SPLIT_STEPS[shift:] + SPLIT_STEPS[:shift]:
+                    step = steps[name]
+                    began, began_cpu = time.perf_counter(), time.process_time()
+                    for _ in range(orders):
+                        await step()
+                    cpu[name].append((time.process_time() - began_cpu) / orders * 1e6)
+                    wall[name].append((time.perf_counter() - began) / orders * 1e6)
+    finally:
+        stop_simulator(process)
+    return {
+        name: {"cpu_us": round(statistics.median(cpu[name]), 1), "wall_us": round(statistics.median(wall[name]), 1),
+               "cpu_us_range": [round(min(cpu[name]), 1), round(max(cpu[name]), 1)]}
+        for name in SPLIT_STEPS
+    }  # fmt: skip
+
+
 # ------------------------------------------------------------------ frame parsing
 
 
@@ -438,7 +509,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.5, help="per place_order cell")
     parser.add_argument("--parse-seconds", type=float, default=0.5, help="of CPU per parsing row and round")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--parts", nargs="+", choices=("orders", "parsing"), default=["orders", "parsing"])
+    parser.add_argument(
+        "--parts", nargs="+", choices=("orders", "split", "parsing"), default=["orders", "split", "parsing"]
+    )
+    parser.add_argument("--split-orders", type=int, default=1000, help="per split step and round")
     parser.add_argument("--concurrency", nargs="+", type=int, default=list(CONCURRENCY))
     args = parser.parse_args()
     results: dict[str, Any] = {"rounds": args.rounds}
@@ -457,6 +531,17 @@ def main() -> None:
             print(f"  concurrency {row['concurrency']:>2}: adapter/floor {shown(row['adapter_over_floor'])} "
                   f"(target >= 0.9); with the fill {shown(row['adapter_fill_over_floor'])}; "
                   f"adapter/alpaca-py {shown(row['adapter_over_alpaca_py'])} (target 2 at 16)")  # fmt: skip
+    if "split" in args.parts:
+        split = asyncio.run(split_rounds(args.split_orders, args.rounds))
+        results["split"] = split
+        print(f"where one order's client CPU goes (concurrency 1, one simulator, {args.rounds} interleaved rounds of "
+              f"{args.split_orders} orders; median, each step adds one layer to the one before)")  # fmt: skip
+        before = None
+        for name, row in split.items():
+            added = "" if before is None else f"  (+{row['cpu_us'] - before:.1f})"
+            print(f"  {name:<15} CPU {row['cpu_us']:>7.1f} µs/order [{row['cpu_us_range'][0]:.1f}-"
+                  f"{row['cpu_us_range'][1]:.1f}]{added:<12} wall {row['wall_us']:>7.1f} µs/order")  # fmt: skip
+            before = row["cpu_us"]
     if "parsing" in args.parts:
         parsed = parse_rates(args.parse_seconds, args.rounds)
         results["parsing"] = parsed
