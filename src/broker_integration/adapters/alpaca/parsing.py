@@ -231,9 +231,10 @@ def effective_time_in_force(order: UnifiedOrder) -> TimeInForce:
     return tif
 
 
-def order_request(order: UnifiedOrder) -> dict[str, Any]:
+def order_request(order: UnifiedOrder, tif: TimeInForce | None = None) -> dict[str, Any]:
     """The body of ``POST /v2/orders`` for ``order``: decimals as strings, our client order id as Alpaca's,
-    the size as ``qty`` or ``notional`` (see :func:`effective_time_in_force` for the time in force)."""
+    the size as ``qty`` or ``notional``; ``tif`` is :func:`effective_time_in_force` of ``order`` when the
+    caller has it already."""
     size = ("qty", order.quantity) if order.quantity is not None else ("notional", order.notional)
     assert size[1] is not None  # the model holds exactly one of them
     body: dict[str, Any] = {
@@ -241,7 +242,7 @@ def order_request(order: UnifiedOrder) -> dict[str, Any]:
         size[0]: format_decimal(size[1]),
         "side": order.side.value,
         "type": ORDER_TYPE_TO_ALPACA[order.order_type],
-        "time_in_force": TIF_TO_ALPACA[effective_time_in_force(order)],
+        "time_in_force": TIF_TO_ALPACA[tif or effective_time_in_force(order)],
         "client_order_id": order.order_id,
     }
     if order.price is not None:
