@@ -174,6 +174,7 @@ def symbol_from_alpaca(symbol: str, asset_class: str | None = None) -> str:
 #: and a float's shortest repr made a Decimal costs ten dict lookups. Zeros are not kept (``0.0`` and
 #: ``-0.0`` are one key); each table is emptied when full.
 _FLOATS: dict[float, Decimal] = {}
+_ZERO = Decimal(0)
 _INTEGERS: dict[int, Decimal] = {}
 _MAX_NUMBERS = 8_192
 
@@ -506,13 +507,14 @@ def parse_quote(symbol: str, data: Mapping[str, Any]) -> PriceTick:
     """
     get = data.get
     bid, ask = number(get("bp", 0)), number(get("ap", 0))
-    tradeable = 0 < bid <= ask
-    if bid <= 0 < ask:
-        bid = ask
-    elif ask <= 0 < bid:
-        ask = bid
-    elif bid > ask > 0:
-        bid, ask = ask, bid
+    tradeable = _ZERO < bid <= ask
+    if not tradeable:
+        if bid <= _ZERO < ask:
+            bid = ask
+        elif ask <= _ZERO < bid:
+            ask = bid
+        elif bid > ask > _ZERO:
+            bid, ask = ask, bid
     return checked_quote(
         symbol,
         bid,
