@@ -169,20 +169,21 @@ def symbol_from_alpaca(symbol: str, asset_class: str | None = None) -> str:
     return symbol.strip().upper() if "/" not in symbol else _CONCAT.from_broker(symbol.replace("/", ""))
 
 
+_ZERO = Decimal(0)
+
 #: Market-data numbers read lately and their Decimals, floats and integers apart (``3 == 3.0`` but
 #: ``Decimal(3)`` is not ``Decimal("3.0")``). A stream repeats its prices and sizes (a quote moves by ticks)
 #: and a float's shortest repr made a Decimal costs ten dict lookups. Zeros are not kept (``0.0`` and
 #: ``-0.0`` are one key); each table is emptied when full.
 _FLOATS: dict[float, Decimal] = {}
-_ZERO = Decimal(0)
 _INTEGERS: dict[int, Decimal] = {}
 _MAX_NUMBERS = 8_192
 
 
 def number(value: Any) -> Decimal:
     """A Market Data number (a JSON number, read exactly from its shortest repr) as ``Decimal``. The usual
-    kinds are converted here directly (the stream's hot path: four per quote); others go through
-    :func:`parse_decimal`, which names what is wrong."""
+    kinds are converted here directly and remembered (the stream's hot path: four per quote); others go
+    through :func:`parse_decimal`, which names what is wrong."""
     kind = type(value)
     if kind is float:
         found = _FLOATS.get(value)
@@ -200,6 +201,7 @@ def number(value: Any) -> Decimal:
 
 
 def _remember(table: dict[Any, Decimal], value: float, decimal: Decimal) -> None:
+    """Keep ``value``'s ``decimal`` in ``table`` (not a zero: see above), emptying a full table first."""
     if value:
         if len(table) >= _MAX_NUMBERS:
             table.clear()
