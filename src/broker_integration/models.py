@@ -56,6 +56,7 @@ __all__ = [
     "TimeInForce",
     "UnifiedOrder",
     "checked_quote",
+    "checked_update",
     "new_client_order_id",
 ]
 
@@ -135,6 +136,8 @@ class _Validated:
 
 #: Instances built by validation (see :class:`_Validated`).
 VALIDATED = _Validated()
+
+_ZERO = Decimal(0)  # what the quick checks compare with: a Decimal beside a Decimal is quicker than an int
 
 
 # --------------------------------------------------------------------------------------------- enums
@@ -644,6 +647,77 @@ class OrderUpdate(_Frozen):
         return self
 
 
+def checked_update(
+    kind: OrderUpdateKind,
+    broker_order_id: str,
+    time: datetime,
+    *,
+    client_order_id: str | None = None,
+    instrument: str | None = None,
+    side: OrderSide | None = None,
+    fill_quantity: Decimal = Decimal(0),
+    fill_price: Decimal | None = None,
+    filled_quantity: Decimal | None = None,
+    remaining_quantity: Decimal | None = None,
+    replaced_by_order_id: str | None = None,
+    reason: str = "",
+) -> OrderUpdate:
+    """An :class:`OrderUpdate` with no costs, the model's rules checked in plain Python: an account's order
+    stream reads one per event, and pydantic's validation of each cost several times the decoding of the
+    frame. Values that pass the quick checks (field types exact, Decimals finite and of the right sign, a UTC
+    time, a canonical symbol, a fill with its quantity and price, a replacement naming its successor)
+    become the model directly; anything else goes to the validating constructor, so errors are exactly
+    the model's own. Every field is given, so ``model_fields_set`` is all of them either way."""
+    values = {
+        "kind": kind,
+        "broker_order_id": broker_order_id,
+        "client_order_id": client_order_id,
+        "instrument": instrument,
+        "side": side,
+        "time": time,
+        "fill_quantity": fill_quantity,
+        "fill_price": fill_price,
+        "commission": _ZERO,
+        "fees": _ZERO,
+        "quote_home_rate": None,
+        "filled_quantity": filled_quantity,
+        "remaining_quantity": remaining_quantity,
+        "replaced_by_order_id": replaced_by_order_id,
+        "reason": reason,
+        "account_id": None,
+    }
+    if (
+        type(kind) is OrderUpdateKind
+        and type(broker_order_id) is str
+        and (client_order_id is None or type(client_order_id) is str)
+        and (side is None or type(side) is OrderSide)
+        and type(time) is datetime
+        and time.tzinfo is UTC
+        and _is_size(fill_quantity)
+        and (fill_price is None or (_is_size(fill_price) and fill_price > _ZERO))
+        and (filled_quantity is None or _is_size(filled_quantity))
+        and (remaining_quantity is None or _is_size(remaining_quantity))
+        and (replaced_by_order_id is None or type(replaced_by_order_id) is str)
+        and type(reason) is str
+        and (
+            (fill_quantity > _ZERO and fill_price is not None)
+            if kind in _FILL_KINDS
+            else fill_quantity == _ZERO
+            and (kind is not OrderUpdateKind.REPLACED or replaced_by_order_id is not None)
+        )
+        and (instrument is None or _is_canonical(instrument))
+    ):
+        return _assemble(OrderUpdate, values)
+    return OrderUpdate(**values)
+
+
+def _is_size(value: object) -> bool:
+    """A finite Decimal, not negative."""
+    return type(value) is Decimal and value.is_finite() and value >= _ZERO
+
+
+_FILL_KINDS = frozenset({OrderUpdateKind.PARTIALLY_FILLED, OrderUpdateKind.FILLED})
+
 _UPDATE_STATUS: dict[OrderUpdateKind, OrderStatus] = {
     OrderUpdateKind.ACCEPTED: OrderStatus.ACCEPTED,
     OrderUpdateKind.PARTIALLY_FILLED: OrderStatus.PARTIALLY_FILLED,
@@ -738,36 +812,61 @@ def checked_quote(
         and type(ask) is Decimal
         and bid.is_finite()
         and ask.is_finite()
-        and 0 < bid <= ask
+        and _ZERO < bid <= ask
         and type(time) is datetime
         and time.tzinfo is UTC
         and type(tradeable) is bool
-        and (bid_size is None or (type(bid_size) is Decimal and bid_size.is_finite() and bid_size >= 0))
-        and (ask_size is None or (type(ask_size) is Decimal and ask_size.is_finite() and ask_size >= 0))
+        and (bid_size is None or (type(bid_size) is Decimal and bid_size.is_finite() and bid_size >= _ZERO))
+        and (ask_size is None or (type(ask_size) is Decimal and ask_size.is_finite() and ask_size >= _ZERO))
         and _is_canonical(instrument)
     ):
         return _assemble(PriceTick, values)
     return PriceTick(**values)
 
 
+#: Symbols found canonical already: a stream names the same few instruments in every quote. Bounded.
+_CANONICAL: set[str] = set()
+
+
 def _is_canonical(instrument: object) -> bool:
+    if type(instrument) is not str:
+        return False
+    if instrument in _CANONICAL:
+        return True
     try:
-        return type(instrument) is str and canonical_symbol(instrument) == instrument
+        canonical = canonical_symbol(instrument) == instrument
     except ValueError:
         return False
+    if canonical and len(_CANONICAL) < 4096:
+        _CANONICAL.add(instrument)
+    return canonical
 
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
+
+# The slots a pydantic model keeps its state in, set through their descriptors (what ``object.__setattr__``
+# finds by a lookup on every call).
+_set_values = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+#: Each assembled class's field names, copied as an instance's fields set (every field is given).
+_ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
 
 
 def _assemble(cls: type[_ModelT], values: dict[str, Any]) -> _ModelT:
     """An instance of ``cls`` from already checked ``values`` (every field): what ``model_construct`` does,
     without its per-field loop. Guarded by tests that compare it with a validated instance."""
-    instance = cls.__new__(cls)
-    object.__setattr__(instance, "__dict__", values)
-    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    object.__setattr__(instance, "__pydantic_private__", None)
+    instance = object.__new__(cls)
+    fields = _ALL_FIELDS.get(cls)
+    if fields is None:
+        fields = _ALL_FIELDS[cls] = set(cls.model_fields)
+    if len(values) != len(fields):
+        raise TypeError(f"{cls.__name__} is assembled from all its fields, got {sorted(values)}")
+    _set_values(instance, values)
+    _set_fields_set(instance, fields.copy())
+    _set_extra(instance, None)
+    _set_private(instance, None)
     return instance
 
 

@@ -81,3 +81,18 @@ def test_what_the_quick_checks_do_not_pass_still_comes_out_right() -> None:
     assert tick.time.tzinfo is UTC
     with pytest.raises(ValidationError):
         checked_quote("EUR/USD", Decimal("1.1"), Decimal("1.2"), NOW, bid_size=Decimal(-1))
+
+
+def test_each_tick_owns_its_fields_set() -> None:
+    """Assembled ticks start from one shared list of field names: each must get its own copy."""
+    first = checked_quote("AAPL", Decimal("1.1"), Decimal("1.2"), NOW)
+    second = checked_quote("AAPL", Decimal("1.1"), Decimal("1.2"), NOW)
+    assert first.model_fields_set == second.model_fields_set == set(PriceTick.model_fields)
+    assert first.model_fields_set is not second.model_fields_set
+
+
+def test_a_symbol_seen_canonical_does_not_let_its_other_spellings_through() -> None:
+    assert checked_quote("EUR/USD", Decimal("1.1"), Decimal("1.2"), NOW).instrument == "EUR/USD"
+    assert checked_quote("eur/usd", Decimal("1.1"), Decimal("1.2"), NOW).instrument == "EUR/USD"
+    with pytest.raises(ValidationError):
+        checked_quote(["EUR/USD"], Decimal("1.1"), Decimal("1.2"), NOW)  # type: ignore[arg-type]

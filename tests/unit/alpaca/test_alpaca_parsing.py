@@ -134,6 +134,31 @@ def test_a_partial_fill_counts_only_its_own_quantity() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        SPY_LIMIT,
+        {**SPY_LIMIT, "status": "filled", "filled_qty": "1", "filled_avg_price": "399.5"},
+        {**SPY_LIMIT, "qty": "10", "status": "partially_filled", "filled_qty": "7", "filled_avg_price": "400"},
+        {**SPY_LIMIT, "type": "market", "limit_price": None, "qty": None, "notional": "500", "symbol": "BTCUSD",
+         "asset_class": "crypto", "filled_qty": "0.01", "filled_avg_price": "40000", "status": "filled"},
+        {**SPY_LIMIT, "status": "replaced", "replaced_by": "0a2c6ef2-7d23-4a1f-9b8f-0d5b8a7f4e11", "side": "sell"},
+    ],
+)  # fmt: skip
+def test_an_orders_facts_are_the_parsed_orders_own(body: dict[str, object]) -> None:
+    """The result and update paths read only ``order_facts``: each must be what the whole Order says."""
+    facts, order = parsing.order_facts(body), parsing.parse_order(body)
+    for name in parsing.OrderFacts._fields:
+        assert getattr(facts, name) == getattr(order, name), name
+    assert facts.remaining_quantity == order.remaining_quantity
+
+
+def test_a_fill_events_update_reads_a_bad_embedded_side_as_an_error() -> None:
+    order = {**SPY_LIMIT, "status": "filled", "filled_qty": "1", "filled_avg_price": "399.5", "side": "long"}
+    with pytest.raises(ValueError, match="long"):
+        parsing.order_update({"event": "fill", "timestamp": FILL_EVENT_TIME, "order": order}, Decimal(0))
+
+
 def test_market_data_numbers_become_exact_decimals() -> None:
     tick = parsing.parse_quote("AAPL", AAPL_QUOTE)
     assert (tick.bid, tick.ask, tick.bid_size) == (Decimal("165.5"), Decimal("170.34"), Decimal(1))
@@ -141,6 +166,23 @@ def test_market_data_numbers_become_exact_decimals() -> None:
     assert (coin.bid, coin.bid_size) == (Decimal("40517.08"), Decimal("4.0178"))
     bar = parsing.parse_bar("AAPL", Granularity.H1, AAPL_BAR)
     assert (bar.open, bar.close, bar.volume) == (Decimal("168.99"), Decimal(169), 7170)
+
+
+def test_remembered_numbers_stay_exact_and_keep_their_kind() -> None:
+    """Numbers are remembered between quotes: a float and an integer of one value, and the two zeros,
+    must still read as themselves, and the table must stay bounded."""
+    assert str(parsing.number(190.1)) == str(parsing.number(190.1)) == "190.1"
+    assert str(parsing.number(3)) == "3"
+    assert str(parsing.number(3.0)) == "3.0"
+    assert str(parsing.number(3)) == "3"
+    assert str(parsing.number(0.0)) == "0.0"
+    assert str(parsing.number(-0.0)) == "-0.0"
+    assert str(parsing.number(0.0)) == "0.0"
+    for cents in range(2 * parsing._MAX_NUMBERS):
+        assert parsing.number(cents / 100) == Decimal(cents) / 100
+    assert len(parsing._FLOATS) <= parsing._MAX_NUMBERS
+    with pytest.raises(ValueError, match="not a decimal"):
+        parsing.number("1,5")
 
 
 def test_a_one_sided_quote_is_not_crossed() -> None:

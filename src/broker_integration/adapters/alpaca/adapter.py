@@ -229,7 +229,8 @@ class AlpacaAdapter(BrokerAdapter):
         ``trade_updates`` (or by lookup while that stream is down). An order Alpaca's own rules forbid
         (:mod:`.rules`: notional sizing, the auctions) is refused before sending."""
         assets = self._assets
-        refusal = rules.rule_refusal(order, None if assets is None else assets.get(order.instrument))
+        tif = parsing.effective_time_in_force(order)
+        refusal = rules.rule_refusal(order, None if assets is None else assets.get(order.instrument), tif)
         if refusal is not None:
             field, why = refusal
             raise InvalidOrderError(
@@ -239,8 +240,7 @@ class AlpacaAdapter(BrokerAdapter):
                 context={"field": field, "instrument": order.instrument},
             )
         await self._refuse_closed_market(order)
-        encoded = orjson.dumps(parsing.order_request(order))
-        tif = parsing.effective_time_in_force(order)
+        encoded = orjson.dumps(parsing.order_request(order, tif))
         # a market order executes at once, unless it waits for an auction
         immediate = (
             order.order_type is OrderType.MARKET and tif not in rules.AUCTIONS
@@ -309,7 +309,7 @@ class AlpacaAdapter(BrokerAdapter):
     def _order_result(
         self, data: Mapping[str, Any], *, replaces: str | None = None, message: str = ""
     ) -> OrderResult:
-        order = parsing.parse_order(data)
+        order = parsing.order_facts(data)  # what the result carries; OrderResult validates it
         status = order.status
         completed = parsing.parse_time(data["filled_at"]) if data.get("filled_at") else None
         fields: dict[str, Any] = {

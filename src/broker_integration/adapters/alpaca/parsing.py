@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
 
 from broker_integration.adapters.oanda.parsing import format_decimal, format_time, parse_decimal, parse_time
 from broker_integration.models import (
@@ -34,6 +34,7 @@ from broker_integration.models import (
     TimeInForce,
     UnifiedOrder,
     checked_quote,
+    checked_update,
 )
 from broker_integration.symbols import SymbolMapper, SymbolStyle
 
@@ -41,11 +42,13 @@ __all__ = [
     "ORDER_TYPE_TO_ALPACA",
     "TIF_TO_ALPACA",
     "MarketClock",
+    "OrderFacts",
     "effective_time_in_force",
     "format_decimal",
     "format_time",
     "is_crypto",
     "number",
+    "order_facts",
     "order_request",
     "order_update",
     "parse_account_summary",
@@ -166,19 +169,51 @@ def symbol_from_alpaca(symbol: str, asset_class: str | None = None) -> str:
     return symbol.strip().upper() if "/" not in symbol else _CONCAT.from_broker(symbol.replace("/", ""))
 
 
+_ZERO = Decimal(0)
+
+#: Market-data numbers read lately and their Decimals, floats and integers apart (``3 == 3.0`` but
+#: ``Decimal(3)`` is not ``Decimal("3.0")``). A stream repeats its prices and sizes (a quote moves by ticks)
+#: and a float's shortest repr made a Decimal costs ten dict lookups. Zeros are not kept (``0.0`` and
+#: ``-0.0`` are one key); each table is emptied when full.
+_FLOATS: dict[float, Decimal] = {}
+_INTEGERS: dict[int, Decimal] = {}
+_MAX_NUMBERS = 8_192
+
+
 def number(value: Any) -> Decimal:
     """A Market Data number (a JSON number, read exactly from its shortest repr) as ``Decimal``. The usual
-    kinds are converted here directly (the stream's hot path: four per quote); others go through
-    :func:`parse_decimal`, which names what is wrong."""
+    kinds are converted here directly and remembered (the stream's hot path: four per quote); others go
+    through :func:`parse_decimal`, which names what is wrong."""
     kind = type(value)
     if kind is float:
-        return Decimal(repr(value))
+        found = _FLOATS.get(value)
+        if found is None:
+            found = Decimal(repr(value))
+            _remember(_FLOATS, value, found)
+        return found
     if kind is int:
-        return Decimal(value)
+        exact = _INTEGERS.get(value)
+        if exact is None:
+            exact = Decimal(value)
+            _remember(_INTEGERS, value, exact)
+        return exact
     return parse_decimal(value)
 
 
+def _remember(table: dict[Any, Decimal], value: float, decimal: Decimal) -> None:
+    """Keep ``value``'s ``decimal`` in ``table`` (not a zero: see above), emptying a full table first."""
+    if value:
+        if len(table) >= _MAX_NUMBERS:
+            table.clear()
+        table[value] = decimal
+
+
 def _optional_decimal(value: Any) -> Decimal | None:
+    if type(value) is str and value:  # the Trading API's own form, read directly (several per event)
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            pass  # parse_decimal below names what is wrong
     return None if value is None or value == "" else parse_decimal(value)
 
 
@@ -199,9 +234,10 @@ def effective_time_in_force(order: UnifiedOrder) -> TimeInForce:
     return tif
 
 
-def order_request(order: UnifiedOrder) -> dict[str, Any]:
+def order_request(order: UnifiedOrder, tif: TimeInForce | None = None) -> dict[str, Any]:
     """The body of ``POST /v2/orders`` for ``order``: decimals as strings, our client order id as Alpaca's,
-    the size as ``qty`` or ``notional`` (see :func:`effective_time_in_force` for the time in force)."""
+    the size as ``qty`` or ``notional``; ``tif`` is :func:`effective_time_in_force` of ``order`` when the
+    caller has it already."""
     size = ("qty", order.quantity) if order.quantity is not None else ("notional", order.notional)
     assert size[1] is not None  # the model holds exactly one of them
     body: dict[str, Any] = {
@@ -209,7 +245,7 @@ def order_request(order: UnifiedOrder) -> dict[str, Any]:
         size[0]: format_decimal(size[1]),
         "side": order.side.value,
         "type": ORDER_TYPE_TO_ALPACA[order.order_type],
-        "time_in_force": TIF_TO_ALPACA[effective_time_in_force(order)],
+        "time_in_force": TIF_TO_ALPACA[tif or effective_time_in_force(order)],
         "client_order_id": order.order_id,
     }
     if order.price is not None:
@@ -240,26 +276,62 @@ def replace_request(changes: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def parse_order(data: Mapping[str, Any]) -> Order:
-    """An Alpaca Order. A notional order carries no ``qty`` until it fills: its size is the filled
-    quantity then (or the notional itself, as the best known size, while it rests)."""
-    asset_class = data.get("asset_class")
-    kind = _ORDER_TYPE_FROM_ALPACA.get(str(data.get("type") or data.get("order_type")), OrderType.MARKET)
-    filled = _optional_decimal(data.get("filled_qty")) or Decimal(0)
-    qty = _optional_decimal(data.get("qty"))
+class OrderFacts(NamedTuple):
+    """What an order's result and its updates carry of an Alpaca Order: its ids, instrument, side, sizes,
+    fill price and status. The models these go into validate them; the rest of the Order (its times,
+    prices, time in force …) is read only by :func:`parse_order`."""
+
+    broker_order_id: str
+    client_order_id: str | None
+    instrument: str
+    side: OrderSide
+    quantity: Decimal
+    filled_quantity: Decimal
+    average_fill_price: Decimal | None
+    status: OrderStatus
+    replaced_by_order_id: str | None
+
+    @property
+    def remaining_quantity(self) -> Decimal:
+        return self.quantity - self.filled_quantity
+
+
+def order_facts(data: Mapping[str, Any]) -> OrderFacts:
+    """The :class:`OrderFacts` of an Alpaca Order. A notional order carries no ``qty`` until it fills: its
+    size is the filled quantity then (or the notional itself, as the best known size, while it rests)."""
+    get = data.get
+    filled = _optional_decimal(get("filled_qty")) or Decimal(0)
+    qty = _optional_decimal(get("qty"))
     if qty is None or qty <= 0:
-        qty = filled if filled > 0 else _optional_decimal(data.get("notional")) or Decimal(1)
+        qty = filled if filled > 0 else _optional_decimal(get("notional")) or Decimal(1)
+    return OrderFacts(
+        str(data["id"]),
+        get("client_order_id"),
+        symbol_from_alpaca(str(data["symbol"]), get("asset_class")),
+        OrderSide(str(get("side", "buy"))),
+        qty,
+        min(filled, qty),
+        _optional_decimal(get("filled_avg_price")) if filled > 0 else None,
+        _STATUS.get(str(get("status")), OrderStatus.ACCEPTED),
+        get("replaced_by"),
+    )
+
+
+def parse_order(data: Mapping[str, Any]) -> Order:
+    """An Alpaca Order, every field validated (see :func:`order_facts` for its sizes)."""
+    facts = order_facts(data)
+    kind = _ORDER_TYPE_FROM_ALPACA.get(str(data.get("type") or data.get("order_type")), OrderType.MARKET)
     trail = _optional_decimal(data.get("trail_price"))
     created = parse_time(data.get("created_at") or data["submitted_at"])
     updated = _optional_time(data.get("updated_at"))
     return Order(
-        broker_order_id=str(data["id"]),
-        client_order_id=data.get("client_order_id"),
-        instrument=symbol_from_alpaca(str(data["symbol"]), asset_class),
-        side=OrderSide(str(data.get("side", "buy"))),
+        broker_order_id=facts.broker_order_id,
+        client_order_id=facts.client_order_id,
+        instrument=facts.instrument,
+        side=facts.side,
         order_type=kind,
-        quantity=qty,
-        filled_quantity=min(filled, qty),
+        quantity=facts.quantity,
+        filled_quantity=facts.filled_quantity,
         price=_optional_decimal(data.get("limit_price"))
         if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         else None,
@@ -268,13 +340,13 @@ def parse_order(data: Mapping[str, Any]) -> Order:
         else None,
         trailing_distance=trail if kind is OrderType.TRAILING_STOP else None,
         time_in_force=_TIF_FROM_ALPACA.get(str(data.get("time_in_force")), TimeInForce.DAY),
-        status=_STATUS.get(str(data.get("status")), OrderStatus.ACCEPTED),
-        average_fill_price=_optional_decimal(data.get("filled_avg_price")) if filled > 0 else None,
+        status=facts.status,
+        average_fill_price=facts.average_fill_price,
         created_at=created,
         updated_at=updated if updated is not None and updated >= created else None,
         notional=_positive(data.get("notional")),
         replaces_order_id=data.get("replaces"),
-        replaced_by_order_id=data.get("replaced_by"),
+        replaced_by_order_id=facts.replaced_by_order_id,
     )
 
 
@@ -284,37 +356,40 @@ def order_update(message: Mapping[str, Any], filled_before: Decimal) -> OrderUpd
 
     A fill event carries the execution's ``price`` and ``qty`` (strings or, in older frames, numbers); the
     order's cumulative ``filled_qty`` says how much has filled in all. ``filled_before`` is what this
-    order had filled before, for frames that give no ``qty``.
+    order had filled before, for frames that give no ``qty``. Only the embedded order's :class:`OrderFacts`
+    are read: the update carries nothing else of it.
     """
-    kind = _EVENTS.get(str(message.get("event")))
+    event = str(message.get("event"))
+    kind = _EVENTS.get(event)
     if kind is None:
         return None
     data = message["order"]
-    order = parse_order(data)
+    order = order_facts(data)  # the embedded order's fields that the update carries, not a whole Order
     when = message.get("timestamp") or message.get("at") or data.get("updated_at")
-    time = parse_time(when) if isinstance(when, str) else order.updated_at or order.created_at
+    time = parse_time(when if isinstance(when, str) else data.get("created_at") or data["submitted_at"])
     fill_qty = Decimal(0)
     fill_price: Decimal | None = None
-    if kind.is_fill:
+    fill = kind.is_fill
+    if fill:
         cumulative = order.filled_quantity
         given = _optional_decimal(message.get("qty"))
         fill_qty = given if given is not None and given > 0 else cumulative - filled_before
         fill_price = _optional_decimal(message.get("price")) or order.average_fill_price
         if kind is OrderUpdateKind.FILLED and order.filled_quantity < order.quantity:
             kind = OrderUpdateKind.PARTIALLY_FILLED
-    return OrderUpdate(
-        kind=kind,
-        broker_order_id=order.broker_order_id,
+    return checked_update(
+        kind,
+        order.broker_order_id,
+        time,
         client_order_id=order.client_order_id,
         instrument=order.instrument,
         side=order.side,
-        time=time,
         fill_quantity=fill_qty,
         fill_price=fill_price,
-        filled_quantity=order.filled_quantity if kind.is_fill else None,
-        remaining_quantity=order.remaining_quantity if kind.is_fill else None,
+        filled_quantity=order.filled_quantity if fill else None,
+        remaining_quantity=order.remaining_quantity if fill else None,
         replaced_by_order_id=order.replaced_by_order_id,
-        reason=str(message.get("event")),
+        reason=event,
     )
 
 
@@ -434,13 +509,14 @@ def parse_quote(symbol: str, data: Mapping[str, Any]) -> PriceTick:
     """
     get = data.get
     bid, ask = number(get("bp", 0)), number(get("ap", 0))
-    tradeable = 0 < bid <= ask
-    if bid <= 0 < ask:
-        bid = ask
-    elif ask <= 0 < bid:
-        ask = bid
-    elif bid > ask > 0:
-        bid, ask = ask, bid
+    tradeable = _ZERO < bid <= ask
+    if not tradeable:
+        if bid <= _ZERO < ask:
+            bid = ask
+        elif ask <= _ZERO < bid:
+            ask = bid
+        elif bid > ask > _ZERO:
+            bid, ask = ask, bid
     return checked_quote(
         symbol,
         bid,

@@ -22,11 +22,14 @@ AUCTIONS = frozenset({TimeInForce.OPG, TimeInForce.CLS})
 _AUCTION_TYPES = frozenset({OrderType.MARKET, OrderType.LIMIT})
 
 
-def rule_refusal(order: UnifiedOrder, instrument: Instrument | None) -> tuple[str, str] | None:
+def rule_refusal(
+    order: UnifiedOrder, instrument: Instrument | None, tif: TimeInForce | None = None
+) -> tuple[str, str] | None:
     """The field at fault and why Alpaca would refuse ``order``, or ``None``. ``instrument`` is the asset as
-    loaded (``None`` when the assets are not known: its fractionability is then Alpaca's to check)."""
+    loaded (``None`` when the assets are not known: its fractionability is then Alpaca's to check); ``tif``
+    is :func:`effective_time_in_force` of ``order`` when the caller has it already."""
     crypto = is_crypto(order.instrument)
-    tif = effective_time_in_force(order)
+    tif = tif or effective_time_in_force(order)
     kind = order.order_type
     if order.notional is not None:
         if kind is not OrderType.MARKET:
