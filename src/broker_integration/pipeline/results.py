@@ -40,7 +40,8 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
-#: Every field of an OrderResult with the value it takes when not given (``metadata``: a new dict each time).
+_ABSENT = object()
+#: Every field of an OrderResult with the value it takes when not given (``metadata`` gets a new dict).
 _UNGIVEN: dict[str, Any] = {
     **dict.fromkeys(OrderResult.model_fields),
     "broker_name": "",
@@ -110,15 +111,15 @@ def _assemble(values: dict[str, Any], given: set[str]) -> OrderResult:
 
 def checked_result(fields: Mapping[str, Any]) -> OrderResult:
     """``OrderResult(**fields)``, the model's rules checked in plain Python: every order's result is built
-    once, and pydantic's validation of it measured several times these checks with a broker's I/O around
-    it (its validators fall out of the CPU's caches between orders). Values that pass the quick checks
-    (field types exact, Decimals finite and of the right sign, UTC times, a canonical symbol, a failure
+    once, and with a broker's I/O between orders pydantic's validation of it measured about half again the
+    CPU time of these checks (bench_ccxt's setting: 30 against 19 µs per order). Values that pass the quick
+    checks (field types exact, Decimals finite and of the right sign, UTC times, a canonical symbol, a failure
     that says why and a success that does not, a fill with its price) become the model directly; anything
     else goes to the validating constructor, so errors and conversions are exactly the model's own."""
     values = _UNGIVEN.copy()
     values.update(fields)
-    metadata = fields.get("metadata", _UNGIVEN)
-    if metadata is _UNGIVEN:
+    metadata = fields.get("metadata", _ABSENT)
+    if metadata is _ABSENT:
         values["metadata"] = {}
     elif type(metadata) is dict and all(type(key) is str for key in metadata):
         values["metadata"] = metadata.copy()  # validation hands the model a copy of its own
