@@ -14,10 +14,14 @@ pair run back to back meets the same load). Throughput is completed orders per w
 call. Because the wall figures move with the shared machine's load, each cell also measures this process's
 CPU time per order over 300 orders one after another (``time.process_time``; the simulator's process is not
 counted, waiting costs nothing): the ratio of those is the adapter's throughput relative to ccxt's when the
-client is the bottleneck, whatever else runs. Then both clients again in this one process against one
-simulator, taking turns batch by batch (``--cpu-batches`` batches of 100 orders each, this thread's CPU
-time, the least batch of each): the steadiest form of that ratio, since both meet the same moments of the
-machine's load. The target (issue #18): the adapter at 0.9x ccxt's throughput or better at both levels.
+client is the bottleneck, whatever else runs. Then, the steadiest form of that ratio, every step from ccxt to
+the adapter in this one process against one simulator, taking turns batch by batch (``--cpu-batches`` rounds
+of 100 orders, this thread's CPU time): ccxt direct; + the adapter's client (``CcxtClient.call`` on its
+exchange object); + its protocol code without the pipeline; + the pipeline without its stages; the whole
+adapter. Each step's median and range, what it adds to the one before, and the CPU ratio ccxt direct /
+adapter round by round: every step meets the same moments of the machine's load. The target (issue #18):
+the adapter at 0.9x ccxt's throughput or better at both levels; the run ends by printing the three figures
+it names (CPU ratio, wall-clock ratios at concurrency 1 and 16), each as median (range).
 
 Import: ``import broker_integration`` in a fresh interpreter, ``--imports`` times each with ccxt installed
 and with ccxt blocked (as if the extra were absent), taking turns; the median wall time of each and whether
@@ -32,7 +36,8 @@ order id. Binance takes a client order id again once its order has filled, so th
 time: the figure counts those trades.
 
 Usage: ``.venv/bin/python benchmarks/bench_ccxt.py [--seconds 1.5] [--rounds 5] [--imports 7]
-[--safety-orders 2000] [--cpu-batches 16]``; writes ``bench-results/bench_ccxt.json``. Needs ccxt
+[--safety-orders 2000] [--cpu-batches 16]`` (0 skips a part: ``--rounds 0 --imports 0 --safety-orders 0``
+runs the CPU ladder alone); writes ``bench-results/bench_ccxt.json``. Needs ccxt
 (``pip install 'broker-integration[ccxt]'``).
 """
 
@@ -59,7 +64,7 @@ from broker_integration.adapters.ccxt import CcxtAdapter
 from broker_integration.broker_config import BrokerConfiguration
 from broker_integration.errors import BrokerError
 from broker_integration.events import EventBus
-from broker_integration.models import OrderSide, OrderStatus, UnifiedOrder
+from broker_integration.models import OrderResult, OrderSide, OrderStatus, UnifiedOrder
 from broker_integration.sim.binance import BinanceSimulator, SimulatorSettings
 from broker_integration.sim.binance.server import CCXT_OPTIONS
 from broker_integration.sim.profile import VenueProfile
@@ -187,28 +192,88 @@ async def fresh_cell(client: str, concurrency: int, seconds: float) -> tuple[Cel
         stop_simulator(process)
 
 
-async def paired_cpu(batches: int, size: int = 100) -> dict[str, float]:
-    """Each client's CPU time per order (this thread's, ``time.thread_time_ns``), both in this process against
-    one simulator, taking turns batch by batch (which goes first alternates): the least batch of each. The
-    clients meet the same venue and the same moments of the machine's load, so their ratio holds still
-    where the per-cell figures move with the load."""
+#: The steps of the in-process CPU ladder, each adding one layer to the step before (``ladder_calls``).
+STEPS = ("ccxt direct", "+ client", "+ protocol code", "+ pipeline, no stages", "adapter")
+
+
+def ladder_calls(exchange: Any, adapter: CcxtAdapter, bare: CcxtAdapter) -> dict[str, Call]:
+    """One order per call for each step of :data:`STEPS`: ccxt's ``create_order`` on an exchange of its own;
+    the same through the adapter's ``CcxtClient.call`` on the adapter's exchange object (error translation,
+    the decimal context, the note that a request left); the adapter's protocol code called without the
+    pipeline (a ``UnifiedOrder`` built per call, the market's checks, the request, the ``OrderResult``); the
+    pipeline without its stages (``bare``: boundary checks, result completion, the call event); the whole
+    adapter (rate limit, breaker and deadline stages too)."""
+    sides = itertools.cycle((OrderSide.BUY, OrderSide.SELL))
+    sequence = itertools.count()
+    protocol_code = CcxtAdapter.place_order.__wrapped__  # type: ignore[attr-defined]
+
+    async def through_client() -> bool:
+        params = {"clientOrderId": f"client-{next(sequence)}"}
+        order = await adapter.client.call(
+            adapter.exchange.create_order,
+            "BTC/USDT",
+            "market",
+            next(sides).value,
+            float(QUANTITY),
+            None,
+            params,
+            changes_state=True,
+        )
+        return bool(order["status"] == "closed")
+
+    async def through_protocol_code() -> bool:
+        order = UnifiedOrder(instrument="BTC/USDT", side=next(sides), quantity=QUANTITY)
+        result: OrderResult = await protocol_code(adapter, order)
+        return result.status is OrderStatus.FILLED
+
+    return {
+        "ccxt direct": direct_call(exchange),
+        "+ client": through_client,
+        "+ protocol code": through_protocol_code,
+        "+ pipeline, no stages": adapter_call(bare),
+        "adapter": adapter_call(adapter),
+    }
+
+
+async def cpu_ladder(rounds: int, size: int = 100) -> dict[str, list[float]]:
+    """Each step's CPU time per order (this thread's, ``time.thread_time_ns``), all in this process against
+    one simulator, taking turns batch by batch (``size`` orders each; which goes first rotates) for
+    ``rounds`` rounds. The steps meet the same venue and the same moments of the machine's load, so ratios
+    taken within a round hold still where wall-clock figures move with the load."""
     process, venue = start_simulator()
     exchange = direct_exchange(venue)
-    best = dict.fromkeys(CLIENTS, float("inf"))
+    per_order: dict[str, list[float]] = {step: [] for step in STEPS}
     try:
-        async with CcxtAdapter(configuration(venue), event_bus=EventBus()) as adapter:
+        async with (
+            CcxtAdapter(configuration(venue), event_bus=EventBus()) as adapter,
+            CcxtAdapter(configuration(venue), event_bus=EventBus()) as bare,
+        ):
+            for stage in bare.interceptor_names:
+                bare.remove_interceptor(stage)
+            # Like with like: exactly one limiter per client, none of ccxt's (ours is set far above the pace).
+            for client in (exchange, adapter.exchange, bare.exchange):
+                assert not client.enableRateLimit
             await exchange.load_markets()
-            calls = {"ccxt direct": direct_call(exchange), "adapter": adapter_call(adapter)}
-            for batch in range(batches):
-                for client in CLIENTS if batch % 2 == 0 else tuple(reversed(CLIENTS)):
+            calls = ladder_calls(exchange, adapter, bare)
+            for call in calls.values():  # warm-up: connections open, caches filled
+                for _ in range(size // 2):
+                    await call()
+            for round_number in range(rounds):
+                turn = round_number % len(STEPS)
+                for step in STEPS[turn:] + STEPS[:turn]:
                     started = time.thread_time_ns()
                     for _ in range(size):
-                        await calls[client]()
-                    best[client] = min(best[client], (time.thread_time_ns() - started) / size / 1000)
+                        await calls[step]()
+                    per_order[step].append((time.thread_time_ns() - started) / size / 1000)
     finally:
         await exchange.close()
         stop_simulator(process)
-    return best
+    return per_order
+
+
+def spread(values: list[float], digits: int = 3) -> str:
+    """The median and range of ``values``: ``0.85 (0.81-0.88)``."""
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
 def _import_once(block_ccxt: bool) -> tuple[float, bool]:
@@ -334,11 +399,12 @@ async def safety(orders: int) -> dict[str, Any]:
     }
 
 
-async def main(
-    seconds: float, rounds: int, imports: int, safety_orders: int, cpu_batches: int
-) -> dict[str, Any]:
-    import ccxt
-
+async def wall_cells(
+    seconds: float, rounds: int
+) -> tuple[dict[tuple[str, int], Cell], dict[int, list[float]], dict[str, list[float]]]:
+    """Both clients at each concurrency level, taking turns, for ``rounds`` rounds: each cell's median round,
+    each level's paired throughput ratios (adapter / ccxt direct, round by round), and each client's CPU
+    time per order in every cell."""
     cells: dict[tuple[str, int], list[Cell]] = {}
     cpu: dict[str, list[float]] = {client: [] for client in CLIENTS}
     paired: dict[int, list[float]] = {c: [] for c in CONCURRENCY}
@@ -356,65 +422,98 @@ async def main(
     medians = {
         key: sorted(found, key=lambda c: c.throughput)[len(found) // 2] for key, found in cells.items()
     }
-    print(
-        "place_order, 0.001 BTC/USDT market orders, Binance simulator in its own process "
-        f"(median of {rounds} rounds, {seconds:g} s each)"
-    )
-    print(f"{'client':<12} {'conc':>4} {'orders/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
-    ratios: dict[int, float] = {}
-    for concurrency in CONCURRENCY:
-        for client in CLIENTS:
-            c = medians[(client, concurrency)]
-            print(
-                f"{client:<12} {concurrency:>4} {c.throughput:>10.1f} {c.p50_ms:>8.3f} {c.p99_ms:>8.3f} {c.errors:>6}"
-            )
-        ratios[concurrency] = statistics.median(paired[concurrency])
-        verdict = "meets" if ratios[concurrency] >= TARGET else "MISSES"
-        spread = ", ".join(f"{r:.2f}" for r in paired[concurrency])
-        print(
-            f"  adapter / ccxt direct at concurrency {concurrency}: {ratios[concurrency]:.3f}x, median of the "
-            f"rounds' paired ratios ({spread}); {verdict} the {TARGET}x target"
-        )
-    cpu_us = {client: min(values) for client, values in cpu.items()}
-    cpu_ratio = cpu_us["ccxt direct"] / cpu_us["adapter"]
-    print(
-        f"client CPU per order (least of {len(cpu['adapter'])} runs of {CPU_ORDERS}): ccxt direct "
-        f"{cpu_us['ccxt direct']:.0f} us, adapter {cpu_us['adapter']:.0f} us: the most the adapter reaches when "
-        f"the client is the bottleneck is {cpu_ratio:.3f}x ccxt's throughput"
-    )
-    pair = await paired_cpu(cpu_batches)
-    pair_ratio = pair["ccxt direct"] / pair["adapter"]
-    print(
-        f"client CPU per order, both clients in one process against one simulator, taking turns (least of "
-        f"{cpu_batches} batches of 100 each): ccxt direct {pair['ccxt direct']:.0f} us, adapter "
-        f"{pair['adapter']:.0f} us (+{pair['adapter'] - pair['ccxt direct']:.0f} us): {pair_ratio:.3f}x"
-    )
-    with_ccxt, without_ccxt, loaded = import_seconds(imports)
-    print(
-        f"import broker_integration: {with_ccxt * 1000:.1f} ms with ccxt {ccxt.__version__} installed "
-        f"(ccxt loaded: {loaded}), {without_ccxt * 1000:.1f} ms with ccxt blocked (medians of {imports}, "
-        "interleaved)"
-    )
-    safe = await safety(safety_orders) if safety_orders else None
-    return {
+    return medians, paired, cpu
+
+
+async def main(
+    seconds: float, rounds: int, imports: int, safety_orders: int, cpu_batches: int
+) -> dict[str, Any]:
+    import ccxt
+
+    report: dict[str, Any] = {
         "benchmark": "bench_ccxt",
-        "order_safety": safe,
         "python": platform.python_version(),
         "machine": platform.machine(),
         "ccxt": ccxt.__version__,
-        "seconds_per_cell": seconds,
-        "rounds": rounds,
-        "cells": [asdict(c) for c in medians.values()],
-        "adapter_over_ccxt": {str(k): round(v, 3) for k, v in ratios.items()},
-        "paired_ratios": {str(k): [round(r, 3) for r in v] for k, v in paired.items()},
-        "client_cpu_us_per_order": {k: round(v, 1) for k, v in cpu_us.items()},
-        "cpu_bound_ratio": round(cpu_ratio, 3),
-        "paired_client_cpu_us_per_order": {k: round(v, 1) for k, v in pair.items()},
-        "paired_cpu_ratio": round(pair_ratio, 3),
         "target": TARGET,
-        "import_ms": {"with_ccxt": round(with_ccxt * 1000, 1), "ccxt_blocked": round(without_ccxt * 1000, 1)},
-        "import_loads_ccxt": loaded,
     }
+    #: Each figure the target names: what it is, and its values round by round.
+    summary: list[tuple[str, list[float]]] = []
+    if rounds:
+        medians, paired, cpu = await wall_cells(seconds, rounds)
+        print(
+            "place_order, 0.001 BTC/USDT market orders, Binance simulator in its own process "
+            f"(median of {rounds} rounds, {seconds:g} s each)"
+        )
+        print(f"{'client':<12} {'conc':>4} {'orders/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+        for concurrency in CONCURRENCY:
+            for client in CLIENTS:
+                c = medians[(client, concurrency)]
+                print(
+                    f"{client:<12} {concurrency:>4} {c.throughput:>10.1f} {c.p50_ms:>8.3f} {c.p99_ms:>8.3f} "
+                    f"{c.errors:>6}"
+                )
+            print(
+                f"  adapter / ccxt direct at concurrency {concurrency}, median (range) of the rounds' paired "
+                f"throughput ratios: {spread(paired[concurrency])}x"
+            )
+            summary.append((f"wall-clock throughput ratio at concurrency {concurrency}", paired[concurrency]))
+        cpu_us = {client: min(values) for client, values in cpu.items()}
+        print(
+            f"client CPU per order (least of {len(cpu['adapter'])} runs of {CPU_ORDERS}): ccxt direct "
+            f"{cpu_us['ccxt direct']:.0f} us, adapter {cpu_us['adapter']:.0f} us"
+        )
+        report.update(
+            seconds_per_cell=seconds,
+            rounds=rounds,
+            cells=[asdict(c) for c in medians.values()],
+            adapter_over_ccxt={str(k): round(statistics.median(v), 3) for k, v in paired.items()},
+            paired_ratios={str(k): [round(r, 3) for r in v] for k, v in paired.items()},
+            client_cpu_us_per_order={k: round(v, 1) for k, v in cpu_us.items()},
+        )
+    if cpu_batches:
+        ladder = await cpu_ladder(cpu_batches)
+        ratios = [p / a for p, a in zip(ladder["ccxt direct"], ladder["adapter"], strict=True)]
+        print(
+            f"client CPU per order, every step in one process against one simulator, taking turns "
+            f"({cpu_batches} rounds of 100 orders each), in us: the least round (load only adds to it), what "
+            "that adds to the step before, and the median (range) of the rounds"
+        )
+        previous: list[float] | None = None
+        for step in STEPS:
+            least = min(ladder[step])
+            added = f"+{least - min(previous):.0f}" if previous is not None else ""
+            print(f"  {step:<22} {least:>6.0f} {added:>6}   {spread(ladder[step], 0)}")
+            previous = ladder[step]
+        least_ratio = min(ladder["ccxt direct"]) / min(ladder["adapter"])
+        print(f"  CPU ratio of the least rounds, ccxt direct / adapter: {least_ratio:.3f}x")
+        summary.insert(0, ("CPU ratio (ccxt direct / adapter, round by round)", ratios))
+        report.update(
+            cpu_ladder_us_per_order={k: [round(v, 1) for v in vs] for k, vs in ladder.items()},
+            cpu_ratio_by_round=[round(r, 3) for r in ratios],
+            cpu_ratio=round(statistics.median(ratios), 3),
+            cpu_ratio_of_least_rounds=round(least_ratio, 3),
+        )
+    if imports:
+        with_ccxt, without_ccxt, loaded = import_seconds(imports)
+        print(
+            f"import broker_integration: {with_ccxt * 1000:.1f} ms with ccxt {ccxt.__version__} installed "
+            f"(ccxt loaded: {loaded}), {without_ccxt * 1000:.1f} ms with ccxt blocked (medians of {imports}, "
+            "interleaved)"
+        )
+        report.update(
+            import_ms={
+                "with_ccxt": round(with_ccxt * 1000, 1),
+                "ccxt_blocked": round(without_ccxt * 1000, 1),
+            },
+            import_loads_ccxt=loaded,
+        )
+    report["order_safety"] = await safety(safety_orders) if safety_orders else None
+    print(f"issue #18's target: the adapter at {TARGET}x ccxt's throughput or better (median (range)):")
+    for label, values in summary:
+        verdict = "meets" if statistics.median(values) >= TARGET else "MISSES"
+        print(f"  {label}: {spread(values)}x, {verdict} the target")
+    return report
 
 
 if __name__ == "__main__":

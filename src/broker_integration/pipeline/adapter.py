@@ -234,7 +234,7 @@ class BrokerAdapter:
         ctx = current_order_call()
         if ctx is not None and ctx.adapter is self:
             fields.update(results.known_fields(self, ctx, fields))
-        return OrderResult(**fields)
+        return results.checked_result(fields)
 
     def add_interceptor(
         self,

@@ -65,6 +65,28 @@ async def test_what_the_market_forbids_is_refused_unsent(
     assert sim.counts.requests["place_order"] == 0
 
 
+async def test_a_markets_facts_kept_after_its_first_order_still_refuse_what_it_forbids(
+    venue: CcxtAdapter, sim: BinanceSimulator
+) -> None:
+    """What an order needs of its market is worked out once; the checks from it hold on every order after,
+    and again once the markets are read anew."""
+    filled = await venue.place_order(
+        UnifiedOrder(instrument="BTC/USDT", side="buy", quantity=Decimal("0.001"))
+    )
+    assert filled.status is OrderStatus.FILLED, filled.message
+    assert filled.quote_home_rate == 1  # priced in USDT, the account's cash
+    for _ in range(2):
+        small = await venue.place_order(limit("0.0001", "30000"))
+        assert small.delivery is Delivery.NOT_SENT
+        assert small.error is not None
+        assert "below binance's minimum order value of 5" in small.error.message
+        unlisted = await venue.place_order(UnifiedOrder(instrument="DOGE/USDT", side="buy", quantity=1))
+        assert unlisted.error is not None
+        assert unlisted.error.error_code is C.INVALID_INSTRUMENT
+        await venue.get_instruments()
+    assert sim.counts.requests["place_order"] == 1
+
+
 async def test_reads_of_an_unlisted_symbol_or_an_unoffered_width_are_refused_unsent(
     venue: CcxtAdapter, sim: BinanceSimulator
 ) -> None:

@@ -150,3 +150,15 @@ def test_secrets_stay_out_of_reprs() -> None:
         assert "k" * 64 not in text
         assert "s" * 64 not in text
         assert "p" * 20 not in text
+
+
+@pytest.mark.parametrize("exchange", ["binance", "kraken", "coinbase"])
+def test_one_rate_limiter_paces_the_calls_ours_with_ccxts_switched_off(exchange: str) -> None:
+    """ccxt's own limiter would wait inside the call, where the measured latency cannot tell it apart; the
+    pipeline's, paced from the exchange's published rate, is the one that runs."""
+    venue = adapter(exchange, order_updates="polling", prices="polling")
+    assert venue.exchange.enableRateLimit is False
+    assert "rate_limit" in venue.interceptor_names
+    assert venue.resilience is not None
+    assert venue.resilience.requests is not None
+    assert venue.resilience.requests.rate == pytest.approx(1000 / venue.exchange.rateLimit)

@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from broker_integration.adapters.ccxt.parsing import instrument, order_status, parse_candle, parse_order
+from broker_integration.adapters.ccxt.parsing import (
+    decimal,
+    instrument,
+    order_status,
+    parse_candle,
+    parse_order,
+)
 from broker_integration.adapters.ccxt.tracking import OrderDirectory, UpdateTracker
 from broker_integration.models import Granularity, OrderStatus, OrderType, OrderUpdateKind
 
@@ -114,3 +120,14 @@ def test_ccxt_structures_in_the_models_types() -> None:
     assert candle is not None
     assert (candle.open, candle.high, candle.low, candle.close, candle.volume) == (10, 12, 9, 11, 3)
     assert parse_candle([1_704_150_000_000, None, 1, 1, 1, 0], "BTC/USDT", Granularity.H1, now) is None
+
+
+def test_ccxts_numbers_become_the_decimals_they_print_as_and_non_numbers_none() -> None:
+    assert decimal(0.1) == Decimal("0.1")  # not 0.1000000000000000055511151231257827...
+    assert decimal(33607.41) == Decimal("33607.41")
+    assert decimal(1e-8) == Decimal("0.00000001")
+    assert decimal(-0.5) == Decimal("-0.5")
+    assert decimal("0.00100000") == Decimal("0.001")
+    assert decimal(7) == Decimal(7)
+    for nothing in (None, float("inf"), float("-inf"), float("nan"), "Infinity", "abc", [1]):
+        assert decimal(nothing) is None, nothing

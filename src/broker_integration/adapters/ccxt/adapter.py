@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -75,6 +76,20 @@ _FETCH_BY_CLIENT_ID = frozenset({"binance", "binanceus", "binanceusdm", "binance
 #: How many pages of an exchange's order history a search reads before it gives up (UNKNOWN).
 _MAX_HISTORY_PAGES = 10
 _ENDED_UNFILLED = (OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED)
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Market:
+    """What every order of one listed market needs, worked out once after the markets load rather than on
+    each order."""
+
+    symbol: str
+    #: ccxt's ``limits.cost.min`` (0: none).
+    min_cost: Decimal
+    #: Whether its prices are in the account's cash currency (then a fill's quote-to-home rate is 1).
+    quoted_in_cash: bool
 
 
 class CcxtAdapter(BrokerAdapter):
@@ -117,7 +132,8 @@ class CcxtAdapter(BrokerAdapter):
             self.directory.symbols.setdefault(symbol, None)
         self.account_id: str = config.credentials.account_id or options.exchange
         self._instruments: dict[str, Instrument] | None = None
-        self._min_cost: dict[str, Decimal] = {}
+        #: Listed markets by the symbol an order names (as given, and canonical); emptied when markets load.
+        self._markets: dict[str, _Market] = {}
         self._cash: str | None = None
         self._margin_ms = int(options.history_margin_seconds * 1000)
 
@@ -205,7 +221,7 @@ class CcxtAdapter(BrokerAdapter):
         self._instruments = parsing.instruments(
             markets.values(), self.options.market_type, self.exchange.precisionMode
         )
-        self._min_cost.clear()
+        self._markets.clear()
         self._cash = None
         return self._instruments
 
@@ -251,12 +267,30 @@ class CcxtAdapter(BrokerAdapter):
             )
         return symbol
 
+    async def _listed(self, instrument: str) -> _Market:
+        """The market of an ``instrument`` not met since the markets loaded (:meth:`_market`'s checks); an
+        order then finds it by the name it gives, checked already."""
+        known = self._markets[instrument] = self._market_facts(await self._market(instrument))
+        return known
+
+    def _market_facts(self, symbol: str) -> _Market:
+        """The facts of a listed market (``symbol`` canonical and among the instruments)."""
+        known = self._markets.get(symbol)
+        if known is None:
+            market = self.exchange.markets.get(symbol) or {}
+            minimum = parsing.decimal(((market.get("limits") or {}).get("cost") or {}).get("min"))
+            listed = (self._instruments or {}).get(symbol)
+            in_cash = listed is not None and listed.quote_currency == self._cash_currency()
+            known = self._markets[symbol] = _Market(symbol, minimum or _ZERO, in_cash)
+        return known
+
     # ------------------------------------------------------------------ orders
 
     async def place_order(self, order: UnifiedOrder) -> OrderResult:
         self._need("createOrder", "place_order")
-        symbol = await self._market(order.instrument)
-        self._check_cost(order, symbol)
+        market = self._markets.get(order.instrument) or await self._listed(order.instrument)
+        symbol = market.symbol
+        self._check_cost(order, market)
         kind, price, params = self._request(order)
         params["clientOrderId"] = order.order_id
         self.directory.remember(symbol, None, order.order_id)
@@ -273,17 +307,13 @@ class CcxtAdapter(BrokerAdapter):
         self.directory.remember(symbol, str(placed["id"]), order.order_id)
         return self._result(placed, order.time_in_force, client_order_id=order.order_id)
 
-    def _check_cost(self, order: UnifiedOrder, symbol: str) -> None:
+    def _check_cost(self, order: UnifiedOrder, market: _Market) -> None:
         """Refuse, unsent, an order worth less than the market's minimum cost (ccxt's ``limits.cost``); a
         market order is valued at its stop price or not at all (its price is known only at the venue)."""
         level = order.price or order.stop_price
         if level is None:
             return
-        minimum = self._min_cost.get(symbol)
-        if minimum is None:
-            market = self.exchange.markets.get(symbol) or {}
-            found = parsing.decimal(((market.get("limits") or {}).get("cost") or {}).get("min"))
-            minimum = self._min_cost[symbol] = found or Decimal(0)
+        minimum, symbol = market.min_cost, market.symbol
         if minimum and order.units * level < minimum:
             raise InvalidOrderError(
                 f"{order.quantity} {symbol} at {level} is worth {order.units * level}, below "
@@ -313,7 +343,7 @@ class CcxtAdapter(BrokerAdapter):
         replaces: str | None = None,
     ) -> OrderResult:
         """The result of an order the exchange answered: filled, resting, or ended unfilled (a refusal)."""
-        filled = parsing.decimal(answer.get("filled")) or Decimal(0)
+        filled = parsing.decimal(answer.get("filled")) or _ZERO
         status = parsing.order_status(answer, filled)
         broker_id = str(answer["id"])
         if status in _ENDED_UNFILLED and filled == 0:
@@ -349,14 +379,18 @@ class CcxtAdapter(BrokerAdapter):
             commission=quote_fee(answer),
             completed_at=parsing.from_ms(answer.get("lastTradeTimestamp")) if average else None,
             # prices are in the quote currency; it is the account's cash when the pair is quoted in it
-            quote_home_rate=Decimal(1) if average and self._quoted_in_cash(symbol) else None,
+            quote_home_rate=_ONE if average and self._quoted_in_cash(symbol) else None,
             replaces_order_id=replaces,
             metadata={"exchange_status": answer.get("status")},
         )
 
     def _quoted_in_cash(self, symbol: str) -> bool:
-        listed = (self._instruments or {}).get(symbol)
-        return listed is not None and listed.quote_currency == self._cash_currency()
+        known = self._markets.get(symbol)
+        if known is None:
+            if self._instruments is None or symbol not in self._instruments:
+                return False
+            known = self._market_facts(symbol)
+        return known.quoted_in_cash
 
     async def modify_order(self, order_id: str, modification: OrderModification) -> OrderResult:
         """ccxt's ``editOrder`` (Binance: cancel-replace, a new id that keeps the client order id)."""

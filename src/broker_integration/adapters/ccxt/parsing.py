@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from math import isfinite
 from typing import Any
 
 from broker_integration.models import (
@@ -70,6 +71,8 @@ _TIF = {
 
 def decimal(value: Any) -> Decimal | None:
     """A number from ccxt as a Decimal (``None`` stays ``None``)."""
+    if type(value) is float:  # what ccxt hands over nearly always: straight from its shortest repr
+        return Decimal(repr(value)) if isfinite(value) else None
     if value is None:
         return None
     try:
