@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import orjson
-from sqlalchemy import Table, event, select, text
+from sqlalchemy import Table, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError
@@ -44,7 +44,6 @@ PG_CONNECT_ARGS: dict[str, Any] = {
     "timeout": 10.0,
     "server_settings": {"application_name": "broker_integration"},
 }
-_NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 class Store:
@@ -213,20 +212,6 @@ class Store:
         COMMIT."""
         async with self.engine.connect() as conn:
             yield await conn.execution_options(isolation_level="AUTOCOMMIT")
-
-    @asynccontextmanager
-    async def unflushed(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for writes that may be forgotten by a server crash but never half-done (a rate
-        limit's bucket; never an order journal's). On PostgreSQL one transaction whose commit does not wait for the write-ahead log to
-        reach the disk (``synchronous_commit`` off for it alone, PostgreSQL's "Asynchronous Commit"; still
-        atomic and at once visible to every process); on SQLite each statement commits by itself."""
-        if not self.is_postgresql:
-            async with self.autocommit() as conn:
-                yield conn
-            return
-        async with self.engine.begin() as conn:
-            await conn.execute(_NO_FLUSH_WAIT)
-            yield conn
 
     async def run(
         self, statement: UpdateBase, params: Mapping[str, Any], *, unflushed: bool = False
