@@ -3,6 +3,7 @@ own connections), on both engines; flushed commits unless asked otherwise; error
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -121,3 +122,23 @@ async def test_a_closed_store_runs_nothing(store_url: str) -> None:
     store = Store(store_url)
     with pytest.raises(StoreError, match="not open"):
         await store.run(_SET_VALUE, {"ns": "n", "k": "a", "v": "2"})
+
+
+async def test_many_statements_at_once_share_a_bounded_set_of_connections(pg_database: str) -> None:
+    """More statements at once than connections: the rest wait for one to come back, and all run."""
+    from broker_integration.store import direct
+
+    slow = (
+        update(_t)
+        .where(_t.c.namespace == bindparam("ns"), _t.c.key == bindparam("k"))
+        .values(value=bindparam("v"))
+        .returning(func.pg_backend_pid(), func.pg_sleep(0.02))
+    )
+    async with Store(pg_database) as store:
+        await store.run(store.if_absent(_t), _row("a"))
+        results = await asyncio.gather(
+            *(store.run(slow, {"ns": "n", "k": "a", "v": str(i)}) for i in range(3 * direct._POOL_SIZE))
+        )
+    assert all(result.rowcount == 1 for result in results)
+    sessions = {result.rows[0][0] for result in results}
+    assert 1 < len(sessions) <= direct._POOL_SIZE
