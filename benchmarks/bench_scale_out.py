@@ -78,10 +78,11 @@ class InstantBroker(BrokerAdapter):
         )
 
 
-async def work(
-    url: str | None, seconds: float, concurrency: int, start_at: float, limit: float = 0.0
-) -> dict[str, Any]:
-    """One process's run; ``limit`` > 0: orders per second shared by every process through the store."""
+async def work(url: str | None, seconds: float, concurrency: int, limit: float = 0.0) -> dict[str, Any]:
+    """One process's run; ``limit`` > 0: orders per second shared by every process through the store.
+
+    Once connected and ready it says ``ready`` on stdout and reads from stdin the wall-clock time at which
+    every worker starts (a worker slow to import would otherwise start late, and run on alone)."""
     limits: dict[str, Any] = {"requests_per_second": 100_000, "max_orders_per_second": 100_000}
     if limit:
         limits = {"requests_per_second": 2 * limit, "max_orders_per_second": limit, "shared": True}
@@ -93,6 +94,8 @@ async def work(
         await store.open()
         attach(adapter, journal=OrderJournal(store), store=store)
     await adapter.authenticate()
+    print("ready", flush=True)
+    start_at = float(await asyncio.to_thread(sys.stdin.readline))
     await asyncio.sleep(max(0.0, start_at - time.time()))
     end = time.perf_counter() + seconds
     latencies: list[float] = []
@@ -139,7 +142,6 @@ def _run(
 ) -> tuple[int, np.ndarray, dict[str, float]]:
     """(orders, every order's latency in ms, CPU ms per order of the clients and of the server) of
     ``processes`` workers started together."""
-    start_at = time.time() + 3.0  # every worker connected and ready before it
     args = [
         sys.executable,
         __file__,
@@ -147,11 +149,22 @@ def _run(
         url or "",
         str(seconds),
         str(concurrency),
-        str(start_at),
         str(limit),
     ]
+    children = [
+        subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+    for child in children:  # every worker connected and ready, then all start together
+        assert child.stdout is not None
+        if child.stdout.readline().strip() != "ready":
+            raise SystemExit(f"a worker failed before it was ready ({child.wait()})")
     server_began = server.seconds() if server is not None else None
-    children = [subprocess.Popen(args, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
+    start_at = f"{time.time() + 0.2}\n"
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write(start_at)
+        child.stdin.flush()
     reports = []
     for child in children:
         out, _ = child.communicate(timeout=seconds + 120)
@@ -384,10 +397,8 @@ async def _migrate(url: str) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        url, seconds, concurrency, start_at, limit = sys.argv[2:7]
-        report = asyncio.run(
-            work(url or None, float(seconds), int(concurrency), float(start_at), float(limit))
-        )
+        url, seconds, concurrency, limit = sys.argv[2:6]
+        report = asyncio.run(work(url or None, float(seconds), int(concurrency), float(limit)))
         print(json.dumps(report))
     else:
         main()
