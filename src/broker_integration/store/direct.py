@@ -9,18 +9,18 @@ compiled once here for asyncpg, prepared by asyncpg once per connection, and eac
 round trip, the statement its own transaction, committed before its answer arrives.
 
 Two small sets of asyncpg connections, opened from the store's URL with the same connection arguments as
-its engine: *flushed* (each commit waits for the write-ahead log to reach the disk, as every commit of the store does)
-and *unflushed* (connections with ``synchronous_commit`` off, PostgreSQL's "Asynchronous Commit": a commit
-is atomic and at once visible to every session, but a server crash may forget the last few hundred
-milliseconds of such commits; only for what may be forgotten, such as a rate limit's bucket).
+its engine: *flushed* (each commit waits for the write-ahead log to reach the disk, as every commit of the
+store does) and *unflushed* (connections with ``synchronous_commit`` off, PostgreSQL's "Asynchronous
+Commit": a commit is atomic and at once visible to every session, but a server crash may forget the last
+few hundred milliseconds of such commits; only for what may be forgotten, such as a rate limit's bucket).
 
 The connections are kept by :class:`_Connections`, not by asyncpg's pool: its acquire and release (a
 proxy object, a timer re-armed per release, timeout scopes) measured about 80 us of CPU per statement here,
 as much as the statement itself. A connection goes back idle as it is (these statements change no session
 state); one whose statement did not end with the server's answer (cancelled, connection lost) is closed,
-never reused. Errors come out as the store's: :class:`StoreUnavailableError`
-when the server cannot be reached or the connection broke (the statement may have committed), else
-:class:`StatementError` (the statement was refused).
+never reused. Errors come out as the store's: :class:`StoreUnavailableError` when the server cannot be
+reached or the connection broke (the statement may have committed), else :class:`StatementError` (the
+statement was refused).
 """
 
 from __future__ import annotations
