@@ -33,7 +33,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Column, Update, bindparam, func, literal_column, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from broker_integration.clock import SYSTEM_CLOCK, Clock
@@ -388,9 +388,9 @@ class OrderJournal:
                     raise StoreUnavailableError(
                         f"the journal's liveness lock cannot be taken at {self.store.url}"
                     )
-                async with self.store.autocommit() as conn:
-                    if await self.store.insert_if_absent(conn, table, values):
-                        return True
+                if (await self.store.run(self.store.if_absent(table), values)).rowcount:
+                    return True
+                async with self.store.connect() as conn:
                     found = (
                         await conn.execute(
                             select(table.c.intent_token).where(
@@ -433,30 +433,20 @@ class OrderJournal:
         A move the order state machine forbids is refused and logged. ``only_from`` narrows the statuses
         it may move from; an entry in another one is left alone quietly (someone else recorded it first).
         """
-        values: dict[str, Any] = {"status": status.value, "updated_at": self.clock.now()}
-        if broker_order_id is not None:
-            values["broker_order_id"] = broker_order_id
-        if filled_quantity is not None:
-            values["filled_quantity"] = str(filled_quantity)
-        if average_fill_price is not None:
-            values["average_fill_price"] = str(average_fill_price)
-        if error is not None:
-            values["last_error"] = str(error)
         sources = _SOURCES[status]
         if only_from is not None:
             sources = [s for s in sources if OrderStatus(s) in only_from]
-        table = order_journal_table
-        async with self.store.autocommit() as conn:
-            moved = await conn.execute(
-                update(table)
-                .where(
-                    table.c.broker_name == broker_name,
-                    table.c.client_order_id == client_order_id,
-                    table.c.status.in_(sources),
-                )
-                .values(**values)
-            )
-        if moved.rowcount:
+        params = {
+            "to_broker": broker_name,
+            "to_client_order_id": client_order_id,
+            "to_status": status.value,
+            "to_updated_at": self.clock.now(),
+            "to_broker_order_id": broker_order_id,
+            "to_filled_quantity": None if filled_quantity is None else str(filled_quantity),
+            "to_average_fill_price": None if average_fill_price is None else str(average_fill_price),
+            "to_last_error": None if error is None else str(error),
+        }
+        if sources and (await self.store.run(_outcome_statement(tuple(sources)), params)).rowcount:
             return True
         if only_from is None:
             current = await self.get(broker_name, client_order_id)
@@ -793,6 +783,39 @@ class OrderJournal:
             broker,
             len(self.settle_delays),
         )
+
+
+@functools.cache
+def _outcome_statement(sources: tuple[str, ...]) -> Update:
+    """The conditional UPDATE of :meth:`OrderJournal.record_outcome` from the stored statuses ``sources``
+    (constants of :class:`OrderStatus`, written into the SQL), built once per set: a detail given as
+    ``None`` keeps the stored one."""
+    table = order_journal_table
+
+    def unless_none(column: Column[Any]) -> Any:
+        return func.coalesce(bindparam(f"to_{column.name}", type_=column.type), column)
+
+    return (
+        update(table)
+        .where(
+            table.c.broker_name == bindparam("to_broker", type_=table.c.broker_name.type),
+            table.c.client_order_id == bindparam("to_client_order_id", type_=table.c.client_order_id.type),
+            table.c.status.in_([literal_column(_sql_string(source)) for source in sources]),
+        )
+        .values(
+            status=bindparam("to_status", type_=table.c.status.type),
+            updated_at=bindparam("to_updated_at", type_=table.c.updated_at.type),
+            broker_order_id=unless_none(table.c.broker_order_id),
+            filled_quantity=unless_none(table.c.filled_quantity),
+            average_fill_price=unless_none(table.c.average_fill_price),
+            last_error=unless_none(table.c.last_error),
+        )
+    )
+
+
+def _sql_string(value: str) -> str:
+    """``value`` as an SQL string literal (standard quoting, as both engines read it)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _outcome_of(result: OrderResult) -> dict[str, Any]:

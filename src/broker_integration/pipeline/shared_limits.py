@@ -7,10 +7,11 @@ atomic in the database, so processes on any number of hosts together never excee
 the database's clock on PostgreSQL (``statement_timestamp()``), so hosts need not agree on theirs. On SQLite
 (processes of one host sharing a file) the caller's wall clock is used.
 
-A call's slots (a request slot, and an order slot for an order action) are taken on one
-:meth:`~broker_integration.store.Store.unflushed` connection: on PostgreSQL one transaction whose commit does
-not wait for the disk. A server crash may forget the last few hundred milliseconds of bucket state, which a
-rate limit can afford.
+A call's slots (a request slot, and an order slot for an order action) are taken by one ``UPDATE …
+RETURNING`` of both rows, run as its own transaction (:meth:`~broker_integration.store.Store.run`, one round
+trip, the rows locked only while it runs), ``unflushed``: on PostgreSQL its commit does not wait for the
+disk. A server crash may forget the last few hundred milliseconds of bucket state, which a rate limit can
+afford.
 
 When the store cannot be reached, calls fall back to this process's own limiter (the pipeline's local one,
 at the full rate): the shared limit cannot be held then, and the journal refuses orders anyway.
@@ -23,12 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Double, cast, func, literal, update
+from sqlalchemy import Double, Update, bindparam, case, cast, func, literal, or_, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker_integration.log import get_logger
-from broker_integration.store import Store, StoreError, is_unavailable, rate_limits_table
+from broker_integration.store import StatementError, Store, StoreError, is_unavailable, rate_limits_table
 
 __all__ = ["SharedLimits", "SharedRateLimiter", "limit_scope"]
 
@@ -64,49 +64,90 @@ class SharedRateLimiter:
         self.interval = 1.0 / rate
         self.tolerance = (self.burst - 1.0) * self.interval
         self.clock = clock
+        #: The take statements this limiter leads, by the scopes they take (built once, run many times).
+        self._statements: dict[tuple[str, ...], Update] = {}
+        self._cool_down: Update | None = None
+
+    @property
+    def _server_clock(self) -> bool:
+        return self.clock is None and self.store.is_postgresql
 
     def _now(self) -> Any:
-        """The clock of the statement: the database's on PostgreSQL, the caller's on SQLite."""
-        if self.clock is None and self.store.is_postgresql:
+        """The clock of the statement: the database's on PostgreSQL, the caller's on SQLite (bound per call
+        by :meth:`_clock_params`)."""
+        if self._server_clock:
             return cast(func.extract("epoch", func.statement_timestamp()), Double())
-        return literal((self.clock or time.time)(), Double())
+        return bindparam("now", type_=Double())
+
+    def _clock_params(self) -> dict[str, Any]:
+        return {} if self._server_clock else {"now": (self.clock or time.time)()}
 
     def _greatest(self, *values: Any) -> Any:
         return (func.greatest if self.store.is_postgresql else func.max)(*values)
 
     async def reserve(self) -> float:
         """Take the next slot now and return the seconds until it is due (the caller waits them)."""
-        async with self.store.unflushed() as conn:
-            return await self.take(conn)
+        return await _take((self,))
 
-    async def take(self, conn: AsyncConnection) -> float:
-        """:meth:`reserve` inside the caller's transaction ``conn``."""
-        now = self._now()
-        start = self._greatest(_t.c.tat, now)
-        allowed = self._greatest(start - self.tolerance, _t.c.cooldown_until)
-        statement = (
-            update(_t)
-            .where(_t.c.scope == self.scope)
-            .values(tat=self._greatest(start, allowed) + self.interval)
-            .returning(_t.c.tat, _t.c.cooldown_until, now)
-        )
-        row = (await conn.execute(statement)).first()
-        if row is None:  # the first call ever on this scope: make the row, then take the slot
-            await self.store.insert_if_absent(conn, _t, {"scope": self.scope, "tat": 0.0, "cooldown_until": 0.0})
-            row = (await conn.execute(statement)).one()
-        tat, cooldown_until, at = (float(v) for v in row)
-        allowed_at = max(tat - self.interval - self.tolerance, cooldown_until)
-        return max(0.0, allowed_at - at)
+    def _take_statement(self, limiters: tuple[SharedRateLimiter, ...]) -> Update:
+        """One GCRA step on the rows of ``limiters`` (same store and clock as this one, which keeps the
+        statement), returning each row's scope, new theoretical arrival time, cool-down end and the
+        statement's time."""
+        scopes = tuple(limiter.scope for limiter in limiters)
+        statement = self._statements.get(scopes)
+        if statement is None:
+            scope = _t.c.scope
+
+            def per_row(value: Callable[[SharedRateLimiter], float]) -> Any:
+                if len(limiters) == 1:
+                    return literal(value(limiters[0]), Double())
+                return case({lim.scope: literal(value(lim), Double()) for lim in limiters}, value=scope)
+
+            now = self._now()
+            start = self._greatest(_t.c.tat, now)
+            allowed = self._greatest(start - per_row(lambda lim: lim.tolerance), _t.c.cooldown_until)
+            statement = self._statements[scopes] = (
+                update(_t)
+                .where(or_(*(scope == s for s in scopes)))
+                .values(tat=self._greatest(start, allowed) + per_row(lambda lim: lim.interval))
+                .returning(scope, _t.c.tat, _t.c.cooldown_until, now)
+            )
+        return statement
 
     async def cool_down(self, seconds: float) -> None:
         """No slot is handed out for ``seconds`` from now, in any process (a broker's 429 Retry-After)."""
-        until = self._now() + max(0.0, seconds)
-        async with self.store.begin() as conn:
-            await conn.execute(
+        if self._cool_down is None:
+            until = self._now() + bindparam("pause", type_=Double())
+            self._cool_down = (
                 update(_t)
                 .where(_t.c.scope == self.scope)
                 .values(cooldown_until=self._greatest(_t.c.cooldown_until, until))
             )
+        await self.store.run(self._cool_down, {**self._clock_params(), "pause": max(0.0, seconds)})
+
+
+async def _take(limiters: tuple[SharedRateLimiter, ...]) -> float:
+    """Take a slot of each of ``limiters`` (one store, one clock) in one statement; the seconds until the
+    last of them is due."""
+    lead = limiters[0]
+    store = lead.store
+    result = await store.run(lead._take_statement(limiters), lead._clock_params(), unflushed=True)
+    rows = result.rows
+    if len(rows) < len(limiters):  # the first call ever on a scope: make its row, then take its slot
+        taken = {row[0] for row in rows}
+        missing = tuple(limiter for limiter in limiters if limiter.scope not in taken)
+        for limiter in missing:
+            row = {"scope": limiter.scope, "tat": 0.0, "cooldown_until": 0.0}
+            await store.run(store.if_absent(_t), row, unflushed=True)
+        again = await store.run(lead._take_statement(missing), lead._clock_params(), unflushed=True)
+        rows = [*rows, *again.rows]
+    by_scope = {limiter.scope: limiter for limiter in limiters}
+    wait = 0.0
+    for scope, tat, cooldown_until, at in rows:
+        limiter = by_scope[scope]
+        allowed_at = max(float(tat) - limiter.interval - limiter.tolerance, float(cooldown_until))
+        wait = max(wait, allowed_at - float(at))
+    return wait
 
 
 @dataclass
@@ -142,12 +183,10 @@ class SharedLimits:
         """Seconds to wait for this call's slots (both at once: the later one), or ``None`` when the store
         cannot be reached (the caller relies on its local limiter)."""
         try:
-            async with self.requests.store.unflushed() as conn:
-                wait = await self.requests.take(conn)
-                if order_action:
-                    wait = max(wait, await self.orders.take(conn))
+            wait = await _take((self.requests, self.orders) if order_action else (self.requests,))
         except (SQLAlchemyError, StoreError, OSError) as exc:
-            if not isinstance(exc, StoreError) and not is_unavailable(exc):
+            refused = isinstance(exc, StatementError) or not isinstance(exc, StoreError)
+            if refused and not is_unavailable(exc):
                 raise
             if not self.degraded:
                 _log.warning(

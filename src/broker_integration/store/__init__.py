@@ -6,13 +6,22 @@ migrated by Alembic when a store opens (:mod:`~broker_integration.store.migrate`
 
 * :mod:`~broker_integration.store.schema`: the tables;
 * :mod:`~broker_integration.store.engine`: :class:`Store`;
+* :mod:`~broker_integration.store.direct`: the statements sent with every order, on asyncpg's own
+  connections on PostgreSQL (:meth:`Store.run`);
 * :mod:`~broker_integration.store.urls`: the default URL and what a user may write;
 * :mod:`~broker_integration.store.coordination`: what only PostgreSQL offers several processes
   (session advisory locks on a dedicated connection, LISTEN/NOTIFY).
 """
 
+from broker_integration.store.direct import StatementResult
 from broker_integration.store.engine import Store, is_unavailable
-from broker_integration.store.errors import SchemaError, StoreError, StoreUnavailableError, StoreUrlError
+from broker_integration.store.errors import (
+    SchemaError,
+    StatementError,
+    StoreError,
+    StoreUnavailableError,
+    StoreUrlError,
+)
 from broker_integration.store.migrate import MIGRATIONS, Migration
 from broker_integration.store.schema import (
     AB_ORDERS_TCA_COLUMNS,
@@ -35,6 +44,8 @@ __all__ = [
     "STORE_URL_ENV",
     "Migration",
     "SchemaError",
+    "StatementError",
+    "StatementResult",
     "Store",
     "StoreError",
     "StoreUnavailableError",

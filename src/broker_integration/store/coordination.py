@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from broker_integration.log import get_logger
-from broker_integration.store.engine import Store, is_unavailable
+from broker_integration.store.engine import PG_CONNECT_ARGS, Store, is_unavailable
 
 __all__ = ["LEADERSHIP", "LIVENESS", "DedicatedConnection", "live_keys", "lock_key", "notify"]
 
@@ -84,10 +84,7 @@ class DedicatedConnection:
                 self._engine = create_async_engine(
                     self._store.target,
                     poolclass=NullPool,
-                    connect_args={
-                        "timeout": 10.0,
-                        "server_settings": {"application_name": "broker_integration"},
-                    },
+                    connect_args=PG_CONNECT_ARGS,
                 )
             conn = await self._engine.connect()
             self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")

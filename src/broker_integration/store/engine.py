@@ -1,8 +1,10 @@
 """``Store``: an open database with the newest schema, on SQLite (one file, the default) or PostgreSQL.
 
-Everything goes through SQLAlchemy 2 Core with an async driver, so callers write one SQL for both engines.
+Everything is written as SQLAlchemy 2 Core with an async driver, so callers write one SQL for both engines.
 The few statements that differ by engine live here: insert-if-absent and upsert (``INSERT … ON CONFLICT``,
-which both engines have). PostgreSQL is what several processes or hosts share (``reference:
+which both engines have). The statements sent with every order go through :meth:`Store.run`, which on
+PostgreSQL runs them on asyncpg's own connections (:mod:`broker_integration.store.direct`: a fraction of
+SQLAlchemy's CPU per statement) and on SQLite on the engine's connection. PostgreSQL is what several processes or hosts share (``reference:
 scale_out_and_venues.md`` §2 in the design notes): unique intents, advisory-lock leadership, shared rate
 limits and LISTEN/NOTIFY (:mod:`broker_integration.store.coordination`).
 """
@@ -16,16 +18,18 @@ from types import TracebackType
 from typing import Any, Self
 
 import orjson
-from sqlalchemy import Table, event, select, text
+from sqlalchemy import Table, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import UpdateBase
 
 from broker_integration.clock import utc_now
 from broker_integration.log import get_logger
 from broker_integration.store import migrate
-from broker_integration.store.errors import StoreError, StoreUnavailableError, StoreUrlError
+from broker_integration.store.direct import DirectPools, StatementResult
+from broker_integration.store.errors import StoreError, StoreUnavailableError, StoreUrlError, is_unavailable
 from broker_integration.store.schema import kv_table
 from broker_integration.store.urls import default_store_url, masked, normalise
 
@@ -35,45 +39,11 @@ _log = get_logger("broker_integration.store")
 
 #: Connections a PostgreSQL store keeps, and how many more it may open under load.
 _PG_POOL = {"pool_size": 10, "max_overflow": 20, "pool_timeout": 30}
-_CONNECT_TIMEOUT_S = 10.0
-_NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO OFF")
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` means the database could not be reached or the connection broke (a server
-    restarting, a network cut), as opposed to a statement the database refused."""
-    if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(exc.orig, OSError) or _is_asyncpg_gone(exc.orig)
-    return isinstance(exc, (OSError, TimeoutError))
-
-
-def _is_asyncpg_gone(orig: BaseException | None) -> bool:
-    """asyncpg's own words for a connection that is gone or a server that is shutting down or starting up:
-    its exception classes, or the SQLSTATE (class 08, connection exception; 57P01-57P03, admin shutdown,
-    crash shutdown, cannot connect now — PostgreSQL's "Error Codes" appendix), on the error SQLAlchemy's
-    adapter raised or on the asyncpg error it wraps."""
-    for error in (orig, orig.__cause__ if orig is not None else None):
-        if error is None:
-            continue
-        if type(error).__name__ in _GONE_CLASSES or "connection is closed" in str(error):
-            return True
-        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-        if isinstance(state, str) and (state.startswith("08") or state in _GONE_STATES):
-            return True
-    return False
-
-
-_GONE_CLASSES = frozenset(
-    {
-        "ConnectionDoesNotExistError",
-        "InterfaceError",
-        "AdminShutdownError",
-        "CannotConnectNowError",
-        "ConnectionFailureError",
-        "CrashShutdownError",
-    }
-)
-_GONE_STATES = frozenset({"57P01", "57P02", "57P03"})
+#: asyncpg's connection arguments for every connection a PostgreSQL store opens.
+PG_CONNECT_ARGS: dict[str, Any] = {
+    "timeout": 10.0,
+    "server_settings": {"application_name": "broker_integration"},
+}
 
 
 class Store:
@@ -87,6 +57,7 @@ class Store:
         self._url = url or default_store_url()
         self._target: URL | None = None
         self._engine: AsyncEngine | None = None
+        self._direct: DirectPools | None = None
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._if_absent: dict[str, Any] = {}
 
@@ -151,6 +122,9 @@ class Store:
             raise
         for revision in applied:
             _log.info("store %s migrated to schema revision %s", self.url, revision)
+        if self.is_postgresql:
+            self._direct = DirectPools(url, self._engine.dialect, PG_CONNECT_ARGS, self.unavailable)
+            await self._direct.open()
         return self
 
     def _create_engine(self, url: URL) -> AsyncEngine:
@@ -162,13 +136,7 @@ class Store:
             # "database is locked" errors under concurrent writers, at no cost in throughput.
             options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
         else:
-            options = {
-                **_PG_POOL,
-                "connect_args": {
-                    "timeout": _CONNECT_TIMEOUT_S,
-                    "server_settings": {"application_name": "broker_integration"},
-                },
-            }
+            options = {**_PG_POOL, "connect_args": PG_CONNECT_ARGS}
         try:
             engine = create_async_engine(url, **options)
         except (NoSuchModuleError, ModuleNotFoundError) as exc:
@@ -210,6 +178,9 @@ class Store:
                 await closer()
             except Exception as exc:  # closing goes on: what failed to close is gone with the process
                 _log.warning("store %s: closing %r failed: %s", self.url, closer, type(exc).__name__)
+        if self._direct is not None:
+            direct, self._direct = self._direct, None
+            await direct.close()
         if self._engine is not None:
             engine, self._engine = self._engine, None
             await engine.dispose()
@@ -242,19 +213,26 @@ class Store:
         async with self.engine.connect() as conn:
             yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
-    @asynccontextmanager
-    async def unflushed(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for writes that may be forgotten by a server crash but never half-done (a rate
-        limit's bucket; never an order journal's). On PostgreSQL one transaction whose commit does not wait for the write-ahead log to
-        reach the disk (``synchronous_commit`` off for it alone, PostgreSQL's "Asynchronous Commit"; still
-        atomic and at once visible to every process); on SQLite each statement commits by itself."""
-        if not self.is_postgresql:
-            async with self.autocommit() as conn:
-                yield conn
-            return
-        async with self.engine.begin() as conn:
-            await conn.execute(_NO_FLUSH_WAIT)
-            yield conn
+    async def run(
+        self, statement: UpdateBase, params: Mapping[str, Any], *, unflushed: bool = False
+    ) -> StatementResult:
+        """Run one statement that is atomic on its own (an insert-if-absent, a conditional update) as its
+        own transaction, committed when this returns: one round trip. For the statements sent with every
+        order; build ``statement`` once (bound parameters by name in ``params``) and run it many times.
+
+        ``unflushed``: the commit may be forgotten by a server crash but never half-done (a rate limit's
+        bucket; never an order journal's): on PostgreSQL it does not wait for the write-ahead log to reach
+        the disk (``synchronous_commit`` off, PostgreSQL's "Asynchronous Commit"; still atomic and at once
+        visible to every process). On SQLite every commit is flushed.
+        """
+        if self._direct is not None:
+            return await self._direct.run(statement, params, unflushed=unflushed)
+        async with self.autocommit() as conn:
+            result = await conn.execute(statement, dict(params))
+            if result.returns_rows:
+                rows = [tuple(row) for row in result]
+                return StatementResult(len(rows), rows)
+            return StatementResult(result.rowcount, [])
 
     async def schema_version(self) -> str | None:
         """The Alembic revision the database is at."""
@@ -273,12 +251,19 @@ class Store:
         One statement (``ON CONFLICT DO NOTHING``): of processes inserting the same key at once, exactly one
         inserts and none fails.
         """
-        statement = self._if_absent.get(table.name)
-        if statement is None:  # built once: values are bound per call (the hot path of every journaled order)
-            keys = [c.name for c in table.primary_key.columns]
-            statement = self._if_absent[table.name] = self.insert(table).on_conflict_do_nothing(index_elements=keys)
-        result = await conn.execute(statement, dict(values))
+        result = await conn.execute(self.if_absent(table), dict(values))
         return bool(result.rowcount)
+
+    def if_absent(self, table: Table) -> sqlite.Insert | postgresql.Insert:
+        """``table``'s insert-if-absent (``ON CONFLICT DO NOTHING`` on its primary key), built once: values
+        are bound per call (the hot path of every journaled order, through :meth:`run` too)."""
+        statement = self._if_absent.get(table.name)
+        if statement is None:
+            keys = [c.name for c in table.primary_key.columns]
+            statement = self._if_absent[table.name] = self.insert(table).on_conflict_do_nothing(
+                index_elements=keys
+            )
+        return statement
 
     async def upsert(
         self, conn: AsyncConnection, table: Table, values: Mapping[str, Any], *, update: Mapping[str, Any]

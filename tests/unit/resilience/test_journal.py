@@ -128,7 +128,9 @@ async def test_reconcile_after_restart(store_url: str) -> None:
         journal = OrderJournal(store, cluster_interval=0.05)
         assert len(await journal.in_flight("venue")) == 2
         settled = {e.client_order_id: e.status for e in await journal.reconcile(venue)}
-        if store.is_postgresql:  # the dead instance's intents are orphans once its lock is gone for an interval
+        if (
+            store.is_postgresql
+        ):  # the dead instance's intents are orphans once its lock is gone for an interval
             assert settled == {}
             await asyncio.sleep(0.1)
             settled = {e.client_order_id: e.status for e in await journal.reconcile(venue)}
@@ -189,3 +191,29 @@ async def test_a_lookup_that_finds_nothing_is_not_evidence(store: Store) -> None
     assert "keeps no history to search" in result.error.message
     clock.advance(3600)
     assert [e.status for e in await journal.reconcile(venue)] == [OrderStatus.UNKNOWN]
+
+
+async def test_an_outcome_moves_only_as_the_order_state_machine_allows_and_keeps_what_it_does_not_say(
+    store: Store,
+) -> None:
+    journal = OrderJournal(store)
+    intent = an_order()
+    assert await journal.record_intent("venue", intent)
+    assert await journal.record_outcome("venue", intent.order_id, OrderStatus.ACCEPTED, broker_order_id="B-1")
+    assert await journal.record_outcome(
+        "venue", intent.order_id, OrderStatus.FILLED, filled_quantity=intent.quantity, average_fill_price=None
+    )
+    assert not await journal.record_outcome("venue", intent.order_id, OrderStatus.SUBMITTED)  # no way back
+    assert not await journal.record_outcome(  # only out of an in-flight status
+        "venue", intent.order_id, OrderStatus.CANCELLED, only_from={OrderStatus.SUBMITTED}
+    )
+    entry = await journal.get("venue", intent.order_id)
+    assert entry is not None
+    assert (entry.status, entry.broker_order_id, entry.filled_quantity) == (
+        OrderStatus.FILLED,
+        "B-1",
+        intent.quantity,
+    )
+    assert entry.average_fill_price is None
+    with pytest.raises(KeyError):
+        await journal.record_outcome("venue", "never-journaled", OrderStatus.FILLED)

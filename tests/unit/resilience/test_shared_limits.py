@@ -7,7 +7,7 @@ import pytest
 
 from broker_integration.broker_config import BrokerConfiguration, BrokerLimits
 from broker_integration.pipeline import build_pipeline
-from broker_integration.pipeline.shared_limits import SharedRateLimiter, limit_scope
+from broker_integration.pipeline.shared_limits import SharedLimits, SharedRateLimiter, limit_scope
 from broker_integration.store import Store, rate_limits_table
 from broker_integration.testing import MockBrokerAdapter
 
@@ -48,6 +48,25 @@ async def test_limits_of_different_accounts_are_apart(store: Store) -> None:
     one = SharedRateLimiter(store, limit_scope("oanda", "001", "orders"), rate=1, burst=1, clock=clock)
     two = SharedRateLimiter(store, limit_scope("oanda", "002", "orders"), rate=1, burst=1, clock=clock)
     assert [await one.reserve(), await two.reserve(), await one.reserve()] == [0.0, 0.0, 1.0]
+
+
+async def test_an_order_action_takes_a_request_slot_and_an_order_slot_together(store: Store) -> None:
+    """Both slots in one statement; the first call on an account makes both rows and takes one slot of
+    each (not two of the one already there)."""
+    clock = Clock()
+    limits = SharedLimits(
+        requests=SharedRateLimiter(
+            store, limit_scope("oanda", "001", "requests"), rate=10, burst=2, clock=clock
+        ),
+        orders=SharedRateLimiter(store, limit_scope("oanda", "001", "orders"), rate=1, burst=1, clock=clock),
+    )
+    await limits.requests.reserve()  # the requests row exists, the orders row not yet
+    waits = [await limits.reserve(order_action=True), await limits.reserve(order_action=False)]
+    assert waits == pytest.approx([0.0, 0.1])  # requests: a burst of two, then 0.1 s apart
+    assert await limits.reserve(order_action=True) == pytest.approx(1.0)  # the order slot is the later
+    async with store.connect() as conn:
+        scopes = {row.scope for row in await conn.execute(rate_limits_table.select())}
+    assert scopes == {"oanda:001:requests", "oanda:001:orders"}
 
 
 async def test_adapters_sharing_an_account_share_its_limits(store_url: str) -> None:

@@ -300,3 +300,4 @@ def test_a_server_starting_up_or_gone_is_unavailable_a_refused_statement_is_not(
     adapted.__cause__ = cause
     error = DBAPIError("SELECT 1", {}, adapted)
     assert is_unavailable(error) is unavailable
+    assert is_unavailable(cause) is unavailable  # as the store's direct statements meet it, unwrapped
