@@ -32,7 +32,9 @@ def deference(experiment: TestResults, comparison: BrokerComparison) -> str:
         if comparison.winner == experiment.winner:
             return ab + f"{observational}; its winner, {comparison.winner}, agrees."
         if comparison.winner is not None:
-            return ab + f"{observational}; where its winner, {comparison.winner}, differs, follow the A/B test."
+            return (
+                ab + f"{observational}; where its winner, {comparison.winner}, differs, follow the A/B test."
+            )
         return ab + f"{observational} and names no winner; read it as context."
     if significant:
         found = ", ".join(

@@ -361,9 +361,7 @@ def _p_values(s: Sentence) -> None:
 
 
 def _too_little(s: Sentence) -> None:
-    pattern = (
-        rf"Too little data for (?P<v>{NAME}) in (?P<period>\S+): (?P<n>\d+) calls \(at least (?P<min>\d+) needed\)"
-    )
+    pattern = rf"Too little data for (?P<v>{NAME}) in (?P<period>\S+): (?P<n>\d+) calls \(at least (?P<min>\d+) needed\)"
     for m in re.finditer(pattern, s.text):
         s.checked.append(m.span("period"))  # the period's name or its start/end times, not a figure
         s.check(m, "n", s.cell(m["v"], "cmp.calls"))

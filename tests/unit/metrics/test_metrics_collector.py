@@ -38,7 +38,9 @@ async def test_counts_only_registered_adapters_under_their_names(clock: ManualCl
     assert oanda.operations["place_order"].calls == 3
     assert alpaca.operations["place_order"].calls == 2
     assert alpaca.operations["place_order"].latency.p50_ms == pytest.approx(7.0, rel=1e-3)
-    assert bus.subscriber_count == 4  # one each for call, health, settlement and order-update events (shared bus)
+    assert (
+        bus.subscriber_count == 4
+    )  # one each for call, health, settlement and order-update events (shared bus)
     collector.unregister_broker("oanda")
     await place_many(a, 4)
     assert (await collector.metrics("oanda")).operations["place_order"].calls == 3
