@@ -5,10 +5,19 @@ ccxt sends every REST request through its ``fetch`` method; the client wraps tha
 owns so that :func:`~broker_integration.pipeline.note_request_sent` is called just before each request, and
 a failure before the first one (ccxt's own checks of an order's precision, a symbol it does not list) is
 known never to have reached the venue. A connection refused before anything was sent says so too.
+
+ccxt.pro's websocket clients hand results between ccxt's own callers through futures (``Client.future``);
+one may be rejected with no caller waiting on it, and asyncio then reports "Future exception was never
+retrieved" when it is collected. Binance's ``watchOrders`` does this on a refused handshake of its
+WebSocket API (``/ws-api/v3``): the user data stream's subscription future, meant for concurrent
+subscribers, is rejected with the same error that the watch itself raises. That raised error is the one
+the adapter acts on (a standard error; the stream reconnects), so the client retrieves the exception of
+every future of the websocket clients it owns, and logs it at debug level.
 """
 
 from __future__ import annotations
 
+import asyncio
 import decimal
 import re
 from collections.abc import Awaitable, Callable
@@ -16,7 +25,7 @@ from typing import Any, TypeVar
 
 from broker_integration.adapters.ccxt.errors import CCXT_ERROR_TABLE, TURNED_AWAY
 from broker_integration.errors import BrokerError, classify_exception, error_class_for, map_broker_error
-from broker_integration.log import register_secret
+from broker_integration.log import get_logger, register_secret
 from broker_integration.pipeline import note_request_sent
 
 __all__ = ["BROKER_NAME", "CcxtClient", "translate"]
@@ -25,6 +34,7 @@ __all__ = ["BROKER_NAME", "CcxtClient", "translate"]
 BROKER_NAME = "ccxt"
 _T = TypeVar("_T")
 _EXCHANGE_CODE = re.compile(r'"code"\s*:\s*"?(-?[A-Za-z0-9_.]+)')
+_log = get_logger("broker_integration.adapters.ccxt")
 
 
 def _table_class(exc: BaseException) -> str | None:
@@ -67,6 +77,38 @@ def translate(exc: BaseException, *, adapter_name: str, may_have_executed: bool)
     return error_class_for(error.error_code)(error.model_copy(update=update))
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark the exception of a finished ccxt websocket future retrieved (a caller awaiting it still has it
+    raised, and acts on it there) and log it at debug level."""
+    if future.cancelled():
+        return
+    error = future.exception()
+    if error is not None:
+        _log.debug("a ccxt websocket future failed: %s", error)
+
+
+def _retrieving_clients(make_client: Callable[[str], Any]) -> Callable[[str], Any]:
+    """ccxt's ``Exchange.client(url)`` (the websocket client of a URL, made on first use), each client's
+    futures given :func:`_retrieve`."""
+
+    def client(url: str) -> Any:
+        ws = make_client(url)
+        if not getattr(ws, "_broker_integration_retrieves", False):
+            make_future = ws.future
+
+            def future(message_hash: str) -> Any:
+                made = make_future(message_hash)
+                made.remove_done_callback(_retrieve)  # a future handed out again gets one callback, not two
+                made.add_done_callback(_retrieve)
+                return made
+
+            ws.future = future
+            ws._broker_integration_retrieves = True
+        return ws
+
+    return client
+
+
 class CcxtClient:
     """One ccxt exchange object and the calls made on it."""
 
@@ -82,6 +124,7 @@ class CcxtClient:
             return fetch(*args, **kwargs)  # type: ignore[no-any-return]
 
         exchange.fetch = noted_fetch
+        exchange.client = _retrieving_clients(exchange.client)
         for secret in (exchange.apiKey, exchange.secret, exchange.password):
             if secret:
                 register_secret(str(secret))
