@@ -130,6 +130,8 @@ class BrokerABTestingFramework:
 
     ``store`` defaults to the library's store (``$BROKER_INTEGRATION_STORE_URL`` or the user data dir),
     opened on first use. ``seed`` makes random and Thompson routing reproducible; hash routing needs none.
+    Each test draws from its own stream, derived from ``seed`` and the test's name (not its id, which is
+    new in every run), so the same seed and test name route the same way in every run.
     ``refresh_seconds``: how often what other processes recorded is read in while orders flow (``None``:
     only when :meth:`refresh` is called).
     """
@@ -546,7 +548,9 @@ class BrokerABTestingFramework:
     # ------------------------------------------------------------------ internals
 
     def _live(self, experiment: Experiment) -> _LiveTest:
-        seed = None if self._seed is None else self._seed + fnv1a32(experiment.test_id)
+        # The name, not the test id: the id is a fresh uuid in every run, so a seed combined with it would
+        # reproduce nothing (every "seeded" run routed differently).
+        seed = None if self._seed is None else self._seed + fnv1a32(experiment.config.test_name)
         return _LiveTest(experiment, make_router(experiment.config, seed))
 
     def _live_test(self, test_id: str) -> _LiveTest:
