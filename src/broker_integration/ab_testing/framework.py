@@ -85,6 +85,9 @@ class _LiveTest:
     router: Router
     records: list[OrderRecord] = field(default_factory=list)
     routed: set[str] = field(default_factory=set)
+    #: (client order id, attempt) of the decisions this process is logging and has not kept yet: a refresh
+    #: that reads one of their rows in that window must not take it for another process's order.
+    logging: set[tuple[str, int]] = field(default_factory=set)
 
     def add(self, record: OrderRecord) -> None:
         self.records.append(record)
@@ -99,9 +102,11 @@ def _pool(live: _LiveTest, records: Sequence[OrderRecord]) -> None:
     since) to ``live``, in place: an order being placed here keeps its slot."""
     at = {(r.assignment.client_order_id, r.assignment.attempt): i for i, r in enumerate(live.records)}
     for record in records:
-        index = at.get((record.assignment.client_order_id, record.assignment.attempt))
+        key = (record.assignment.client_order_id, record.assignment.attempt)
+        index = at.get(key)
         if index is None:
-            live.add(record)
+            if key not in live.logging:  # this process's own order, about to keep its slot
+                live.add(record)
         elif live.records[index].execution is None and record.execution is not None:
             live.records[index] = record
             live.router.observe(record.assignment.arm, record.execution)
@@ -130,6 +135,8 @@ class BrokerABTestingFramework:
 
     ``store`` defaults to the library's store (``$BROKER_INTEGRATION_STORE_URL`` or the user data dir),
     opened on first use. ``seed`` makes random and Thompson routing reproducible; hash routing needs none.
+    Each test draws from its own stream, derived from ``seed`` and the test's name (not its id, which is
+    new in every run), so the same seed and test name route the same way in every run.
     ``refresh_seconds``: how often what other processes recorded is read in while orders flow (``None``:
     only when :meth:`refresh` is called).
     """
@@ -390,21 +397,26 @@ class BrokerABTestingFramework:
         broker, taken after it ended, for the opportunity cost of that part.
         """
         repo = await self._repository()
+        key = (order.order_id, assignment.attempt)
+        live.logging.add(key)
         logged = asyncio.ensure_future(repo.insert_assignment(assignment))
         adapter = self._adapters[assignment.arm]
         fetch = live.experiment.config.fetch_arrival_quote
         quote, quote_ms = arrival_quote, None
         try:
-            if quote is None and fetch and not _breaker_open(adapter):
-                started = self._clock.monotonic_ns()
-                quote = await self._quote(adapter, assignment.arm, order.instrument)
-                quote_ms = (self._clock.monotonic_ns() - started) / 1e6
+            try:
+                if quote is None and fetch and not _breaker_open(adapter):
+                    started = self._clock.monotonic_ns()
+                    quote = await self._quote(adapter, assignment.arm, order.instrument)
+                    quote_ms = (self._clock.monotonic_ns() - started) / 1e6
+            finally:
+                await logged  # raises ABTestError for an order already routed: nothing has been sent
+            if assignment.attempt == 0:
+                live.routed.add(order.order_id)
+            index = len(live.records)
+            live.records.append(OrderRecord(assignment))
         finally:
-            await logged  # raises ABTestError for an order already routed: nothing has been sent
-        if assignment.attempt == 0:
-            live.routed.add(order.order_id)
-        index = len(live.records)
-        live.records.append(OrderRecord(assignment))
+            live.logging.discard(key)
         with tca.arrival_quote(quote):
             result = await adapter.place_order(order)
         end_quote = None
@@ -546,7 +558,9 @@ class BrokerABTestingFramework:
     # ------------------------------------------------------------------ internals
 
     def _live(self, experiment: Experiment) -> _LiveTest:
-        seed = None if self._seed is None else self._seed + fnv1a32(experiment.test_id)
+        # The name, not the test id: the id is a fresh uuid in every run, so a seed combined with it would
+        # reproduce nothing (every "seeded" run routed differently).
+        seed = None if self._seed is None else self._seed + fnv1a32(experiment.config.test_name)
         return _LiveTest(experiment, make_router(experiment.config, seed))
 
     def _live_test(self, test_id: str) -> _LiveTest:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from ab_venues import TimedVenue, lognormal, order
 
+from broker_integration.ab_testing.persistence import ABRepository
 from broker_integration.ab_testing_framework import (
     ABTestError,
     BrokerABTestingFramework,
@@ -30,6 +31,32 @@ async def process(url: str, clock: ManualClock, seed: int) -> BrokerABTestingFra
         await venue.authenticate()
         ab.register_broker_adapter(name, venue)
     return await ab.open()
+
+
+async def test_a_refresh_between_logging_an_order_and_keeping_it_counts_the_order_once(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A background refresh (every refresh_seconds, so only when orders are slow, e.g. on a loaded machine)
+    # can read an order's logged decision before the order's own task keeps its record; forced here on
+    # every order by refreshing right after the real insert.
+    clock = ManualClock()
+    ab = await process(store_url, clock, 1)
+    insert = ABRepository.insert_assignment
+
+    async def insert_then_refresh(repo: ABRepository, assignment: object) -> None:
+        await insert(repo, assignment)  # type: ignore[arg-type]
+        await ab.refresh()
+
+    try:
+        test_id = ab.create_ab_test("t", traffic_splits=SPLITS, routing_strategy=RoutingStrategy.RANDOM)
+        monkeypatch.setattr(ABRepository, "insert_assignment", insert_then_refresh)
+        routed = [(await ab.execute_order_with_test(order(i), test_id)).arm for i in range(12)]
+        results = ab.get_test_results(test_id)
+        assert results.total_orders == 12
+        assert [a.orders for a in results.arms] == [routed.count("fast"), routed.count("slow")]
+        assert all(a.in_flight == 0 for a in results.arms)
+    finally:
+        await ab.close()
 
 
 async def test_a_key_gets_one_arm_everywhere_and_the_verdict_pools_every_process(store_url: str) -> None:
