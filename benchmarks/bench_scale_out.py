@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -310,6 +311,8 @@ def main() -> None:
         admin(server, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
         if cluster is not None:
             cluster.remove()
+            with contextlib.suppress(OSError):  # server_url's mkdtemp around it, empty by now
+                cluster.folder.parent.rmdir()
     cores = os.cpu_count() or 1
     print(
         f"scale-out on PostgreSQL: {cores} cores ({platform.processor() or platform.machine()}), load "
