@@ -56,6 +56,7 @@ __all__ = [
     "TimeInForce",
     "UnifiedOrder",
     "checked_quote",
+    "checked_result",
     "checked_update",
     "new_client_order_id",
 ]
@@ -707,8 +708,73 @@ def checked_update(
         )
         and (instrument is None or _is_canonical(instrument))
     ):
-        return _assemble(OrderUpdate, values)
+        return assemble(OrderUpdate, values)
     return OrderUpdate(**values)
+
+
+def checked_result(fields: Mapping[str, Any]) -> OrderResult:
+    """``OrderResult(**fields)``, the model's rules checked in plain Python: every order's result is built
+    once, and with a broker's I/O between orders pydantic's validation of it measured about half again the
+    CPU time of these checks (bench_ccxt's setting: 30 against 19 µs per order). Values that pass the quick
+    checks (field types exact, Decimals finite and of the right sign, UTC times, a canonical symbol, a failure
+    that says why and a success that does not, a fill with its price) become the model directly; anything
+    else goes to the validating constructor, so errors and conversions are exactly the model's own."""
+    values = _RESULT_DEFAULTS.copy()
+    values.update(fields)
+    metadata = fields.get("metadata", _ABSENT)
+    if metadata is _ABSENT:
+        values["metadata"] = {}
+    elif type(metadata) is dict and all(type(key) is str for key in metadata):
+        values["metadata"] = metadata.copy()  # validation hands the model a copy of its own
+    else:
+        return OrderResult(**fields)
+    if len(values) == len(_RESULT_DEFAULTS) and _result_passes(values):  # no name that is not a field
+        return assemble(OrderResult, values, set(fields))
+    return OrderResult(**fields)
+
+
+_ABSENT = object()
+#: Every field of an OrderResult with its default (a required field's stands for "not given" and fails the
+#: checks; ``metadata``'s factory is called by :func:`checked_result`).
+_RESULT_DEFAULTS: dict[str, Any] = {
+    name: field.get_default(call_default_factory=False) for name, field in OrderResult.model_fields.items()
+}
+
+
+def _result_passes(v: dict[str, Any]) -> bool:
+    """Whether ``v`` (every field of an OrderResult) holds what validation would accept unchanged."""
+    success, error, filled, average = v["success"], v["error"], v["filled_quantity"], v["average_fill_price"]
+    requested, rate, submitted, completed = (
+        v["requested_quantity"],
+        v["quote_home_rate"],
+        v["submitted_at"],
+        v["completed_at"],
+    )
+    latency, instrument, side = v["latency_ms"], v["instrument"], v["side"]
+    return (
+        type(success) is bool
+        and (error is None if success else type(error) is StandardizedError)
+        and type(v["status"]) is OrderStatus
+        and type(v["delivery"]) is Delivery
+        and (side is None or type(side) is OrderSide)
+        and _is_size(filled)
+        and (average is not None or filled == _ZERO)
+        and _is_size(v["commission"])
+        and _is_size(v["fees"])
+        and (requested is None or _is_size(requested))
+        and (average is None or (_is_size(average) and average > _ZERO))
+        and (rate is None or (_is_size(rate) and rate > _ZERO))
+        and (submitted is None or (type(submitted) is datetime and submitted.tzinfo is UTC))
+        and (completed is None or (type(completed) is datetime and completed.tzinfo is UTC))
+        and (latency is None or (type(latency) is float and latency >= 0))
+        and type(v["broker_name"]) is str
+        and type(v["message"]) is str
+        and all(v[name] is None or type(v[name]) is str for name in _RESULT_IDS)
+        and (instrument is None or _is_canonical(instrument))
+    )
+
+
+_RESULT_IDS = ("client_order_id", "broker_order_id", "replaces_order_id")
 
 
 def _is_size(value: object) -> bool:
@@ -820,7 +886,7 @@ def checked_quote(
         and (ask_size is None or (type(ask_size) is Decimal and ask_size.is_finite() and ask_size >= _ZERO))
         and _is_canonical(instrument)
     ):
-        return _assemble(PriceTick, values)
+        return assemble(PriceTick, values)
     return PriceTick(**values)
 
 
@@ -854,9 +920,11 @@ _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
 
 
-def _assemble(cls: type[_ModelT], values: dict[str, Any]) -> _ModelT:
-    """An instance of ``cls`` from already checked ``values`` (every field): what ``model_construct`` does,
-    without its per-field loop. Guarded by tests that compare it with a validated instance."""
+def assemble(cls: type[_ModelT], values: dict[str, Any], given: set[str] | None = None) -> _ModelT:
+    """An instance of ``cls`` from already checked ``values`` (every field, each what validation would make
+    of it): what ``model_construct`` does, without its per-field loop. ``given`` is the instance's fields set
+    (every field when ``None``). For the checked constructors here and the pipeline's copy of a result;
+    guarded by tests that compare what they build with a validated instance."""
     instance = object.__new__(cls)
     fields = _ALL_FIELDS.get(cls)
     if fields is None:
@@ -864,7 +932,7 @@ def _assemble(cls: type[_ModelT], values: dict[str, Any]) -> _ModelT:
     if len(values) != len(fields):
         raise TypeError(f"{cls.__name__} is assembled from all its fields, got {sorted(values)}")
     _set_values(instance, values)
-    _set_fields_set(instance, fields.copy())
+    _set_fields_set(instance, fields.copy() if given is None else given)
     _set_extra(instance, None)
     _set_private(instance, None)
     return instance

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from broker_integration.errors import StandardErrorCode, make_error
-from broker_integration.models import Delivery, OrderResult, OrderSide, OrderStatus
-from broker_integration.pipeline.results import checked_result
+from broker_integration.models import Delivery, OrderResult, OrderSide, OrderStatus, checked_result
 
 NOW = datetime(2026, 12, 7, 20, 0, tzinfo=UTC)
 sizes = st.decimals(min_value=Decimal(0), max_value=Decimal(10**9), places=8)

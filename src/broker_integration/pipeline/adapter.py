@@ -58,6 +58,7 @@ from broker_integration.models import (
     PriceTick,
     TimeInForce,
     UnifiedOrder,
+    checked_result,
 )
 from broker_integration.pipeline import results
 from broker_integration.pipeline.build import build_pipeline
@@ -234,7 +235,7 @@ class BrokerAdapter:
         ctx = current_order_call()
         if ctx is not None and ctx.adapter is self:
             fields.update(results.known_fields(self, ctx, fields))
-        return results.checked_result(fields)
+        return checked_result(fields)
 
     def add_interceptor(
         self,
