@@ -4,9 +4,9 @@ Everything is written as SQLAlchemy 2 Core with an async driver, so callers writ
 The few statements that differ by engine live here: insert-if-absent and upsert (``INSERT … ON CONFLICT``,
 which both engines have). The statements sent with every order go through :meth:`Store.run`, which on
 PostgreSQL runs them on asyncpg's own connections (:mod:`broker_integration.store.direct`: a fraction of
-SQLAlchemy's CPU per statement) and on SQLite on the engine's connection. PostgreSQL is what several processes or hosts share (``reference:
-scale_out_and_venues.md`` §2 in the design notes): unique intents, advisory-lock leadership, shared rate
-limits and LISTEN/NOTIFY (:mod:`broker_integration.store.coordination`).
+SQLAlchemy's CPU per statement) and on SQLite on the engine's connection. PostgreSQL is what several
+processes or hosts share: unique intents, advisory-lock leadership, shared rate limits and LISTEN/NOTIFY
+(:mod:`broker_integration.store.coordination`).
 """
 
 from __future__ import annotations
