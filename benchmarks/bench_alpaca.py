@@ -64,7 +64,7 @@ from broker_integration.models import (
     OrderUpdateKind,
     PriceTick,
     UnifiedOrder,
-    _assemble,
+    assemble,
 )
 
 CONCURRENCY = (1, 16, 64)
@@ -370,7 +370,7 @@ def construct_quotes(item: Frame) -> int:
     done = 0
     for m, (symbol, bid, ask, when, bid_size, ask_size) in zip(orjson.loads(item[0]), item[1], strict=True):
         if m["T"] == "q":
-            _assemble(PriceTick, {"instrument": symbol, "bid": bid, "ask": ask, "time": when, "tradeable": True,
+            assemble(PriceTick, {"instrument": symbol, "bid": bid, "ask": ask, "time": when, "tradeable": True,
                                   "bid_size": bid_size, "ask_size": ask_size})  # fmt: skip
             done += 1
     return done
@@ -388,7 +388,7 @@ def floor_fills(item: Frame) -> int:
 def construct_fills(item: Frame) -> int:
     if orjson.loads(item[0])["stream"] != "trade_updates":
         return 0
-    _assemble(OrderUpdate, dict(item[1][0]))
+    assemble(OrderUpdate, dict(item[1][0]))
     return 1
 
 
