@@ -17,8 +17,8 @@ counted, waiting costs nothing): the ratio of those is the adapter's throughput 
 client is the bottleneck, whatever else runs. Then, the steadiest form of that ratio, every step from ccxt to
 the adapter in this one process against one simulator, taking turns batch by batch (``--cpu-batches`` rounds
 of 100 orders, this thread's CPU time): ccxt direct; + the adapter's client (``CcxtClient.call`` on its
-exchange object); + its protocol code without the pipeline; + the pipeline without its stages; the whole
-adapter. Each step's median and range, what it adds to the one before, and the CPU ratio ccxt direct /
+exchange object); + a ``UnifiedOrder`` built per order (what user code does; sent by that client); + the
+adapter's protocol code without the pipeline; + the pipeline without its stages; the whole adapter. Each step's median and range, what it adds to the one before, and the CPU ratio ccxt direct /
 adapter round by round: every step meets the same moments of the machine's load. The target (issue #18):
 the adapter at 0.9x ccxt's throughput or better at both levels; the run ends by printing the three figures
 it names (CPU ratio, wall-clock ratios at concurrency 1 and 16), each as median (range).
@@ -193,14 +193,16 @@ async def fresh_cell(client: str, concurrency: int, seconds: float) -> tuple[Cel
 
 
 #: The steps of the in-process CPU ladder, each adding one layer to the step before (``ladder_calls``).
-STEPS = ("ccxt direct", "+ client", "+ protocol code", "+ pipeline, no stages", "adapter")
+STEPS = ("ccxt direct", "+ client", "+ UnifiedOrder", "+ protocol code", "+ pipeline, no stages", "adapter")
 
 
 def ladder_calls(exchange: Any, adapter: CcxtAdapter, bare: CcxtAdapter) -> dict[str, Call]:
     """One order per call for each step of :data:`STEPS`: ccxt's ``create_order`` on an exchange of its own;
     the same through the adapter's ``CcxtClient.call`` on the adapter's exchange object (error translation,
-    the decimal context, the note that a request left); the adapter's protocol code called without the
-    pipeline (a ``UnifiedOrder`` built per call, the market's checks, the request, the ``OrderResult``); the
+    the decimal context, the note that a request left); the same with a ``UnifiedOrder`` built per call and
+    its side, units and client order id sent (what user code adds before the adapter's own code runs; it is
+    no part of the protocol code, so the ladder shows it apart); the adapter's protocol code called without
+    the pipeline (the market's checks, the request, the order's ids remembered, the ``OrderResult``); the
     pipeline without its stages (``bare``: boundary checks, result completion, the call event); the whole
     adapter (rate limit, breaker and deadline stages too)."""
     sides = itertools.cycle((OrderSide.BUY, OrderSide.SELL))
@@ -221,6 +223,20 @@ def ladder_calls(exchange: Any, adapter: CcxtAdapter, bare: CcxtAdapter) -> dict
         )
         return bool(order["status"] == "closed")
 
+    async def with_unified_order() -> bool:
+        order = UnifiedOrder(instrument="BTC/USDT", side=next(sides), quantity=QUANTITY)
+        placed = await adapter.client.call(
+            adapter.exchange.create_order,
+            order.instrument,
+            "market",
+            order.side.value,
+            float(order.units),
+            None,
+            {"clientOrderId": order.order_id},
+            changes_state=True,
+        )
+        return bool(placed["status"] == "closed")
+
     async def through_protocol_code() -> bool:
         order = UnifiedOrder(instrument="BTC/USDT", side=next(sides), quantity=QUANTITY)
         result: OrderResult = await protocol_code(adapter, order)
@@ -229,6 +245,7 @@ def ladder_calls(exchange: Any, adapter: CcxtAdapter, bare: CcxtAdapter) -> dict
     return {
         "ccxt direct": direct_call(exchange),
         "+ client": through_client,
+        "+ UnifiedOrder": with_unified_order,
         "+ protocol code": through_protocol_code,
         "+ pipeline, no stages": adapter_call(bare),
         "adapter": adapter_call(adapter),

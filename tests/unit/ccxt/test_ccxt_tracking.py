@@ -90,6 +90,32 @@ def test_the_directory_finds_an_order_by_either_id_and_remembers_symbols() -> No
     assert directory.find("11") is None  # the least recently met is forgotten past the bound
 
 
+def test_an_order_met_again_is_forgotten_last() -> None:
+    directory = OrderDirectory(limit=2)
+    directory.remember("BTC/USDT", "11", "bi-1")
+    directory.remember("BTC/USDT", "12", "bi-2")
+    directory.remember("BTC/USDT", "11", "bi-1")  # met again: now the most recently met under both ids
+    directory.remember("BTC/USDT", "13", "bi-3")
+    assert directory.find("12") is None
+    assert directory.find("bi-2") is None
+    assert directory.find("11") == directory.find("bi-1") is not None
+    assert directory.find("13") is not None
+
+
+def test_the_answer_to_an_order_sent_without_an_exchange_id_replaces_its_record() -> None:
+    directory = OrderDirectory()
+    directory.remember("BTC/USDT", None, "bi-1")  # before sending
+    sent = directory.by_client("bi-1")
+    assert sent is not None
+    assert sent.broker_order_id is None
+    assert directory.find("11") is None
+    directory.remember("BTC/USDT", "11", "bi-1")  # the answer
+    assert directory.by_client("bi-1") == directory.find("11")
+    found = directory.find("11")
+    assert found is not None
+    assert (found.symbol, found.broker_order_id) == ("BTC/USDT", "11")
+
+
 def test_ccxt_structures_in_the_models_types() -> None:
     assert order_status(view("open", 0.5, 50)) is OrderStatus.PARTIALLY_FILLED
     assert order_status(view("canceled", 0, 0)) is OrderStatus.CANCELLED

@@ -53,14 +53,25 @@ class OrderDirectory:
         self.symbols: dict[str, None] = {}
 
     def remember(self, symbol: str, broker_order_id: str | None, client_order_id: str | None) -> None:
+        """Note an order met (about to be sent, answered, listed, streamed) as the most recently met under each
+        of its ids."""
         known = Known(symbol, broker_order_id, client_order_id)
-        self.symbols.setdefault(symbol, None)
-        for key, table in ((broker_order_id, self._by_id), (client_order_id, self._by_client)):
-            if key:
-                table[key] = known
-                table.move_to_end(key)
-                if len(table) > self._limit:
-                    table.popitem(last=False)
+        if symbol not in self.symbols:
+            self.symbols[symbol] = None
+        if broker_order_id:
+            self._keep(self._by_id, broker_order_id, known)
+        if client_order_id:
+            self._keep(self._by_client, client_order_id, known)
+
+    def _keep(self, table: OrderedDict[str, Known], key: str, known: Known) -> None:
+        """``known`` under ``key`` as the most recently met in ``table``; the least recently met forgotten
+        past the bound. Three times for every order placed, so a key not held yet (the exchange id, and the
+        client order id before sending) costs a lookup, not a move as well."""
+        if key in table:
+            table.move_to_end(key)
+        table[key] = known
+        if len(table) > self._limit:
+            table.popitem(last=False)
 
     def find(self, order_id: str) -> Known | None:
         """The order an id names: an exchange id first, then a client order id."""
