@@ -18,8 +18,9 @@ client is the bottleneck, whatever else runs. Then, the steadiest form of that r
 the adapter in this one process against one simulator, taking turns batch by batch (``--cpu-batches`` rounds
 of 100 orders, this thread's CPU time): ccxt direct; + the adapter's client (``CcxtClient.call`` on its
 exchange object); + a ``UnifiedOrder`` built per order (what user code does; sent by that client); + the
-adapter's protocol code without the pipeline; + the pipeline without its stages; the whole adapter. Each step's median and range, what it adds to the one before, and the CPU ratio ccxt direct /
-adapter round by round: every step meets the same moments of the machine's load. The target (issue #18):
+adapter's protocol code without the pipeline; + the pipeline without its stages; the whole adapter. Each
+step's median and range, what it adds to the one before, and the CPU ratio ccxt direct / adapter round by
+round: every step meets the same moments of the machine's load. The target (issue #18):
 the adapter at 0.9x ccxt's throughput or better at both levels; the run ends by printing the three figures
 it names (CPU ratio, wall-clock ratios at concurrency 1 and 16), each as median (range).
 
