@@ -1011,17 +1011,16 @@ class Instrument(_Frozen):
             refusal = self.quantity_refusal(order.quantity)
             if refusal is not None:
                 return refusal
-        levels: dict[str, Decimal | None] = {
-            "price": order.price,
-            "stop_price": order.stop_price,
-            "trailing_distance": order.trailing_distance,
-            "take_profit": order.take_profit,
-            "stop_loss": order.stop_loss,
-        }
-        for name, level in levels.items():
+        values = order.__dict__  # read by name, not copied into a dict: this runs for every order
+        for name in _PRICE_LEVELS:
+            level = values[name]
             if level is not None and not self.is_on_tick(level):
                 return f"{name} {level} is off the {self.symbol} tick size {self.tick_size}"
         return None
+
+
+#: An order's prices that must lie on its instrument's tick, in the order they are checked.
+_PRICE_LEVELS = ("price", "stop_price", "trailing_distance", "take_profit", "stop_loss")
 
 
 # -------------------------------------------------------------------------------------- accounts

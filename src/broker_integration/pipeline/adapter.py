@@ -234,9 +234,11 @@ class BrokerAdapter:
         Protocol code that builds its result this way spares the pipeline a copy to complete it.
         """
         ctx = current_order_call()
-        if ctx is not None and ctx.adapter is self:
-            fields.update(results.known_fields(self, ctx, fields))
-        return checked_result(fields)
+        if ctx is None or ctx.adapter is not self:
+            return checked_result(fields)
+        fields.update(results.known_fields(self, ctx, fields))
+        result = ctx.completed = checked_result(fields)
+        return result
 
     def add_interceptor(
         self,
