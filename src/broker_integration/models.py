@@ -761,6 +761,7 @@ def _result_passes(v: dict[str, Any]) -> bool:
         v["completed_at"],
     )
     latency, instrument, side = v["latency_ms"], v["instrument"], v["side"]
+    client_id, broker_id, replaces = v["client_order_id"], v["broker_order_id"], v["replaces_order_id"]
     return (
         type(success) is bool
         and (error is None if success else type(error) is StandardizedError)
@@ -779,12 +780,11 @@ def _result_passes(v: dict[str, Any]) -> bool:
         and (latency is None or (type(latency) is float and latency >= 0))
         and type(v["broker_name"]) is str
         and type(v["message"]) is str
-        and all(v[name] is None or type(v[name]) is str for name in _RESULT_IDS)
+        and (client_id is None or type(client_id) is str)
+        and (broker_id is None or type(broker_id) is str)
+        and (replaces is None or type(replaces) is str)
         and (instrument is None or _is_canonical(instrument))
     )
-
-
-_RESULT_IDS = ("client_order_id", "broker_order_id", "replaces_order_id")
 
 
 def _is_size(value: object) -> bool:
