@@ -5,6 +5,7 @@ way a call ends. The nested run keeps the three apart by a pass-through stage be
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +34,16 @@ SCRIPT = [
 ]  # fmt: skip
 
 
+#: The steps that end in the protocol code raising.
+RAISES: dict[str, Callable[[], Exception]] = {
+    "503": lambda: ServiceUnavailableError("503 Service Unavailable", http_status=503),
+    "429": lambda: RateLimitedError("429 Too Many Requests", retry_after=0.2, http_status=429),
+    "refuse": lambda: InsufficientFundsError("insufficient margin"),
+    "own_timeout": lambda: TimeoutError("read timed out"),
+    "bug": lambda: RuntimeError("a bug in the protocol code"),
+}
+
+
 class Scripted(BrokerAdapter):
     """Answers each call as the next step of its script says."""
 
@@ -47,16 +58,8 @@ class Scripted(BrokerAdapter):
 
     async def _step(self) -> None:
         step = self.script.pop(0)
-        if step == "503":
-            raise ServiceUnavailableError("503 Service Unavailable", http_status=503)
-        if step == "429":
-            raise RateLimitedError("429 Too Many Requests", retry_after=0.2, http_status=429)
-        if step == "refuse":
-            raise InsufficientFundsError("insufficient margin")
-        if step == "own_timeout":
-            raise TimeoutError("read timed out")
-        if step == "bug":
-            raise RuntimeError("a bug in the protocol code")
+        if step in RAISES:
+            raise RAISES[step]()
         if step == "hang":
             await asyncio.sleep(5)
 
