@@ -3,7 +3,9 @@
 Floor: awaiting the protocol code directly. Peer: the least a careful user writes by hand around a broker
 call (a monotonic timer, ``asyncio.timeout`` and a try/except). Then the pipeline as every adapter gets it
 (event + retry, rate limit, breaker and timeout stages), and for orders also with the order journal on a
-SQLite file (two commits per order, intent first). Prints figures and writes bench-results/bench_pipeline.json.
+SQLite file (two commits per order, intent first). Last, an order as user code and an adapter make it: a
+``UnifiedOrder`` built per call, its result built with ``completed_result``, without and with the pipeline.
+Prints figures and writes bench-results/bench_pipeline.json.
 
 The in-process figures are this thread's CPU time per call (``time.thread_time_ns``), the least of the runs:
 nothing in them waits, so CPU time is their whole cost, and unlike wall time it does not grow when other
@@ -33,6 +35,7 @@ from broker_integration import (
     CallEvent,
     EventBus,
     OrderResult,
+    OrderSide,
     OrderStatus,
     PriceTick,
     UnifiedOrder,
@@ -55,6 +58,27 @@ class Instant(BrokerAdapter):
 
     async def place_order(self, order: UnifiedOrder) -> OrderResult:
         return FILLED
+
+
+class Completing(Instant):
+    """Protocol code that builds its result as the real adapters do (``completed_result`` from the fields an
+    answer gives), so the result's checks and the call's facts are measured too."""
+
+    broker_name = "completing"
+
+    async def place_order(self, order: UnifiedOrder) -> OrderResult:
+        return self.completed_result(
+            success=True,
+            status=OrderStatus.ACCEPTED,
+            broker_order_id="1",
+            client_order_id=order.order_id,
+            instrument=order.instrument,
+            side=order.side,
+            filled_quantity=Decimal(0),
+            average_fill_price=None,
+            completed_at=None,
+            message="",
+        )
 
 
 TICK: PriceTick
@@ -115,12 +139,30 @@ async def main(calls: int, repeats: int) -> dict[str, float]:
     async def order_pipeline() -> object:
         return await adapter.place_order(order)
 
+    completing = Completing(BrokerConfiguration(broker_name="completing", limits=unlimited), event_bus=bus)
+    completing_protocol = Completing.place_order.__wrapped__  # type: ignore[attr-defined]
+
+    def new_order() -> UnifiedOrder:
+        return UnifiedOrder(instrument="EUR/USD", side=OrderSide.BUY, quantity=Decimal(1))
+
+    async def order_model() -> object:
+        return new_order()
+
+    async def completing_floor() -> object:
+        return await completing_protocol(completing, new_order())
+
+    async def completing_pipeline() -> object:
+        return await completing.place_order(new_order())
+
     figures = {
         "floor_us": await per_call_us(floor, calls, repeats),
         "peer_us": await per_call_us(peer, calls, repeats),
         "pipeline_us": await per_call_us(pipeline, calls, repeats),
         "order_floor_us": await per_call_us(order_floor, calls, repeats),
         "order_pipeline_us": await per_call_us(order_pipeline, calls, repeats),
+        "order_model_us": await per_call_us(order_model, calls, repeats),
+        "completing_floor_us": await per_call_us(completing_floor, calls, repeats),
+        "completing_pipeline_us": await per_call_us(completing_pipeline, calls, repeats),
     }
     with tempfile.TemporaryDirectory() as folder:
         async with Store(sqlite_url(Path(folder) / "journal.sqlite3")) as store:
@@ -159,6 +201,17 @@ def report(figures: dict[str, float]) -> None:
         f"{'within' if figures['order_pipeline_us'] <= ORDER_BUDGET_US else 'OVER'}"
     )
     print(f"  pipeline + journal on SQLite (2 commits), wall  {figures['order_with_journal_us']:8.2f}")
+    model, c_floor, c_pipe = (
+        figures["order_model_us"],
+        figures["completing_floor_us"],
+        figures["completing_pipeline_us"],
+    )
+    print("order built per call, result by completed_result (as the adapters build theirs):")
+    print(f"  UnifiedOrder(...) alone                         {model:8.2f}")
+    print(f"  + protocol code awaited directly                {c_floor:8.2f}   +{c_floor - model:.2f}")
+    print(
+        f"  + pipeline                                      {c_pipe:8.2f}   +{c_pipe - c_floor:.2f} over floor"
+    )
 
 
 if __name__ == "__main__":

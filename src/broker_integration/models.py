@@ -6,9 +6,9 @@ construction, so an invalid order cannot exist, let alone reach a broker. Errors
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
-import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -121,14 +121,15 @@ class _Validated:
     def __init__(self, size: int = 4096) -> None:
         self._size = size
         self._held: OrderedDict[int, dict[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
 
     def remember(self, model: BaseModel) -> None:
+        # No lock (every order passes here): each OrderedDict step is atomic; two threads evicting at once
+        # forget one instance more, which is then validated again, never trusted wrongly.
         values = model.__dict__
-        with self._lock:
-            self._held[id(values)] = values
-            if len(self._held) > self._size:
-                self._held.popitem(last=False)
+        held = self._held
+        held[id(values)] = values
+        if len(held) > self._size:
+            held.popitem(last=False)
 
     def holds(self, model: BaseModel) -> bool:
         values = model.__dict__
@@ -340,49 +341,58 @@ class UnifiedOrder(_Frozen):
     stop_loss: PositiveDecimal | None = None
     account_id: str | None = None
     metadata: Mapping[str, Any] = Field(default_factory=dict)
-    created_at: UtcDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    created_at: UtcDatetime = Field(default_factory=functools.partial(datetime.now, UTC))
 
     @model_validator(mode="after")
     def _check_order_shape(self) -> Self:
+        # The fields are read once from the instance's dict: this runs for every order built.
+        values = self.__dict__
+        kind, quantity, notional, price, stop_price, trailing, tif, expire_time = (
+            values["order_type"],
+            values["quantity"],
+            values["notional"],
+            values["price"],
+            values["stop_price"],
+            values["trailing_distance"],
+            values["time_in_force"],
+            values["expire_time"],
+        )
         name = type(self).__name__
-        kind = self.order_type
-        if self.quantity is None and self.notional is None:
+        if quantity is None and notional is None:
             raise _field_error(name, "quantity", None, "an order needs a quantity or a notional")
-        if self.quantity is not None and self.notional is not None:
+        if quantity is not None and notional is not None:
             raise _field_error(
-                name, "notional", str(self.notional), "an order takes a quantity or a notional, not both"
+                name, "notional", str(notional), "an order takes a quantity or a notional, not both"
             )
-        if kind in _NEEDS_PRICE and self.price is None:
+        needs_price = kind in _NEEDS_PRICE
+        if needs_price and price is None:
             raise _field_error(name, "price", None, f"a {kind.value} order needs a price")
-        if kind not in _NEEDS_PRICE and self.price is not None:
-            raise _field_error(name, "price", str(self.price), f"a {kind.value} order takes no price")
-        if kind in _NEEDS_STOP and self.stop_price is None:
+        if not needs_price and price is not None:
+            raise _field_error(name, "price", str(price), f"a {kind.value} order takes no price")
+        needs_stop = kind in _NEEDS_STOP
+        if needs_stop and stop_price is None:
             raise _field_error(name, "stop_price", None, f"a {kind.value} order needs a stop_price")
-        if kind not in _NEEDS_STOP and self.stop_price is not None:
+        if not needs_stop and stop_price is not None:
             raise _field_error(
-                name, "stop_price", str(self.stop_price), f"a {kind.value} order takes no stop_price"
+                name, "stop_price", str(stop_price), f"a {kind.value} order takes no stop_price"
             )
-        if kind is OrderType.TRAILING_STOP and self.trailing_distance is None:
+        trailing_stop = kind is OrderType.TRAILING_STOP
+        if trailing_stop and trailing is None:
             raise _field_error(
                 name, "trailing_distance", None, "a trailing_stop order needs a trailing_distance"
             )
-        if kind is not OrderType.TRAILING_STOP and self.trailing_distance is not None:
-            raise _field_error(
-                name, "trailing_distance", str(self.trailing_distance), "only trailing_stop orders take one"
-            )
-        if self.time_in_force is None:
-            default = TimeInForce.FOK if kind is OrderType.MARKET else TimeInForce.GTC
-            object.__setattr__(self, "time_in_force", default)
-        if self.time_in_force is TimeInForce.GTD and self.expire_time is None:
+        if not trailing_stop and trailing is not None:
+            raise _field_error(name, "trailing_distance", str(trailing), "only trailing_stop orders take one")
+        if tif is None:
+            tif = TimeInForce.FOK if kind is OrderType.MARKET else TimeInForce.GTC
+            values["time_in_force"] = tif
+        if tif is TimeInForce.GTD and expire_time is None:
             raise _field_error(name, "expire_time", None, "a GTD order needs an expire_time")
-        if self.time_in_force is not TimeInForce.GTD and self.expire_time is not None:
+        if tif is not TimeInForce.GTD and expire_time is not None:
             raise _field_error(
-                name,
-                "expire_time",
-                self.expire_time.isoformat(),
-                "expire_time only goes with time_in_force GTD",
+                name, "expire_time", expire_time.isoformat(), "expire_time only goes with time_in_force GTD"
             )
-        reference = self.price if kind is not OrderType.STOP else self.stop_price
+        reference = price if kind is not OrderType.STOP else stop_price
         if reference is not None:
             self._check_exit_levels(name, reference)
         VALIDATED.remember(self)
@@ -751,6 +761,7 @@ def _result_passes(v: dict[str, Any]) -> bool:
         v["completed_at"],
     )
     latency, instrument, side = v["latency_ms"], v["instrument"], v["side"]
+    client_id, broker_id, replaces = v["client_order_id"], v["broker_order_id"], v["replaces_order_id"]
     return (
         type(success) is bool
         and (error is None if success else type(error) is StandardizedError)
@@ -769,12 +780,11 @@ def _result_passes(v: dict[str, Any]) -> bool:
         and (latency is None or (type(latency) is float and latency >= 0))
         and type(v["broker_name"]) is str
         and type(v["message"]) is str
-        and all(v[name] is None or type(v[name]) is str for name in _RESULT_IDS)
+        and (client_id is None or type(client_id) is str)
+        and (broker_id is None or type(broker_id) is str)
+        and (replaces is None or type(replaces) is str)
         and (instrument is None or _is_canonical(instrument))
     )
-
-
-_RESULT_IDS = ("client_order_id", "broker_order_id", "replaces_order_id")
 
 
 def _is_size(value: object) -> bool:
@@ -1001,17 +1011,16 @@ class Instrument(_Frozen):
             refusal = self.quantity_refusal(order.quantity)
             if refusal is not None:
                 return refusal
-        levels: dict[str, Decimal | None] = {
-            "price": order.price,
-            "stop_price": order.stop_price,
-            "trailing_distance": order.trailing_distance,
-            "take_profit": order.take_profit,
-            "stop_loss": order.stop_loss,
-        }
-        for name, level in levels.items():
+        values = order.__dict__  # read by name, not copied into a dict: this runs for every order
+        for name in _PRICE_LEVELS:
+            level = values[name]
             if level is not None and not self.is_on_tick(level):
                 return f"{name} {level} is off the {self.symbol} tick size {self.tick_size}"
         return None
+
+
+#: An order's prices that must lie on its instrument's tick, in the order they are checked.
+_PRICE_LEVELS = ("price", "stop_price", "trailing_distance", "take_profit", "stop_loss")
 
 
 # -------------------------------------------------------------------------------------- accounts

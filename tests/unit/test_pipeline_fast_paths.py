@@ -18,7 +18,7 @@ from broker_integration.clock import ManualClock
 from broker_integration.errors import StandardErrorCode, make_error
 from broker_integration.events import CallEvent, Event, EventBus, HealthEvent
 from broker_integration.models import OrderResult, OrderSide, OrderStatus, PriceTick, UnifiedOrder
-from broker_integration.pipeline import BrokerAdapter, CallContext, Operation, Proceed
+from broker_integration.pipeline import BrokerAdapter, BrokerCapability, CallContext, Operation, Proceed
 from broker_integration.pipeline import adapter as pipeline_adapter
 
 START = datetime(2024, 2, 1, 9, 0, tzinfo=UTC)
@@ -424,3 +424,37 @@ async def test_completed_result_is_returned_as_is_through_the_default_stages() -
     assert result is desk.built[0]
     (event,) = events
     assert event.order_result is result
+
+
+class NotionalDesk(Desk):
+    capabilities = frozenset({BrokerCapability.MARKET_ORDERS, BrokerCapability.NOTIONAL_ORDERS})
+
+
+@pytest.mark.parametrize("sized", [{"quantity": Decimal(2)}, {"quantity": None, "notional": Decimal(500)}])
+@pytest.mark.parametrize("failed", [False, True], ids=["filled", "refused"])
+async def test_a_completed_result_leaves_the_pipeline_as_a_bare_one_does(
+    sized: dict[str, Decimal | None], failed: bool
+) -> None:
+    """The pipeline does not complete again a result completed_result built for the call: what leaves it is
+    what the pipeline makes of the same answer given bare (values and fields set)."""
+    fields: dict[str, Any] = (
+        {"success": False, "status": OrderStatus.REJECTED, "error": make_error(StandardErrorCode.INVALID_ORDER, "no")}
+        if failed
+        else {"success": True, "status": OrderStatus.FILLED, "filled_quantity": Decimal(2), "average_fill_price": Decimal("1.1")}
+    )  # fmt: skip
+    outcomes = []
+    for complete in (True, False):
+        desk = NotionalDesk(event_bus=EventBus(), clock=ManualClock(START))
+        for name in desk.interceptor_names:
+            desk.remove_interceptor(name)
+        desk.build = (
+            (lambda d=desk: d.completed_result(**fields)) if complete else (lambda: OrderResult(**fields))
+        )
+        result = await desk.place_order(order(order_id="c-1", **sized))
+        assert (result is desk.built[0]) is (complete and not failed)  # a refusal gets the broker's name
+        outcomes.append((result, result.model_fields_set))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0].broker_name == "desk"
+    error = outcomes[0][0].error
+    assert (error is None) is not failed
+    assert error is None or error.broker_name == "desk"

@@ -73,6 +73,7 @@ from broker_integration.pipeline.context import (
 )
 from broker_integration.pipeline.operations import OPERATIONS, BrokerCapability, Operation
 from broker_integration.pipeline.resilience import BreakerState, Resilience
+from broker_integration.pipeline.stages.combined import combined
 from broker_integration.tca import current_arrival_quote
 
 if TYPE_CHECKING:
@@ -233,9 +234,11 @@ class BrokerAdapter:
         Protocol code that builds its result this way spares the pipeline a copy to complete it.
         """
         ctx = current_order_call()
-        if ctx is not None and ctx.adapter is self:
-            fields.update(results.known_fields(self, ctx, fields))
-        return checked_result(fields)
+        if ctx is None or ctx.adapter is not self:
+            return checked_result(fields)
+        fields.update(results.known_fields(self, ctx, fields))
+        result = ctx.completed = checked_result(fields)
+        return result
 
     def add_interceptor(
         self,
@@ -261,13 +264,16 @@ class BrokerAdapter:
         self._chains = None  # rebuilt per operation on its next call
 
     def _chain(self, op: Operation) -> tuple[CallInterceptor, ...]:
-        """The interceptors ``op`` passes through, outermost first."""
+        """The interceptors ``op`` passes through, outermost first (the rate limit, breaker and deadline as one
+        where they follow each other: :mod:`.stages.combined`)."""
         chains = self._chains
         if chains is None:
             chains = self._chains = {}
         chain = chains.get(op)
         if chain is None:
-            chain = tuple(s.interceptor for s in self._stages if s.operations is None or op in s.operations)
+            chain = combined(
+                tuple(s.interceptor for s in self._stages if s.operations is None or op in s.operations)
+            )
             chains[op] = chain
         return chain
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from broker_integration.clock import SYSTEM_CLOCK, Clock
 from broker_integration.pipeline.context import InterceptorPriority
-from broker_integration.pipeline.operations import OPERATIONS, Operation, OpSpec
+from broker_integration.pipeline.operations import OPERATIONS, ORDER_ACTIONS, Operation, OpSpec
 from broker_integration.pipeline.resilience import (
     CircuitBreaker,
     RateLimiter,
@@ -61,7 +61,6 @@ def _operations(where: Callable[[OpSpec], bool]) -> frozenset[Operation]:
 _RETRIED = _operations(lambda spec: spec.retried)
 _INSIDE_BREAKER = _operations(lambda spec: spec.inside_breaker)
 _JOURNALED = _operations(lambda spec: spec.journaled)
-_PRE_TRADE = _operations(lambda spec: spec.order_action)
 
 
 def build_pipeline(
@@ -154,7 +153,7 @@ def attach(
         guard = PreTradeGuard(profile)
         adapter.remove_interceptor(PROFILE_STAGE)
         adapter.add_interceptor(
-            guard, priority=InterceptorPriority.PRE_TRADE, name=PROFILE_STAGE, operations=_PRE_TRADE
+            guard, priority=InterceptorPriority.PRE_TRADE, name=PROFILE_STAGE, operations=ORDER_ACTIONS
         )
     if journal is not None:
         adapter.remove_interceptor("journal")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from broker_integration.models import UnifiedOrder
+from broker_integration.models import OrderResult, UnifiedOrder
 from broker_integration.pipeline.operations import Operation
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ class CallContext:
     sent: bool = False
     nested: bool = False
     detail: dict[str, Any] = field(default_factory=dict)
+    #: The result ``BrokerAdapter.completed_result`` last built for this call: complete already.
+    completed: OrderResult | None = None
 
 
 Proceed = Callable[[], Awaitable[Any]]

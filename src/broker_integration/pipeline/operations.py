@@ -20,6 +20,7 @@ __all__ = [
     "CAPABILITY_OPERATIONS",
     "DERIVED_DEFAULTS",
     "OPERATIONS",
+    "ORDER_ACTIONS",
     "ORDER_TYPE_CAPABILITY",
     "BrokerCapability",
     "OpSpec",
@@ -189,6 +190,9 @@ OPERATIONS: Mapping[Operation, OpSpec] = _rows(
     OpSpec(_O.GET_ACCOUNTS, read_only=True, retried=True, capability=_C.MULTIPLE_ACCOUNTS),
     OpSpec(_O.GET_INSTRUMENTS, read_only=True, retried=True, capability=_C.INSTRUMENTS),
 )
+
+#: The order actions (``order_action`` rows): a set to test membership in on every call.
+ORDER_ACTIONS: frozenset[Operation] = frozenset(op for op, spec in OPERATIONS.items() if spec.order_action)
 
 #: Base-class defaults that work as soon as the subclass implements any one of the listed calls.
 DERIVED_DEFAULTS: Mapping[Operation, frozenset[Operation]] = MappingProxyType(

@@ -61,7 +61,8 @@ def completed(adapter: BrokerAdapter, ctx: CallContext, result: Any) -> OrderRes
         raise TypeError(
             f"{adapter.name}.{ctx.operation.value} must return an OrderResult, got {type(result).__name__}"
         )
-    update = known_fields(adapter, ctx, result.__dict__)
+    # One that completed_result built for this call holds every known field already.
+    update = {} if result is ctx.completed else known_fields(adapter, ctx, result.__dict__)
     error = result.error
     if error is not None and not error.broker_name:
         update["error"] = error.model_copy(update={"broker_name": adapter.name})
