@@ -159,6 +159,24 @@ def test_a_fill_events_update_reads_a_bad_embedded_side_as_an_error() -> None:
         parsing.order_update({"event": "fill", "timestamp": FILL_EVENT_TIME, "order": order}, Decimal(0))
 
 
+@pytest.mark.parametrize("side", list(OrderSide))
+def test_sides_go_out_and_come_back_as_the_enum_names_them(side: OrderSide) -> None:
+    """The side tables stand in for ``side.value`` and ``OrderSide(value)``: they must agree for every side."""
+    assert parsing.SIDE_TO_ALPACA[side] == side.value
+    assert type(parsing.SIDE_TO_ALPACA[side]) is str
+    order = UnifiedOrder(instrument="AAPL", side=side, quantity=Decimal(1))
+    assert parsing.order_request(order)["side"] == side.value
+    assert parsing.order_facts({**SPY_LIMIT, "side": side.value}).side is side
+
+
+@pytest.mark.parametrize("side", ["BUY", "long", "", None, 1, ["buy"]])
+def test_a_side_that_is_not_alpacas_is_an_error_naming_it(side: object) -> None:
+    """A side the table does not hold (another spelling, another type, even an unhashable one) still meets
+    the enum, which refuses it with a ValueError naming it."""
+    with pytest.raises(ValueError, match="OrderSide"):
+        parsing.order_facts({**SPY_LIMIT, "side": side})
+
+
 def test_market_data_numbers_become_exact_decimals() -> None:
     tick = parsing.parse_quote("AAPL", AAPL_QUOTE)
     assert (tick.bid, tick.ask, tick.bid_size) == (Decimal("165.5"), Decimal("170.34"), Decimal(1))
