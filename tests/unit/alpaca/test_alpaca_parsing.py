@@ -203,6 +203,35 @@ def test_remembered_numbers_stay_exact_and_keep_their_kind() -> None:
         parsing.number("1,5")
 
 
+def test_remembered_trading_api_decimals_keep_their_exact_form() -> None:
+    """The Trading API's decimal strings are remembered between answers: each must still read as itself
+    (``"1"`` and ``"1.0"`` are equal but not the same Decimal), a bad one must still be refused, and the
+    table must stay bounded."""
+    for text in ("1", "1.0", "1", "0", "0.00", "-0", "1.0", "400.01"):
+        for _ in range(2):
+            facts = parsing.order_facts(
+                {**SPY_LIMIT, "qty": "500", "filled_qty": text, "filled_avg_price": "1"}
+            )
+            assert str(facts.filled_quantity) == (text if Decimal(text) else "0"), text
+    assert str(parsing.order_facts({**SPY_LIMIT, "qty": "2.50"}).quantity) == "2.50"
+    for text in ("1,5", "one"):
+        with pytest.raises(ValueError, match="not a decimal"):
+            parsing.order_facts({**SPY_LIMIT, "qty": text})
+    for n in range(2 * parsing._MAX_NUMBERS):
+        assert str(parsing.order_facts({**SPY_LIMIT, "qty": f"{n}.5"}).quantity) == f"{n}.5"
+    assert len(parsing._TEXTS) <= parsing._MAX_NUMBERS
+
+
+@pytest.mark.parametrize(
+    ("qty", "filled", "kept"), [("1", "1.0", "1.0"), ("1.0", "1", "1"), ("1.0", "2", "1.0")]
+)
+def test_the_filled_quantity_is_capped_at_the_size_as_min_would(qty: str, filled: str, kept: str) -> None:
+    """The cap is written out instead of ``min``: on a tie it keeps the filled quantity's own form, as
+    ``min(filled, qty)`` does."""
+    facts = parsing.order_facts({**SPY_LIMIT, "qty": qty, "filled_qty": filled, "filled_avg_price": "1"})
+    assert str(facts.filled_quantity) == kept == str(min(Decimal(filled), Decimal(qty)))
+
+
 def test_a_one_sided_quote_is_not_crossed() -> None:
     tick = parsing.parse_quote("AAPL", {**AAPL_QUOTE, "bp": 0})
     assert tick.bid == tick.ask == Decimal("170.34")

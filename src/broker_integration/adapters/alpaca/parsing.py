@@ -206,20 +206,30 @@ def number(value: Any) -> Decimal:
     return parse_decimal(value)
 
 
-def _remember(table: dict[Any, Decimal], value: float, decimal: Decimal) -> None:
-    """Keep ``value``'s ``decimal`` in ``table`` (not a zero: see above), emptying a full table first."""
+def _remember(table: dict[Any, Decimal], value: object, decimal: Decimal) -> None:
+    """Keep ``value``'s ``decimal`` in ``table`` (not a zero number: see above), emptying a full table first."""
     if value:
         if len(table) >= _MAX_NUMBERS:
             table.clear()
         table[value] = decimal
 
 
+#: The Trading API's decimal strings read lately (``"1"``, ``"0"``, a fill price) and their Decimals, kept
+#: like the market-data numbers above: every answer and update repeats a few (sizes, the zero fill), and
+#: between two orders' I/O a cold ``Decimal(text)`` measured several times a dict lookup's cost.
+_TEXTS: dict[str, Decimal] = {}
+
+
 def _optional_decimal(value: Any) -> Decimal | None:
     if type(value) is str and value:  # the Trading API's own form, read directly (several per event)
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            pass  # parse_decimal below names what is wrong
+        found = _TEXTS.get(value)
+        if found is None:
+            try:
+                found = Decimal(value)
+            except InvalidOperation:
+                return parse_decimal(value)  # which names what is wrong
+            _remember(_TEXTS, value, found)
+        return found
     return None if value is None or value == "" else parse_decimal(value)
 
 
@@ -308,8 +318,8 @@ def order_facts(data: Mapping[str, Any]) -> OrderFacts:
     get = data.get
     filled = _optional_decimal(get("filled_qty")) or _ZERO
     qty = _optional_decimal(get("qty"))
-    if qty is None or qty <= 0:
-        qty = filled if filled > 0 else _optional_decimal(get("notional")) or Decimal(1)
+    if qty is None or qty <= _ZERO:
+        qty = filled if filled > _ZERO else _optional_decimal(get("notional")) or Decimal(1)
     side = get("side", "buy")
     return OrderFacts(
         str(data["id"]),
@@ -317,8 +327,8 @@ def order_facts(data: Mapping[str, Any]) -> OrderFacts:
         symbol_from_alpaca(str(data["symbol"]), get("asset_class")),
         (_SIDE_FROM_ALPACA.get(side) if type(side) is str else None) or OrderSide(str(side)),
         qty,
-        min(filled, qty),
-        _optional_decimal(get("filled_avg_price")) if filled > 0 else None,
+        qty if qty < filled else filled,  # min(filled, qty), without the builtin's generic loop
+        _optional_decimal(get("filled_avg_price")) if filled > _ZERO else None,
         _STATUS.get(str(get("status")), OrderStatus.ACCEPTED),
         get("replaced_by"),
     )
