@@ -224,15 +224,17 @@ async def fresh_cell(client: str, concurrency: int, seconds: float) -> Cell:
 
 # ------------------------------------------------------------------ where one order's client CPU goes
 
-SPLIT_STEPS = ("aiohttp floor", "http client", "+ order model", "+ result", "adapter")
+SPLIT_STEPS = ("aiohttp floor", "http client", "+ order built", "+ encoded", "+ result", "adapter")
 
 
 async def split_rounds(orders: int, rounds: int) -> dict[str, Any]:
     """One simulator, one order at a time; each step adds one layer to the step before (as
     ``bench_order_cost`` does for OANDA): the floor; the adapter's ``AlpacaClient.request`` with the
-    pre-encoded bytes; + a ``UnifiedOrder`` built per call and translated and encoded; + the answer read
-    into an ``OrderResult`` (the protocol code, no pipeline); the adapter's ``place_order`` through the
-    pipeline. The steps take turns round by round; CPU and wall time per order, median of the rounds."""
+    pre-encoded bytes; + a ``UnifiedOrder`` built per call (the user's part: its validation), the
+    pre-encoded bytes still sent; + that order translated and encoded, and sent instead (the adapter's
+    part); + the answer read into an ``OrderResult`` (the protocol code, no pipeline); the adapter's
+    ``place_order`` through the pipeline. The steps take turns round by round; CPU and wall time per order,
+    median of the rounds."""
     process, venue = start_simulator()
     sequence = itertools.count()
     try:
@@ -257,6 +259,10 @@ async def split_rounds(orders: int, rounds: int) -> dict[str, Any]:
                 _, body = await client.request("POST", "/v2/orders", encoded=ORDER_TEMPLATE % next(sequence))
                 return bool(body["id"])
 
+            async def order_built() -> bool:
+                new_order()
+                return await http_client()
+
             async def with_order() -> Any:
                 encoded = orjson.dumps(parsing.order_request(new_order()))
                 return (await client.request("POST", "/v2/orders", encoded=encoded))[1]
@@ -268,7 +274,11 @@ async def split_rounds(orders: int, rounds: int) -> dict[str, Any]:
                 return (await adapter.place_order(new_order())).status is OrderStatus.ACCEPTED
 
             steps: dict[str, Callable[[], Awaitable[Any]]] = dict(
-                zip(SPLIT_STEPS, (floor, http_client, with_order, with_result, whole), strict=True)
+                zip(
+                    SPLIT_STEPS,
+                    (floor, http_client, order_built, with_order, with_result, whole),
+                    strict=True,
+                )
             )
             for step in steps.values():
                 for _ in range(200):

@@ -110,6 +110,27 @@ async def test_a_day_stock_order_while_the_market_is_closed() -> None:
         assert sim.counts.requests["place_order"] == 1
 
 
+async def test_only_day_stock_orders_wait_for_the_market_to_open() -> None:
+    """Whether the clock is consulted follows the time in force the order goes with: DAY chosen or left to
+    Alpaca's default is refused while closed, a chosen GTC is sent (it rests until the open)."""
+    saturday = ManualClock(datetime(2024, 6, 8, 15, 0, tzinfo=UTC))
+    profile = VenueProfile(name="alpaca", initial_balance=Decimal(1_000_000))
+    async with (
+        AlpacaSimulator(profile=profile, settings=QUICK, clock=saturday) as sim,
+        AlpacaAdapter(sim.configuration(), event_bus=EventBus(), clock=saturday) as adapter,
+    ):
+        day = await adapter.place_order(_order("AAPL", "1", time_in_force=TimeInForce.DAY))
+        assert day.error is not None
+        assert day.error.error_code is StandardErrorCode.MARKET_CLOSED
+        limit = {"order_type": OrderType.LIMIT, "price": Decimal("100")}
+        left = await adapter.place_order(_order("AAPL", "1", **limit))
+        assert left.error is not None
+        assert left.error.error_code is StandardErrorCode.MARKET_CLOSED
+        resting = await adapter.place_order(_order("AAPL", "1", time_in_force=TimeInForce.GTC, **limit))
+        assert (resting.success, resting.status) == (True, OrderStatus.ACCEPTED)
+        assert sim.counts.requests["place_order"] == 1
+
+
 async def test_bad_keys_and_options_are_clear_errors(sim: AlpacaSimulator) -> None:
     config = sim.configuration()
     wrong = config.model_copy(

@@ -159,6 +159,24 @@ def test_a_fill_events_update_reads_a_bad_embedded_side_as_an_error() -> None:
         parsing.order_update({"event": "fill", "timestamp": FILL_EVENT_TIME, "order": order}, Decimal(0))
 
 
+@pytest.mark.parametrize("side", list(OrderSide))
+def test_sides_go_out_and_come_back_as_the_enum_names_them(side: OrderSide) -> None:
+    """The side tables stand in for ``side.value`` and ``OrderSide(value)``: they must agree for every side."""
+    assert parsing.SIDE_TO_ALPACA[side] == side.value
+    assert type(parsing.SIDE_TO_ALPACA[side]) is str
+    order = UnifiedOrder(instrument="AAPL", side=side, quantity=Decimal(1))
+    assert parsing.order_request(order)["side"] == side.value
+    assert parsing.order_facts({**SPY_LIMIT, "side": side.value}).side is side
+
+
+@pytest.mark.parametrize("side", ["BUY", "long", "", None, 1, ["buy"]])
+def test_a_side_that_is_not_alpacas_is_an_error_naming_it(side: object) -> None:
+    """A side the table does not hold (another spelling, another type, even an unhashable one) still meets
+    the enum, which refuses it with a ValueError naming it."""
+    with pytest.raises(ValueError, match="OrderSide"):
+        parsing.order_facts({**SPY_LIMIT, "side": side})
+
+
 def test_market_data_numbers_become_exact_decimals() -> None:
     tick = parsing.parse_quote("AAPL", AAPL_QUOTE)
     assert (tick.bid, tick.ask, tick.bid_size) == (Decimal("165.5"), Decimal("170.34"), Decimal(1))
@@ -183,6 +201,35 @@ def test_remembered_numbers_stay_exact_and_keep_their_kind() -> None:
     assert len(parsing._FLOATS) <= parsing._MAX_NUMBERS
     with pytest.raises(ValueError, match="not a decimal"):
         parsing.number("1,5")
+
+
+def test_remembered_trading_api_decimals_keep_their_exact_form() -> None:
+    """The Trading API's decimal strings are remembered between answers: each must still read as itself
+    (``"1"`` and ``"1.0"`` are equal but not the same Decimal), a bad one must still be refused, and the
+    table must stay bounded."""
+    for text in ("1", "1.0", "1", "0", "0.00", "-0", "1.0", "400.01"):
+        for _ in range(2):
+            facts = parsing.order_facts(
+                {**SPY_LIMIT, "qty": "500", "filled_qty": text, "filled_avg_price": "1"}
+            )
+            assert str(facts.filled_quantity) == (text if Decimal(text) else "0"), text
+    assert str(parsing.order_facts({**SPY_LIMIT, "qty": "2.50"}).quantity) == "2.50"
+    for text in ("1,5", "one"):
+        with pytest.raises(ValueError, match="not a decimal"):
+            parsing.order_facts({**SPY_LIMIT, "qty": text})
+    for n in range(2 * parsing._MAX_NUMBERS):
+        assert str(parsing.order_facts({**SPY_LIMIT, "qty": f"{n}.5"}).quantity) == f"{n}.5"
+    assert len(parsing._TEXTS) <= parsing._MAX_NUMBERS
+
+
+@pytest.mark.parametrize(
+    ("qty", "filled", "kept"), [("1", "1.0", "1.0"), ("1.0", "1", "1"), ("1.0", "2", "1.0")]
+)
+def test_the_filled_quantity_is_capped_at_the_size_as_min_would(qty: str, filled: str, kept: str) -> None:
+    """The cap is written out instead of ``min``: on a tie it keeps the filled quantity's own form, as
+    ``min(filled, qty)`` does."""
+    facts = parsing.order_facts({**SPY_LIMIT, "qty": qty, "filled_qty": filled, "filled_avg_price": "1"})
+    assert str(facts.filled_quantity) == kept == str(min(Decimal(filled), Decimal(qty)))
 
 
 def test_a_one_sided_quote_is_not_crossed() -> None:

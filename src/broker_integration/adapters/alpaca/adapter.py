@@ -239,7 +239,12 @@ class AlpacaAdapter(BrokerAdapter):
                 sent=False,
                 context={"field": field, "instrument": order.instrument},
             )
-        await self._refuse_closed_market(order)
+        if (
+            tif is TimeInForce.DAY
+            and self.options.refuse_when_closed
+            and not parsing.is_crypto(order.instrument)
+        ):
+            await self._refuse_closed_market(order)
         encoded = orjson.dumps(parsing.order_request(order, tif))
         # a market order executes at once, unless it waits for an auction
         immediate = (
@@ -286,12 +291,9 @@ class AlpacaAdapter(BrokerAdapter):
         return body
 
     async def _refuse_closed_market(self, order: UnifiedOrder) -> None:
-        """A DAY stock order while the market is closed is refused before sending (Alpaca would queue it
-        for the next open); the clock is read again once the reading in hand has passed its next change."""
-        if not self.options.refuse_when_closed or parsing.is_crypto(order.instrument):
-            return
-        if order.time_in_force is not TimeInForce.DAY and "time_in_force" in order.model_fields_set:
-            return
+        """``order``, a DAY stock order, is refused while the market is closed (Alpaca would queue it for the
+        next open); the clock is read again once the reading in hand has passed its next change. Awaited only
+        for such orders and when ``refuse_when_closed`` is on: no coroutine per order otherwise."""
         now = self.clock.now()
         reading = self._clock_reading
         if reading is None or reading.stale_at(now):

@@ -40,6 +40,7 @@ from broker_integration.symbols import SymbolMapper, SymbolStyle
 
 __all__ = [
     "ORDER_TYPE_TO_ALPACA",
+    "SIDE_TO_ALPACA",
     "TIF_TO_ALPACA",
     "MarketClock",
     "OrderFacts",
@@ -87,6 +88,11 @@ ORDER_TYPE_TO_ALPACA: Mapping[OrderType, str] = {
     OrderType.TRAILING_STOP: "trailing_stop",
 }
 _ORDER_TYPE_FROM_ALPACA: Mapping[str, OrderType] = {v: k for k, v in ORDER_TYPE_TO_ALPACA.items()}
+
+#: Our sides → Alpaca's ``buy|sell`` and back: a dict lookup, where the enum's ``.value`` and ``OrderSide(…)``
+#: run the enum's Python code on every order and answer.
+SIDE_TO_ALPACA: Mapping[OrderSide, str] = {side: side.value for side in OrderSide}
+_SIDE_FROM_ALPACA: Mapping[str, OrderSide] = {v: k for k, v in SIDE_TO_ALPACA.items()}
 
 #: Alpaca's order statuses (spec enum + alpaca-py's) → ours. ``done_for_day`` stays open (it may fill
 #: on the next session); ``replaced`` is a cancellation in our model (its replacement carries on).
@@ -200,20 +206,30 @@ def number(value: Any) -> Decimal:
     return parse_decimal(value)
 
 
-def _remember(table: dict[Any, Decimal], value: float, decimal: Decimal) -> None:
-    """Keep ``value``'s ``decimal`` in ``table`` (not a zero: see above), emptying a full table first."""
+def _remember(table: dict[Any, Decimal], value: object, decimal: Decimal) -> None:
+    """Keep ``value``'s ``decimal`` in ``table`` (not a zero number: see above), emptying a full table first."""
     if value:
         if len(table) >= _MAX_NUMBERS:
             table.clear()
         table[value] = decimal
 
 
+#: The Trading API's decimal strings read lately (``"1"``, ``"0"``, a fill price) and their Decimals, kept
+#: like the market-data numbers above: every answer and update repeats a few (sizes, the zero fill), and
+#: between two orders' I/O a cold ``Decimal(text)`` measured several times a dict lookup's cost.
+_TEXTS: dict[str, Decimal] = {}
+
+
 def _optional_decimal(value: Any) -> Decimal | None:
     if type(value) is str and value:  # the Trading API's own form, read directly (several per event)
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            pass  # parse_decimal below names what is wrong
+        found = _TEXTS.get(value)
+        if found is None:
+            try:
+                found = Decimal(value)
+            except InvalidOperation:
+                return parse_decimal(value)  # which names what is wrong
+            _remember(_TEXTS, value, found)
+        return found
     return None if value is None or value == "" else parse_decimal(value)
 
 
@@ -229,7 +245,7 @@ def effective_time_in_force(order: UnifiedOrder) -> TimeInForce:
     crypto (Alpaca's usual choices; crypto takes no ``day``) — the model's own default (FOK for market, GTC
     otherwise) was not the caller's choice."""
     tif = order.time_in_force
-    if tif is None or "time_in_force" not in order.model_fields_set:
+    if tif is None or "time_in_force" not in order.__pydantic_fields_set__:
         return TimeInForce.GTC if is_crypto(order.instrument) else TimeInForce.DAY
     return tif
 
@@ -243,7 +259,7 @@ def order_request(order: UnifiedOrder, tif: TimeInForce | None = None) -> dict[s
     body: dict[str, Any] = {
         "symbol": symbol_to_alpaca(order.instrument),
         size[0]: format_decimal(size[1]),
-        "side": order.side.value,
+        "side": SIDE_TO_ALPACA[order.side],
         "type": ORDER_TYPE_TO_ALPACA[order.order_type],
         "time_in_force": TIF_TO_ALPACA[tif or effective_time_in_force(order)],
         "client_order_id": order.order_id,
@@ -300,18 +316,19 @@ def order_facts(data: Mapping[str, Any]) -> OrderFacts:
     """The :class:`OrderFacts` of an Alpaca Order. A notional order carries no ``qty`` until it fills: its
     size is the filled quantity then (or the notional itself, as the best known size, while it rests)."""
     get = data.get
-    filled = _optional_decimal(get("filled_qty")) or Decimal(0)
+    filled = _optional_decimal(get("filled_qty")) or _ZERO
     qty = _optional_decimal(get("qty"))
-    if qty is None or qty <= 0:
-        qty = filled if filled > 0 else _optional_decimal(get("notional")) or Decimal(1)
+    if qty is None or qty <= _ZERO:
+        qty = filled if filled > _ZERO else _optional_decimal(get("notional")) or Decimal(1)
+    side = get("side", "buy")
     return OrderFacts(
         str(data["id"]),
         get("client_order_id"),
         symbol_from_alpaca(str(data["symbol"]), get("asset_class")),
-        OrderSide(str(get("side", "buy"))),
+        (_SIDE_FROM_ALPACA.get(side) if type(side) is str else None) or OrderSide(str(side)),
         qty,
-        min(filled, qty),
-        _optional_decimal(get("filled_avg_price")) if filled > 0 else None,
+        qty if qty < filled else filled,  # min(filled, qty), without the builtin's generic loop
+        _optional_decimal(get("filled_avg_price")) if filled > _ZERO else None,
         _STATUS.get(str(get("status")), OrderStatus.ACCEPTED),
         get("replaced_by"),
     )
