@@ -57,7 +57,7 @@ def session() -> Session:
         collector = PerformanceMetricsCollector()
         collector.register_broker("fast", fast)
         collector.register_broker("slow", slow)
-        ab = BrokerABTestingFramework()
+        ab = BrokerABTestingFramework(seed=3)
         ab.register_broker_adapter("fast", fast)
         ab.register_broker_adapter("slow", slow)
         test_id = ab.create_ab_test(
@@ -68,6 +68,9 @@ def session() -> Session:
             side = "buy" if i % 3 else "sell"
             order = UnifiedOrder(instrument="EUR/USD", side=side, quantity=Decimal(1000))
             results.append(await ab.execute_order_with_test(order, test_id))
+        # One unit more at "fast", so it holds a position however the test routed (equal buys and sells
+        # there would leave none).
+        await fast.place_order(UnifiedOrder(instrument="EUR/USD", side="buy", quantity=Decimal(1)))
         found = Session(
             candles=await fast.get_historical_data("EUR/USD", Granularity.M5, count=12),
             orders=await fast.get_orders(include_closed=True),
