@@ -73,7 +73,6 @@ from broker_integration.pipeline.context import (
 )
 from broker_integration.pipeline.operations import OPERATIONS, BrokerCapability, Operation
 from broker_integration.pipeline.resilience import BreakerState, Resilience
-from broker_integration.pipeline.stages.combined import combined
 from broker_integration.tca import current_arrival_quote
 
 if TYPE_CHECKING:
@@ -264,16 +263,13 @@ class BrokerAdapter:
         self._chains = None  # rebuilt per operation on its next call
 
     def _chain(self, op: Operation) -> tuple[CallInterceptor, ...]:
-        """The interceptors ``op`` passes through, outermost first (the rate limit, breaker and deadline as one
-        where they follow each other: :mod:`.stages.combined`)."""
+        """The interceptors ``op`` passes through, outermost first."""
         chains = self._chains
         if chains is None:
             chains = self._chains = {}
         chain = chains.get(op)
         if chain is None:
-            chain = combined(
-                tuple(s.interceptor for s in self._stages if s.operations is None or op in s.operations)
-            )
+            chain = tuple(s.interceptor for s in self._stages if s.operations is None or op in s.operations)
             chains[op] = chain
         return chain
 

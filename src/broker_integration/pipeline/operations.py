@@ -101,7 +101,7 @@ class Operation(StrEnum):
     @property
     def is_order_action(self) -> bool:
         """Returns an ``OrderResult`` instead of raising."""
-        return OPERATIONS[self].order_action
+        return self in ORDER_ACTIONS
 
     @property
     def is_read_only(self) -> bool:

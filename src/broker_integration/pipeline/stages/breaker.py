@@ -13,7 +13,7 @@ from broker_integration.errors import (
     classify_exception,
 )
 from broker_integration.pipeline.context import CallContext, Proceed
-from broker_integration.pipeline.resilience import CircuitBreaker, Resilience
+from broker_integration.pipeline.resilience import Resilience
 from broker_integration.pipeline.stages.rate_limit import failure_of
 
 __all__ = ["BREAKER_FAILURE_CODES", "BreakerStage"]
@@ -36,23 +36,6 @@ class BreakerStage:
         self.resilience = resilience
 
     async def __call__(self, ctx: CallContext, proceed: Proceed) -> Any:
-        breaker = self.admit(ctx)
-        try:
-            result = await proceed()
-        except BrokerError as exc:
-            self.record(exc.error)
-            raise
-        except Exception as exc:
-            self.record(classify_exception(exc))
-            raise
-        except BaseException:
-            breaker.release()
-            raise
-        self.record(failure_of(result))
-        return result
-
-    def admit(self, ctx: CallContext) -> CircuitBreaker:
-        """The breaker that lets the call through; raises SERVICE_UNAVAILABLE, unsent, while it is open."""
         breaker = self.resilience.breaker
         if not breaker.try_acquire():
             raise ServiceUnavailableError(
@@ -62,10 +45,21 @@ class BreakerStage:
                 sent=False,
                 context={"breaker": breaker.state.value},
             )
-        return breaker
+        try:
+            result = await proceed()
+        except BrokerError as exc:
+            self._record(exc.error)
+            raise
+        except Exception as exc:
+            self._record(classify_exception(exc))
+            raise
+        except BaseException:
+            breaker.release()
+            raise
+        self._record(failure_of(result))
+        return result
 
-    def record(self, error: StandardizedError | None) -> None:
-        """Count the call's outcome: a failure if ``error`` says the broker did not answer properly."""
+    def _record(self, error: StandardizedError | None) -> None:
         breaker = self.resilience.breaker
         if error is not None and error.error_code in BREAKER_FAILURE_CODES:
             breaker.record_failure()

@@ -27,16 +27,15 @@ class DeadlineStage:
         except asyncio.CancelledError as exc:
             cancelled = True
             if deadline.end(cancelled=True):
-                raise self.timed_out(ctx) from exc
+                raise self._timed_out(ctx) from exc
             raise
         except TimeoutError as exc:  # the adapter's own time limit (a socket read, say)
-            raise self.timed_out(ctx) from exc
+            raise self._timed_out(ctx) from exc
         finally:
             if not cancelled:
                 deadline.end(cancelled=False)
 
-    def timed_out(self, ctx: CallContext) -> BrokerTimeoutError:
-        """The error of a call cut off by its deadline (or by the adapter's own time limit): sent, unknown."""
+    def _timed_out(self, ctx: CallContext) -> BrokerTimeoutError:
         return BrokerTimeoutError(
             f"{ctx.adapter.name} did not answer {ctx.operation.value} within {self.resilience.timeout_seconds:g} s",
             sent=True,

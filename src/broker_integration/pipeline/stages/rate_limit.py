@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from broker_integration.errors import BrokerError, StandardErrorCode, StandardizedError
 from broker_integration.models import OrderResult
 from broker_integration.pipeline.context import CallContext, Proceed
-from broker_integration.pipeline.operations import ORDER_ACTIONS
 from broker_integration.pipeline.resilience import Resilience
 
 if TYPE_CHECKING:
@@ -37,14 +36,20 @@ class RateLimitStage:
         self.shared = shared
 
     async def __call__(self, ctx: CallContext, proceed: Proceed) -> Any:
-        waited = self.reserve(ctx)
+        r = self.resilience
+        waited = 0.0
+        order_action = ctx.operation.is_order_action
+        if r.requests is not None:
+            waited += r.requests.reserve()
+        if r.orders is not None and order_action:
+            waited = max(waited, r.orders.reserve())
         if self.shared is not None:
-            shared_wait = await self.shared.reserve(order_action=ctx.operation in ORDER_ACTIONS)
+            shared_wait = await self.shared.reserve(order_action=order_action)
             if shared_wait is not None:
                 waited = max(waited, shared_wait)
         if waited:
             ctx.detail["rate_limited_wait_s"] = waited
-            await self.resilience.sleep(waited)
+            await r.sleep(waited)
         try:
             result = await proceed()
         except BrokerError as exc:
@@ -55,31 +60,12 @@ class RateLimitStage:
             await self._note_throttle(failure)
         return result
 
-    def reserve(self, ctx: CallContext) -> float:
-        """Take this process's request slot (and order slot for an order action); the seconds to wait."""
-        r = self.resilience
-        waited = 0.0
-        if r.requests is not None:
-            waited = r.requests.reserve()
-        if r.orders is not None and ctx.operation in ORDER_ACTIONS:
-            waited = max(waited, r.orders.reserve())
-        return waited
-
-    def cool_down(self, error: StandardizedError) -> bool:
-        """Pause this process's requests after a broker's 429; true when ``error`` is one (the shared limits
-        are then to be cooled down too)."""
+    async def _note_throttle(self, error: StandardizedError) -> None:
         if error.error_code is not StandardErrorCode.RATE_LIMITED:
-            return False
+            return
+        pause = error.retry_after if error.retry_after is not None else 1.0
         requests = self.resilience.requests
         if requests is not None:
-            requests.cool_down(_pause(error))
-        return True
-
-    async def _note_throttle(self, error: StandardizedError) -> None:
-        if self.cool_down(error) and self.shared is not None:
-            await self.shared.cool_down(_pause(error))
-
-
-def _pause(error: StandardizedError) -> float:
-    """How long a 429 holds every call back: the broker's Retry-After, else a second."""
-    return error.retry_after if error.retry_after is not None else 1.0
+            requests.cool_down(pause)
+        if self.shared is not None:
+            await self.shared.cool_down(pause)
