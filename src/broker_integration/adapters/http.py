@@ -1,6 +1,6 @@
-"""What the REST adapters' HTTP clients share: one pooled keep-alive aiohttp session, answers decoded, a
-non-2xx answer read through the venue's error table, and transport failures told apart by whether the
-request can have left.
+"""What the REST adapters' HTTP clients share: keep-alive connections (our own HTTP/1.1 transport for
+requests, an aiohttp session for the streams), answers decoded, a non-2xx answer read through the venue's
+error table, and transport failures told apart by whether the request can have left.
 
 A refused connection was never sent (``sent: False``); a connection dropped after sending leaves the
 outcome open. Each venue's client (``adapters/<broker>/client.py``) adds its authentication headers, its
@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from broker_integration.adapters.transport import HttpTransport, TransportError
 from broker_integration.errors import BrokerConnectionError, BrokerError, error_class_for, map_http_error
 from broker_integration.pipeline import note_request_sent
 
@@ -52,18 +53,27 @@ def decode_body(raw: bytes) -> Any:
 
 
 class PooledClient:
-    """One keep-alive session of ``connections`` connections, made on first use and again after
-    :meth:`close`; a subclass sets ``broker_name`` and gives its headers in :meth:`_headers`."""
+    """Requests over an :class:`HttpTransport` of ``connections`` connections, streams over an aiohttp
+    session; each made on first use and again after :meth:`close`. A subclass sets ``broker_name`` and
+    gives its headers in :meth:`_headers`."""
 
     broker_name: str
 
     def __init__(self, *, connections: int) -> None:
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
+        self._transport: HttpTransport | None = None
 
     def _headers(self) -> dict[str, str]:
         """The headers every request carries (authentication included)."""
         raise NotImplementedError
+
+    @property
+    def transport(self) -> HttpTransport:
+        """What requests go through (a websocket or a chunked stream goes through :attr:`session`)."""
+        if self._transport is None:
+            self._transport = HttpTransport(connections=self._connections, headers=self._headers())
+        return self._transport
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -85,9 +95,14 @@ class PooledClient:
         """Send the current :meth:`_headers` from the next request on (credential rotation)."""
         if self._session is not None and not self._session.closed:
             self._session.headers.update(self._headers())
+        if self._transport is not None:
+            self._transport.set_headers(self._headers())
 
     async def close(self) -> None:
         session, self._session = self._session, None
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            await transport.close()
         if session is not None and not session.closed:
             await session.close()
 
@@ -95,27 +110,15 @@ class PooledClient:
         self, method: str, base: str, path: str, *, params: Mapping[str, str] | None, data: bytes | None
     ) -> tuple[int, Mapping[str, str], Any]:
         """Send one request to ``base`` + ``path``; returns the status, headers and decoded body whatever
-        the status. A connection refused or lost is a ``BrokerConnectionError`` (``sent: False`` when
-        refused)."""
-        url = f"{base}{path}"
-        session = self.session
+        the status. No complete answer is a ``BrokerConnectionError``: ``sent: False`` when no byte of
+        the request left, else an open outcome."""
+        transport = self.transport
         note_request_sent()
         try:
-            async with session.request(method, url, params=params, data=data) as response:
-                raw = await response.read()
-                status, headers = response.status, response.headers
-        except aiohttp.ClientConnectorError as exc:
+            status, headers, raw = await transport.request(method, f"{base}{path}", params=params, body=data)
+        except TransportError as exc:
             raise BrokerConnectionError(
-                f"cannot connect to {base}: {exc.os_error or exc}",
-                broker_name=self.broker_name,
-                sent=False,
-                context={"path": path},
-            ) from exc
-        except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
-            raise BrokerConnectionError(
-                f"connection to {base} lost during {method} {path}: {exc}",
-                broker_name=self.broker_name,
-                context={"path": path},
+                str(exc), broker_name=self.broker_name, sent=exc.sent, context={"path": path}
             ) from exc
         return status, headers, decode_body(raw)
 
