@@ -6,7 +6,8 @@ What it measures:
   simulator started afresh in its own process (loopback; client and server do not share an event loop),
   request limit off:
   (a) ``AlpacaAdapter.place_order`` through the whole call pipeline, returning once Alpaca's answer
-  (``accepted``) is read (``fill_timeout_seconds=0``): the same work as the floor;
+  (``accepted``) is read (``fill_timeout_seconds=0``): the same work as the floor. Its requests go through
+  the library's own HTTP/1.1 transport (``adapters/transport.py``), not aiohttp;
   (b) the same, waiting for the fill on ``trade_updates`` (the default; reports FILLED with its price);
   (c) **the floor**: a bare aiohttp POST of the same JSON the adapter sends, pre-encoded with only the
   client order id filled in from a counter, reading the answer's bytes;
@@ -18,10 +19,13 @@ What it measures:
 * frames parsed per second of CPU, in process, over the same pre-built frames, interleaved round by round:
   quote frames (arrays of 20 quotes, as the market-data stream sends them) into validated ``PriceTick``
   objects with Decimal prices, and ``trade_updates`` fill frames into ``OrderUpdate`` objects, against
-  **the floor**, a bare ``orjson.loads`` loop over the same frames. Two more rows say how close the target
+  **the floor**, a bare ``orjson.loads`` loop over the same frames. Three more rows say how close the target
   can get: **construction alone** (``orjson.loads`` and one model assembled per message from values made
-  beforehand: no number, time or check) and, for quotes, the adapter over frames whose every price and size
-  is new (the adapter remembers recent market-data numbers; a stream repeats them, this shows the worst case).
+  beforehand: no number, time or check); for quotes, **numbers and time alone** (``orjson.loads`` and each
+  quote's four numbers and its time turned into ``Decimal`` and ``datetime`` by the adapter's own readers,
+  remembered numbers included, and no object made: what any parser that hands out Decimal prices pays at
+  least); and the adapter over frames whose every price and size is new (the adapter remembers recent
+  market-data numbers; a stream repeats them, this shows the worst case).
 
 Usage: ``.venv/bin/python benchmarks/bench_alpaca.py [--seconds 1.5] [--rounds 5] [--parts orders parsing]
 [--concurrency 1 16 64]``; writes ``bench-results/bench_alpaca.json``. Needs alpaca-py (the dev extra).
@@ -386,6 +390,16 @@ def construct_quotes(item: Frame) -> int:
     return done
 
 
+def convert_quotes(item: Frame) -> int:
+    number, parse_time = parsing.number, parsing.parse_time
+    done = 0
+    for m in orjson.loads(item[0]):
+        if m["T"] == "q":
+            number(m["bp"]), number(m["ap"]), number(m["bs"]), number(m["as"]), parse_time(m["t"])
+            done += 1
+    return done
+
+
 def adapter_quotes(item: Frame) -> int:
     parse_quote = parsing.parse_quote
     return sum(1 for m in orjson.loads(item[0]) if m["T"] == "q" and parse_quote(m["S"], m))
@@ -412,6 +426,7 @@ def adapter_fills(item: Frame) -> int:
 PARSE_ROWS: tuple[tuple[str, str, Callable[[Frame], int], str], ...] = (
     ("quotes", "orjson floor", floor_quotes, "quotes"),
     ("quotes", "construction alone", construct_quotes, "quotes"),
+    ("quotes", "numbers and time alone", convert_quotes, "quotes"),
     ("quotes", "adapter", adapter_quotes, "quotes"),
     ("quotes", "orjson floor, every number new", floor_quotes, "fresh quotes"),
     ("quotes", "adapter, every number new", adapter_quotes, "fresh quotes"),

@@ -16,8 +16,10 @@ CPU time per order over 300 orders one after another (``time.process_time``; the
 counted, waiting costs nothing): the ratio of those is the adapter's throughput relative to ccxt's when the
 client is the bottleneck, whatever else runs. Then, the steadiest form of that ratio, every step from ccxt to
 the adapter in this one process against one simulator, taking turns batch by batch (``--cpu-batches`` rounds
-of 100 orders, this thread's CPU time): ccxt direct; + the adapter's client (``CcxtClient.call`` on its
-exchange object); + a ``UnifiedOrder`` built per order (what user code does; sent by that client); + the
+of 100 orders, this thread's CPU time): ccxt direct; ccxt with its round trip on the library's HTTP transport
+instead of aiohttp (``adapters/ccxt/fetch.py``, as the adapter runs it: the step that shows what the
+transport saves, and the base of the adapter's own overhead); + the adapter's client (``CcxtClient.call`` on
+its exchange object); + a ``UnifiedOrder`` built per order (what user code does; sent by that client); + the
 adapter's protocol code without the pipeline; + the pipeline without its stages; the whole adapter. Each
 step's median and range, what it adds to the one before, and the CPU ratio ccxt direct / adapter round by
 round: every step meets the same moments of the machine's load. The target (issue #18):
@@ -62,6 +64,7 @@ from typing import Any
 
 from bench_oanda import Call, Cell, async_cell, stop_simulator
 from broker_integration.adapters.ccxt import CcxtAdapter
+from broker_integration.adapters.ccxt.fetch import TransportFetch
 from broker_integration.broker_config import BrokerConfiguration
 from broker_integration.errors import BrokerError
 from broker_integration.events import EventBus
@@ -194,12 +197,22 @@ async def fresh_cell(client: str, concurrency: int, seconds: float) -> tuple[Cel
 
 
 #: The steps of the in-process CPU ladder, each adding one layer to the step before (``ladder_calls``).
-STEPS = ("ccxt direct", "+ client", "+ UnifiedOrder", "+ protocol code", "+ pipeline, no stages", "adapter")
+STEPS = (
+    "ccxt direct",
+    "ccxt, our transport",
+    "+ client",
+    "+ UnifiedOrder",
+    "+ protocol code",
+    "+ pipeline, no stages",
+    "adapter",
+)
 
 
-def ladder_calls(exchange: Any, adapter: CcxtAdapter, bare: CcxtAdapter) -> dict[str, Call]:
+def ladder_calls(
+    exchange: Any, on_transport: Any, adapter: CcxtAdapter, bare: CcxtAdapter
+) -> dict[str, Call]:
     """One order per call for each step of :data:`STEPS`: ccxt's ``create_order`` on an exchange of its own;
-    the same through the adapter's ``CcxtClient.call`` on the adapter's exchange object (error translation,
+    the same on an exchange whose round trip is the library's transport; the same through the adapter's ``CcxtClient.call`` on the adapter's exchange object (error translation,
     the decimal context, the note that a request left); the same with a ``UnifiedOrder`` built per call and
     its side, units and client order id sent (what user code adds before the adapter's own code runs; it is
     no part of the protocol code, so the ladder shows it apart); the adapter's protocol code called without
@@ -245,6 +258,7 @@ def ladder_calls(exchange: Any, adapter: CcxtAdapter, bare: CcxtAdapter) -> dict
 
     return {
         "ccxt direct": direct_call(exchange),
+        "ccxt, our transport": direct_call(on_transport),
         "+ client": through_client,
         "+ UnifiedOrder": with_unified_order,
         "+ protocol code": through_protocol_code,
@@ -260,6 +274,8 @@ async def cpu_ladder(rounds: int, size: int = 100) -> dict[str, list[float]]:
     taken within a round hold still where wall-clock figures move with the load."""
     process, venue = start_simulator()
     exchange = direct_exchange(venue)
+    on_transport = direct_exchange(venue)
+    transport_fetch = on_transport.fetch = TransportFetch(on_transport)
     per_order: dict[str, list[float]] = {step: [] for step in STEPS}
     try:
         async with (
@@ -269,10 +285,11 @@ async def cpu_ladder(rounds: int, size: int = 100) -> dict[str, list[float]]:
             for stage in bare.interceptor_names:
                 bare.remove_interceptor(stage)
             # Like with like: exactly one limiter per client, none of ccxt's (ours is set far above the pace).
-            for client in (exchange, adapter.exchange, bare.exchange):
+            for client in (exchange, on_transport, adapter.exchange, bare.exchange):
                 assert not client.enableRateLimit
             await exchange.load_markets()
-            calls = ladder_calls(exchange, adapter, bare)
+            await on_transport.load_markets()
+            calls = ladder_calls(exchange, on_transport, adapter, bare)
             for call in calls.values():  # warm-up: connections open, caches filled
                 for _ in range(size // 2):
                     await call()
@@ -285,6 +302,8 @@ async def cpu_ladder(rounds: int, size: int = 100) -> dict[str, list[float]]:
                     per_order[step].append((time.thread_time_ns() - started) / size / 1000)
     finally:
         await exchange.close()
+        await transport_fetch.close()
+        await on_transport.close()
         stop_simulator(process)
     return per_order
 
@@ -510,12 +529,18 @@ async def main(
             previous = ladder[step]
         least_ratio = min(ladder["ccxt direct"]) / min(ladder["adapter"])
         print(f"  CPU ratio of the least rounds, ccxt direct / adapter: {least_ratio:.3f}x")
+        own = [t / a for t, a in zip(ladder["ccxt, our transport"], ladder["adapter"], strict=True)]
+        print(
+            "  the adapter's own overhead, CPU ratio ccxt on our transport / adapter, median (range) of the "
+            f"rounds: {spread(own)}x"
+        )
         summary.insert(0, ("CPU ratio (ccxt direct / adapter, round by round)", ratios))
         report.update(
             cpu_ladder_us_per_order={k: [round(v, 1) for v in vs] for k, vs in ladder.items()},
             cpu_ratio_by_round=[round(r, 3) for r in ratios],
             cpu_ratio=round(statistics.median(ratios), 3),
             cpu_ratio_of_least_rounds=round(least_ratio, 3),
+            cpu_ratio_same_transport_by_round=[round(r, 3) for r in own],
         )
     if imports:
         with_ccxt, without_ccxt, loaded = import_seconds(imports)

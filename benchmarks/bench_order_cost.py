@@ -6,7 +6,7 @@ order (a 201 with a fill) to one simulator in its own process, one order at a ti
 to the step before:
 
 1. **floor**: a bare aiohttp POST of pre-encoded bytes, reading the answer's bytes (as in ``bench_oanda``);
-2. **http client**: the adapter's ``OandaClient.request`` with a ready-made body dict: its session,
+2. **http client**: the adapter's ``OandaClient.request`` with a ready-made body dict: its HTTP transport,
    JSON encoding of the request, decoding of the answer, the status check;
 3. **+ order model**: a ``UnifiedOrder`` built per call (as user code does) and translated to the v20
    request body;

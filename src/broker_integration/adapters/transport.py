@@ -44,6 +44,8 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 #: content whose method anticipates none).
 _NO_CONTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Headers the transport writes itself (a caller's copy would frame the request twice).
+_FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
 
 class TransportError(Exception):
@@ -84,16 +86,19 @@ class _Connection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     idle_since: float = 0.0
+    #: How long the server said it keeps an idle connection (its ``Keep-Alive: timeout=``), less a margin.
+    server_idle_seconds: float = float("inf")
 
     def usable(self, now: float, idle_seconds: float) -> bool:
-        """Whether a request can go out on it: open, nothing unread, not idle too long. Checked before
-        writing, so a connection the server closed while idle is never written to."""
+        """Whether a request can go out on it: open, nothing unread, not idle longer than we or the server
+        allow. Checked before writing, so a connection the server closed (or is about to close) while idle
+        is not written to: a request lost in that race would leave an order's outcome open."""
         return (
             not self.writer.is_closing()
             and not self.reader.at_eof()
             # bytes nobody asked for (StreamReader has no public view of them): the connection is out of step
             and not self.reader._buffer  # type: ignore[attr-defined]
-            and now - self.idle_since <= idle_seconds
+            and now - self.idle_since <= min(idle_seconds, self.server_idle_seconds)
         )
 
     def abort(self) -> None:
@@ -152,6 +157,7 @@ class HttpTransport:
         self._idle: dict[_Origin, list[_Connection]] = {}
         self._busy: set[_Connection] = set()
         self._origins: dict[str, _Origin] = {}
+        self._fixed_headers: dict[str, str] = {}
         self._fixed = b""
         self._closed = False
         self.set_headers(headers or {})
@@ -160,7 +166,8 @@ class HttpTransport:
         """Send ``headers`` with every request from the next one on (credentials rotate here)."""
         fixed = {"User-Agent": f"broker-integration/{__version__}", "Accept-Encoding": "gzip, deflate"}
         fixed.update(headers)
-        self._fixed = _header_lines(fixed)
+        self._fixed = _header_lines(_one_per_name(fixed))
+        self._fixed_headers = fixed
 
     def idle_count(self) -> int:
         """Keep-alive connections open and waiting for a request."""
@@ -190,8 +197,9 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
     ) -> HttpAnswer:
         """Send one request to the absolute ``url`` (``params`` URL-encoded onto it) and read the whole
-        answer. Raises ``TransportError`` when no complete answer came; ``ValueError`` for a bad URL,
-        before anything is sent."""
+        answer. ``headers`` go with this request only, in place of fixed ones of the same name. Raises
+        ``TransportError`` when no complete answer came; ``ValueError`` for a bad URL or header, before
+        anything is sent."""
         origin, target = self._split(url)
         if params:
             target = f"{target}{'&' if '?' in target else '?'}{urlencode(params)}"
@@ -200,12 +208,11 @@ class HttpTransport:
             if body is None and method in _NO_CONTENT_METHODS
             else b"Content-Length: %d\r\n" % len(body or b"")
         )
-        head = b"%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n" % (
+        head = b"%s %s HTTP/1.1\r\nHost: %s\r\n%s%s\r\n" % (
             method.encode("ascii"),
             target.encode("ascii"),
             origin.authority,
-            self._fixed,
-            _header_lines(headers) if headers else b"",
+            _header_lines(_one_per_name({**self._fixed_headers, **headers})) if headers else self._fixed,
             length,
         )
         if self._closed:
@@ -293,6 +300,8 @@ async def _exchange(
             if status >= 200 or status == 101:
                 break
         content = await _read_body(reader, method, status, headers)
+        if (announced := headers.get("Keep-Alive")) is not None:
+            connection.server_idle_seconds = _server_idle_seconds(announced)
         if not keep_alive or (content is None):
             return HttpAnswer(status, headers, await reader.read() if content is None else content), False
         return HttpAnswer(status, headers, content), True
@@ -399,6 +408,23 @@ def _port(text: str, url: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise ValueError(f"bad port in URL {url!r}")
     return int(text)
+
+
+def _server_idle_seconds(keep_alive: str) -> float:
+    """From a ``Keep-Alive: timeout=5, max=100`` header, how long to keep the connection idle: a second
+    less than the server's timeout, so that a request never meets the server closing it."""
+    for part in keep_alive.split(","):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "timeout" and value.strip().isdigit():
+            return max(int(value) - 1.0, 0.0)
+    return float("inf")
+
+
+def _one_per_name(headers: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` with one value per name, ignoring case: the later value of a name wins. The framing
+    headers are the transport's own and are left out."""
+    latest = {name.lower(): (name, value) for name, value in headers.items()}
+    return {name: value for key, (name, value) in latest.items() if key not in _FRAMING_HEADERS}
 
 
 def _header_lines(headers: Mapping[str, str]) -> bytes:

@@ -1,10 +1,11 @@
 """Calling the ccxt exchange object: its exceptions become standard errors through :mod:`.errors`, and the
 pipeline learns when a request is about to leave the process.
 
-ccxt sends every REST request through its ``fetch`` method; the client wraps that method on the object it
-owns so that :func:`~broker_integration.pipeline.note_request_sent` is called just before each request, and
-a failure before the first one (ccxt's own checks of an order's precision, a symbol it does not list) is
-known never to have reached the venue. A connection refused before anything was sent says so too.
+ccxt sends every REST request through its ``fetch`` method; the client replaces that method on the object
+it owns: the round trip goes through the library's HTTP transport (:mod:`.fetch`), and
+:func:`~broker_integration.pipeline.note_request_sent` is called just before each request, so a failure
+before the first one (ccxt's own checks of an order's precision, a symbol it does not list) is known never
+to have reached the venue. A request that failed before any byte of it was written says so too.
 
 ccxt.pro's websocket clients hand results between ccxt's own callers through futures (``Client.future``);
 one may be rejected with no caller waiting on it, and asyncio then reports "Future exception was never
@@ -24,6 +25,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from broker_integration.adapters.ccxt.errors import CCXT_ERROR_TABLE, TURNED_AWAY
+from broker_integration.adapters.ccxt.fetch import TransportFetch
+from broker_integration.adapters.transport import TransportError
 from broker_integration.errors import BrokerError, classify_exception, error_class_for, map_broker_error
 from broker_integration.log import get_logger, register_secret
 from broker_integration.pipeline import note_request_sent
@@ -46,8 +49,11 @@ def _table_class(exc: BaseException) -> str | None:
 
 
 def _refused_connection(exc: BaseException) -> bool:
-    """Whether ``exc`` came of a connection that could not be opened: nothing was sent."""
+    """Whether ``exc`` came of a request no byte of which was written (our transport says so; through
+    ccxt's own aiohttp fetch, a connection that could not be opened)."""
     cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, TransportError):
+        return cause.sent is False
     return cause is not None and type(cause).__name__ in ("ClientConnectorError", "ClientConnectorDNSError")
 
 
@@ -115,13 +121,13 @@ class CcxtClient:
     def __init__(self, exchange: Any, adapter_name: str) -> None:
         self.exchange = exchange
         self.adapter_name = adapter_name
-        fetch = exchange.fetch
+        fetch = self.fetch = TransportFetch(exchange)
 
         def noted_fetch(*args: Any, **kwargs: Any) -> Awaitable[Any]:
             # A plain function handing back ccxt's own coroutine: an async wrapper would be one more frame
             # resumed every time the request waits on the socket.
             note_request_sent()
-            return fetch(*args, **kwargs)  # type: ignore[no-any-return]
+            return fetch(*args, **kwargs)
 
         exchange.fetch = noted_fetch
         exchange.client = _retrieving_clients(exchange.client)
@@ -147,7 +153,8 @@ class CcxtClient:
             raise translate(exc, adapter_name=self.adapter_name, may_have_executed=changes_state) from exc
 
     async def close(self) -> None:
-        """Close the exchange's connections (REST session and websockets)."""
+        """Close the exchange's connections (REST connections, ccxt's session and websockets)."""
+        await self.fetch.close()
         await self.exchange.close()
 
     def __repr__(self) -> str:
