@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
 import ssl
 import time
 import zlib
@@ -93,13 +94,19 @@ class _Connection:
         """Whether a request can go out on it: open, nothing unread, not idle longer than we or the server
         allow. Checked before writing, so a connection the server closed (or is about to close) while idle
         is not written to: a request lost in that race would leave an order's outcome open."""
-        return (
-            not self.writer.is_closing()
-            and not self.reader.at_eof()
+        if (
+            self.writer.is_closing()
+            or self.reader.at_eof()
             # bytes nobody asked for (StreamReader has no public view of them): the connection is out of step
-            and not self.reader._buffer  # type: ignore[attr-defined]
-            and now - self.idle_since <= min(idle_seconds, self.server_idle_seconds)
-        )
+            or self.reader._buffer  # type: ignore[attr-defined]
+            or now - self.idle_since > min(idle_seconds, self.server_idle_seconds)
+        ):
+            return False
+        # The loop may not have read yet what the socket already holds (a busy loop, or a FIN that came in
+        # the same turn): on an idle connection, anything waiting to be read, an end or stray bytes, means
+        # it cannot carry a request.
+        sock = self.writer.get_extra_info("socket")
+        return sock is None or not select.select([sock], [], [], 0)[0]
 
     def abort(self) -> None:
         self.writer.transport.abort()
@@ -215,11 +222,14 @@ class HttpTransport:
             _header_lines(_one_per_name({**self._fixed_headers, **headers})) if headers else self._fixed,
             length,
         )
-        if self._closed:
-            raise TransportError(f"{method} {origin}: the transport is closed", sent=False)
+        self._refuse_if_closed(method, origin)
         await self._slots.take()
         try:
+            self._refuse_if_closed(method, origin)  # closed while this request waited for a slot
             connection = await self._connection(method, origin)
+            if self._closed:  # closed while its connection opened: nothing was sent on it
+                connection.abort()
+                self._refuse_if_closed(method, origin)
             self._busy.add(connection)
             reusable = False
             try:
@@ -230,6 +240,10 @@ class HttpTransport:
             return answer
         finally:
             self._slots.give()
+
+    def _refuse_if_closed(self, method: str, origin: _Origin) -> None:
+        if self._closed:
+            raise TransportError(f"{method} {origin}: the transport is closed", sent=False)
 
     # ------------------------------------------------------------------ connections
 
@@ -279,7 +293,9 @@ class HttpTransport:
     def _put_back(self, origin: _Origin, connection: _Connection, reusable: bool) -> None:
         idle = self._idle.setdefault(origin, [])
         if reusable and not self._closed and len(idle) < self._connections:
-            connection.idle_since = time.monotonic()
+            now = connection.idle_since = time.monotonic()
+            while idle and not idle[0].usable(now, self._idle_seconds):  # the longest idle retired on time
+                idle.pop(0).abort()
             idle.append(connection)
         else:
             connection.abort()
@@ -300,11 +316,11 @@ async def _exchange(
             if status >= 200 or status == 101:
                 break
         content = await _read_body(reader, method, status, headers)
+        if content is None:  # the body runs to the end of the connection
+            return HttpAnswer(status, headers, _decoded(await reader.read(), headers)), False
         if (announced := headers.get("Keep-Alive")) is not None:
             connection.server_idle_seconds = _server_idle_seconds(announced)
-        if not keep_alive or (content is None):
-            return HttpAnswer(status, headers, await reader.read() if content is None else content), False
-        return HttpAnswer(status, headers, content), True
+        return HttpAnswer(status, headers, content), keep_alive
     except asyncio.IncompleteReadError as exc:
         what = (
             "closed the connection before answering"
@@ -352,7 +368,7 @@ async def _read_body(
         content = await reader.readexactly(int(length[0]))
     else:
         return None
-    return _decoded(content, headers.get("Content-Encoding"))
+    return _decoded(content, headers)
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
@@ -369,12 +385,23 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
             raise ValueError("a chunk does not end with CRLF")
 
 
-def _decoded(content: bytes, encoding: str | None) -> bytes:
+def _decoded(content: bytes, headers: CIMultiDictProxy[str]) -> bytes:
+    """``content`` with its ``Content-Encoding`` undone (gzip of one member or several, RFC 1952 §2.2;
+    deflate, zlib-wrapped or raw as some servers send it)."""
+    encoding = headers.get("Content-Encoding")
     if not encoding or encoding.lower() == "identity":
         return content
     coding = encoding.lower()
     if coding in ("gzip", "x-gzip"):
-        return zlib.decompress(content, wbits=16 + zlib.MAX_WBITS)
+        parts = []
+        while True:
+            member = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            parts.append(member.decompress(content))
+            if not member.eof:
+                raise ValueError("the gzip body is cut short")
+            content = member.unused_data
+            if not content:
+                return b"".join(parts)
     if coding == "deflate":
         try:
             return zlib.decompress(content)
@@ -428,12 +455,17 @@ def _one_per_name(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _header_lines(headers: Mapping[str, str]) -> bytes:
+    """The header lines of ``headers``. A bad one is a ``ValueError`` that names the header, never its
+    value (which may be a key)."""
     lines = []
     for name, value in headers.items():
-        if any(c in name or c in value for c in "\r\n") or not name:
+        if not name or any(c in name or c in value for c in "\r\n"):
             raise ValueError(f"header {name!r} has a line break or no name")
-        lines.append(f"{name}: {value}\r\n")
-    return "".join(lines).encode("latin-1")
+        try:
+            lines.append(f"{name}: {value}\r\n".encode("latin-1"))
+        except UnicodeEncodeError:
+            raise ValueError(f"header {name!r} has characters outside Latin-1") from None
+    return b"".join(lines)
 
 
 def _reason(exc: BaseException) -> str:

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from broker_integration.adapters.transport import HttpAnswer, HttpTransport
 from servers import HOST, PATIENCE, Certificate, Harness, self_signed
+
+from broker_integration.adapters.transport import HttpAnswer, HttpTransport
 
 
 @pytest.fixture
