@@ -8,6 +8,7 @@ one as the adapter's client sets it up (``CcxtClient``). What ccxt's own fetch d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from aiohttp import web
 
 from broker_integration.adapters.ccxt.client import CcxtClient, translate
 from broker_integration.errors import StandardErrorCode as C
+from loopback import serving_app
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -47,15 +49,8 @@ async def venue() -> AsyncIterator[tuple[str, list[web.Request]]]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}", seen
-    finally:
-        await runner.cleanup()
+    async with serving_app(app) as base:
+        yield base, seen
 
 
 def binance(**settings: Any) -> Any:
@@ -128,6 +123,27 @@ async def test_the_adapters_exchange_sends_on_our_transport_and_keeps_its_connec
     assert len({r.transport for r in seen}) == 1  # one keep-alive connection for all three
 
 
+Connection = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def serving(handle: Connection, **settings: Any) -> AsyncIterator[tuple[int, Any]]:
+    """A raw server on loopback that handles each connection with ``handle``; its port, and an adapter's
+    client of a ``binance`` exchange made with ``settings`` (a setting given as a function is called with the
+    port: a proxy's address, say). Both are closed at the end."""
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = CcxtClient(
+        binance(**{key: value(port) if callable(value) else value for key, value in settings.items()}), "ccxt"
+    )
+    try:
+        yield port, client
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
+
+
 async def test_a_proxy_keeps_ccxts_own_fetch() -> None:
     """Our transport speaks no proxy protocol: an exchange set to use one must go through it."""
     proxied: list[str] = []
@@ -138,18 +154,10 @@ async def test_a_proxy_keeps_ccxts_own_fetch() -> None:
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    exchange = binance(httpProxy=f"http://127.0.0.1:{port}")
-    client = CcxtClient(exchange, "ccxt")
-    try:
-        assert await exchange.fetch("http://127.0.0.1:9/api/v3/time") == {}
+    async with serving(proxy, httpProxy=lambda port: f"http://127.0.0.1:{port}") as (_, client):
+        assert await client.exchange.fetch("http://127.0.0.1:9/api/v3/time") == {}
         assert proxied == ["GET http://127.0.0.1:9/api/v3/time HTTP/1.1\r\n"]
         assert client.fetch.transport is None
-    finally:
-        await client.close()
-        server.close()
-        await server.wait_closed()
 
 
 async def test_a_refused_connection_is_known_unsent_and_a_dropped_one_is_open() -> None:
@@ -157,27 +165,19 @@ async def test_a_refused_connection_is_known_unsent_and_a_dropped_one_is_open() 
         await reader.readuntil(b"\r\n\r\n")  # the whole request read, then no answer
         writer.close()
 
-    server = await asyncio.start_server(drop, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
     closed = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     refused_port = closed.sockets[0].getsockname()[1]
     closed.close()
     await closed.wait_closed()
-    exchange = binance()
-    client = CcxtClient(exchange, "ccxt")
-    try:
+    async with serving(drop) as (port, client):
         with pytest.raises(ccxt.ExchangeNotAvailable) as refused:
-            await exchange.fetch(f"http://127.0.0.1:{refused_port}/api/v3/order", "POST", None, "x=1")
+            await client.exchange.fetch(f"http://127.0.0.1:{refused_port}/api/v3/order", "POST", None, "x=1")
         error = translate(refused.value, adapter_name="ccxt", may_have_executed=True).error
         assert (error.error_code, error.sent) == (C.SERVICE_UNAVAILABLE, False)
         with pytest.raises(ccxt.ExchangeNotAvailable) as dropped:
-            await exchange.fetch(f"http://127.0.0.1:{port}/api/v3/order", "POST", None, "x=1")
+            await client.exchange.fetch(f"http://127.0.0.1:{port}/api/v3/order", "POST", None, "x=1")
         error = translate(dropped.value, adapter_name="ccxt", may_have_executed=True).error
         assert (error.error_code, error.sent) == (C.OUTCOME_UNKNOWN, None)
-    finally:
-        await client.close()
-        server.close()
-        await server.wait_closed()
 
 
 async def test_ccxts_timeout_bounds_the_round_trip() -> None:
@@ -186,19 +186,11 @@ async def test_ccxts_timeout_bounds_the_round_trip() -> None:
         await asyncio.sleep(2)
         writer.close()
 
-    server = await asyncio.start_server(slow, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    exchange = binance(timeout=200)
-    client = CcxtClient(exchange, "ccxt")
-    try:
+    async with serving(slow, timeout=200) as (port, client):
         started = asyncio.get_running_loop().time()
         with pytest.raises(ccxt.RequestTimeout):
-            await exchange.fetch(f"http://127.0.0.1:{port}/api/v3/order", "POST", None, "x=1")
+            await client.exchange.fetch(f"http://127.0.0.1:{port}/api/v3/order", "POST", None, "x=1")
         assert asyncio.get_running_loop().time() - started < 1.5
-    finally:
-        await client.close()
-        server.close()
-        await server.wait_closed()
 
 
 async def test_tls_verification_switched_off_keeps_ccxts_own_fetch(

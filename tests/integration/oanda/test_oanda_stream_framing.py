@@ -17,6 +17,7 @@ from broker_integration.broker_config import BrokerConfiguration, BrokerCredenti
 from broker_integration.errors import BrokerConnectionError
 from broker_integration.events import EventBus
 from broker_integration.models import PriceTick
+from loopback import serving_app
 
 ACCOUNT = "101-001-1234567-001"
 TOKEN = "framing-token-123456"
@@ -65,15 +66,8 @@ async def serve(chunks: Sequence[bytes]) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get(f"/v3/accounts/{ACCOUNT}/pricing/stream", stream)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving_app(app) as base:
+        yield base
 
 
 async def first_ticks(chunks: Sequence[bytes], wanted: int) -> list[PriceTick]:

@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from broker_integration.adapters.transport import HttpAnswer, HttpTransport
+
 T = TypeVar("T")
 
 HOST = "127.0.0.1"
@@ -548,3 +550,19 @@ class SocketServer:
         for conn in self.sockets:
             conn.close()
         self.listener.close()
+
+
+# Transports ---------------------------------------------------------------------------------------------
+
+
+def make(harness: Harness, **options: Any) -> HttpTransport:
+    """A transport closed at the end of the test."""
+    return harness.track(HttpTransport(**options))
+
+
+async def call(transport: HttpTransport, method: str, url: str, **options: Any) -> HttpAnswer:
+    """``transport.request`` bounded in time, so a transport that hangs fails the test instead of stalling it."""
+    try:
+        return await asyncio.wait_for(transport.request(method, url, **options), PATIENCE)
+    except TimeoutError:
+        raise AssertionError(f"{method} {url} had no answer within {PATIENCE} s (hung)") from None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,8 +18,10 @@ from servers import (
     Harness,
     RawConnection,
     RawRequest,
+    RawServer,
     SocketServer,
     answer,
+    call,
     chunked,
     closed_port,
     deflated,
@@ -28,33 +29,12 @@ from servers import (
     eventually,
     gzipped,
     in_turn,
+    make,
     wait_for_event,
     writes,
 )
 
 from broker_integration.adapters.transport import HttpAnswer, HttpTransport, TransportError
-
-
-@pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
-    harness = Harness()
-    try:
-        yield harness
-    finally:
-        await harness.close()
-
-
-def make(harness: Harness, **options: Any) -> HttpTransport:
-    """A transport closed at the end of the test."""
-    return harness.track(HttpTransport(**options))
-
-
-async def call(transport: HttpTransport, method: str, url: str, **options: Any) -> HttpAnswer:
-    """``transport.request`` bounded in time, so a transport that hangs fails the test instead of stalling it."""
-    try:
-        return await asyncio.wait_for(transport.request(method, url, **options), PATIENCE)
-    except TimeoutError:
-        raise AssertionError(f"{method} {url} had no answer within {PATIENCE} s (hung)") from None
 
 
 def echoed(reply: HttpAnswer) -> Any:
@@ -589,9 +569,11 @@ async def test_a_cancelled_request_closes_its_connection(harness: Harness) -> No
     assert transport.idle_count() == 0
 
 
-async def test_a_request_cancelled_while_waiting_for_a_slot_is_never_sent(harness: Harness) -> None:
-    """With ``connections=1`` a request queued behind a busy one and cancelled there never reaches the server,
-    and does not take the slot: the next request still gets it."""
+async def one_busy_one_queued(
+    harness: Harness,
+) -> tuple[Gate, RawServer, HttpTransport, asyncio.Task[HttpAnswer], asyncio.Task[HttpAnswer]]:
+    """A transport of one connection, a GET held at the server until ``gate`` opens, and a POST queued
+    behind it for a slot."""
     gate = Gate()
     server = await harness.raw(in_turn(gate, writes(echo_target)))
     transport = make(harness, connections=1)
@@ -599,6 +581,13 @@ async def test_a_request_cancelled_while_waiting_for_a_slot_is_never_sent(harnes
     await eventually(lambda: len(server.requests) == 1, "the first request reaching the server")
     queued = asyncio.create_task(transport.request("POST", server.url("/queued"), body=b"order"))
     await asyncio.sleep(0.02)
+    return gate, server, transport, busy, queued
+
+
+async def test_a_request_cancelled_while_waiting_for_a_slot_is_never_sent(harness: Harness) -> None:
+    """With ``connections=1`` a request queued behind a busy one and cancelled there never reaches the server,
+    and does not take the slot: the next request still gets it."""
+    gate, server, transport, busy, queued = await one_busy_one_queued(harness)
     queued.cancel()
     with pytest.raises(asyncio.CancelledError):
         await queued
@@ -636,13 +625,7 @@ async def test_a_request_waiting_for_a_slot_when_the_transport_closes_is_not_sen
     """With ``connections=1``, a request queued behind a busy one when ``close()`` is called is a request
     after close: it raises ``TransportError(sent=False)`` and never reaches the server (no connection is
     opened for it after the transport was closed)."""
-    gate = Gate()
-    server = await harness.raw(in_turn(gate, writes(echo_target)))
-    transport = make(harness, connections=1)
-    busy = asyncio.create_task(transport.request("GET", server.url("/busy")))
-    await eventually(lambda: len(server.requests) == 1, "the first request reaching the server")
-    queued = asyncio.create_task(transport.request("POST", server.url("/queued"), body=b"order"))
-    await asyncio.sleep(0.02)
+    gate, server, transport, busy, queued = await one_busy_one_queued(harness)
     await transport.close()
     gate.open.set()
     outcomes = await asyncio.wait_for(asyncio.gather(busy, queued, return_exceptions=True), PATIENCE)

@@ -6,21 +6,11 @@ connection left idle too long is closed when the next request comes back, not on
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from servers import Harness, answer, echo_target, wait_for_event, writes
 
 from broker_integration.adapters.transport import HttpTransport
-
-
-@pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
-    harness = Harness()
-    try:
-        yield harness
-    finally:
-        await harness.close()
 
 
 async def test_a_per_call_header_replaces_the_fixed_one_of_the_same_name(harness: Harness) -> None:
@@ -71,27 +61,24 @@ async def test_a_header_outside_latin_1_is_refused_naming_it_and_not_its_value(
     assert server.requests == []
 
 
+@pytest.mark.parametrize(
+    ("announced", "connections"),
+    [
+        # ``timeout=1``: kept a second less (a margin), so not at all: a request written just as the
+        # server closes its end would leave an order's outcome open.
+        ([("Keep-Alive", "timeout=1, max=100")], [0, 1]),
+        ([], [0, 0]),  # nothing announced: the transport's own 30 s decide
+    ],
+)
 async def test_the_servers_keep_alive_timeout_retires_the_connection_before_the_server_would(
-    harness: Harness,
+    harness: Harness, announced: list[tuple[str, str]], connections: list[int]
 ) -> None:
-    """``Keep-Alive: timeout=1``: reused within the first (second less a margin, so none), then a new one —
-    a request written as the server closes its end would leave an order's outcome open."""
-    server = await harness.raw(writes(answer(200, b"ok", headers=[("Keep-Alive", "timeout=1, max=100")])))
+    server = await harness.raw(writes(answer(200, b"ok", headers=announced)))
     transport = harness.track(HttpTransport(idle_seconds=30.0))
     await transport.request("GET", server.url("/first"))
     await asyncio.sleep(0.05)
     await transport.request("GET", server.url("/second"))
-    assert [request.connection for request in server.requests] == [0, 1]
-
-
-async def test_without_a_keep_alive_header_the_idle_seconds_decide(harness: Harness) -> None:
-    """The counterpart: the same pause on a server that announces nothing keeps the connection."""
-    server = await harness.raw(writes(answer(200, b"ok")))
-    transport = harness.track(HttpTransport(idle_seconds=30.0))
-    await transport.request("GET", server.url("/first"))
-    await asyncio.sleep(0.05)
-    await transport.request("GET", server.url("/second"))
-    assert [request.connection for request in server.requests] == [0, 0]
+    assert [request.connection for request in server.requests] == connections
 
 
 async def test_a_connection_idle_too_long_is_closed_when_another_request_returns(harness: Harness) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,25 +27,13 @@ from servers import (
     echo_target,
     eventually,
     in_turn,
+    make,
     reset_silently,
     self_signed,
     writes,
 )
 
 from broker_integration.adapters.transport import HttpTransport, TransportError
-
-
-@pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
-    harness = Harness()
-    try:
-        yield harness
-    finally:
-        await harness.close()
-
-
-def make(harness: Harness, **options: Any) -> HttpTransport:
-    return harness.track(HttpTransport(**options))
 
 
 async def failure(transport: HttpTransport, method: str, url: str, **options: Any) -> TransportError:

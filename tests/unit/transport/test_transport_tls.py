@@ -7,35 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from servers import HOST, PATIENCE, Certificate, Harness, self_signed
+from servers import (
+    HOST,
+    PATIENCE,
+    Certificate,
+    Harness,
+    call,
+    self_signed,
+)
 
-from broker_integration.adapters.transport import HttpAnswer, HttpTransport
-
-
-@pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
-    harness = Harness()
-    try:
-        yield harness
-    finally:
-        await harness.close()
+from broker_integration.adapters.transport import HttpTransport
 
 
 @pytest.fixture
 def certificate(tmp_path: Path) -> Certificate:
     return self_signed(tmp_path)
-
-
-async def call(transport: HttpTransport, method: str, url: str, **options: Any) -> HttpAnswer:
-    try:
-        return await asyncio.wait_for(transport.request(method, url, **options), PATIENCE)
-    except TimeoutError:
-        raise AssertionError(f"{method} {url} had no answer within {PATIENCE} s (hung)") from None
 
 
 async def test_get_and_post_over_tls_share_one_connection(harness: Harness, certificate: Certificate) -> None:
