@@ -111,11 +111,12 @@ class PooledClient:
     ) -> tuple[int, Mapping[str, str], Any]:
         """Send one request to ``base`` + ``path``; returns the status, headers and decoded body whatever
         the status. No complete answer is a ``BrokerConnectionError``: ``sent: False`` when no byte of
-        the request left, else an open outcome."""
-        transport = self.transport
-        note_request_sent()
+        the request left, else an open outcome. The pipeline hears that the request is leaving only once
+        it is written, so a call cancelled while a connection opens (its deadline) was not sent."""
         try:
-            status, headers, raw = await transport.request(method, f"{base}{path}", params=params, body=data)
+            status, headers, raw = await self.transport.request(
+                method, f"{base}{path}", params=params, body=data, before_write=note_request_sent
+            )
         except TransportError as exc:
             raise BrokerConnectionError(
                 str(exc), broker_name=self.broker_name, sent=exc.sent, context={"path": path}

@@ -25,7 +25,7 @@ import ssl
 import time
 import zlib
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import quote, urlencode
@@ -202,11 +202,17 @@ class HttpTransport:
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        before_write: Callable[[], None] | None = None,
     ) -> HttpAnswer:
         """Send one request to the absolute ``url`` (``params`` URL-encoded onto it) and read the whole
         answer. ``headers`` go with this request only, in place of fixed ones of the same name. Raises
         ``TransportError`` when no complete answer came; ``ValueError`` for a bad URL or header, before
-        anything is sent."""
+        anything is sent.
+
+        ``before_write`` is called once a connection is ready, just before the first byte is written:
+        the moment the request can start to reach the server. A call cancelled before it (waiting for a
+        slot or for a connection to open) sent nothing; the order pipeline's ``note_request_sent`` goes
+        here."""
         origin, target = self._split(url)
         if params:
             target = f"{target}{'&' if '?' in target else '?'}{urlencode(params)}"
@@ -233,6 +239,8 @@ class HttpTransport:
             self._busy.add(connection)
             reusable = False
             try:
+                if before_write is not None:
+                    before_write()
                 answer, reusable = await _exchange(connection, head, body, method, origin)
             finally:
                 self._busy.discard(connection)

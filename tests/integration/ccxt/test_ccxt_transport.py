@@ -18,7 +18,7 @@ from aiohttp import web
 
 from broker_integration.adapters.ccxt.client import CcxtClient, translate
 from broker_integration.errors import StandardErrorCode as C
-from loopback import serving_app
+from loopback import port_that_never_accepts, serving_app
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -203,5 +203,19 @@ async def test_tls_verification_switched_off_keeps_ccxts_own_fetch(
         assert await client.exchange.fetch(f"{base}/text") == "pong"
         assert len(seen) == 1
         assert client.fetch.transport is None
+    finally:
+        await client.close()
+
+
+async def test_a_timeout_before_the_request_left_is_known_unsent() -> None:
+    """ccxt's timeout expiring while the connection is still opening: nothing was written, and the standard
+    error says so (the order may go elsewhere; nothing to look up)."""
+    client = CcxtClient(binance(timeout=300), "ccxt")
+    try:
+        with port_that_never_accepts() as port, pytest.raises(ccxt.RequestTimeout) as caught:
+            await client.exchange.fetch(f"http://127.0.0.1:{port}/api/v3/order", "POST", None, "x=1")
+        error = translate(caught.value, adapter_name="ccxt", may_have_executed=True).error
+        assert error.sent is False
+        assert error.error_code is not C.OUTCOME_UNKNOWN
     finally:
         await client.close()

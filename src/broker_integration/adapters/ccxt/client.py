@@ -121,15 +121,7 @@ class CcxtClient:
     def __init__(self, exchange: Any, adapter_name: str) -> None:
         self.exchange = exchange
         self.adapter_name = adapter_name
-        fetch = self.fetch = TransportFetch(exchange)
-
-        def noted_fetch(*args: Any, **kwargs: Any) -> Awaitable[Any]:
-            # A plain function handing back ccxt's own coroutine: an async wrapper would be one more frame
-            # resumed every time the request waits on the socket.
-            note_request_sent()
-            return fetch(*args, **kwargs)
-
-        exchange.fetch = noted_fetch
+        exchange.fetch = self.fetch = TransportFetch(exchange, before_write=note_request_sent)
         exchange.client = _retrieving_clients(exchange.client)
         for secret in (exchange.apiKey, exchange.secret, exchange.password):
             if secret:

@@ -33,35 +33,57 @@ Fetch = Callable[..., Awaitable[Any]]
 
 class TransportFetch:
     """``exchange.fetch`` replaced: the same call, the round trip through one :class:`HttpTransport`
-    (made on the first request, after ``exchange.open()`` has set up its TLS context)."""
+    (made on the first request, after ``exchange.open()`` has set up its TLS context).
 
-    def __init__(self, exchange: Any, *, connections: int = 64) -> None:
+    ``before_write`` is called just before a request can start to leave: as its first byte is written on
+    the transport, or before ccxt's own fetch takes it."""
+
+    def __init__(
+        self, exchange: Any, *, connections: int = 64, before_write: Callable[[], None] | None = None
+    ) -> None:
         self._exchange = exchange
         self._ccxt_fetch: Fetch = exchange.fetch
         self._connections = connections
+        self._before_write = before_write
         self._transport: HttpTransport | None = None
 
     async def __call__(self, url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
         exchange = self._exchange
         if not isinstance(body, str | None) or _uses_proxy(exchange, url, method, headers, body):
-            return await self._ccxt_fetch(url, method, headers, body)
+            return await self._by_ccxt(url, method, headers, body)
         transport = self._transport or self._made_transport()
         if transport is None:
-            return await self._ccxt_fetch(url, method, headers, body)
+            return await self._by_ccxt(url, method, headers, body)
         request_headers = exchange.prepare_request_headers(headers)
         exchange.last_request_headers = request_headers
         if _multipart(request_headers):
-            return await self._ccxt_fetch(url, method, headers, body)
+            return await self._by_ccxt(url, method, headers, body)
         exchange.logger.debug("%s %s, Request: %s %s", method, url, headers, body)
+        written = False
+
+        def writing() -> None:
+            nonlocal written
+            written = True
+            if self._before_write is not None:
+                self._before_write()
+
         try:
             async with asyncio.timeout(exchange.timeout / 1000):
                 answer = await transport.request(
-                    method, url, body=body.encode() if body else None, headers=request_headers
+                    method,
+                    url,
+                    body=body.encode() if body else None,
+                    headers=request_headers,
+                    before_write=writing,
                 )
         except TimeoutError as exc:
             from ccxt.base.errors import RequestTimeout  # ccxt is imported only once a venue is used
 
-            raise RequestTimeout(f"{exchange.id} {method} {url}") from exc
+            # Timed out waiting for a connection: the cause says that nothing was sent.
+            cause = (
+                exc if written else TransportError(f"{method} {url}: timed out before sending", sent=False)
+            )
+            raise RequestTimeout(f"{exchange.id} {method} {url}") from cause
         except TransportError as exc:
             from ccxt.base.errors import ExchangeNotAvailable
 
@@ -95,6 +117,13 @@ class TransportFetch:
         if exchange.is_text_response(response_headers) or not text:
             return text
         return answer.body
+
+    async def _by_ccxt(self, url: str, method: str, headers: Any, body: Any) -> Any:
+        """ccxt's own fetch, on its aiohttp session (it cannot tell when its request leaves: from here on,
+        it may have)."""
+        if self._before_write is not None:
+            self._before_write()
+        return await self._ccxt_fetch(url, method, headers, body)
 
     @property
     def transport(self) -> HttpTransport | None:
