@@ -47,6 +47,8 @@ _NO_CONTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: Headers the transport writes itself (a caller's copy would frame the request twice).
 _FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+#: How long :meth:`HttpTransport.close` waits for idle connections to close in order.
+_CLOSE_SECONDS = 1.0
 
 
 class TransportError(Exception):
@@ -184,15 +186,24 @@ class HttpTransport:
         """Close every connection; a request after this raises ``TransportError(sent=False)``."""
         self._closed = True
         idle, self._idle = self._idle, {}
-        for connections in idle.values():
-            for connection in connections:
-                connection.writer.close()
         for connection in list(self._busy):
             connection.abort()
-        for connections in idle.values():
-            for connection in connections:
-                with contextlib.suppress(OSError, ssl.SSLError):
-                    await connection.writer.wait_closed()
+        closing = [connection for connections in idle.values() for connection in connections]
+        for connection in closing:
+            connection.writer.close()
+        if not closing:
+            return
+        # An orderly close; a TLS peer that never answers the close gets cut off instead of holding
+        # this up for asyncio's 30 s shutdown timeout.
+        waits = [asyncio.ensure_future(connection.writer.wait_closed()) for connection in closing]
+        await asyncio.wait(waits, timeout=_CLOSE_SECONDS)
+        for connection, wait in zip(closing, waits, strict=True):
+            if wait.done():
+                with contextlib.suppress(asyncio.CancelledError, OSError, ssl.SSLError):
+                    wait.result()
+            else:
+                wait.cancel()
+                connection.abort()
 
     async def request(
         self,

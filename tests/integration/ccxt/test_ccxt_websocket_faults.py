@@ -58,6 +58,28 @@ async def _update_of(updates: AsyncIterator[OrderUpdate], client_order_id: str) 
     raise AssertionError("the order-update stream ended")
 
 
+async def test_an_order_that_changes_while_the_subscription_comes_back_is_told(
+    venue: tuple[BinanceSimulator, CcxtAdapter],
+) -> None:
+    """After a refused handshake, the next one is held for a second: the order is placed and filled while
+    the new subscription is not yet live, so its update never comes over the websocket. The catch-up over
+    REST runs while the subscription comes up, not once before it, and tells it."""
+    sim, adapter = venue
+    sim.inject(Fault(FaultKind.SERVICE_UNAVAILABLE), operations=["stream_order_updates"])
+    sim.inject(Fault(FaultKind.LATENCY_SPIKE, delay_s=1.0), operations=["stream_order_updates"])
+    updates = adapter.stream_order_updates()
+    order = UnifiedOrder(instrument="BTC/USDT", side=OrderSide.BUY, quantity=Decimal("0.001"))
+    waiting = asyncio.ensure_future(_update_of(updates, order.order_id))
+    async with asyncio.timeout(10):
+        while sim.engine.faults.pending:  # noqa: ASYNC110 - the fault plan has no event of its own
+            await asyncio.sleep(0.01)
+    # The second handshake is being held now.
+    assert (await adapter.place_order(order)).success
+    update = await asyncio.wait_for(waiting, timeout=5)
+    assert update.client_order_id == order.order_id
+    await updates.aclose()
+
+
 @pytest.mark.parametrize("refusals", [1, 3])
 async def test_a_refused_ws_api_handshake_is_reconnected_and_leaves_no_unretrieved_exception(
     loop_reports: list[dict[str, Any]], venue: tuple[BinanceSimulator, CcxtAdapter], refusals: int

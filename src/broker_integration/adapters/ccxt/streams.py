@@ -2,8 +2,9 @@
 polling ccxt's REST calls (the capability profile says which, :mod:`.capabilities`).
 
 Order updates by websocket: ``watchOrders`` gives the orders that changed; a dropped websocket is reopened
-(ccxt.pro's next ``watch`` reconnects) after the open orders are read again over REST, so a change made
-while it was down is told. By polling: every interval, each watched symbol's open orders, the orders
+(ccxt.pro's next ``watch`` reconnects) while the orders are read again over REST, until the new
+subscription delivers or for a couple of seconds, so a change made while it was down, or while it came
+back, is told. By polling: every interval, each watched symbol's open orders, the orders
 created since the last poll (the exchange's order history, which holds an order filled between two polls)
 and, for an order seen open before and open no more, the order itself. Orders that were there before the
 stream began are noted, not told.
@@ -37,6 +38,10 @@ MAX_RECONNECTS = 5
 _RECONNECT = frozenset(
     {StandardErrorCode.CONNECTION_ERROR, StandardErrorCode.TIMEOUT, StandardErrorCode.SERVICE_UNAVAILABLE}
 )
+#: After a reconnection, how long and how often the orders are read over REST while the new subscription
+#: comes up (until its first delivery).
+CATCH_UP_SECONDS = 2.0
+CATCH_UP_INTERVAL = 0.25
 
 
 class OrderSource(Protocol):
@@ -105,23 +110,42 @@ async def polled_order_updates(
 
 
 async def websocket_order_updates(source: OrderSource, margin_ms: int) -> AsyncIterator[OrderUpdate]:
-    """Order updates from ccxt.pro's ``watchOrders``, caught up over REST after a reconnection."""
+    """Order updates from ccxt.pro's ``watchOrders``, caught up over REST after a reconnection.
+
+    The catch-up runs while the new subscription comes up, not before it: an order that changed between a
+    last poll and the subscription going live would otherwise never be told. So after a reconnection the
+    watched symbols are polled every :data:`CATCH_UP_INTERVAL` seconds until the websocket delivers, or
+    for :data:`CATCH_UP_SECONDS` (the tracker tells each change once, whichever way it came)."""
     tracker = UpdateTracker(source.account_id)
     started = source.now_ms() - margin_ms
     exchange = source.client.exchange
+    loop = asyncio.get_running_loop()
     failures = 0
+    catching_up = False
     while True:
+        watch = asyncio.ensure_future(source.client.call(exchange.watch_orders))
         try:
-            orders = await source.client.call(exchange.watch_orders)
+            if catching_up:
+                until = loop.time() + CATCH_UP_SECONDS
+                while True:
+                    for symbol in list(source.directory.symbols):
+                        for update in await _poll_symbol(source, tracker, symbol, started, started):
+                            yield update
+                    if watch.done() or loop.time() >= until:
+                        break
+                    await asyncio.wait([watch], timeout=CATCH_UP_INTERVAL)
+                catching_up = False
+            orders = await watch
         except BrokerError as exc:
             failures += 1
             if exc.error_code not in _RECONNECT or failures > MAX_RECONNECTS:
                 raise
             await asyncio.sleep(random.uniform(0, min(5.0, 0.1 * 2**failures)))
-            for symbol in list(source.directory.symbols):
-                for update in await _poll_symbol(source, tracker, symbol, started, started):
-                    yield update
+            catching_up = True
             continue
+        finally:
+            if not watch.done():
+                watch.cancel()  # the consumer stopped, or a catch-up poll failed: this watch is not wanted
         failures = 0
         for order in orders:
             client_id = _client_id(source, order)
