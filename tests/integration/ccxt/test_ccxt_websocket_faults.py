@@ -58,6 +58,21 @@ async def _update_of(updates: AsyncIterator[OrderUpdate], client_order_id: str) 
     raise AssertionError("the order-update stream ended")
 
 
+async def _told_after_the_faults(sim: BinanceSimulator, adapter: CcxtAdapter, *, within: float) -> None:
+    """Stream order updates, place an order once every scripted fault of the venue was dealt, and see its
+    update told within ``within`` seconds."""
+    updates = adapter.stream_order_updates()
+    order = UnifiedOrder(instrument="BTC/USDT", side=OrderSide.BUY, quantity=Decimal("0.001"))
+    waiting = asyncio.ensure_future(_update_of(updates, order.order_id))
+    async with asyncio.timeout(10):
+        while sim.engine.faults.pending:  # noqa: ASYNC110 - the fault plan has no event of its own
+            await asyncio.sleep(0.01)
+    assert (await adapter.place_order(order)).success
+    update = await asyncio.wait_for(waiting, timeout=within)
+    assert update.client_order_id == order.order_id
+    await updates.aclose()
+
+
 async def test_an_order_that_changes_while_the_subscription_comes_back_is_told(
     venue: tuple[BinanceSimulator, CcxtAdapter],
 ) -> None:
@@ -67,17 +82,7 @@ async def test_an_order_that_changes_while_the_subscription_comes_back_is_told(
     sim, adapter = venue
     sim.inject(Fault(FaultKind.SERVICE_UNAVAILABLE), operations=["stream_order_updates"])
     sim.inject(Fault(FaultKind.LATENCY_SPIKE, delay_s=1.0), operations=["stream_order_updates"])
-    updates = adapter.stream_order_updates()
-    order = UnifiedOrder(instrument="BTC/USDT", side=OrderSide.BUY, quantity=Decimal("0.001"))
-    waiting = asyncio.ensure_future(_update_of(updates, order.order_id))
-    async with asyncio.timeout(10):
-        while sim.engine.faults.pending:  # noqa: ASYNC110 - the fault plan has no event of its own
-            await asyncio.sleep(0.01)
-    # The second handshake is being held now.
-    assert (await adapter.place_order(order)).success
-    update = await asyncio.wait_for(waiting, timeout=5)
-    assert update.client_order_id == order.order_id
-    await updates.aclose()
+    await _told_after_the_faults(sim, adapter, within=5)  # placed while the second handshake is held
 
 
 @pytest.mark.parametrize("refusals", [1, 3])
@@ -86,17 +91,8 @@ async def test_a_refused_ws_api_handshake_is_reconnected_and_leaves_no_unretriev
 ) -> None:
     sim, adapter = venue
     sim.inject(Fault(FaultKind.SERVICE_UNAVAILABLE), operations=["stream_order_updates"], count=refusals)
-    updates = adapter.stream_order_updates()
-    order = UnifiedOrder(instrument="BTC/USDT", side=OrderSide.BUY, quantity=Decimal("0.001"))
-    waiting = asyncio.ensure_future(_update_of(updates, order.order_id))
     # every refusal dealt before the order is placed, so the update comes once the stream got past them
-    async with asyncio.timeout(10):
-        while sim.engine.faults.pending:  # noqa: ASYNC110 - the fault plan has no event of its own
-            await asyncio.sleep(0.01)
-    assert (await adapter.place_order(order)).success
-    update = await asyncio.wait_for(waiting, timeout=10)
-    assert update.client_order_id == order.order_id
-    await updates.aclose()
+    await _told_after_the_faults(sim, adapter, within=10)
     assert sim.engine.faults.dealt[("stream_order_updates", FaultKind.SERVICE_UNAVAILABLE)] == refusals
     assert await _unretrieved(loop_reports) == []
 
