@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import select
 import ssl
 import time
@@ -101,7 +102,7 @@ class _Connection:
             or self.reader.at_eof()
             # bytes nobody asked for (StreamReader has no public view of them): the connection is out of step
             or self.reader._buffer  # type: ignore[attr-defined]
-            or now - self.idle_since > min(idle_seconds, self.server_idle_seconds)
+            or self.expired(now, idle_seconds)
         ):
             return False
         # The loop may not have read yet what the socket already holds (a busy loop, or a FIN that came in
@@ -109,6 +110,10 @@ class _Connection:
         # it cannot carry a request.
         sock = self.writer.get_extra_info("socket")
         return sock is None or not select.select([sock], [], [], 0)[0]
+
+    def expired(self, now: float, idle_seconds: float) -> bool:
+        """Idle longer than we or the server allow."""
+        return now - self.idle_since > min(idle_seconds, self.server_idle_seconds)
 
     def abort(self) -> None:
         self.writer.transport.abort()
@@ -313,7 +318,7 @@ class HttpTransport:
         idle = self._idle.setdefault(origin, [])
         if reusable and not self._closed and len(idle) < self._connections:
             now = connection.idle_since = time.monotonic()
-            while idle and not idle[0].usable(now, self._idle_seconds):  # the longest idle retired on time
+            while idle and idle[0].expired(now, self._idle_seconds):  # the longest idle retired on time
                 idle.pop(0).abort()
             idle.append(connection)
         else:
@@ -491,11 +496,7 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-_DEFAULT_SSL: list[ssl.SSLContext] = []
-
-
+@functools.cache
 def _default_ssl_context() -> ssl.SSLContext:
     """The system's trust store, loaded once (loading it takes milliseconds)."""
-    if not _DEFAULT_SSL:
-        _DEFAULT_SSL.append(ssl.create_default_context())
-    return _DEFAULT_SSL[0]
+    return ssl.create_default_context()

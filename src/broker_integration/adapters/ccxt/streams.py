@@ -93,6 +93,16 @@ async def _poll_symbol(
     return told
 
 
+async def _poll_watched(
+    source: OrderSource, tracker: UpdateTracker, since_ms: int, started_ms: int
+) -> list[OrderUpdate]:
+    """One poll of every symbol the adapter has met orders in."""
+    told: list[OrderUpdate] = []
+    for symbol in list(source.directory.symbols):
+        told.extend(await _poll_symbol(source, tracker, symbol, since_ms, started_ms))
+    return told
+
+
 async def polled_order_updates(
     source: OrderSource, interval: float, margin_ms: int
 ) -> AsyncIterator[OrderUpdate]:
@@ -102,9 +112,8 @@ async def polled_order_updates(
     since = started
     while True:
         poll_started = source.now_ms()
-        for symbol in list(source.directory.symbols):
-            for update in await _poll_symbol(source, tracker, symbol, since, started):
-                yield update
+        for update in await _poll_watched(source, tracker, since, started):
+            yield update
         since = max(started, poll_started - margin_ms)
         await asyncio.sleep(interval)
 
@@ -123,19 +132,20 @@ async def websocket_order_updates(source: OrderSource, margin_ms: int) -> AsyncI
     failures = 0
     catching_up = False
     while True:
-        watch = asyncio.ensure_future(source.client.call(exchange.watch_orders))
+        call = source.client.call(exchange.watch_orders)
+        # A task only while catching up (the polls run beside it); otherwise the watch is awaited directly.
+        watch = asyncio.ensure_future(call) if catching_up else None
         try:
-            if catching_up:
+            if watch is not None:
                 until = loop.time() + CATCH_UP_SECONDS
                 while True:
-                    for symbol in list(source.directory.symbols):
-                        for update in await _poll_symbol(source, tracker, symbol, started, started):
-                            yield update
+                    for update in await _poll_watched(source, tracker, started, started):
+                        yield update
                     if watch.done() or loop.time() >= until:
                         break
                     await asyncio.wait([watch], timeout=CATCH_UP_INTERVAL)
                 catching_up = False
-            orders = await watch
+            orders = await (call if watch is None else watch)
         except BrokerError as exc:
             failures += 1
             if exc.error_code not in _RECONNECT or failures > MAX_RECONNECTS:
@@ -144,7 +154,7 @@ async def websocket_order_updates(source: OrderSource, margin_ms: int) -> AsyncI
             catching_up = True
             continue
         finally:
-            if not watch.done():
+            if watch is not None and not watch.done():
                 watch.cancel()  # the consumer stopped, or a catch-up poll failed: this watch is not wanted
         failures = 0
         for order in orders:
